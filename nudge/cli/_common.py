@@ -1,0 +1,98 @@
+"""Shared pieces of the CLI: JSON output, warnings on stderr, error handling."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nudge._errors import NudgeError
+from nudge.settings import Settings, settings_from_env
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON object with the result on stdout.")
+]
+
+
+def get_settings() -> Settings:
+    """Return the settings of this CLI process, from the environment."""
+    return settings_from_env()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    msg = f"Object of type {type(value).__name__} is not JSON serialisable."
+    raise TypeError(msg)
+
+
+def emit(result: Mapping[str, Any], *, as_json: bool, human: str | None = None) -> None:
+    """Print a command's result: one JSON object, or a readable summary.
+
+    Parameters
+    ----------
+    result
+        The figures of the command.
+    as_json
+        Print `result` as one JSON object on stdout.
+    human
+        Text to print instead when `as_json` is false; by default one
+        ``key: value`` line per figure.
+    """
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, default=_default))
+        return
+    if human is None:
+        human = "\n".join(f"{k}: {_short(v)}" for k, v in result.items())
+    typer.echo(human)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=_default)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run `app`, turning nudge errors into one message and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    warnings.showwarning = _show_warning
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        app(standalone_mode=False)
+    except NudgeError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        raise SystemExit(1) from None
+    except Exception as exc:  # click's own usage errors carry an exit code
+        code = getattr(exc, "exit_code", None)
+        show = getattr(exc, "show", None)
+        if code is not None and show is not None:
+            show()
+            raise SystemExit(code) from None
+        raise
