@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from nudge.cli import _content, _data, _placement, _registry
+from nudge.cli import _content, _data, _placement, _plan, _registry
 from nudge.cli._common import run_app
 
 app = typer.Typer(
@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_data, _placement, _content, _registry):
+for _module in (_data, _placement, _plan, _content, _registry):
     _module.register(app)
 
 
