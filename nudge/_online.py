@@ -1,0 +1,109 @@
+"""Fetch public spaces and streets online through osmnx (Nominatim and Overpass).
+
+The HTTP cache lives in the data folder (``Settings.cache_dir``), so a city
+that was loaded once loads again without the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import shapely
+
+from nudge._errors import EmptyDataError, InvalidQueryError
+from nudge.features import features_from_tags, osm_ids
+from nudge.osm_files import OsmLayers, empty_streets
+from nudge.streets import streets_from_edges
+from nudge.taxonomy import load_taxonomy
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+log = logging.getLogger(__name__)
+
+
+def _configure(cache_dir: Path) -> None:
+    import osmnx as ox
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # osmnx keeps its settings in its module; every nudge process uses the same values.
+    ox.settings.use_cache = True
+    ox.settings.cache_folder = str(cache_dir)
+    ox.settings.log_console = False
+
+
+def polygon_from_place(place: str, *, cache_dir: Path) -> BaseGeometry:
+    """Geocode `place` with Nominatim and return its boundary polygon."""
+    import osmnx as ox
+
+    _configure(cache_dir)
+    try:
+        gdf = ox.geocode_to_gdf(place)
+    except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
+        msg = (
+            f"The place {place!r} could not be found by Nominatim ({exc}). Check the spelling, "
+            "add the country (e.g. 'Astana, Kazakhstan'), or pass --bbox or --polygon instead."
+        )
+        raise InvalidQueryError(msg) from exc
+    geom = gdf.geometry.iloc[0]
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        msg = (
+            f"The place {place!r} geocodes to a {geom.geom_type}, not an area. Name a city or "
+            "district, or pass --bbox or --polygon instead."
+        )
+        raise InvalidQueryError(msg)
+    return geom
+
+
+def layers_from_polygon(polygon: BaseGeometry, *, cache_dir: Path, source: str) -> OsmLayers:
+    """Download public spaces and the street network inside `polygon` (EPSG:4326)."""
+    import osmnx as ox
+
+    _configure(cache_dir)
+    try:
+        raw = ox.features_from_polygon(polygon, tags=load_taxonomy().osm_filter())
+    except ox._errors.InsufficientResponseError as exc:
+        msg = f"OpenStreetMap has no public spaces in {source}; choose a larger or other area."
+        raise EmptyDataError(msg) from exc
+    raw = raw.reset_index()
+    features = features_from_tags(raw, ids=osm_ids(raw["element"], raw["id"]), source=source)
+    try:
+        graph = ox.graph_from_polygon(polygon, network_type="all", retain_all=True)
+        streets = streets_from_edges(ox.graph_to_gdfs(graph, nodes=False))
+    except (ox._errors.InsufficientResponseError, ValueError):
+        log.warning("%s: no street network found", source)
+        streets = empty_streets()
+    return OsmLayers(features, streets, source)
+
+
+def layers_from_place(place: str, *, cache_dir: Path) -> OsmLayers:
+    """Geocode `place` and download its public spaces and streets."""
+    polygon = polygon_from_place(place, cache_dir=cache_dir)
+    return layers_from_polygon(polygon, cache_dir=cache_dir, source=f"place:{place}")
+
+
+def layers_from_bbox(bbox: tuple[float, float, float, float], *, cache_dir: Path) -> OsmLayers:
+    """Download public spaces and streets inside ``(west, south, east, north)``."""
+    polygon = shapely.box(*bbox)
+    label = ",".join(f"{v:g}" for v in bbox)
+    return layers_from_polygon(polygon, cache_dir=cache_dir, source=f"bbox:{label}")
+
+
+def polygon_from_file(path: Path) -> BaseGeometry:
+    """Read the union of the polygons in a vector file (GeoJSON, GeoPackage, ...)."""
+    from nudge._errors import InputFileError
+
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        msg = f"The polygon file {path} could not be read ({exc}); use a GeoJSON or GeoPackage."
+        raise InputFileError(msg) from exc
+    gdf = gdf.to_crs(4326) if gdf.crs is not None else gdf.set_crs(4326)
+    polys = gdf.loc[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        msg = f"The file {path} holds no polygon; draw the area as a polygon and save it again."
+        raise InputFileError(msg)
+    return shapely.union_all(polys.geometry.array)

@@ -1,0 +1,266 @@
+"""City datasets: a folder with public spaces, streets and a small description.
+
+``<data_dir>/<slug>/`` holds ``features.parquet``, ``streets.parquet`` (both
+GeoParquet in EPSG:4326) and ``meta.json``. A dataset is written to a
+temporary folder beside its target and moved into place only when complete,
+so a failed load never leaves a half-written folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import tempfile
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from nudge._errors import DatasetError, EmptyDataError, InvalidQueryError
+from nudge.features import combine_features
+from nudge.osm_files import OsmLayers, layers_from_file, merge_streets
+from nudge.streets import node_count
+from nudge.taxonomy import category_counts
+
+log = logging.getLogger(__name__)
+
+FEATURES_FILE = "features.parquet"
+STREETS_FILE = "streets.parquet"
+META_FILE = "meta.json"
+# A generous box around Kazakhstan (lon 46.5-87.3 E, lat 40.6-55.4 N).
+KAZAKHSTAN_BOUNDS = (45.0, 40.0, 88.0, 56.0)
+
+
+@dataclass(frozen=True)
+class CityDataset:
+    """Public spaces and streets of one city, with their description."""
+
+    features: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def has_streets(self) -> bool:
+        """Return whether the dataset has a street network."""
+        return len(self.streets) > 0
+
+
+def slug_from_text(text: str) -> str:
+    """Return a folder-safe slug, e.g. ``"Astana, Kazakhstan"`` → ``astana-kazakhstan``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    base = ascii_text if ascii_text.strip() else text
+    slug = re.sub(r"[^\w]+", "-", base.lower(), flags=re.UNICODE).strip("-_")
+    return slug[:60] or "dataset"
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """Parse ``"W,S,E,N"`` into four floats, checking their order and range.
+
+    A box outside Kazakhstan is allowed, with a warning.
+
+    Raises
+    ------
+    InvalidQueryError
+        When the text is not four numbers, or west ≥ east, or south ≥ north.
+    """
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        w, s, e, n = (float(p) for p in parts)
+    except ValueError:
+        msg = f"The bounding box {text!r} must be four numbers 'west,south,east,north' in degrees."
+        raise InvalidQueryError(msg) from None
+    bbox = (w, s, e, n)
+    check_bbox(bbox)
+    return bbox
+
+
+def check_bbox(bbox: tuple[float, float, float, float]) -> None:
+    """Refuse a malformed box; warn when it lies outside Kazakhstan."""
+    w, s, e, n = bbox
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        msg = f"The bounding box {bbox} is outside longitude ±180 / latitude ±90."
+        raise InvalidQueryError(msg)
+    if w >= e or s >= n:
+        msg = (
+            f"The bounding box {bbox} is in the wrong order: give west,south,east,north "
+            f"with west < east and south < north (did you mean {min(w, e)},{min(s, n)},"
+            f"{max(w, e)},{max(s, n)}?)."
+        )
+        raise InvalidQueryError(msg)
+    kw, ks, ke, kn = KAZAKHSTAN_BOUNDS
+    if w < kw or e > ke or s < ks or n > kn:
+        warnings.warn(
+            f"The area {bbox} lies (partly) outside Kazakhstan "
+            f"(about {kw}-{ke} E, {ks}-{kn} N); continuing.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+def dataset_from_layers(layers: Sequence[OsmLayers]) -> CityDataset:
+    """Combine the layers of several sources into one dataset.
+
+    Raises
+    ------
+    EmptyDataError
+        When the sources hold no public space and no street at all.
+    """
+    features = combine_features([layer.features for layer in layers])
+    streets = merge_streets([layer.streets for layer in layers])
+    sources = [layer.source for layer in layers]
+    if features.empty and streets.empty:
+        msg = (
+            f"{', '.join(sources)} hold(s) no public spaces or streets that nudge knows. "
+            "Check that the area or file is the right one and contains OpenStreetMap data."
+        )
+        raise EmptyDataError(msg)
+    return CityDataset(features, streets, _meta(features, streets, sources))
+
+
+def dataset_from_files(paths: Sequence[str | Path]) -> CityDataset:
+    """Read one or more local OSM files into one dataset (see `nudge.osm_files`)."""
+    return dataset_from_layers([layers_from_file(p) for p in paths])
+
+
+def _bbox(features: gpd.GeoDataFrame, streets: gpd.GeoDataFrame) -> list[float]:
+    geoms = np.r_[features.geometry.array, streets.geometry.array]
+    if len(geoms) == 0:
+        return []
+    return [round(float(v), 7) for v in shapely.total_bounds(geoms)]
+
+
+def _meta(features: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, sources: list[str]) -> dict:
+    return {
+        "source": sources,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "bbox": _bbox(features, streets),
+        "features": len(features),
+        "streets": len(streets),
+        "nodes": node_count(streets),
+        "by_category": category_counts(features["category"]),
+    }
+
+
+def save_dataset(dataset: CityDataset, folder: str | Path, *, slug: str | None = None) -> Path:
+    """Write `dataset` to `folder`, replacing an older dataset there only when complete.
+
+    Returns
+    -------
+    pathlib.Path
+        The dataset folder.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"slug": slug or folder.name, **dataset.meta}
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        dataset.features.to_parquet(tmp / FEATURES_FILE, index=False)
+        dataset.streets.to_parquet(tmp / STREETS_FILE, index=False)
+        (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
+        old = folder.with_name(f".{folder.name}.old")
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def dataset_from_dir(folder: str | Path) -> CityDataset:
+    """Read a dataset folder written by `save_dataset`.
+
+    Raises
+    ------
+    DatasetError
+        When the folder or one of its files is missing.
+    """
+    folder = Path(folder)
+    missing = [n for n in (FEATURES_FILE, STREETS_FILE, META_FILE) if not (folder / n).is_file()]
+    if missing:
+        msg = (
+            f"{folder} is not a complete nudge dataset (missing {', '.join(missing)}). "
+            "Create it with `nudge load --file ... --out DIR` or `nudge load --place ...`."
+        )
+        raise DatasetError(msg)
+    features = gpd.read_parquet(folder / FEATURES_FILE)
+    streets = gpd.read_parquet(folder / STREETS_FILE)
+    meta = json.loads((folder / META_FILE).read_text("utf-8"))
+    return CityDataset(features, streets, meta, folder)
+
+
+def dataset_summary(dataset: CityDataset) -> dict[str, Any]:
+    """Return the figures `nudge load` and `nudge info` print."""
+    meta = dataset.meta
+    return {
+        "features": int(meta.get("features", len(dataset.features))),
+        "streets": int(meta.get("streets", len(dataset.streets))),
+        "nodes": int(meta.get("nodes", node_count(dataset.streets))),
+        "by_category": meta.get("by_category", category_counts(dataset.features["category"])),
+        "bbox": meta.get("bbox", []),
+        "source": meta.get("source", []),
+        "created": meta.get("created"),
+        "out": str(dataset.path) if dataset.path else None,
+    }
+
+
+def list_datasets(data_dir: str | Path) -> pd.DataFrame:
+    """List the complete datasets under `data_dir`, one row each with their counts."""
+    rows = []
+    root = Path(data_dir)
+    for folder in sorted(root.iterdir() if root.is_dir() else []):
+        if folder.name.startswith((".", "_")) or not (folder / META_FILE).is_file():
+            continue
+        meta = json.loads((folder / META_FILE).read_text("utf-8"))
+        rows.append(
+            {
+                "slug": folder.name,
+                "path": str(folder),
+                "features": meta.get("features", 0),
+                "streets": meta.get("streets", 0),
+                "created": meta.get("created"),
+                "source": ", ".join(meta.get("source", [])),
+            }
+        )
+    return pd.DataFrame(rows, columns=["slug", "path", "features", "streets", "created", "source"])
+
+
+def dataset_from_place(place: str, *, cache_dir: Path) -> CityDataset:
+    """Geocode `place` (e.g. ``"Astana, Kazakhstan"``) and download its data through osmnx."""
+    from nudge._online import layers_from_place
+
+    if not place.strip():
+        msg = "The place name is empty; give a city such as 'Astana, Kazakhstan'."
+        raise InvalidQueryError(msg)
+    return dataset_from_layers([layers_from_place(place, cache_dir=cache_dir)])
+
+
+def dataset_from_bbox(bbox: tuple[float, float, float, float], *, cache_dir: Path) -> CityDataset:
+    """Download the data inside ``(west, south, east, north)`` through osmnx."""
+    from nudge._online import layers_from_bbox
+
+    check_bbox(bbox)
+    return dataset_from_layers([layers_from_bbox(bbox, cache_dir=cache_dir)])
+
+
+def dataset_from_polygon_file(path: str | Path, *, cache_dir: Path) -> CityDataset:
+    """Download the data inside the polygon(s) of a vector file through osmnx."""
+    from nudge._online import layers_from_polygon, polygon_from_file
+
+    polygon = polygon_from_file(Path(path))
+    check_bbox(tuple(float(v) for v in polygon.bounds))  # type: ignore[arg-type]
+    layers = layers_from_polygon(polygon, cache_dir=cache_dir, source=f"polygon:{Path(path).name}")
+    return dataset_from_layers([layers])

@@ -1,0 +1,387 @@
+"""Read OpenStreetMap data from local files, chosen by content, not by extension.
+
+Supported: ``.osm`` and ``.osm.bz2`` XML, ``.osm.pbf``, Overpass JSON,
+overpass-turbo GeoJSON (or any GeoJSON with OSM tags), GeoParquet, plain
+Parquet or CSV with latitude/longitude columns, GeoPackage, and Geofabrik
+"free" shapefile layers (``gis_osm_*_free``, one ``.shp``, a folder, or a
+``.zip``). Every reader returns the same `OsmLayers`.
+"""
+
+from __future__ import annotations
+
+import bz2
+import json
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from nudge._errors import InputFileError
+from nudge.features import (
+    combine_features,
+    empty_features,
+    features_from_geofabrik,
+    features_from_tags,
+    osm_ids,
+    osm_ids_from_geometry,
+)
+from nudge.overpass import elements_to_frame
+from nudge.streets import STREET_COLUMNS, streets_from_edges, streets_from_lines
+from nudge.taxonomy import load_taxonomy
+
+log = logging.getLogger(__name__)
+
+_LINES = ("LineString", "MultiLineString")
+
+
+@dataclass(frozen=True, slots=True)
+class OsmLayers:
+    """Public-space features and street edges read from one source."""
+
+    features: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+    source: str
+
+
+def empty_streets() -> gpd.GeoDataFrame:
+    """Return an empty street table with the right columns."""
+    cols = {c: pd.Series(dtype="float64") for c in STREET_COLUMNS if c != "geometry"}
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=4326))[STREET_COLUMNS]
+
+
+def sniff_kind(path: Path) -> str:
+    """Return the kind of OSM file at `path`, judged by its first bytes.
+
+    Returns one of ``pbf``, ``xml``, ``overpass_json``, ``geojson``, ``parquet``,
+    ``gpkg``, ``shp``, ``zip``, ``dir`` or ``csv``.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, empty or of a kind nudge cannot read.
+    """
+    if not path.exists():
+        msg = f"The file {path} does not exist; check the path."
+        raise InputFileError(msg)
+    if path.is_dir():
+        return "dir"
+    head = path.read_bytes()[:4096] if path.stat().st_size < 4096 else _head(path)
+    if not head.strip():
+        msg = f"The file {path} is empty; export the data again or choose another file."
+        raise InputFileError(msg)
+    kind = _kind_from_head(head, path)
+    if kind is None:
+        msg = (
+            f"nudge cannot tell what kind of file {path} is (it starts with {head[:16]!r}). "
+            "Use .osm / .osm.bz2 XML, .osm.pbf, Overpass JSON, GeoJSON, GeoParquet, GeoPackage, "
+            "CSV with lat/lon, or Geofabrik shapefiles (.shp or .zip)."
+        )
+        raise InputFileError(msg)
+    return kind
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(4096)
+
+
+def _kind_from_head(head: bytes, path: Path) -> str | None:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    checks = (
+        (b"OSMHeader" in head[:64], "pbf"),
+        (head.startswith(b"BZh"), "xml"),
+        (text.startswith((b"<?xml", b"<osm")), "xml"),
+        (head.startswith(b"PAR1"), "parquet"),
+        (head.startswith(b"SQLite format 3\x00"), "gpkg"),
+        (head.startswith(b"\x00\x00\x27\x0a"), "shp"),
+        (head.startswith(b"PK\x03\x04"), "zip"),
+    )
+    for hit, kind in checks:
+        if hit:
+            return kind
+    if text.startswith(b"{"):
+        return "overpass_json" if b'"elements"' in head else "geojson"
+    if path.suffix.lower() in (".csv", ".txt") and b"," in head:
+        return "csv"
+    return None
+
+
+def layers_from_file(path: str | Path) -> OsmLayers:
+    """Read public spaces and streets from one local file or folder.
+
+    Parameters
+    ----------
+    path
+        An OSM file of any supported kind (see the module docstring), a folder
+        of Geofabrik shapefiles, or a ``.zip`` of them.
+
+    Returns
+    -------
+    OsmLayers
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, empty, truncated, corrupt or of an unknown kind.
+    """
+    path = Path(path)
+    kind = sniff_kind(path)
+    reader = _READERS[kind]
+    try:
+        layers = reader(path)
+    except InputFileError:
+        raise
+    except Exception as exc:
+        msg = (
+            f"nudge could not read {path} as {kind.upper()} data ({type(exc).__name__}: {exc}). "
+            "The file may be truncated or corrupt; download or export it again."
+        )
+        raise InputFileError(msg) from exc
+    log.info("%s: %d features, %d streets", path, len(layers.features), len(layers.streets))
+    return layers
+
+
+def _read_pbf(path: Path) -> OsmLayers:
+    import pyrosm
+
+    osm = pyrosm.OSM(str(path))
+    raw = osm.get_data_by_custom_criteria(
+        custom_filter=load_taxonomy().osm_filter(),
+        filter_type="keep",
+        keep_nodes=True,
+        keep_ways=True,
+        keep_relations=True,
+    )
+    if raw is None or raw.empty:
+        features = empty_features()
+    else:
+        ids = osm_ids(raw["osm_type"], raw["id"])
+        features = features_from_tags(raw, ids=ids, source=path.name)
+    network = osm.get_network(network_type="all", nodes=True)
+    streets = empty_streets() if network is None else streets_from_edges(network[1])
+    return OsmLayers(features, streets, path.name)
+
+
+def _read_xml(path: Path) -> OsmLayers:
+    import osmnx as ox
+
+    _check_xml_complete(path)
+    try:
+        raw = ox.features_from_xml(path, tags=load_taxonomy().osm_filter())
+    except ox._errors.InsufficientResponseError:
+        features = empty_features()
+    else:
+        raw = raw.reset_index()
+        ids = osm_ids(raw["element"], raw["id"])
+        features = features_from_tags(raw, ids=ids, source=path.name)
+    try:
+        graph = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
+        edges = ox.graph_to_gdfs(graph, nodes=False)
+        streets = streets_from_edges(edges)
+    except (ox._errors.InsufficientResponseError, ValueError):
+        streets = empty_streets()
+    return OsmLayers(features, streets, path.name)
+
+
+def _check_xml_complete(path: Path) -> None:
+    """Refuse an XML file whose end is missing, before the parser gives a vaguer error."""
+    opener = bz2.open if path.read_bytes()[:3] == b"BZh" else open
+    with opener(path, "rb") as fh:  # type: ignore[operator]
+        data = fh.read()
+    if b"</osm>" not in data[-256:]:
+        msg = (
+            f"The OSM XML file {path} ends before its closing </osm> tag: it is truncated. "
+            "Download or export it again."
+        )
+        raise InputFileError(msg)
+
+
+def _read_overpass_json(path: Path) -> OsmLayers:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    frame = elements_to_frame(data.get("elements", []))
+    return _layers_from_tagged(frame, source=path.name)
+
+
+def _read_vector(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    return gpd.read_file(path, layer=layer, engine="pyogrio")
+
+
+def _read_geojson(path: Path) -> OsmLayers:
+    return _layers_from_frame(_read_vector(path), source=path.name)
+
+
+def _read_parquet(path: Path) -> OsmLayers:
+    try:
+        frame = gpd.read_parquet(path)
+    except ValueError:
+        frame = _points_from_table(pd.read_parquet(path), path)
+    return _layers_from_frame(frame, source=path.name)
+
+
+def _read_csv(path: Path) -> OsmLayers:
+    return _layers_from_frame(_points_from_table(pd.read_csv(path), path), source=path.name)
+
+
+def _read_gpkg(path: Path) -> OsmLayers:
+    names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    parts = [_layers_from_frame(_read_vector(path, layer=n), source=f"{path.name}:{n}") for n in names]
+    return _merge(parts, source=path.name)
+
+
+def _read_shapefiles(path: Path) -> OsmLayers:
+    if path.is_dir():
+        shps = sorted(path.glob("*.shp"))
+    elif path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            members = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        shps = [Path(f"/vsizip/{path}/{m}") for m in sorted(members)]
+    else:
+        shps = [path]
+    if not shps:
+        msg = f"{path} holds no shapefile (.shp); point nudge at the Geofabrik layers."
+        raise InputFileError(msg)
+    parts = [_layers_from_frame(_read_vector(p), source=p.name) for p in shps]
+    return _merge(parts, source=path.name)
+
+
+def _read_dir(path: Path) -> OsmLayers:
+    if any(path.glob("*.shp")):
+        return _read_shapefiles(path)
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        msg = f"The folder {path} is empty; put OSM files or Geofabrik shapefiles in it."
+        raise InputFileError(msg)
+    return _merge([layers_from_file(p) for p in files], source=path.name)
+
+
+def _points_from_table(table: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
+    cols = {c.lower(): c for c in table.columns}
+    lat = next((cols[c] for c in ("latitude", "lat", "y") if c in cols), None)
+    lon = next((cols[c] for c in ("longitude", "lon", "lng", "x") if c in cols), None)
+    if lat is None or lon is None:
+        msg = (
+            f"{path} is a table without geometry and without latitude/longitude columns "
+            f"(its columns are {', '.join(map(str, table.columns))}); add 'lat' and 'lon' columns."
+        )
+        raise InputFileError(msg)
+    y = pd.to_numeric(table[lat], errors="coerce")
+    x = pd.to_numeric(table[lon], errors="coerce")
+    good = y.between(-90, 90) & x.between(-180, 180)
+    if (~good).any():
+        log.warning("%s: %d rows with missing or invalid coordinates skipped", path, (~good).sum())
+    table = table.loc[good.to_numpy()]
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x[good], y[good]), crs=4326)
+
+
+def _ids_of(frame: gpd.GeoDataFrame) -> pd.Series:
+    """Return ``type/id`` strings from whichever id columns a layer has."""
+    if "osm_type" in frame.columns and "osm_id" in frame.columns:
+        return osm_ids(frame["osm_type"], frame["osm_id"])
+    for col in ("@id", "id", "osm_id", "osmid"):
+        if col in frame.columns:
+            return osm_ids_from_geometry(frame[col].astype("string"), frame.geometry)
+    return osm_ids_from_geometry(pd.Series(frame.index.astype(str)), frame.geometry)
+
+
+def _layers_from_frame(frame: gpd.GeoDataFrame, *, source: str) -> OsmLayers:
+    """Normalise one vector layer, whichever schema it has."""
+    if "category" in frame.columns and "osm_id" in frame.columns and "subcategory" in frame.columns:
+        feats = frame.copy()
+        feats["source"] = feats.get("source", source)
+        return OsmLayers(combine_features([_as_features(feats)]), empty_streets(), source)
+    if "fclass" in frame.columns:
+        return _layers_from_geofabrik(frame, source=source)
+    return _layers_from_tagged(frame, source=source)
+
+
+def _as_features(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    import shapely
+
+    out = frame.to_crs(4326)
+    for col in ("name", "name_kk", "name_ru", "name_en"):
+        if col not in out.columns:
+            out[col] = pd.NA
+    if "point" not in out.columns or not isinstance(out["point"], gpd.GeoSeries):
+        out["point"] = gpd.GeoSeries(shapely.point_on_surface(out.geometry.array), crs=4326)
+    return out
+
+
+def _layers_from_geofabrik(frame: gpd.GeoDataFrame, *, source: str) -> OsmLayers:
+    is_line = frame.geom_type.isin(_LINES).to_numpy()
+    features = features_from_geofabrik(frame.loc[~is_line], source=source)
+    if is_line.any() and _looks_like_roads(frame.loc[is_line, "fclass"]):
+        streets = streets_from_lines(frame.loc[is_line], highway_column="fclass")
+    else:
+        streets = empty_streets()
+    return OsmLayers(features, streets, source)
+
+
+def _looks_like_roads(fclass: pd.Series) -> bool:
+    from nudge.streets import STREET_CLASSES
+
+    return bool(fclass.isin(STREET_CLASSES).mean() > 0.5)
+
+
+def _layers_from_tagged(frame: gpd.GeoDataFrame, *, source: str) -> OsmLayers:
+    if frame.empty:
+        return OsmLayers(empty_features(), empty_streets(), source)
+    ids = _ids_of(frame)
+    is_street = frame.geom_type.isin(_LINES).to_numpy().copy()
+    if "highway" in frame.columns:
+        from nudge.streets import STREET_CLASSES
+
+        is_street &= frame["highway"].isin(STREET_CLASSES).to_numpy(dtype=bool)
+    else:
+        is_street[:] = False
+    features = features_from_tags(frame.loc[~is_street], ids=ids[~is_street], source=source)
+    streets = streets_from_lines(frame.loc[is_street]) if is_street.any() else empty_streets()
+    return OsmLayers(features, streets, source)
+
+
+def _merge(parts: list[OsmLayers], *, source: str) -> OsmLayers:
+    return OsmLayers(
+        combine_features([p.features for p in parts]),
+        merge_streets([p.streets for p in parts]),
+        source,
+    )
+
+
+def merge_streets(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Concatenate street tables, renumbering nodes of later parts so ids never clash.
+
+    Lines from different sources are not joined to each other; combine one
+    street source with any number of feature sources.
+    """
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_streets()
+    if len(parts) == 1:
+        return parts[0]
+    offset = 0
+    shifted = []
+    for part in parts:
+        part = part.copy()
+        low = int(min(part["u"].min(), part["v"].min()))
+        part["u"] = part["u"] - low + offset
+        part["v"] = part["v"] - low + offset
+        offset = int(max(part["u"].max(), part["v"].max())) + 1
+        shifted.append(part)
+    return gpd.GeoDataFrame(pd.concat(shifted, ignore_index=True), crs=4326)
+
+
+_READERS = {
+    "pbf": _read_pbf,
+    "xml": _read_xml,
+    "overpass_json": _read_overpass_json,
+    "geojson": _read_geojson,
+    "parquet": _read_parquet,
+    "gpkg": _read_gpkg,
+    "shp": _read_shapefiles,
+    "zip": _read_shapefiles,
+    "dir": _read_dir,
+    "csv": _read_csv,
+}
