@@ -1,0 +1,330 @@
+"""Validation of content entries: fields, language, length per format, duplicates.
+
+`validate_items` checks a batch of raw entries of one collection (an import, a
+file, the whole stored library) and returns a `ValidationReport` that holds the
+clean entries without errors next to every problem, each with its row number,
+so a designer sees all problems at once and the good rows are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from nudge.content.campaign import CampaignSettings, TextFormat
+from nudge.content.language import WordLists, check_kazakh, check_russian, fix_lookalikes
+from nudge.content.schema import TEXT_FIELDS, item_from_raw, item_kind
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of one entry.
+
+    ``row`` is 1-based in the batch as the designer sees it (a spreadsheet's
+    first data row is row 2, under the header).
+    """
+
+    row: int
+    id: str | None
+    collection: str
+    column: str | None
+    code: str
+    message: str
+    severity: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the problem as a JSON-ready mapping."""
+        return {
+            "row": self.row,
+            "id": self.id,
+            "collection": self.collection,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True)
+class ValidationReport:
+    """The result of validating a batch.
+
+    Attributes
+    ----------
+    checked
+        How many entries were checked.
+    items
+        The clean entries that have no error, in batch order.
+    rows
+        The batch row of each entry in `items`.
+    problems
+        Every problem found, errors and warnings.
+    """
+
+    checked: int = 0
+    items: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Return the problems that keep an entry out."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Return the problems that are only reported."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return ``{"items": N, "errors": [...], "warnings": [...]}`` for the CLI and app."""
+        return {
+            "items": self.checked,
+            "errors": [p.as_dict() for p in self.errors],
+            "warnings": [p.as_dict() for p in self.warnings],
+        }
+
+    def extend(self, other: ValidationReport) -> None:
+        """Add another report's entries and problems to this one."""
+        self.checked += other.checked
+        self.items.extend(other.items)
+        self.rows.extend(other.rows)
+        self.problems.extend(other.problems)
+
+
+def text_length(text: str) -> tuple[int, int]:
+    """Return the number of words and of characters of a display text."""
+    clean = " ".join(text.split())
+    return len(clean.split()) if clean else 0, len(clean)
+
+
+def fits_format(
+    item: Mapping[str, Any], collection: str, fmt: TextFormat
+) -> tuple[bool, str | None]:
+    """Return whether an entry may go on a format, and why not when it may not.
+
+    The entry's kind must be one the format takes, and each of its display
+    texts (Kazakh, and Russian when present) must keep within the format's
+    word and character limits.
+    """
+    kind = item_kind(collection, item)
+    if kind not in fmt.item_kinds:
+        return False, f"{fmt.label} does not take {kind} entries"
+    reasons = []
+    for name in TEXT_FIELDS[collection]:
+        text = str(item.get(name) or "")
+        words, chars = text_length(text)
+        if words > fmt.max_words or chars > fmt.max_chars:
+            reasons.append(
+                f"{name} has {words} words and {chars} characters, over the {fmt.label} "
+                f"limit of {fmt.max_words} words and {fmt.max_chars} characters"
+            )
+    if reasons:
+        return False, "; ".join(reasons)
+    return True, None
+
+
+def validate_items(
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    collection: str,
+    campaign: CampaignSettings,
+    existing: Sequence[Mapping[str, Any]] = (),
+    rows: Sequence[int] | None = None,
+    lists: WordLists | None = None,
+) -> ValidationReport:
+    """Validate a batch of raw entries of one collection.
+
+    Parameters
+    ----------
+    entries
+        Raw entries (mappings from YAML, or strings from a CSV or XLSX row).
+    collection
+        ``proverbs``, ``dynasties`` or ``winners``.
+    campaign
+        The campaign settings (Russian required or not, formats and limits).
+    existing
+        Entries already stored; a batch entry with the same id replaces one of
+        them, and texts are compared with the others for duplicates.
+    rows
+        The row number of each entry (default 1, 2, ...).
+    lists
+        Word lists of the language checks (default the shipped ones).
+
+    Returns
+    -------
+    ValidationReport
+        Clean entries without errors, and every problem with its row.
+    """
+    raw = list(entries)
+    row_numbers = list(rows) if rows is not None else list(range(1, len(raw) + 1))
+    report = ValidationReport(checked=len(raw))
+    parsed: list[tuple[int, dict[str, Any], bool]] = []
+    for row, entry in zip(row_numbers, raw, strict=True):
+        item, problems = _check_entry(entry, collection, campaign, row, lists)
+        report.problems.extend(problems)
+        parsed.append((row, item, any(p.severity == "error" for p in problems)))
+    dup_problems = _duplicate_problems(parsed, collection, campaign, existing)
+    report.problems.extend(dup_problems)
+    bad_rows = {p.row for p in report.problems if p.severity == "error"}
+    for row, item, _ in parsed:
+        if row not in bad_rows:
+            report.items.append(item)
+            report.rows.append(row)
+    report.problems.sort(key=lambda p: (p.row, p.severity != "error"))
+    return report
+
+
+def _check_entry(
+    entry: Mapping[str, Any],
+    collection: str,
+    campaign: CampaignSettings,
+    row: int,
+    lists: WordLists | None,
+) -> tuple[dict[str, Any], list[Problem]]:
+    item, field_problems = item_from_raw(collection, entry)
+    ident = item.get("id")
+
+    def problem(column: str | None, code: str, message: str, severity: str) -> Problem:
+        return Problem(row, ident, collection, column, code, message, severity)
+
+    out = [problem(p.column, "field", p.message, p.severity) for p in field_problems]
+    kk_field, ru_field = TEXT_FIELDS[collection]
+    kk, ru = str(item.get(kk_field) or ""), str(item.get(ru_field) or "")
+    if kk:
+        out += [
+            problem(kk_field, i.code, i.message, i.severity) for i in check_kazakh(kk, lists=lists)
+        ]
+    elif ru:
+        out.append(problem(kk_field, "field", "the Kazakh text is mandatory.", "error"))
+    if ru:
+        out += [problem(ru_field, i.code, i.message, i.severity) for i in check_russian(ru)]
+    elif kk and campaign.require_russian:
+        out.append(
+            problem(ru_field, "field", "this campaign requires a Russian text too.", "error")
+        )
+    if kk:
+        out.extend(
+            problem(c, "length", m, s) for c, m, s in _length_problems(item, collection, campaign)
+        )
+    return item, out
+
+
+def _length_problems(
+    item: Mapping[str, Any], collection: str, campaign: CampaignSettings
+) -> list[tuple[str, str, str]]:
+    kind = item_kind(collection, item)
+    formats = campaign.formats_for_item_kind(kind)
+    kk_field = TEXT_FIELDS[collection][0]
+    if not formats:
+        return [(kk_field, f"no format of this campaign takes {kind} entries.", "warning")]
+    verdicts = [(fmt, *fits_format(item, collection, fmt)) for fmt in formats]
+    fitting = [fmt.key for fmt, ok, _ in verdicts if ok]
+    if not fitting:
+        why = "; ".join(f"{reason}" for _, _, reason in verdicts)
+        return [(kk_field, f"too long for every format it may go on: {why}; shorten it.", "error")]
+    return [
+        (
+            kk_field,
+            f"too long for {fmt.key}: {reason}; it goes only on {', '.join(fitting)}.",
+            "warning",
+        )
+        for fmt, ok, reason in verdicts
+        if not ok
+    ]
+
+
+def normalise_text(text: str) -> str:
+    """Return `text` normalised for duplicate detection (case, ё, punctuation, spaces)."""
+    low = fix_lookalikes(text).lower().replace("ё", "е")
+    return " ".join(re.sub(r"[^\w\s]|_", " ", low).split())
+
+
+def _duplicate_problems(
+    parsed: list[tuple[int, dict[str, Any], bool]],
+    collection: str,
+    campaign: CampaignSettings,
+    existing: Sequence[Mapping[str, Any]],
+) -> list[Problem]:
+    out: list[Problem] = []
+    kk_field = TEXT_FIELDS[collection][0]
+    batch_ids = {item.get("id") for _, item, _ in parsed}
+    others = [e for e in existing if e.get("id") not in batch_ids]
+    seen_ids: dict[str, int] = {}
+    for row, item, _ in parsed:
+        ident = item.get("id")
+        if ident is None:
+            continue
+        if ident in seen_ids:
+            out.append(
+                Problem(
+                    row,
+                    ident,
+                    collection,
+                    "id",
+                    "duplicate-id",
+                    f"id {ident!r} is already used in row {seen_ids[ident]}.",
+                    "error",
+                )
+            )
+        else:
+            seen_ids[ident] = row
+    texts = [normalise_text(str(e.get(kk_field) or "")) for e in others]
+    labels = [f"stored entry {e.get('id')!r}" for e in others]
+    texts += [normalise_text(str(item.get(kk_field) or "")) for _, item, _ in parsed]
+    labels += [f"row {row} ({item.get('id')!r})" for row, item, _ in parsed]
+    offset = len(others)
+    for i, j, sim in _similar_pairs(texts, campaign.near_duplicate_threshold):
+        if j < offset:
+            continue
+        row, item, _ = parsed[j - offset]
+        exact = texts[i] == texts[j]
+        code = "duplicate" if exact else "near-duplicate"
+        what = "the same text as" if exact else f"nearly the same text ({sim:.0%}) as"
+        out.append(
+            Problem(
+                row,
+                item.get("id"),
+                collection,
+                kk_field,
+                code,
+                f"{kk_field} is {what} {labels[i]}.",
+                "error" if exact else "warning",
+            )
+        )
+    return out
+
+
+def _similar_pairs(texts: Sequence[str], threshold: float) -> list[tuple[int, int, float]]:
+    """Return pairs (i, j, similarity), i < j, of texts at least `threshold` alike.
+
+    Each later text is paired with its most similar earlier text only.
+    """
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for r, text in enumerate(texts):
+        padded = f" {text} "
+        grams = {padded[k : k + 3] for k in range(len(padded) - 2)} if text else set()
+        for gram in grams:
+            rows.append(r)
+            cols.append(vocab.setdefault(gram, len(vocab)))
+    if not vocab:
+        return []
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocab)))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    matrix = sparse.diags(1.0 / norms) @ matrix
+    sim = sparse.triu(matrix @ matrix.T, k=1).tocsc()
+    out = []
+    for j in range(sim.shape[1]):
+        start, end = sim.indptr[j], sim.indptr[j + 1]
+        if start == end:
+            continue
+        best = start + int(np.argmax(sim.data[start:end]))
+        if sim.data[best] >= threshold - 1e-9:
+            out.append((int(sim.indices[best]), j, float(sim.data[best])))
+    return out
