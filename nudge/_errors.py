@@ -24,6 +24,10 @@ class InvalidQueryError(NudgeError, ValueError):
     """A place name, bounding box or polygon cannot be used to fetch data."""
 
 
+class OnlineSourceError(NudgeError, ConnectionError):
+    """An online service (Nominatim, Overpass) could not be reached or refused the request."""
+
+
 class EmptyDataError(NudgeError, ValueError):
     """An area or file holds none of the data that was asked for."""
 

@@ -7,22 +7,40 @@ that was loaded once loads again without the network.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import shapely
 
-from nudge._errors import EmptyDataError, InvalidQueryError
+from nudge._errors import EmptyDataError, InvalidQueryError, OnlineSourceError
 from nudge.features import features_from_tags, osm_ids
 from nudge.osm_files import OsmLayers, empty_streets
 from nudge.streets import streets_from_edges
 from nudge.taxonomy import load_taxonomy
 
 if TYPE_CHECKING:
-    from shapely.geometry.base import BaseGeometry
+    from shapely.geometry import MultiPolygon, Polygon
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _network_errors(what: str) -> Iterator[None]:
+    """Turn connection failures of the online services into one readable error."""
+    import requests
+
+    try:
+        yield
+    except requests.exceptions.RequestException as exc:
+        msg = (
+            f"OpenStreetMap's online services could not be reached while {what} "
+            f"({type(exc).__name__}). Check the internet connection, try again later, "
+            "or load a local file with --file."
+        )
+        raise OnlineSourceError(msg) from exc
 
 
 def _configure(cache_dir: Path) -> None:
@@ -35,13 +53,14 @@ def _configure(cache_dir: Path) -> None:
     ox.settings.log_console = False
 
 
-def polygon_from_place(place: str, *, cache_dir: Path) -> BaseGeometry:
+def polygon_from_place(place: str, *, cache_dir: Path) -> Polygon | MultiPolygon:
     """Geocode `place` with Nominatim and return its boundary polygon."""
     import osmnx as ox
 
     _configure(cache_dir)
     try:
-        gdf = ox.geocode_to_gdf(place)
+        with _network_errors(f"geocoding {place!r}"):
+            gdf = ox.geocode_to_gdf(place)
     except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
         msg = (
             f"The place {place!r} could not be found by Nominatim ({exc}). Check the spelling, "
@@ -49,7 +68,7 @@ def polygon_from_place(place: str, *, cache_dir: Path) -> BaseGeometry:
         )
         raise InvalidQueryError(msg) from exc
     geom = gdf.geometry.iloc[0]
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+    if not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
         msg = (
             f"The place {place!r} geocodes to a {geom.geom_type}, not an area. Name a city or "
             "district, or pass --bbox or --polygon instead."
@@ -58,20 +77,22 @@ def polygon_from_place(place: str, *, cache_dir: Path) -> BaseGeometry:
     return geom
 
 
-def layers_from_polygon(polygon: BaseGeometry, *, cache_dir: Path, source: str) -> OsmLayers:
+def layers_from_polygon(polygon: Polygon | MultiPolygon, *, cache_dir: Path, source: str) -> OsmLayers:
     """Download public spaces and the street network inside `polygon` (EPSG:4326)."""
     import osmnx as ox
 
     _configure(cache_dir)
     try:
-        raw = ox.features_from_polygon(polygon, tags=load_taxonomy().osm_filter())
+        with _network_errors(f"downloading public spaces of {source}"):
+            raw = ox.features_from_polygon(polygon, tags=load_taxonomy().osm_filter())
     except ox._errors.InsufficientResponseError as exc:
         msg = f"OpenStreetMap has no public spaces in {source}; choose a larger or other area."
         raise EmptyDataError(msg) from exc
     raw = raw.reset_index()
     features = features_from_tags(raw, ids=osm_ids(raw["element"], raw["id"]), source=source)
     try:
-        graph = ox.graph_from_polygon(polygon, network_type="all", retain_all=True)
+        with _network_errors(f"downloading the streets of {source}"):
+            graph = ox.graph_from_polygon(polygon, network_type="all", retain_all=True)
         streets = streets_from_edges(ox.graph_to_gdfs(graph, nodes=False))
     except (ox._errors.InsufficientResponseError, ValueError):
         log.warning("%s: no street network found", source)
@@ -92,7 +113,7 @@ def layers_from_bbox(bbox: tuple[float, float, float, float], *, cache_dir: Path
     return layers_from_polygon(polygon, cache_dir=cache_dir, source=f"bbox:{label}")
 
 
-def polygon_from_file(path: Path) -> BaseGeometry:
+def polygon_from_file(path: Path) -> Polygon | MultiPolygon:
     """Read the union of the polygons in a vector file (GeoJSON, GeoPackage, ...)."""
     from nudge._errors import InputFileError
 
@@ -106,4 +127,8 @@ def polygon_from_file(path: Path) -> BaseGeometry:
     if polys.empty:
         msg = f"The file {path} holds no polygon; draw the area as a polygon and save it again."
         raise InputFileError(msg)
-    return shapely.union_all(polys.geometry.array)
+    union = shapely.union_all(polys.geometry.array)
+    if not isinstance(union, shapely.Polygon | shapely.MultiPolygon):
+        msg = f"The polygons in {path} do not make one area; check the file."
+        raise InputFileError(msg)
+    return union

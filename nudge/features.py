@@ -97,7 +97,9 @@ def _assemble(
     frame: gpd.GeoDataFrame, cats: pd.DataFrame, names: pd.DataFrame, ids: pd.Series, source: str
 ) -> gpd.GeoDataFrame:
     keep = cats["category"].notna().to_numpy(dtype=bool)
-    geometry = frame.geometry.to_crs(4326) if frame.crs is not None else frame.geometry.set_crs(4326)
+    geometry = (
+        frame.geometry.to_crs(4326) if frame.crs is not None else frame.geometry.set_crs(4326)
+    )
     valid = keep & ~(geometry.isna().to_numpy() | geometry.is_empty.to_numpy())
     out = gpd.GeoDataFrame(
         {

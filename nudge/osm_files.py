@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from nudge._errors import InputFileError
 from nudge.features import (
@@ -30,7 +31,7 @@ from nudge.features import (
     osm_ids_from_geometry,
 )
 from nudge.overpass import elements_to_frame
-from nudge.streets import STREET_COLUMNS, streets_from_edges, streets_from_lines
+from nudge.streets import STREET_CLASSES, STREET_COLUMNS, streets_from_edges, streets_from_lines
 from nudge.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -189,10 +190,16 @@ def _read_xml(path: Path) -> OsmLayers:
 
 def _check_xml_complete(path: Path) -> None:
     """Refuse an XML file whose end is missing, before the parser gives a vaguer error."""
-    opener = bz2.open if path.read_bytes()[:3] == b"BZh" else open
-    with opener(path, "rb") as fh:  # type: ignore[operator]
-        data = fh.read()
-    if b"</osm>" not in data[-256:]:
+    if _head(path)[:3] == b"BZh":
+        tail = b""
+        with bz2.open(path, "rb") as packed:
+            while chunk := packed.read(1 << 20):
+                tail = (tail + chunk)[-256:]
+    else:
+        with path.open("rb") as plain:
+            plain.seek(max(0, path.stat().st_size - 256))
+            tail = plain.read()
+    if b"</osm>" not in tail:
         msg = (
             f"The OSM XML file {path} ends before its closing </osm> tag: it is truncated. "
             "Download or export it again."
@@ -206,7 +213,7 @@ def _read_overpass_json(path: Path) -> OsmLayers:
     return _layers_from_tagged(frame, source=path.name)
 
 
-def _read_vector(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+def _read_vector(path: Path | str, *, layer: str | None = None) -> gpd.GeoDataFrame:
     return gpd.read_file(path, layer=layer, engine="pyogrio")
 
 
@@ -228,23 +235,26 @@ def _read_csv(path: Path) -> OsmLayers:
 
 def _read_gpkg(path: Path) -> OsmLayers:
     names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-    parts = [_layers_from_frame(_read_vector(path, layer=n), source=f"{path.name}:{n}") for n in names]
+    parts = [
+        _layers_from_frame(_read_vector(path, layer=n), source=f"{path.name}:{n}") for n in names
+    ]
     return _merge(parts, source=path.name)
 
 
 def _read_shapefiles(path: Path) -> OsmLayers:
+    shps: list[Path | str]
     if path.is_dir():
         shps = sorted(path.glob("*.shp"))
     elif path.suffix.lower() == ".zip":
         with zipfile.ZipFile(path) as zf:
             members = [n for n in zf.namelist() if n.lower().endswith(".shp")]
-        shps = [Path(f"/vsizip/{path}/{m}") for m in sorted(members)]
+        shps = [f"/vsizip/{path.resolve()}/{m}" for m in sorted(members)]
     else:
         shps = [path]
     if not shps:
         msg = f"{path} holds no shapefile (.shp); point nudge at the Geofabrik layers."
         raise InputFileError(msg)
-    parts = [_layers_from_frame(_read_vector(p), source=p.name) for p in shps]
+    parts = [_layers_from_frame(_read_vector(p), source=Path(p).name) for p in shps]
     return _merge(parts, source=path.name)
 
 
@@ -299,8 +309,6 @@ def _layers_from_frame(frame: gpd.GeoDataFrame, *, source: str) -> OsmLayers:
 
 
 def _as_features(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    import shapely
-
     out = frame.to_crs(4326)
     for col in ("name", "name_kk", "name_ru", "name_en"):
         if col not in out.columns:
@@ -321,8 +329,6 @@ def _layers_from_geofabrik(frame: gpd.GeoDataFrame, *, source: str) -> OsmLayers
 
 
 def _looks_like_roads(fclass: pd.Series) -> bool:
-    from nudge.streets import STREET_CLASSES
-
     return bool(fclass.isin(STREET_CLASSES).mean() > 0.5)
 
 
@@ -332,8 +338,6 @@ def _layers_from_tagged(frame: gpd.GeoDataFrame, *, source: str) -> OsmLayers:
     ids = _ids_of(frame)
     is_street = frame.geom_type.isin(_LINES).to_numpy().copy()
     if "highway" in frame.columns:
-        from nudge.streets import STREET_CLASSES
-
         is_street &= frame["highway"].isin(STREET_CLASSES).to_numpy(dtype=bool)
     else:
         is_street[:] = False
@@ -364,12 +368,12 @@ def merge_streets(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     offset = 0
     shifted = []
     for part in parts:
-        part = part.copy()
-        low = int(min(part["u"].min(), part["v"].min()))
-        part["u"] = part["u"] - low + offset
-        part["v"] = part["v"] - low + offset
-        offset = int(max(part["u"].max(), part["v"].max())) + 1
-        shifted.append(part)
+        moved = part.copy()
+        low = int(min(moved["u"].min(), moved["v"].min()))
+        moved["u"] = moved["u"] - low + offset
+        moved["v"] = moved["v"] - low + offset
+        offset = int(max(moved["u"].max(), moved["v"].max())) + 1
+        shifted.append(moved)
     return gpd.GeoDataFrame(pd.concat(shifted, ignore_index=True), crs=4326)
 
 

@@ -51,7 +51,9 @@ def _relation_geometry(el: Mapping[str, Any]) -> BaseGeometry | None:
     rings = [
         shapely.LineString(_coords(m["geometry"]))
         for m in el.get("members", [])
-        if m.get("type") == "way" and m.get("role", "outer") in ("outer", "") and m.get("geometry")
+        if m.get("type") == "way"
+        and m.get("role", "outer") in ("outer", "")
+        and m.get("geometry")
         and len(m["geometry"]) >= 2
     ]
     if not rings:

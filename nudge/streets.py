@@ -113,7 +113,9 @@ def streets_from_edges(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return _finish(frame, highway, _text_column(frame, "name"), _oneway(frame))
 
 
-def streets_from_lines(lines: gpd.GeoDataFrame, *, highway_column: str = "highway") -> gpd.GeoDataFrame:
+def streets_from_lines(
+    lines: gpd.GeoDataFrame, *, highway_column: str = "highway"
+) -> gpd.GeoDataFrame:
     """Build a street graph from plain lines by joining them at shared coordinates.
 
     A node is placed at both ends of every line and wherever two lines (or one

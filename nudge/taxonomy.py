@@ -54,7 +54,7 @@ class Taxonomy:
         """Return every OSM tag key the taxonomy reads, sorted."""
         return tuple(sorted({k for c in self.categories for k in c.osm}))
 
-    def osm_filter(self) -> dict[str, list[str] | bool]:
+    def osm_filter(self) -> dict[str, bool | str | list[str]]:
         """Return the tags as a filter for osmnx (``tags=``) and pyrosm (``custom_filter=``)."""
         out: dict[str, set[str] | bool] = {}
         for cat in self.categories:
@@ -63,7 +63,7 @@ class Taxonomy:
                     out[key] = True
                 else:
                     current = out.setdefault(key, set())
-                    assert isinstance(current, set)  # noqa: S101 (narrowing, not input checking)
+                    assert isinstance(current, set)
                     current.update(values)
         return {k: (True if v is True else sorted(v)) for k, v in out.items()}  # type: ignore[arg-type]
 
@@ -126,10 +126,10 @@ def categorise_tags(tags: pd.DataFrame, taxonomy: Taxonomy | None = None) -> pd.
             if col is None:
                 continue
             if WILDCARD in values:
-                hit = col.notna() & (col.str.lower() != "no")
+                matched = col.notna() & (col.str.lower() != "no")
             else:
-                hit = col.isin(values).fillna(False)
-            hit = hit.to_numpy(dtype=bool) & category.isna().to_numpy()
+                matched = col.isin(values).fillna(False)
+            hit = matched.to_numpy(dtype=bool) & category.isna().to_numpy()
             if hit.any():
                 category[hit] = cat.key
                 subcategory[hit] = col[hit]

@@ -20,12 +20,18 @@ def load(
     place: Annotated[
         str | None, typer.Option(help="Place to geocode and download, e.g. 'Astana, Kazakhstan'.")
     ] = None,
-    bbox: Annotated[str | None, typer.Option(help="Area to download: 'west,south,east,north'.")] = None,
+    bbox: Annotated[
+        str | None, typer.Option(help="Area to download: 'west,south,east,north'.")
+    ] = None,
     polygon: Annotated[
         Path | None, typer.Option(help="Vector file whose polygon(s) bound the download.")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Dataset name (slug); default from the input.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Dataset folder; default DATA_DIR/<name>.")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Dataset name (slug); default from the input.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Dataset folder; default DATA_DIR/<name>.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build a city dataset of public spaces and streets from OSM files or online."""
@@ -41,10 +47,12 @@ def load(
         dataset = datasets.dataset_from_place(place, cache_dir=settings.cache_dir)
         default = place.split(",")[0]
     elif bbox:
-        dataset = datasets.dataset_from_bbox(datasets.parse_bbox(bbox), cache_dir=settings.cache_dir)
+        dataset = datasets.dataset_from_bbox(
+            datasets.parse_bbox(bbox), cache_dir=settings.cache_dir
+        )
         default = "bbox-" + bbox.replace(",", "_")
     else:
-        assert polygon is not None  # noqa: S101 (narrowing; one source is given)
+        assert polygon is not None
         dataset = datasets.dataset_from_polygon_file(polygon, cache_dir=settings.cache_dir)
         default = polygon.stem
     slug = datasets.slug_from_text(name or default)

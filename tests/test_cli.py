@@ -1,0 +1,82 @@
+"""The CLI shell and the dataset commands (``nudge load``, ``nudge info``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nudge.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nudge", *args],
+        capture_output=True,
+        text=True,
+        env={"NUDGE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+
+
+def test_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("load", "info", "datasets"):
+        assert command in result.stdout
+
+
+def test_load_and_info_helsinki(helsinki_pbf: Path, tmp_path: Path) -> None:
+    proc = _run("load", "--file", str(helsinki_pbf), "--json", data_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)  # exactly one JSON object on stdout
+    assert result["out"] == str(tmp_path / "helsinki")
+    assert result["features"] == sum(result["by_category"].values())
+    assert result["streets"] > 5000
+    assert result["nodes"] > 4000
+    assert len(result["bbox"]) == 4
+    info = _run("info", "helsinki", "--json", data_dir=tmp_path)
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout) == result
+
+
+def test_load_almaty_geofabrik_counts(shared_data: Path, tmp_path: Path) -> None:
+    roads = shared_data / "osm/almaty/geofabrik_shp"
+    out = tmp_path / "almaty"
+    proc = _run("load", "-f", str(roads), "--out", str(out), "--json", data_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["by_category"]["transit_stop"] == 811 + 3
+    assert result["streets"] > 50_000
+    assert (out / "streets.parquet").is_file()
+
+
+def test_bad_file_exits_2_with_message_and_no_folder(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.osm.pbf"
+    bad.write_bytes(b"\x00\x00\x00\x0d\x0a\x09OSMHeader\x18garbage")
+    proc = _run("load", "--file", str(bad), "--json", data_dir=tmp_path / "geo")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "error: nudge could not read" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "geo" / "broken").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["load"], "exactly one source"),
+        (["load", "--bbox", "77,43,76,44"], "wrong order"),
+        (["info", "nowhere"], "not a complete nudge dataset"),
+    ],
+)
+def test_bad_arguments(tmp_path: Path, args: list[str], match: str) -> None:
+    proc = _run(*args, data_dir=tmp_path)
+    assert proc.returncode == 2
+    assert match in proc.stderr

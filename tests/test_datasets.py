@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+from nudge import datasets
+from nudge._errors import DatasetError, EmptyDataError, InvalidQueryError
+
+
+def test_slug_from_text() -> None:
+    assert datasets.slug_from_text("Astana, Kazakhstan") == "astana-kazakhstan"
+    assert datasets.slug_from_text("Шымкент") == "шымкент"
+    assert datasets.slug_from_text("Helsinki.osm") == "helsinki-osm"
+
+
+def test_parse_bbox() -> None:
+    assert datasets.parse_bbox("76.8,43.1,77.1,43.4") == (76.8, 43.1, 77.1, 43.4)
+    with pytest.raises(InvalidQueryError, match="wrong order"):
+        datasets.parse_bbox("77.1,43.1,76.8,43.4")
+    with pytest.raises(InvalidQueryError, match="four numbers"):
+        datasets.parse_bbox("76.8,43.1,77.1")
+    with pytest.raises(InvalidQueryError, match="±180"):
+        datasets.parse_bbox("76,43,200,44")
+    with pytest.warns(UserWarning, match="outside Kazakhstan"):
+        datasets.parse_bbox("24.9,60.1,25.0,60.2")
+
+
+def test_helsinki_dataset_round_trip(helsinki_pbf: Path, tmp_path: Path) -> None:
+    ds = datasets.dataset_from_files([helsinki_pbf])
+    folder = datasets.save_dataset(ds, tmp_path / "helsinki")
+    back = datasets.dataset_from_dir(folder)
+    assert len(back.features) == len(ds.features)
+    assert len(back.streets) == len(ds.streets)
+    assert back.features.crs.to_epsg() == 4326
+    assert isinstance(back.features["point"], gpd.GeoSeries)
+    assert back.features["point"].crs.to_epsg() == 4326
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["features"] == len(ds.features)
+    assert meta["nodes"] == back.streets[["u", "v"]].stack().nunique()
+    w, s, e, n = meta["bbox"]
+    assert 24.9 < w < e < 25.0
+    assert 60.1 < s < n < 60.2
+    summary = datasets.dataset_summary(back)
+    assert sum(summary["by_category"].values()) == summary["features"]
+    listed = datasets.list_datasets(tmp_path)
+    assert listed["slug"].tolist() == ["helsinki"]
+
+
+def test_failed_write_keeps_old_dataset_and_leaves_no_temp(
+    helsinki_pbf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = datasets.dataset_from_files([helsinki_pbf])
+    folder = datasets.save_dataset(ds, tmp_path / "city")
+    before = (folder / "meta.json").read_text()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", broken)
+    with pytest.raises(OSError, match="disk full"):
+        datasets.save_dataset(ds, folder)
+    assert (folder / "meta.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["city"]
+
+
+def test_empty_sources_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text('{"version": 0.6, "elements": []}')
+    with pytest.raises(EmptyDataError, match="no public spaces or streets"):
+        datasets.dataset_from_files([path])
+
+
+def test_incomplete_folder(tmp_path: Path) -> None:
+    (tmp_path / "features.parquet").write_bytes(b"")
+    with pytest.raises(DatasetError, match=r"missing streets\.parquet, meta\.json"):
+        datasets.dataset_from_dir(tmp_path)
+
+
+def test_combined_almaty_sources(shared_data: Path) -> None:
+    base = shared_data / "osm/almaty"
+    ds = datasets.dataset_from_files([base / "geofabrik_shp", base / "almaty_points.geojson"])
+    # the points file repeats transport_p and traffic_p: each element is kept once
+    assert ds.features["osm_id"].is_unique
+    assert ds.meta["by_category"]["transit_stop"] == 814
+    assert ds.meta["streets"] == len(ds.streets) > 50_000
+    assert ds.meta["source"] == ["geofabrik_shp", "almaty_points.geojson"]
+
+
+@pytest.mark.network
+def test_place_online(tmp_path: Path) -> None:
+    ds = datasets.dataset_from_place("Esil District, Astana, Kazakhstan", cache_dir=tmp_path)
+    assert ds.meta["by_category"].get("transit_stop", 0) > 10
+    assert ds.has_streets
+
+
+@pytest.mark.network
+def test_place_that_does_not_geocode(tmp_path: Path) -> None:
+    with pytest.raises(InvalidQueryError, match="could not be found"):
+        datasets.dataset_from_place("Qwzxv Nowhere-town 12345", cache_dir=tmp_path)

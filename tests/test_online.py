@@ -1,0 +1,89 @@
+"""The osmnx code path, with the network calls replaced by recorded-shape answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import osmnx as ox
+import pandas as pd
+import pytest
+import requests
+import shapely
+
+from nudge import _online
+from nudge._errors import EmptyDataError, InvalidQueryError, OnlineSourceError
+
+
+def _features_answer(*args: object, **kwargs: object) -> gpd.GeoDataFrame:
+    index = pd.MultiIndex.from_tuples([("node", 1), ("way", 2)], names=["element", "id"])
+    return gpd.GeoDataFrame(
+        {"highway": ["bus_stop", None], "leisure": [None, "park"], "name": ["A", "B"]},
+        geometry=[shapely.Point(71.43, 51.13), shapely.box(71.40, 51.10, 71.41, 51.11)],
+        index=index,
+        crs=4326,
+    )
+
+
+def _graph_answer(*args: object, **kwargs: object) -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph(crs="epsg:4326")
+    g.add_node(1, x=71.40, y=51.10)
+    g.add_node(2, x=71.41, y=51.10)
+    g.add_edge(1, 2, key=0, highway="primary", name="Мәңгілік Ел", oneway=False, length=700.0)
+    return g
+
+
+def test_polygon_download_normalises_osmnx_frames(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(ox, "features_from_polygon", _features_answer)
+    monkeypatch.setattr(ox, "graph_from_polygon", _graph_answer)
+    layers = _online.layers_from_bbox((71.3, 51.0, 71.5, 51.2), cache_dir=tmp_path / "cache")
+    assert layers.features["osm_id"].tolist() == ["node/1", "way/2"]
+    assert layers.features["category"].tolist() == ["transit_stop", "park"]
+    assert layers.streets["name"].tolist() == ["Мәңгілік Ел"]
+    assert (tmp_path / "cache").is_dir()
+
+
+def test_place_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def no_result(query: str) -> gpd.GeoDataFrame:
+        msg = f"Nominatim geocoder returned 0 results for query {query!r}."
+        raise ox._errors.InsufficientResponseError(msg)
+
+    monkeypatch.setattr(ox, "geocode_to_gdf", no_result)
+    with pytest.raises(InvalidQueryError, match="could not be found"):
+        _online.polygon_from_place("Nowhere", cache_dir=tmp_path)
+
+    monkeypatch.setattr(
+        ox, "geocode_to_gdf", lambda q: gpd.GeoDataFrame(geometry=[shapely.Point(1, 2)])
+    )
+    with pytest.raises(InvalidQueryError, match="not an area"):
+        _online.polygon_from_place("A point", cache_dir=tmp_path)
+
+    def offline(query: str) -> gpd.GeoDataFrame:
+        raise requests.exceptions.ConnectionError("no route")
+
+    monkeypatch.setattr(ox, "geocode_to_gdf", offline)
+    with pytest.raises(OnlineSourceError, match="could not be reached"):
+        _online.polygon_from_place("Astana", cache_dir=tmp_path)
+
+
+def test_empty_area(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def nothing(*args: object, **kwargs: object) -> gpd.GeoDataFrame:
+        msg = "No matching features."
+        raise ox._errors.InsufficientResponseError(msg)
+
+    monkeypatch.setattr(ox, "features_from_polygon", nothing)
+    with pytest.raises(EmptyDataError, match="no public spaces"):
+        _online.layers_from_bbox((71.3, 51.0, 71.31, 51.01), cache_dir=tmp_path)
+
+
+def test_polygon_file(tmp_path: Path) -> None:
+    path = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(71.3, 51.0, 71.5, 51.2)], crs=4326).to_file(path)
+    assert _online.polygon_from_file(path).bounds == (71.3, 51.0, 71.5, 51.2)
+    points = tmp_path / "points.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.Point(71.3, 51.0)], crs=4326).to_file(points)
+    with pytest.raises(Exception, match="holds no polygon"):
+        _online.polygon_from_file(points)
