@@ -1,0 +1,176 @@
+"""Districts of a plan: which district a point lies in, and the quotas per district."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from nudge._errors import EmptyDataError, InfeasibleError
+from nudge.placement._problem import NO_LIMIT
+
+NAME_COLUMNS = ("district", "district_name", "name_en", "name")
+QuotaSpec = str | tuple[int | None, int | None] | Mapping[str, Any] | None
+
+
+def district_names(
+    districts: gpd.GeoDataFrame,
+    *,
+    population: Mapping[str, float] | None = None,
+    column: str | None = None,
+) -> pd.Series:
+    """Return the name of each district polygon.
+
+    Parameters
+    ----------
+    districts
+        District polygons.
+    population
+        Population per district name; when given, the name column that matches
+        most of its names is used.
+    column
+        Name column to use; by default the first of ``district``,
+        ``district_name``, ``name_en``, ``name`` (or the best match).
+
+    Returns
+    -------
+    pandas.Series
+        District names as strings, on the index of `districts`.
+    """
+    if column is not None:
+        if column not in districts.columns:
+            msg = f"The districts have no {column!r} column; columns: {list(districts.columns)}."
+            raise EmptyDataError(msg)
+        return districts[column].astype(str)
+    present = [c for c in NAME_COLUMNS if c in districts.columns]
+    if not present:
+        msg = (
+            "The districts need a name column (one of "
+            f"{', '.join(NAME_COLUMNS)}); columns: {list(districts.columns)}."
+        )
+        raise EmptyDataError(msg)
+    if population:
+        keys = set(population)
+        present.sort(key=lambda c: -districts[c].astype(str).isin(keys).sum())
+    names = districts[present[0]].astype(str)
+    if names.duplicated().any():
+        dupes = sorted(set(names[names.duplicated()]))
+        msg = f"District names must be unique; repeated: {dupes}."
+        raise EmptyDataError(msg)
+    return names
+
+
+def assign_districts(
+    points: gpd.GeoSeries, districts: gpd.GeoDataFrame, names: pd.Series
+) -> np.ndarray:
+    """Return the district name of each point, or None outside every district."""
+    polygons = districts.geometry.to_crs(points.crs)
+    tree = gpd.GeoSeries(polygons.to_numpy(), crs=points.crs).sindex
+    point_idx, poly_idx = tree.query(points.to_numpy(), predicate="intersects")
+    out = np.full(len(points), None, dtype=object)
+    first = np.unique(point_idx, return_index=True)[1]
+    out[point_idx[first]] = names.to_numpy()[poly_idx[first]]
+    return out
+
+
+def _parse_pair(text: str) -> tuple[int | None, int | None]:
+    low, sep, high = str(text).partition(":")
+    if not sep:
+        msg = f"A district quota looks like 'min:max' (e.g. '2:10', ':5', '1:'); got {text!r}."
+        raise InfeasibleError(msg)
+    try:
+        return (int(low) if low.strip() else None, int(high) if high.strip() else None)
+    except ValueError:
+        msg = f"A district quota needs whole numbers, as in '2:10'; got {text!r}."
+        raise InfeasibleError(msg) from None
+
+
+def _pair(value: Any) -> tuple[int | None, int | None]:
+    if isinstance(value, str):
+        return _parse_pair(value)
+    if isinstance(value, int | np.integer):
+        return int(value), int(value)
+    low, high = value
+    return (None if low is None else int(low), None if high is None else int(high))
+
+
+def quota_bounds(
+    quota: QuotaSpec,
+    names: Sequence[str],
+    *,
+    count: int | None,
+    shares: Mapping[str, float] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the minimum and maximum number of sites per district.
+
+    Parameters
+    ----------
+    quota
+        None (no limits), ``"proportional"``, ``"min:max"`` for every district,
+        a ``(min, max)`` pair, or a mapping from district name to a pair,
+        a ``"min:max"`` string or an exact number.
+    names
+        District names, in group order.
+    count
+        Number of sites of the plan (needed by proportional quotas).
+    shares
+        Weight per district for proportional quotas (population).
+
+    Returns
+    -------
+    minimums, maximums
+        Integer arrays in the order of `names`.
+    """
+    n = len(names)
+    low = np.zeros(n, dtype=np.int64)
+    high = np.full(n, NO_LIMIT, dtype=np.int64)
+    if quota is None:
+        return low, high
+    if isinstance(quota, str) and quota.strip().lower() == "proportional":
+        return _proportional(names, count=count, shares=shares)
+    if isinstance(quota, Mapping):
+        unknown = sorted(set(map(str, quota)) - set(names))
+        if unknown:
+            msg = f"Quotas name unknown districts {unknown}; districts are {list(names)}."
+            raise InfeasibleError(msg)
+        pairs = {str(k): _pair(v) for k, v in quota.items()}
+    else:
+        pair = _pair(quota)
+        pairs = dict.fromkeys(names, pair)
+    for g, name in enumerate(names):
+        lo, hi = pairs.get(name, (None, None))
+        if (lo is not None and lo < 0) or (hi is not None and hi < 0):
+            msg = f"District quotas cannot be negative; district {name} has {lo}:{hi}."
+            raise InfeasibleError(msg)
+        low[g] = lo or 0
+        high[g] = NO_LIMIT if hi is None else hi
+    return low, high
+
+
+def _proportional(
+    names: Sequence[str], *, count: int | None, shares: Mapping[str, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    if count is None:
+        msg = "Proportional district quotas need a number of sites (count)."
+        raise InfeasibleError(msg)
+    if shares is None:
+        msg = "Proportional district quotas need a population (or demand) per district."
+        raise InfeasibleError(msg)
+    missing = [n for n in names if n not in shares]
+    if missing:
+        msg = (
+            f"Proportional quotas need a population for every district; missing for {missing}. "
+            f"Known: {sorted(shares)}."
+        )
+        raise InfeasibleError(msg)
+    weight = np.array([max(float(shares[n]), 0.0) for n in names])
+    if weight.sum() <= 0:
+        msg = "Proportional quotas need a positive population in at least one district."
+        raise InfeasibleError(msg)
+    target = count * weight / weight.sum()
+    low = np.floor(target + 1e-9).astype(np.int64)
+    high = np.ceil(target - 1e-9).astype(np.int64)
+    return low, high

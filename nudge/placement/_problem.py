@@ -1,0 +1,267 @@
+"""The numeric core of site selection and its feasibility checks.
+
+A `CoverageProblem` holds arrays only: which site covers which demand point,
+the weights, costs and scores, and the constraints. Both solvers read it; the
+checks here explain in words why a problem cannot be solved, before any solver
+runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from nudge._errors import InfeasibleError
+
+NO_LIMIT = np.iinfo(np.int64).max // 4
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageProblem:
+    """A maximal covering location problem with planning constraints.
+
+    Sites are columns of `coverage`, demand points its rows. Only sites with
+    `eligible` true may be chosen; `locked` sites are always chosen. `conflicts`
+    lists pairs of sites closer than the minimum spacing (pairs of two locked
+    sites are left out: existing structures stay where they are). Sites in
+    group ``g >= 0`` (a district) count towards ``group_min[g]`` and
+    ``group_max[g]``. With `count` alone the plan has exactly `count` sites;
+    with `budget` the chosen sites' `costs` add up to at most `budget`, and a
+    `count` given as well is then a maximum.
+    """
+
+    coverage: sparse.csc_array
+    weights: np.ndarray
+    scores: np.ndarray
+    costs: np.ndarray
+    eligible: np.ndarray
+    locked: np.ndarray
+    conflicts: np.ndarray
+    cells: np.ndarray
+    groups: np.ndarray
+    group_names: tuple[str, ...]
+    group_min: np.ndarray
+    group_max: np.ndarray
+    count: int | None
+    budget: float | None
+    score_weight: float
+    site_labels: tuple[str, ...]
+    min_spacing: float = 0.0
+    noun: str = "site"
+
+    @property
+    def n_sites(self) -> int:
+        """Return the number of candidate sites (columns)."""
+        return int(self.coverage.shape[1])
+
+    @property
+    def total_weight(self) -> float:
+        """Return the total weight of all demand points."""
+        return float(self.weights.sum())
+
+    @property
+    def exact_count(self) -> bool:
+        """Return whether the plan must have exactly `count` sites."""
+        return self.count is not None and self.budget is None
+
+    def conflict_graph(self) -> sparse.csr_array:
+        """Return the symmetric site-by-site adjacency of spacing conflicts."""
+        n = self.n_sites
+        j, k = self.conflicts[:, 0], self.conflicts[:, 1]
+        data = np.ones(2 * len(j), dtype=np.int32)
+        graph = sparse.coo_array((data, (np.r_[j, k], np.r_[k, j])), shape=(n, n))
+        return sparse.csr_array(graph)
+
+    def gains(self) -> np.ndarray:
+        """Return each site's covered weight on its own."""
+        return np.asarray(self.coverage.T @ self.weights, dtype=float)
+
+
+def default_score_weight(weights: np.ndarray, max_sites: int) -> float:
+    """Return a score weight that only breaks ties between plans of equal coverage.
+
+    The score term of all chosen sites together stays below half of the
+    smallest positive demand weight.
+    """
+    positive = weights[weights > 0]
+    smallest = float(positive.min()) if len(positive) else 1.0
+    return 0.5 * smallest / (100.0 * max(max_sites, 1))
+
+
+def _free_sites(p: CoverageProblem) -> np.ndarray:
+    """Return the eligible unlocked sites that do not conflict with a locked site."""
+    free = p.eligible & ~p.locked
+    if len(p.conflicts):
+        j, k = p.conflicts[:, 0], p.conflicts[:, 1]
+        free[j[p.locked[k]]] = False
+        free[k[p.locked[j]]] = False
+    return free
+
+
+def _spread_bound(p: CoverageProblem, mask: np.ndarray) -> int:
+    """Return an upper bound on how many sites of `mask` can be spaced apart."""
+    if p.min_spacing <= 0:
+        return int(mask.sum())
+    return len(np.unique(p.cells[mask]))
+
+
+def infeasibility_reasons(p: CoverageProblem) -> list[str]:
+    """Return every reason, in words, why no plan can meet the constraints."""
+    reasons = _basic_reasons(p)
+    if reasons:
+        return reasons
+    reasons += _count_reasons(p)
+    reasons += _group_reasons(p)
+    reasons += _budget_reasons(p)
+    return reasons
+
+
+def check_feasible(p: CoverageProblem) -> None:
+    """Raise `InfeasibleError` listing every reason no plan can meet the constraints."""
+    reasons = infeasibility_reasons(p)
+    if reasons:
+        msg = "The plan cannot be made: " + "; ".join(reasons) + "."
+        raise InfeasibleError(msg)
+
+
+def _basic_reasons(p: CoverageProblem) -> list[str]:
+    reasons: list[str] = []
+    if p.count is None and p.budget is None:
+        reasons.append("give a number of sites (count) or a budget")
+    if p.count is not None and p.count < 1:
+        reasons.append(f"the number of sites must be at least 1, not {p.count}")
+    if p.budget is not None and not p.budget > 0:
+        reasons.append(f"the budget must be positive, not {p.budget:g}")
+    if np.any(p.costs < 0):
+        reasons.append("site costs must not be negative")
+    if not p.eligible.any():
+        reasons.append(f"there is no eligible {p.noun} candidate")
+    bad = np.flatnonzero(p.group_min > p.group_max)
+    reasons += [
+        f"district {p.group_names[g]} has a minimum of {p.group_min[g]} sites, "
+        f"above its maximum of {p.group_max[g]}"
+        for g in bad
+    ]
+    return reasons
+
+
+def _count_reasons(p: CoverageProblem) -> list[str]:
+    reasons: list[str] = []
+    n_locked = int(p.locked.sum())
+    if p.count is not None and n_locked > p.count:
+        reasons.append(f"{n_locked} sites are locked but the plan has only {p.count}")
+        return reasons
+    if not p.exact_count or p.count is None:
+        return reasons
+    free = _free_sites(p)
+    n_eligible = n_locked + int(free.sum())
+    if n_eligible < p.count:
+        reasons.append(
+            f"only {n_eligible} {p.noun} candidates are eligible, "
+            f"fewer than the {p.count} sites asked for"
+        )
+        return reasons
+    spread = n_locked + _spread_bound(p, free)
+    if spread < p.count:
+        reasons.append(
+            f"at most {spread} {p.noun} sites can be {p.min_spacing:g} m apart, "
+            f"fewer than the {p.count} asked for; lower the minimum spacing or the count"
+        )
+    return reasons
+
+
+def _group_reasons(p: CoverageProblem) -> list[str]:
+    reasons: list[str] = []
+    free = _free_sites(p)
+    for g, name in enumerate(p.group_names):
+        in_g = p.groups == g
+        locked_g = int((p.locked & in_g).sum())
+        room = locked_g + _spread_bound(p, free & in_g)
+        if p.group_min[g] > room:
+            spaced = f" {p.min_spacing:g} m apart" if p.min_spacing > 0 else ""
+            reasons.append(
+                f"district {name} needs {p.group_min[g]} sites but only {room} "
+                f"candidates are eligible{spaced}"
+            )
+        if locked_g > p.group_max[g]:
+            reasons.append(
+                f"district {name} has {locked_g} locked sites but at most "
+                f"{p.group_max[g]} are allowed"
+            )
+    if p.count is None or not len(p.group_names):
+        return reasons
+    need = int(np.maximum(p.group_min, 0).sum())
+    if need > p.count:
+        reasons.append(
+            f"the district minimums add up to {need} sites, more than the {p.count} of the plan"
+        )
+    if p.exact_count:
+        outside = int(((free | p.locked) & (p.groups < 0)).sum())
+        inside = [
+            min(int(p.group_max[g]), int(((free | p.locked) & (p.groups == g)).sum()))
+            for g in range(len(p.group_names))
+        ]
+        if outside + sum(inside) < p.count:
+            reasons.append(
+                f"at most {outside + sum(inside)} sites fit within the district maximums, "
+                f"fewer than the {p.count} of the plan"
+            )
+    return reasons
+
+
+def _budget_reasons(p: CoverageProblem) -> list[str]:
+    if p.budget is None:
+        return []
+    reasons: list[str] = []
+    locked_cost = float(p.costs[p.locked].sum())
+    if locked_cost > p.budget:
+        reasons.append(
+            f"the {int(p.locked.sum())} locked sites cost {locked_cost:g}, "
+            f"more than the budget of {p.budget:g}"
+        )
+        return reasons
+    free = _free_sites(p)
+    if not p.locked.any() and free.any() and float(p.costs[free].min()) > p.budget:
+        reasons.append(
+            f"the cheapest eligible {p.noun} site costs {float(p.costs[free].min()):g}, "
+            f"more than the budget of {p.budget:g}"
+        )
+    extra = 0.0
+    for g in range(len(p.group_names)):
+        missing = int(p.group_min[g]) - int((p.locked & (p.groups == g)).sum())
+        if missing > 0:
+            cheapest = np.sort(p.costs[free & (p.groups == g)])[:missing]
+            extra += float(cheapest.sum())
+    if locked_cost + extra > p.budget:
+        reasons.append(
+            f"meeting the district minimums costs at least {locked_cost + extra:g}, "
+            f"more than the budget of {p.budget:g}"
+        )
+    return reasons
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """The sites a solver chose and how good they are.
+
+    `upper_bound` bounds the covered weight of any plan with the same count or
+    budget; `gap` is ``(upper_bound - covered_weight) / upper_bound`` for the
+    greedy solver and the solver's own optimality gap for the exact one.
+    """
+
+    chosen: np.ndarray
+    covered_weight: float
+    upper_bound: float
+    gap: float
+    solver: str
+    status: str
+    swaps: int = 0
+
+
+def relative_gap(value: float, bound: float) -> float:
+    """Return ``(bound - value) / bound``, zero when both are zero."""
+    if bound <= 0:
+        return 0.0
+    return max(0.0, (bound - value) / bound)

@@ -1,0 +1,151 @@
+"""Demand for site selection: the weighted points a plan should reach.
+
+By default the demand is the public spaces of a city dataset, one point per
+feature, weighted by category (``nudge/placement/data/demand.toml``). Any
+other layer with a weight column (population points, residential buildings,
+pedestrian counts) can be used instead or added.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from nudge._errors import EmptyDataError
+
+DEMAND_COLUMNS = ["category", "weight", "geometry"]
+
+
+def default_demand_weights() -> dict[str, float]:
+    """Return the default weight of each feature category, from ``demand.toml``."""
+    text = resources.files("nudge.placement").joinpath("data/demand.toml").read_text("utf-8")
+    return {str(k): float(v) for k, v in tomllib.loads(text)["weights"].items()}
+
+
+def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Return a point per geometry: itself for points, a representative point otherwise."""
+    is_point = (geometry.geom_type == "Point").to_numpy()
+    if is_point.all():
+        return geometry
+    points = geometry.copy()
+    points[~is_point] = geometry[~is_point].representative_point()
+    return points
+
+
+def demand_from_features(
+    features: gpd.GeoDataFrame, *, weights: Mapping[str, float] | None = None
+) -> gpd.GeoDataFrame:
+    """Build weighted demand points from a city dataset's public spaces.
+
+    Parameters
+    ----------
+    features
+        The ``features`` of a city dataset: a ``category`` column and geometries.
+    weights
+        Weight per category, merged over the defaults of ``demand.toml``;
+        categories with weight 0 (or unknown) are left out.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One point per kept feature, in the features' CRS, on their index, with
+        columns ``category``, ``weight`` and ``geometry``.
+
+    Raises
+    ------
+    EmptyDataError
+        When the features lack a ``category`` column or none has a positive weight.
+    """
+    if "category" not in features.columns:
+        msg = "The features have no 'category' column; load them with `nudge load` first."
+        raise EmptyDataError(msg)
+    table = default_demand_weights()
+    if weights is not None:
+        table.update({str(k): float(v) for k, v in weights.items()})
+    bad = {k: v for k, v in table.items() if not np.isfinite(v) or v < 0}
+    if bad:
+        msg = f"Demand weights must be zero or positive numbers; got {bad}."
+        raise EmptyDataError(msg)
+    weight = features["category"].map(table).fillna(0.0).astype(float)
+    keep = (weight > 0).to_numpy() & ~features.geometry.is_empty.to_numpy()
+    keep &= features.geometry.notna().to_numpy()
+    if not keep.any():
+        found = sorted(features["category"].dropna().unique().tolist())
+        msg = f"None of the features has a positive demand weight (categories found: {found})."
+        raise EmptyDataError(msg)
+    kept = features.loc[keep]
+    return gpd.GeoDataFrame(
+        {"category": kept["category"].astype(str), "weight": weight[keep]},
+        geometry=_points(kept.geometry),
+        crs=features.crs,
+        index=kept.index,
+    )
+
+
+def demand_from_layer(
+    layer: gpd.GeoDataFrame, *, weight_column: str | None = "weight", category: str = "user"
+) -> gpd.GeoDataFrame:
+    """Build demand points from any layer, weighted by one of its columns.
+
+    Parameters
+    ----------
+    layer
+        Points, lines or polygons (population points, residential buildings...).
+    weight_column
+        Column holding each feature's weight; None gives every feature weight 1.
+    category
+        Value of the ``category`` column of the result.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``category``, ``weight`` and ``geometry`` (points), rows with
+        zero weight left out.
+
+    Raises
+    ------
+    EmptyDataError
+        When the weight column is missing, holds negative or non-numeric
+        values, or no row has a positive weight.
+    """
+    if weight_column is None:
+        weight = pd.Series(1.0, index=layer.index)
+    elif weight_column not in layer.columns:
+        msg = (
+            f"The demand layer has no {weight_column!r} column; "
+            f"its columns are {list(layer.columns)}."
+        )
+        raise EmptyDataError(msg)
+    else:
+        weight = pd.to_numeric(layer[weight_column], errors="coerce")
+        bad = int((weight.isna() | (weight < 0)).sum())
+        if bad:
+            msg = f"The demand column {weight_column!r} has {bad} missing or negative value(s)."
+            raise EmptyDataError(msg)
+    keep = (weight > 0).to_numpy() & layer.geometry.notna().to_numpy()
+    keep &= ~layer.geometry.is_empty.to_numpy()
+    if not keep.any():
+        msg = "The demand layer has no feature with a positive weight."
+        raise EmptyDataError(msg)
+    kept = layer.loc[keep]
+    return gpd.GeoDataFrame(
+        {"category": category, "weight": weight[keep].astype(float)},
+        geometry=_points(kept.geometry),
+        crs=layer.crs,
+        index=kept.index,
+    )
+
+
+def combine_demand(*layers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Stack demand layers into one, in EPSG:4326, with a fresh index."""
+    parts = [gpd.GeoDataFrame(d[DEMAND_COLUMNS]).to_crs("EPSG:4326") for d in layers if len(d)]
+    if not parts:
+        msg = "All demand layers are empty."
+        raise EmptyDataError(msg)
+    out = pd.concat(parts, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
