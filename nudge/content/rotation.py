@@ -1,0 +1,485 @@
+"""Rotation calendar: which entry each planned site shows in each flight.
+
+A campaign runs from a start date in flights of a fixed length. `plan_rotation`
+chooses one entry per site and flight so that an entry does not return to a
+site within `min_gap` flights, sites closer than `neighbour_distance` metres
+never show the same entry in one flight, footfall-weighted exposure is spread
+as evenly as the rules allow, every region (the plan's ``district``, else
+``region``) sees every theme it can, suitability (`nudge.content.matching`) is
+high, retired entries and people without consent are never used, and locked
+cells are kept. The solver is greedy with repair (`nudge.content._solver`);
+every rule it could not keep is reported in `RotationResult.violations` with
+the reason.
+
+Typical use::
+
+    result = plan_rotation(plan, load_library(settings), flights=13,
+                           start=date(2025, 1, 6), campaign=campaign_from_file())
+    result.calendar          # site x flight table of entry ids
+    write_rotation(result, Path("calendar.csv"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from nudge._errors import InputFileError
+from nudge.content._solver import (
+    RotationProblem,
+    ScoreWeights,
+    fair_shares,
+    reachable_themes,
+    repair_themes,
+    solve_greedy,
+)
+from nudge.content.calendar import rotation_tables
+from nudge.content.campaign import CampaignSettings
+from nudge.content.library import ContentLibrary
+from nudge.content.matching import (
+    MatchResult,
+    MatchRules,
+    match_content,
+    plan_from_frame,
+    site_points,
+)
+from nudge.content.schema import THEMES
+
+RULES = ("unplaced", "gap", "neighbour", "theme", "locked", "format")
+"""Rules a rotation reports on (counts per rule in `RotationResult.violation_counts`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One rule the rotation could not keep, with where and why."""
+
+    rule: str
+    site_id: str | None
+    flight: int | None
+    item_id: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the violation as a JSON-ready mapping."""
+        return {
+            "rule": self.rule,
+            "site_id": self.site_id,
+            "flight": self.flight,
+            "item_id": self.item_id,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    """Everything a rotation produced, declared up front.
+
+    Attributes
+    ----------
+    flights
+        One row per flight: ``flight`` (1-based), ``label``, ``start``, ``end``.
+    calendar
+        Site x flight table of entry ids (index ``site_id``, columns the flight
+        labels; empty string where nothing could be placed).
+    schedule
+        One row per site and flight: site, flight dates, entry, its texts,
+        suitability and whether the cell was locked.
+    exposure
+        One row per entry: placements, sites, footfall-weighted exposure, fair
+        share and their ratio.
+    print_orders
+        Copies of each entry per format per flight.
+    violations
+        Every rule not kept.
+    exposure_cv
+        Coefficient of variation of exposure / fair share over the entries
+        that may be placed somewhere (0 is perfectly even).
+    min_gap
+        The gap asked for (None: as long as each site's choice allows).
+    site_gap
+        The gap applied at each site.
+    neighbour_distance
+        Metres under which two sites are neighbours.
+    neighbour_pairs
+        How many pairs of sites are neighbours.
+    match
+        The suitability of every entry at every site, with reasons.
+    """
+
+    flights: pd.DataFrame
+    calendar: pd.DataFrame
+    schedule: pd.DataFrame
+    exposure: pd.DataFrame
+    print_orders: pd.DataFrame
+    violations: list[Violation]
+    exposure_cv: float
+    min_gap: int | None
+    site_gap: pd.Series
+    neighbour_distance: float
+    neighbour_pairs: int
+    match: MatchResult
+
+    @property
+    def violation_counts(self) -> dict[str, int]:
+        """Return the number of violations per rule (every rule listed, 0 when kept)."""
+        counts = dict.fromkeys(RULES, 0)
+        for v in self.violations:
+            counts[v.rule] = counts.get(v.rule, 0) + 1
+        return counts
+
+    @property
+    def assignments(self) -> int:
+        """Return the number of site-flight cells that show an entry."""
+        return int(self.schedule["item_id"].notna().sum())
+
+    def as_dict(self, *, out: str | None = None, details: int = 50) -> dict[str, Any]:
+        """Return the JSON summary of the CLI (with the first `details` violations)."""
+        return {
+            "sites": len(self.calendar),
+            "flights": len(self.flights),
+            "assignments": self.assignments,
+            "violations": self.violation_counts,
+            "exposure_cv": round(self.exposure_cv, 4),
+            "out": out,
+            "min_gap": self.min_gap,
+            "neighbour_distance": self.neighbour_distance,
+            "neighbour_pairs": self.neighbour_pairs,
+            "items_used": int((self.exposure["placements"] > 0).sum()),
+            "violation_details": [v.as_dict() for v in self.violations[:details]],
+        }
+
+
+def flight_table(start: date, flights: int, flight_weeks: int) -> pd.DataFrame:
+    """Return the flights of a campaign: number, label, first and last day."""
+    if flights < 1 or flight_weeks < 1:
+        msg = f"flights ({flights}) and flight weeks ({flight_weeks}) must be at least 1."
+        raise ValueError(msg)
+    starts = [start + timedelta(weeks=flight_weeks * k) for k in range(flights)]
+    return pd.DataFrame(
+        {
+            "flight": range(1, flights + 1),
+            "label": [f"F{k + 1:02d} {s.isoformat()}" for k, s in enumerate(starts)],
+            "start": starts,
+            "end": [s + timedelta(weeks=flight_weeks) - timedelta(days=1) for s in starts],
+        }
+    )
+
+
+def site_weights(plan: pd.DataFrame) -> np.ndarray:
+    """Return each site's footfall weight: ``covered_weight``, else ``score``, else 1."""
+    for column in ("covered_weight", "score"):
+        if column in plan.columns:
+            values = pd.to_numeric(plan[column], errors="coerce").to_numpy(dtype=float)
+            if np.nansum(values) > 0:
+                positive = values[values > 0]
+                floor = float(positive.min()) * 0.1 if positive.size else 1.0
+                return np.where(np.isfinite(values) & (values > 0), values, floor)
+    return np.ones(len(plan))
+
+
+def region_groups(plan: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Return the region position of each site (``district``, else ``region``) and names."""
+    for column in ("district", "region"):
+        if column in plan.columns and plan[column].notna().any():
+            names = plan[column].fillna("(none)").astype(str)
+            codes, uniques = pd.factorize(names)
+            return codes.astype(np.int64), [str(u) for u in uniques]
+    return np.zeros(len(plan), dtype=np.int64), ["(all)"]
+
+
+def neighbour_lists(
+    plan: gpd.GeoDataFrame, distance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the neighbour lists (CSR pointer and index) and the pairs within `distance` m."""
+    n = len(plan)
+    if n < 2 or distance <= 0:
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+    xy = site_points(plan, plan.estimate_utm_crs())
+    pairs = cKDTree(xy).query_pairs(r=distance, output_type="ndarray")
+    both = np.concatenate([pairs, pairs[:, ::-1]]) if len(pairs) else np.zeros((0, 2), int)
+    order = np.argsort(both[:, 0], kind="stable") if len(both) else np.zeros(0, int)
+    both = both[order]
+    ptr = np.searchsorted(both[:, 0], np.arange(n + 1)) if len(both) else np.zeros(n + 1, int)
+    return ptr.astype(np.int64), both[:, 1].astype(np.int64), pairs
+
+
+def _lock_array(
+    locked: Mapping[tuple[str, int], str] | pd.DataFrame | None,
+    site_ids: pd.Index,
+    items: pd.DataFrame,
+    flights: int,
+    unusable: Mapping[str, str],
+) -> tuple[np.ndarray, list[Violation]]:
+    """Return the (n, F) lock array and the locks that had to be dropped."""
+    lock = np.full((len(site_ids), flights), -1, dtype=np.int64)
+    if locked is None:
+        return lock, []
+    if isinstance(locked, pd.DataFrame):
+        triples = zip(locked["site_id"], locked["flight"], locked["item_id"], strict=True)
+        entries = [((str(s), int(f)), str(i)) for s, f, i in triples]
+    else:
+        entries = [((str(s), int(f)), str(i)) for (s, f), i in locked.items()]
+    site_pos = pd.Series(np.arange(len(site_ids)), index=site_ids)
+    item_pos = pd.Series(np.arange(len(items)), index=items.index)
+    problems, dropped = [], []
+    for (site, flight), item in entries:
+        if site not in site_pos.index or item not in item_pos.index or not 1 <= flight <= flights:
+            problems.append(f"{site} / flight {flight} / {item}")
+        elif item in unusable:
+            dropped.append(
+                Violation("locked", site, flight, item, f"lock dropped: {unusable[item]}")
+            )
+        else:
+            lock[site_pos[site], flight - 1] = item_pos[item]
+    if problems:
+        msg = (
+            f"{len(problems)} locked assignment(s) name an unknown site, entry or flight "
+            f"(flights are 1..{flights}): {'; '.join(problems[:10])}."
+        )
+        raise InputFileError(msg)
+    return lock, dropped
+
+
+def _theme_matrix(items: pd.DataFrame) -> np.ndarray:
+    themes = np.zeros((len(items), len(THEMES)), dtype=bool)
+    position = {t: k for k, t in enumerate(THEMES)}
+    for row, entry in enumerate(items["themes"]):
+        for theme in entry or ():
+            if theme in position:
+                themes[row, position[theme]] = True
+    return themes
+
+
+def plan_rotation(
+    plan: gpd.GeoDataFrame,
+    items: ContentLibrary | pd.DataFrame,
+    *,
+    flights: int,
+    start: date,
+    campaign: CampaignSettings,
+    flight_weeks: int = 4,
+    min_gap: int | None = None,
+    neighbour_distance: float = 500.0,
+    locked: Mapping[tuple[str, int], str] | pd.DataFrame | None = None,
+    features: gpd.GeoDataFrame | None = None,
+    rules: MatchRules | None = None,
+    match: MatchResult | None = None,
+    city: str | None = None,
+    region: str | None = None,
+    include_examples: bool = False,
+    weights: ScoreWeights | None = None,
+    seed: int = 0,
+) -> RotationResult:
+    """Build the rotation calendar of a plan.
+
+    Parameters
+    ----------
+    plan
+        Planned sites (``site_id``, ``kind``, ``score`` or ``covered_weight``,
+        optional ``district``/``region``, point geometry).
+    items
+        The content library, or its `ContentLibrary.frame` table.
+    flights
+        Number of flights.
+    start
+        First day of the campaign.
+    campaign
+        Campaign settings (formats and text limits).
+    flight_weeks
+        Length of one flight in weeks.
+    min_gap
+        An entry does not return to a site within this many flights; None
+        means not at all, or as long as the site's choice of entries allows.
+    neighbour_distance
+        Sites closer than this (metres) never show the same entry in a flight.
+    locked
+        ``{(site_id, flight): item_id}`` (flights 1-based), or a table with
+        those three columns: cells that must show the given entry.
+    features, rules, city, region, include_examples
+        Passed to `nudge.content.matching.match_content`.
+    match
+        A suitability already computed for this plan and library.
+    weights
+        How the solver weighs fairness, suitability and new themes.
+    seed
+        Seed of the tie-breaking.
+
+    Returns
+    -------
+    RotationResult
+    """
+    plan = plan_from_frame(plan)
+    if min_gap is not None and min_gap < 0:
+        msg = f"min_gap {min_gap} must not be negative."
+        raise ValueError(msg)
+    table = flight_table(start, flights, flight_weeks)
+    match = match or match_content(
+        plan, items, campaign=campaign, features=features, rules=rules, city=city,
+        region=region, include_examples=include_examples,
+    )  # fmt: skip
+    problem, dropped, pairs = _problem_from(
+        plan, match, flights=flights, min_gap=min_gap, distance=neighbour_distance, locked=locked
+    )
+    assign = solve_greedy(problem, weights=weights, seed=seed)
+    assign = repair_themes(problem, assign)
+    groups = region_groups(plan)[1]
+    violations = dropped + check_rotation(assign, problem, plan.index, match, groups)
+    tables = rotation_tables(plan, match, problem, assign, table)
+    ratio = tables["exposure"]["ratio"].dropna().to_numpy()
+    cv = float(ratio.std() / ratio.mean()) if ratio.size and ratio.mean() > 0 else 0.0
+    return RotationResult(
+        flights=table,
+        calendar=tables["calendar"],
+        schedule=tables["schedule"],
+        exposure=tables["exposure"],
+        print_orders=tables["print_orders"],
+        violations=violations,
+        exposure_cv=cv,
+        min_gap=min_gap,
+        site_gap=pd.Series(problem.gap, index=plan.index, name="gap"),
+        neighbour_distance=float(neighbour_distance),
+        neighbour_pairs=len(pairs),
+        match=match,
+    )
+
+
+def _problem_from(
+    plan: gpd.GeoDataFrame,
+    match: MatchResult,
+    *,
+    flights: int,
+    min_gap: int | None,
+    distance: float,
+    locked: Mapping[tuple[str, int], str] | pd.DataFrame | None,
+) -> tuple[RotationProblem, list[Violation], np.ndarray]:
+    eligible = match.eligible.reindex(index=plan.index).to_numpy(dtype=bool)
+    raw = match.scores.reindex(index=plan.index).to_numpy(dtype=float)
+    top = raw.max() if raw.size else 0.0
+    suitability = raw / top if top > 0 else np.zeros_like(raw)
+    weight = site_weights(plan)
+    options = eligible.sum(axis=1)
+    if min_gap is None:
+        gap = np.clip(np.minimum(flights - 1, options - 1), 0, None)
+    else:
+        gap = np.full(len(plan), min_gap)
+    ptr, idx, pairs = neighbour_lists(plan, distance)
+    lock, dropped = _lock_array(locked, plan.index, match.items, flights, match.unusable)
+    group = region_groups(plan)[0]
+    problem = RotationProblem(
+        eligible=eligible,
+        suitability=suitability,
+        weight=weight,
+        gap=gap.astype(np.int64),
+        nbr_ptr=ptr,
+        nbr_idx=idx,
+        locked=lock,
+        themes=_theme_matrix(match.items),
+        group=group,
+        fair=fair_shares(eligible, weight, flights),
+    )
+    return problem, dropped, pairs
+
+
+def check_rotation(
+    assign: np.ndarray,
+    problem: RotationProblem,
+    site_ids: pd.Index,
+    match: MatchResult,
+    group_names: list[str],
+) -> list[Violation]:
+    """Return every rule the assignment breaks, with the reason."""
+    item_ids = list(match.items.index)
+    ids = [str(s) for s in site_ids]
+    out: list[Violation] = []
+    out += _unplaced(assign, ids, match)
+    out += _gap_violations(assign, problem, ids, item_ids)
+    out += _neighbour_violations(assign, problem, ids, item_ids)
+    out += _theme_violations(assign, problem, group_names)
+    placed = assign >= 0
+    rows, cols = np.nonzero(placed & (problem.locked >= 0) & (assign != problem.locked))
+    for r, c in zip(rows, cols, strict=True):
+        out.append(
+            Violation("locked", ids[r], int(c) + 1, item_ids[problem.locked[r, c]],
+                      "the locked entry could not be kept")
+        )  # fmt: skip
+    rows, cols = np.nonzero(
+        placed & ~np.take_along_axis(problem.eligible, np.maximum(assign, 0), 1)
+    )
+    for r, c in zip(rows, cols, strict=True):
+        item = item_ids[assign[r, c]]
+        fmt = match.site_format.get(ids[r])
+        why = match.not_fitting.get((str(fmt), item), "the entry may not go on this format")
+        out.append(Violation("format", ids[r], int(c) + 1, item, f"locked, but {why}"))
+    return out
+
+
+def _unplaced(assign: np.ndarray, site_ids: list[str], match: MatchResult) -> list[Violation]:
+    rows, cols = np.nonzero(assign < 0)
+    out = []
+    for r, c in zip(rows, cols, strict=True):
+        fmt = match.site_format.iloc[r]
+        why = (
+            f"no placeable entry fits the format {fmt}"
+            if fmt is not None
+            else "no format of this campaign takes this site's kind"
+        )
+        out.append(Violation("unplaced", site_ids[r], int(c) + 1, None, why))
+    return out
+
+
+def _gap_violations(
+    assign: np.ndarray, problem: RotationProblem, site_ids: list[str], item_ids: list[Any]
+) -> list[Violation]:
+    out = []
+    flights = assign.shape[1]
+    for d in range(1, min(int(problem.gap.max(initial=0)), flights - 1) + 1):
+        same = (assign[:, d:] == assign[:, :-d]) & (assign[:, d:] >= 0)
+        same &= (problem.gap >= d)[:, None]
+        for r, c in zip(*np.nonzero(same), strict=True):
+            out.append(
+                Violation("gap", site_ids[r], int(c) + d + 1, item_ids[assign[r, c + d]],
+                          f"shown again {d} flight(s) after flight {int(c) + 1}; the gap is "
+                          f"{int(problem.gap[r])}: too few entries fit this site")
+            )  # fmt: skip
+    return out
+
+
+def _neighbour_violations(
+    assign: np.ndarray, problem: RotationProblem, site_ids: list[str], item_ids: list[Any]
+) -> list[Violation]:
+    out = []
+    starts = np.repeat(np.arange(len(problem.nbr_ptr) - 1), np.diff(problem.nbr_ptr))
+    mask = starts < problem.nbr_idx
+    a, b = starts[mask], problem.nbr_idx[mask]
+    same = (assign[a] == assign[b]) & (assign[a] >= 0)
+    for k, c in zip(*np.nonzero(same), strict=True):
+        out.append(
+            Violation("neighbour", site_ids[a[k]], int(c) + 1, item_ids[assign[a[k], c]],
+                      f"also shown at neighbour {site_ids[b[k]]} in the same flight: too few "
+                      "entries fit these neighbouring sites")
+        )  # fmt: skip
+    return out
+
+
+def _theme_violations(
+    assign: np.ndarray, problem: RotationProblem, group_names: list[str]
+) -> list[Violation]:
+    out = []
+    for g, name in enumerate(group_names):
+        sites = np.flatnonzero(problem.group == g)
+        items = assign[sites].ravel()
+        seen = np.asarray(problem.themes[items[items >= 0]].any(axis=0), dtype=bool)
+        for t in np.flatnonzero(reachable_themes(problem, sites) & ~seen):
+            out.append(
+                Violation("theme", None, None, None,
+                          f"region {name!r} never sees the theme {THEMES[t]!r}: no cell could "
+                          "take it without breaking the gap or neighbour rules")
+            )  # fmt: skip
+    return out
