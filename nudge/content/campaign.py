@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nudge._errors import InputFileError, ProfileError
+from nudge.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,18 @@ def campaign_from_file(path: Path | str | None = None) -> CampaignSettings:
     if path is not None:
         data = _merge(data, _read_toml(Path(path)))
     return campaign_from_mapping(data)
+
+
+def campaign_for_settings(settings: Settings, path: Path | str | None = None) -> CampaignSettings:
+    """Read the campaign settings of a data folder.
+
+    `path` wins when given; otherwise ``<data_dir>/content/campaign.toml``
+    overrides the defaults when it exists.
+    """
+    if path is None:
+        user = settings.data_dir / "content" / "campaign.toml"
+        path = user if user.is_file() else None
+    return campaign_from_file(path)
 
 
 def campaign_from_mapping(data: Mapping[str, Any]) -> CampaignSettings:

@@ -214,14 +214,19 @@ def unusable_items(items: pd.DataFrame, *, include_examples: bool = False) -> di
     return out
 
 
-def _format_fit(items: pd.DataFrame, fmt: TextFormat) -> tuple[np.ndarray, dict[str, str]]:
-    """Return which entries fit `fmt`, and why the others do not."""
+def _format_fit(
+    items: pd.DataFrame, fmt: TextFormat, *, bilingual: bool
+) -> tuple[np.ndarray, dict[str, str]]:
+    """Return which entries fit `fmt`, and why the others do not.
+
+    Only the Kazakh text is measured, and the Russian text too on a `bilingual` campaign.
+    """
     fits = items["kind"].isin(fmt.item_kinds).to_numpy().copy()
     why: dict[str, str] = {}
     for ident, kind in zip(items["id"], items["kind"], strict=True):
         if kind not in fmt.item_kinds:
             why[ident] = f"{fmt.label} does not take {kind} entries"
-    for column in ("text_kk", "text_ru"):
+    for column in ("text_kk", "text_ru") if bilingual else ("text_kk",):
         text = items[column].fillna("").astype(str).str.split().str.join(" ")
         words = text.str.count(r"\S+").to_numpy()
         chars = text.str.len().to_numpy()
@@ -381,7 +386,7 @@ def match_content(
     not_fitting: dict[tuple[str, str], str] = {}
     usable = ~table["id"].isin(list(unusable)).to_numpy()
     for key, fmt in campaign.formats.items():
-        fits, why = _format_fit(table, fmt)
+        fits, why = _format_fit(table, fmt, bilingual=campaign.require_russian)
         not_fitting.update({(key, i): r for i, r in why.items()})
         eligible[(site_format == key).to_numpy()] = fits & usable
     counts = _feature_counts(plan, features, rules, crs)

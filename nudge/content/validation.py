@@ -103,19 +103,19 @@ def text_length(text: str) -> tuple[int, int]:
 
 
 def fits_format(
-    item: Mapping[str, Any], collection: str, fmt: TextFormat
+    item: Mapping[str, Any], collection: str, fmt: TextFormat, *, bilingual: bool = False
 ) -> tuple[bool, str | None]:
     """Return whether an entry may go on a format, and why not when it may not.
 
-    The entry's kind must be one the format takes, and each of its display
-    texts (Kazakh, and Russian when present) must keep within the format's
-    word and character limits.
+    The entry's kind must be one the format takes, and its Kazakh text (and
+    its Russian text too when the campaign is `bilingual`) must keep within
+    the format's word and character limits.
     """
     kind = item_kind(collection, item)
     if kind not in fmt.item_kinds:
         return False, f"{fmt.label} does not take {kind} entries"
     reasons = []
-    for name in TEXT_FIELDS[collection]:
+    for name in TEXT_FIELDS[collection][: 2 if bilingual else 1]:
         text = str(item.get(name) or "")
         words, chars = text_length(text)
         if words > fmt.max_words or chars > fmt.max_chars:
@@ -222,7 +222,8 @@ def _length_problems(
     kk_field = TEXT_FIELDS[collection][0]
     if not formats:
         return [(kk_field, f"no format of this campaign takes {kind} entries.", "warning")]
-    verdicts = [(fmt, *fits_format(item, collection, fmt)) for fmt in formats]
+    bilingual = campaign.require_russian
+    verdicts = [(fmt, *fits_format(item, collection, fmt, bilingual=bilingual)) for fmt in formats]
     fitting = [fmt.key for fmt, ok, _ in verdicts if ok]
     if not fitting:
         why = "; ".join(f"{reason}" for _, _, reason in verdicts)
