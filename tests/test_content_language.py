@@ -1,0 +1,105 @@
+"""Kazakh and Russian text checks catch planted mistakes and pass clean text."""
+
+from __future__ import annotations
+
+import pytest
+
+from nudge.content.language import (
+    check_kazakh,
+    check_russian,
+    fix_lookalikes,
+    has_kazakh_letters,
+    russian_forms,
+)
+
+
+def codes(issues: list) -> set[str]:
+    return {i.code for i in issues}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Еңбек етсең – емерсің.",
+        "Ерінбеген етікші болады.",
+        "Оқу – инемен құдық қазғандай.",
+        "Жұмыла көтерген жүк жеңіл.",
+    ],
+)
+def test_clean_kazakh_has_no_issue(text: str) -> None:
+    assert check_kazakh(text) == []
+
+
+def test_latin_lookalike_in_cyrillic_word_is_an_error_with_fix() -> None:
+    planted = "Eңбек түбі – береке"  # Latin E
+    issues = check_kazakh(planted)
+    assert "latin-lookalike" in codes(issues)
+    error = next(i for i in issues if i.code == "latin-lookalike")
+    assert error.severity == "error"
+    assert "'Еңбек'" in error.message
+    assert fix_lookalikes(planted) == "Еңбек түбі – береке"
+
+
+def test_latin_i_for_kazakh_i_is_caught_and_fixed() -> None:
+    planted = "Бiлiм – өмір шырағы"  # Latin i for і
+    assert "latin-lookalike" in codes(check_kazakh(planted))
+    assert fix_lookalikes(planted) == "Білім – өмір шырағы"
+    assert check_kazakh(fix_lookalikes(planted)) == []
+
+
+def test_latin_words_are_not_touched() -> None:
+    assert fix_lookalikes("Enbek – еңбек") == "Enbek – еңбек"
+    assert "latin-lookalike" not in codes(check_kazakh("Enbek – еңбек"))
+
+
+@pytest.mark.parametrize(
+    ("planted", "letter"), [("Ғылым жолы ұзақ, əке", "ə"), ("Еңбек ґылым", "ґ")]
+)
+def test_letters_of_other_alphabets_are_errors(planted: str, letter: str) -> None:
+    issues = check_kazakh(planted)
+    foreign = next(i for i in issues if i.code == "foreign-letter")
+    assert foreign.severity == "error"
+    assert letter in foreign.message
+
+
+def test_russian_pasted_into_kazakh_field_is_a_warning() -> None:
+    issues = check_kazakh("Терпение и труд всё перетрут.")
+    warning = next(i for i in issues if i.code == "not-kazakh")
+    assert warning.severity == "warning"
+    assert "труд" in warning.message
+
+
+def test_kazakh_without_kazakh_letters_but_no_russian_forms_is_not_flagged_as_russian() -> None:
+    # "Бала" and "ата" are Kazakh words with no Kazakh-specific letters
+    assert "not-kazakh" not in codes(check_kazakh("Бала ата жолын қуады"))
+    assert "not-kazakh" not in codes(check_kazakh("Бала ата жолын"))
+
+
+def test_kazakh_word_typed_with_russian_letters_is_caught() -> None:
+    issues = check_kazakh("Енбек етсен ерінбей, тояды қарның тіленбей.")
+    hit = next(i for i in issues if i.code == "missing-kazakh-letter")
+    assert "'еңбек'" in hit.message
+
+
+def test_inflected_degraded_word_is_caught_by_stem() -> None:
+    issues = check_kazakh("Жумысшы халық")
+    assert "missing-kazakh-letter" in codes(issues)
+
+
+def test_typography_warnings() -> None:
+    issues = check_kazakh(' еңбек - "береке"  ')
+    typo = next(i for i in issues if i.code == "typography")
+    for part in ("hyphen", "straight quotes", "double spaces", "spaces at the start", "lower-case"):
+        assert part in typo.message
+
+
+def test_russian_checks() -> None:
+    assert check_russian("Терпение и труд всё перетрут.") == []
+    assert "kazakh-in-russian" in codes(check_russian("Еңбек – елдің мұраты"))
+    assert "latin-lookalike" in codes(check_russian("Tруд кормит"))
+
+
+def test_helpers() -> None:
+    assert has_kazakh_letters("еңбек")
+    assert not has_kazakh_letters("труд")
+    assert set(russian_forms("Труд и терпение")) == {"труд", "и", "терпение"}

@@ -1,0 +1,213 @@
+"""The stored library: seeding, saving, editing, import and export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from nudge._errors import BatchValidationError, InputFileError, RecordError
+from nudge.content import campaign_from_file, export_items, import_items, load_library
+from nudge.content.library import ContentLibrary, library_dir, shipped_data_path
+from nudge.content.schema import FIELDS, THEMES
+from nudge.content.validation import validate_items
+
+
+@pytest.fixture
+def campaign():
+    return campaign_from_file()
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+PROVERB_HEADER = ["id", "kind", "text_kk", "text_ru", "text_ru_kind", "themes", "source"]
+
+
+def test_first_load_seeds_the_store_and_save_round_trips(settings) -> None:
+    library = load_library(settings)
+    folder = library_dir(settings)
+    assert sorted(p.name for p in folder.glob("*.yaml")) == [
+        "dynasties.yaml", "proverbs.yaml", "winners.yaml",
+    ]  # fmt: skip
+    assert library.dynasties == []
+    assert library.winners == []
+    library.put(
+        "proverbs",
+        {"id": "t-1", "kind": "proverb", "text_kk": "Тест мәтіні еңбек.", "themes": ["diligence"],
+         "source": "Test"},
+        campaign=campaign_from_file(),
+    )  # fmt: skip
+    library.retire("t-1")
+    library.save()
+    assert not list(folder.glob(".*"))  # no temporary file left behind
+    again = load_library(settings)
+    assert again.get("t-1")[1]["status"] == "retired"
+    again.restore("t-1")
+    assert again.get("t-1")[1]["status"] == "active"
+
+
+def test_put_rejects_bad_entry_and_foreign_id(settings, campaign) -> None:
+    library = ContentLibrary()
+    with pytest.raises(BatchValidationError, match="text_kk is required"):
+        library.put("proverbs", {"id": "x", "kind": "proverb", "themes": "diligence",
+                                 "source": "s"}, campaign=campaign)  # fmt: skip
+    library.put("winners", {"id": "x", "name": "Example winner", "profession": "welder",
+                            "region": "Almaty", "year": 2024, "is_example": True},
+                campaign=campaign)  # fmt: skip
+    with pytest.raises(RecordError, match="already used in winners"):
+        library.put("proverbs", {"id": "x", "kind": "proverb", "text_kk": "Еңбек түбі – береке.",
+                                 "themes": "diligence", "source": "s"}, campaign=campaign)  # fmt: skip
+    with pytest.raises(RecordError, match="No content entry"):
+        library.get("nope")
+    with pytest.raises(RecordError, match="no folder"):
+        library.save()
+
+
+def test_csv_import_reports_every_problem_and_keeps_good_rows(tmp_path, campaign) -> None:
+    path = write_csv(tmp_path / "batch.csv", PROVERB_HEADER, [
+        ["n1", "proverb", "Еңбек түбі – береке.", "", "", "diligence", "Test"],
+        ["n2", "proverb", "Eңбек етсең емерсің", "", "", "diligence", "Test"],
+        ["n3", "proverb", "Терпение и труд всё перетрут", "", "", "diligence", "Test"],
+        ["n4", "saying", "Шебер қол шет қалмайды.", "", "", "mastery;bogus", ""],
+        ["n5", "proverb", "Жұмыла көтерген жүк жеңіл.", "Дружно – не грузно.", "equivalent",
+         "cooperation", "Test"],
+    ])  # fmt: skip
+    library = ContentLibrary()
+    report = import_items(library, path, campaign=campaign)
+    assert report.collection == "proverbs"
+    assert report.added == ["n1", "n3", "n5"]
+    assert report.rejected == 2
+    summary = report.as_dict()
+    assert {e["row"] for e in summary["errors"]} == {3, 5}
+    assert {(e["row"], e["column"]) for e in summary["errors"]} >= {(5, "themes"), (5, "source")}
+    assert [w["row"] for w in summary["warnings"]] == [4]
+    assert library.get("n5")[1]["text_ru_kind"] == "equivalent"
+
+
+def test_import_of_only_bad_rows_raises_with_all_problems(tmp_path, campaign) -> None:
+    path = write_csv(tmp_path / "bad.csv", PROVERB_HEADER, [
+        ["b1", "proverb", "", "", "", "diligence", "Test"],
+        ["b2", "proverb", "Еңбек.", "", "", "nope", "Test"],
+    ])  # fmt: skip
+    with pytest.raises(BatchValidationError, match=r"2 problem\(s\)") as info:
+        import_items(ContentLibrary(), path, campaign=campaign)
+    assert [p.row for p in info.value.problems] == [2, 3]
+
+
+def test_xlsx_import_of_winners_and_update(tmp_path, campaign) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(FIELDS["winners"][:10]))
+    sheet.append(["w1", "Example winner A", "welder", "Almaty", 2023, "Еңбек түбі – береке.",
+                  None, "a.jpg", "yes", "yes"])  # fmt: skip
+    sheet.append(["w2", "Example winner B", "baker", "Almaty", "next", None, None, None, "no",
+                  "yes"])  # fmt: skip
+    path = tmp_path / "winners.xlsx"
+    book.save(path)
+    library = ContentLibrary()
+    report = import_items(library, path, campaign=campaign)
+    assert report.collection == "winners"
+    assert report.added == ["w1"]
+    assert [(e["row"], e["column"]) for e in report.as_dict()["errors"]] == [(3, "year")]
+    sheet.cell(row=2, column=3, value="electric welder")
+    book.save(path)
+    report = import_items(library, path, campaign=campaign)
+    assert report.updated == ["w1"]
+    assert library.get("w1")[1]["profession"] == "electric welder"
+
+
+def test_yaml_import_of_dynasties_with_members(tmp_path, campaign) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump([{
+        "id": "d1", "family_name": "Example family", "field": "railway", "industry": "transport",
+        "region": "Almaty", "city": "Almaty", "generations": 3, "total_years": 110,
+        "members": [{"name": "A", "role": "driver", "years": "1960-1990"}],
+        "story_kk": "Үш буын теміржолда еңбек етті.", "photos": ["p.jpg"], "consent": True,
+        "is_example": True,
+    }], allow_unicode=True))  # fmt: skip
+    library = ContentLibrary()
+    report = import_items(library, path, campaign=campaign)
+    assert report.added == ["d1"]
+    assert library.dynasties[0]["members"][0]["role"] == "driver"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".yaml"])
+def test_export_then_import_round_trips(tmp_path, campaign, suffix) -> None:
+    library = ContentLibrary()
+    library.put("dynasties", {
+        "id": "d1", "family_name": "Example family", "field": "railway", "region": "Almaty",
+        "generations": 3, "members": "A|driver|1960-1990;B|engineer|1990-",
+        "story_kk": "Үш буын теміржолда еңбек етті.", "photos": "p1.jpg;p2.jpg",
+        "consent": True, "is_example": True,
+    }, campaign=campaign)  # fmt: skip
+    path = tmp_path / f"out{suffix}"
+    assert export_items(library, path, collection="dynasties") == 1
+    again = ContentLibrary()
+    import_items(again, path, campaign=campaign, collection="dynasties")
+    assert again.dynasties == library.dynasties
+
+
+def test_unknown_files_are_input_errors(tmp_path, campaign) -> None:
+    with pytest.raises(InputFileError, match="does not exist"):
+        import_items(ContentLibrary(), tmp_path / "none.csv", campaign=campaign)
+    odd = tmp_path / "x.txt"
+    odd.write_text("a")
+    with pytest.raises(InputFileError, match=r"\.xlsx"):
+        import_items(ContentLibrary(), odd, campaign=campaign)
+    unknown = write_csv(tmp_path / "misc.csv", ["a", "b"], [["1", "2"]])
+    with pytest.raises(InputFileError, match="Cannot tell which collection"):
+        import_items(ContentLibrary(), unknown, campaign=campaign)
+
+
+def test_frame_lists_every_entry(campaign) -> None:
+    library = ContentLibrary()
+    library.put("winners", {"id": "w", "name": "Example W", "profession": "Welder",
+                            "region": "Almaty", "year": 2024, "is_example": True,
+                            "quote_kk": "Еңбек түбі – береке."}, campaign=campaign)  # fmt: skip
+    frame = library.frame()
+    row = frame.iloc[0]
+    assert row["kind"] == "winner"
+    assert row["themes"] == ("mastery", "reward-of-work")
+    assert row["words"] == 4
+    assert row["field_text"] == "welder"
+    assert not row["consent"]
+
+
+def test_shipped_library_loads_and_validates(settings, campaign) -> None:
+    path = shipped_data_path("proverbs.yaml")
+    if not path.is_file():
+        pytest.skip("the shipped proverb library has not landed yet")
+    library = load_library(settings)
+    assert len(library.proverbs) >= 80
+    report = validate_items(library.proverbs, collection="proverbs", campaign=campaign)
+    assert report.errors == [], [e.message for e in report.errors][:5]
+    assert len({p["id"] for p in library.proverbs}) == len(library.proverbs)
+    used = {t for p in library.proverbs for t in p["themes"]}
+    assert used <= set(THEMES)
+    assert {"diligence", "mastery", "learning", "against-idleness"} <= used
+    assert all(p.get("source") for p in library.proverbs)
+
+
+@pytest.mark.parametrize(
+    ("name", "collection"),
+    [("dynasties_template.csv", "dynasties"), ("winners_template.csv", "winners")],
+)
+def test_shipped_templates_import(tmp_path, campaign, name, collection) -> None:
+    path = shipped_data_path(name)
+    if not path.is_file():
+        pytest.skip(f"{name} has not landed yet")
+    library = ContentLibrary()
+    report = import_items(library, path, campaign=campaign)
+    assert report.collection == collection
+    assert report.validation.errors == []
+    for entry in library.entries(collection):
+        assert entry["is_example"] is True

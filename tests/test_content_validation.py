@@ -1,0 +1,181 @@
+"""Validation of entries: fields, language, lengths per format, duplicates, campaign settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nudge._errors import InputFileError, ProfileError
+from nudge.content.campaign import campaign_from_file, campaign_from_mapping
+from nudge.content.schema import item_from_raw
+from nudge.content.validation import normalise_text, validate_items
+
+
+@pytest.fixture
+def campaign():
+    return campaign_from_file()
+
+
+def proverb(ident: str, text: str, **extra: object) -> dict[str, object]:
+    return {"id": ident, "kind": "proverb", "text_kk": text, "themes": "diligence",
+            "source": "Test anthology", **extra}  # fmt: skip
+
+
+def test_clean_batch_has_no_problem(campaign) -> None:
+    report = validate_items(
+        [proverb("a", "Еңбек түбі – береке."), proverb("b", "Ерінбеген етікші болады.")],
+        collection="proverbs",
+        campaign=campaign,
+    )
+    assert report.as_dict() == {"items": 2, "errors": [], "warnings": []}
+    assert [i["id"] for i in report.items] == ["a", "b"]
+    assert report.items[0]["themes"] == ["diligence"]
+    assert report.items[0]["status"] == "active"
+
+
+def test_all_problems_reported_with_rows_and_good_rows_kept(campaign) -> None:
+    rows = [
+        proverb("a", "Еңбек түбі – береке."),
+        proverb("b", "Еңбек түбі – береке"),  # exact duplicate after normalising
+        proverb("c", "Eңбек етсең емерсің"),  # Latin E
+        {"id": "d", "kind": "riddle", "text_kk": "Жұмыла көтерген жүк жеңіл.", "themes": "x"},
+        proverb("a", "Жұмыла көтерген жүк жеңіл."),  # duplicate id
+    ]
+    report = validate_items(rows, collection="proverbs", campaign=campaign, rows=[2, 3, 4, 5, 6])
+    by_row: dict[int, set[str]] = {}
+    for p in report.errors:
+        by_row.setdefault(p.row, set()).add(p.code if p.code != "field" else p.column)
+    assert by_row == {
+        3: {"duplicate"},
+        4: {"latin-lookalike"},
+        5: {"kind", "themes", "source"},
+        6: {"duplicate-id", "duplicate"},  # same id as row 2, same text as row 5
+    }
+    assert [i["id"] for i in report.items] == ["a"]
+    assert report.rows == [2]
+
+
+def test_near_duplicate_is_a_warning(campaign) -> None:
+    report = validate_items(
+        [proverb("a", "Еңбек етсең ерінбей, тояды қарның тіленбей."),
+         proverb("b", "Еңбек етсең ерінбей, тояды қарнын тіленбей!")],
+        collection="proverbs", campaign=campaign,
+    )  # fmt: skip
+    assert [p.code for p in report.warnings] == ["near-duplicate"]
+    assert report.warnings[0].row == 2
+    assert len(report.items) == 2
+
+
+def test_duplicate_of_stored_entry_is_caught_but_same_id_is_an_update(campaign) -> None:
+    stored = [proverb("a", "Еңбек түбі – береке.")]
+    report = validate_items(
+        [proverb("a", "Еңбек түбі – береке!"), proverb("z", "Еңбек түбі – береке")],
+        collection="proverbs", campaign=campaign, existing=stored,
+    )  # fmt: skip
+    assert [(p.row, p.code) for p in report.errors] == [(2, "duplicate")]
+
+
+def test_russian_required_only_when_campaign_says_so(campaign) -> None:
+    entry = proverb("a", "Еңбек түбі – береке.")
+    assert validate_items([entry], collection="proverbs", campaign=campaign).errors == []
+    bilingual = campaign_from_mapping({"language": {"require_russian": True},
+                                       "formats": {"b": {"max_words": 5, "max_chars": 40,
+                                                         "item_kinds": ["proverb"]}}})  # fmt: skip
+    errors = validate_items([entry], collection="proverbs", campaign=bilingual).errors
+    assert [e.column for e in errors] == ["text_ru"]
+
+
+def test_russian_text_needs_its_kind_and_kazakh_is_mandatory(campaign) -> None:
+    report = validate_items(
+        [proverb("a", "Еңбек түбі – береке.", text_ru="Труд – основа достатка."),
+         proverb("b", "", text_ru="Труд кормит.", text_ru_kind="translation")],
+        collection="proverbs", campaign=campaign,
+    )  # fmt: skip
+    assert {(p.row, p.column) for p in report.errors} == {(1, "text_ru_kind"), (2, "text_kk")}
+
+
+def test_too_long_for_banner_is_a_warning_and_for_every_format_an_error(campaign) -> None:
+    long_line = "Еңбек " * 12  # 12 words: too long for a 6x3 banner, fine on a city-light
+    very_long = "Еңбек " * 30
+    report = validate_items(
+        [proverb("a", long_line.strip()), proverb("b", very_long.strip())],
+        collection="proverbs", campaign=campaign,
+    )  # fmt: skip
+    warn = next(p for p in report.warnings if p.code == "length")
+    assert warn.row == 1
+    assert "banner_6x3" in warn.message
+    assert "12 words" in warn.message
+    err = next(p for p in report.errors if p.code == "length")
+    assert err.row == 2
+    assert "shorten" in err.message
+
+
+def test_quote_needs_author_and_example_people_must_say_so(campaign) -> None:
+    quote = proverb("q", "Еңбек түбі – береке.", kind="quote")
+    dynasty = {"id": "d1", "family_name": "Сапаровтар", "field": "railway", "region": "Almaty",
+               "generations": "3", "story_kk": "Үш буын теміржолда еңбек етті.",
+               "is_example": "yes", "consent": "yes"}  # fmt: skip
+    report = validate_items([quote], collection="proverbs", campaign=campaign)
+    assert [p.column for p in report.errors] == ["author"]
+    report = validate_items([dynasty], collection="dynasties", campaign=campaign)
+    assert [p.column for p in report.errors] == ["family_name"]
+    dynasty["family_name"] = "Example family Сапаровтар"
+    assert validate_items([dynasty], collection="dynasties", campaign=campaign).errors == []
+
+
+def test_people_without_consent_get_a_warning(campaign) -> None:
+    winner = {"id": "w1", "name": "Example winner", "profession": "welder", "region": "Almaty",
+              "year": 2023, "quote_kk": "Еңбек түбі – береке.", "is_example": True}  # fmt: skip
+    report = validate_items([winner], collection="winners", campaign=campaign)
+    assert report.errors == []
+    assert [p.column for p in report.warnings] == ["consent"]
+    assert report.items[0]["consent"] is False
+
+
+def test_schema_parses_spreadsheet_strings() -> None:
+    item, problems = item_from_raw(
+        "dynasties",
+        {"id": 7.0, "family_name": "Example", "field": "rail", "region": "Almaty",
+         "generations": "3", "total_years": "120.0", "story_kk": "Әулет",
+         "members": "Асқар|машинист|1960-1995; Ерлан|инженер|1990-",
+         "photos": "a.jpg;b.jpg", "consent": "иә", "is_example": "да"},
+    )  # fmt: skip
+    assert problems == []
+    assert item["id"] == "7"
+    assert item["generations"] == 3
+    assert item["total_years"] == 120
+    assert item["members"][1] == {"name": "Ерлан", "role": "инженер", "years": "1990-"}
+    assert item["photos"] == ["a.jpg", "b.jpg"]
+    assert item["consent"] is True
+
+
+def test_schema_reports_bad_values() -> None:
+    _, problems = item_from_raw(
+        "winners",
+        {"id": "bad id", "name": "N", "profession": "p", "region": "r", "year": "soon",
+         "consent": "maybe"},
+    )  # fmt: skip
+    assert {p.column for p in problems if p.severity == "error"} == {"id", "year", "consent"}
+
+
+def test_normalise_text() -> None:
+    assert normalise_text("  Eңбек, ТҮБІ – берёке! ") == "еңбек түбі береке"
+
+
+def test_campaign_user_file_overrides_defaults(tmp_path: Path) -> None:
+    user = tmp_path / "campaign.toml"
+    user.write_text("[language]\nrequire_russian = true\n[formats.banner_6x3]\nmax_words = 5\n")
+    settings = campaign_from_file(user)
+    assert settings.require_russian is True
+    assert settings.formats["banner_6x3"].max_words == 5
+    assert settings.formats["banner_6x3"].max_chars == 60
+    assert settings.format_for_site_kind("banner").key == "banner_6x3"
+    assert settings.format_for_site_kind("exhibition").key == "exhibition_caption"
+
+
+def test_campaign_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="does not exist"):
+        campaign_from_file(tmp_path / "missing.toml")
+    with pytest.raises(ProfileError, match="needs max_words"):
+        campaign_from_mapping({"formats": {"x": {"max_chars": 3}}})
