@@ -11,8 +11,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
+from shapely.geometry import box
 
 from nudge._errors import InputFileError
 
@@ -22,31 +24,45 @@ _CELL_SHRINK = 0.999 / np.sqrt(2.0)
 
 
 def metric_crs(*frames: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
-    """Return a UTM CRS in metres that suits all `frames` together."""
-    parts = [_in_lonlat(f) for f in frames if len(f)]
-    if not parts:
+    """Return a CRS in metres that suits all `frames` together.
+
+    Frames that already share one projected CRS in metres keep it; otherwise
+    the UTM zone of their joint bounds is used.
+    """
+    frames = tuple(f for f in frames if len(f))
+    crs_list = [_crs_of(f) for f in frames]
+    first = crs_list[0] if crs_list else None
+    if first is not None and first.is_projected and all(c == first for c in crs_list):
+        unit = first.axis_info[0].unit_name if first.axis_info else ""
+        if unit in {"metre", "meter"}:
+            return first
+    boxes = [
+        gpd.GeoSeries([box(*f.total_bounds)], crs=c).to_crs("EPSG:4326")
+        for f, c in zip(frames, crs_list, strict=True)
+    ]
+    if not boxes:
         return "EPSG:3857"
-    joined = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
-    crs = joined.estimate_utm_crs()
+    joined = gpd.GeoSeries(pd.concat(boxes, ignore_index=True), crs="EPSG:4326")
+    crs = gpd.GeoSeries([box(*joined.total_bounds)], crs="EPSG:4326").estimate_utm_crs()
     return crs if crs is not None else "EPSG:3857"
 
 
-def _in_lonlat(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoSeries:
-    geom = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
-    if geom.crs is None:
+def _crs_of(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
+    if frame.crs is None:
         msg = "A layer has no coordinate reference system; set one (e.g. EPSG:4326) first."
         raise InputFileError(msg)
-    return geom.to_crs("EPSG:4326")
+    return frame.crs
 
 
 def xy_in(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: Any) -> np.ndarray:
     """Return an ``(n, 2)`` array of representative-point coordinates in `crs`."""
     geom = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
-    if geom.crs is None:
-        msg = "A layer has no coordinate reference system; set one (e.g. EPSG:4326) first."
-        raise InputFileError(msg)
-    points = geom.to_crs(crs).representative_point()
-    return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+    _crs_of(geom)
+    geom = geom if geom.crs == crs else geom.to_crs(crs)
+    values = geom.to_numpy()
+    if not shapely.is_empty(values).any() and (shapely.get_type_id(values) == 0).all():
+        return shapely.get_coordinates(values)
+    return shapely.get_coordinates(shapely.point_on_surface(values))
 
 
 def coverage_matrix(demand_xy: np.ndarray, site_xy: np.ndarray, radius: float) -> sparse.csc_array:
@@ -68,17 +84,14 @@ def coverage_matrix(demand_xy: np.ndarray, site_xy: np.ndarray, radius: float) -
     n_dem, n_sites = len(demand_xy), len(site_xy)
     if n_dem == 0 or n_sites == 0:
         return sparse.csc_array((n_dem, n_sites), dtype=bool)
-    tree = cKDTree(demand_xy)
-    hits = tree.query_ball_point(site_xy, r=radius, return_sorted=True)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=n_sites)
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    indices = (
-        np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
-        if indptr[-1]
-        else np.zeros(0, dtype=np.int64)
+    pairs = cKDTree(site_xy).sparse_distance_matrix(
+        cKDTree(demand_xy), radius, output_type="ndarray"
     )
-    data = np.ones(len(indices), dtype=bool)
-    return sparse.csc_array((data, indices, indptr), shape=(n_dem, n_sites))
+    data = np.ones(len(pairs), dtype=bool)
+    coo = sparse.coo_array((data, (pairs["j"], pairs["i"])), shape=(n_dem, n_sites))
+    out = sparse.csc_array(coo)
+    out.sort_indices()
+    return out
 
 
 def coverage_from_costs(cost_matrix: Any, radius: float) -> sparse.csc_array:

@@ -62,6 +62,12 @@ def candidate_table(
     if candidates.crs is None:
         msg = "The candidates have no coordinate reference system; set one (e.g. EPSG:4326)."
         raise EmptyDataError(msg)
+    missing = (table.geometry.isna() | table.geometry.is_empty).to_numpy()
+    if missing.any():
+        warnings.append(
+            f"{int(missing.sum())} {kind} candidate(s) without a location were left out."
+        )
+        table = table[~missing]
     ids = table.index.astype(str)
     if ids.duplicated().any():
         dupes = sorted(set(ids[ids.duplicated()]))[:5]

@@ -1,0 +1,215 @@
+"""Files around a plan: reading locks, exclusions, costs, districts; writing the plan.
+
+Readers are forgiving about layout (CSV, text, TOML, any vector format GDAL
+reads, GeoParquet) and strict about content: a file that cannot be used raises
+`InputFileError` saying what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from nudge._errors import InputFileError
+from nudge.placement._report import PLAN_COLUMNS, PlanResult
+
+ID_COLUMNS = ("site_id", "candidate_id", "id")
+POPULATION_COLUMNS = ("population", "official_population", "pop")
+DISTRICT_COLUMNS = ("district", "district_name", "name_en", "name")
+PLAN_FORMATS = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GPKG",
+    ".csv": "CSV",
+    ".xlsx": "XLSX",
+}
+GEO_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".parquet", ".geoparquet"}
+
+
+def _exists(path: Path, what: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        msg = f"The {what} file {path} does not exist."
+        raise InputFileError(msg)
+    return path
+
+
+def read_table(path: Path, *, what: str) -> pd.DataFrame:
+    """Read a CSV, XLSX, Parquet or vector file as a (Geo)DataFrame."""
+    path = _exists(path, what)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".parquet", ".geoparquet"}:
+            try:
+                return gpd.read_parquet(path)
+            except ValueError:
+                return pd.read_parquet(path)
+        if suffix in GEO_SUFFIXES:
+            return gpd.read_file(path)
+        if suffix == ".xlsx":
+            return pd.read_excel(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        msg = f"The {what} file {path} cannot be read: {exc}"
+        raise InputFileError(msg) from exc
+
+
+def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
+    """Return the site ids listed in a file.
+
+    The file is a table with a ``site_id``, ``candidate_id`` or ``id`` column
+    (a CSV, a spreadsheet, or a plan exported by ``nudge plan``), or a text
+    file with one id per line.
+    """
+    path = _exists(path, what)
+    if path.suffix.lower() in {".txt", ""}:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [s.strip() for s in lines if s.strip() and not s.startswith("#")]
+    table = read_table(path, what=what)
+    column = next((c for c in ID_COLUMNS if c in table.columns), None)
+    if column is None and table.index.name in ID_COLUMNS:
+        return [str(s) for s in table.index]
+    if column is None:
+        msg = (
+            f"The {what} file {path} needs a column named one of {', '.join(ID_COLUMNS)}; "
+            f"it has {list(table.columns)}."
+        )
+        raise InputFileError(msg)
+    return [str(s).strip() for s in table[column] if str(s).strip()]
+
+
+def costs_from_file(path: Path) -> dict[str, float]:
+    """Return costs per kind and/or per site from a TOML or CSV file.
+
+    TOML: ``banner = 250000`` lines, or ``[kind]`` and ``[site]`` tables.
+    CSV: a ``cost`` column with a ``kind`` or a site id column.
+    """
+    path = _exists(path, "cost")
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"The cost file {path} is not valid TOML: {exc}"
+            raise InputFileError(msg) from exc
+        flat: dict[str, Any] = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        for section in ("kind", "site"):
+            flat.update(data.get(section, {}))
+        return _numbers(flat, path)
+    table = read_table(path, what="cost")
+    key = next((c for c in ("kind", *ID_COLUMNS) if c in table.columns), None)
+    if key is None or "cost" not in table.columns:
+        msg = f"The cost file {path} needs a 'cost' column and a 'kind' or 'site_id' column."
+        raise InputFileError(msg)
+    return _numbers(dict(zip(table[key].astype(str), table["cost"], strict=True)), path)
+
+
+def _numbers(mapping: dict[str, Any], path: Path) -> dict[str, float]:
+    out: dict[str, float] = {}
+    bad = []
+    for k, v in mapping.items():
+        try:
+            out[str(k)] = float(v)
+        except (TypeError, ValueError):
+            bad.append(k)
+        else:
+            if out[str(k)] < 0:
+                bad.append(k)
+    if bad:
+        msg = f"The file {path} has costs that are not zero or positive numbers for {bad[:10]}."
+        raise InputFileError(msg)
+    return out
+
+
+def population_from_file(path: Path) -> dict[str, float]:
+    """Return the population per district from a table.
+
+    The table has a district column (``district``, ``district_name``...) and a
+    population column (``population``, ``official_population``...).
+    """
+    table = read_table(path, what="population")
+    name = next((c for c in DISTRICT_COLUMNS if c in table.columns), None)
+    pop = next((c for c in POPULATION_COLUMNS if c in table.columns), None)
+    if name is None or pop is None:
+        msg = (
+            f"The population file {path} needs a district column "
+            f"({', '.join(DISTRICT_COLUMNS)}) and a population column "
+            f"({', '.join(POPULATION_COLUMNS)}); it has {list(table.columns)}."
+        )
+        raise InputFileError(msg)
+    values = pd.to_numeric(table[pop], errors="coerce")
+    if values.isna().any() or (values < 0).any():
+        msg = f"The population file {path} has missing or negative values in {pop!r}."
+        raise InputFileError(msg)
+    return {str(n): float(v) for n, v in zip(table[name], values, strict=True)}
+
+
+def districts_from_file(path: Path) -> gpd.GeoDataFrame:
+    """Read district polygons from any vector file."""
+    table = read_table(path, what="districts")
+    if not isinstance(table, gpd.GeoDataFrame) or table.crs is None:
+        msg = f"The districts file {path} must hold polygons with a coordinate reference system."
+        raise InputFileError(msg)
+    if not table.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        msg = f"The districts file {path} must hold only polygons."
+        raise InputFileError(msg)
+    return table
+
+
+def quota_from_file(path: Path) -> dict[str, str]:
+    """Return per-district quotas from a table with ``district``, ``min``, ``max`` columns."""
+    table = read_table(path, what="quota")
+    name = next((c for c in DISTRICT_COLUMNS if c in table.columns), None)
+    if name is None or not {"min", "max"} & set(table.columns):
+        msg = f"The quota file {path} needs a district column and 'min' and/or 'max' columns."
+        raise InputFileError(msg)
+    low = table["min"].astype(str) if "min" in table.columns else pd.Series("", index=table.index)
+    high = table["max"].astype(str) if "max" in table.columns else pd.Series("", index=table.index)
+    return {str(n): f"{lo}:{hi}" for n, lo, hi in zip(table[name], low, high, strict=True)}
+
+
+def plan_to_file(plan: PlanResult | gpd.GeoDataFrame, path: Path) -> Path:
+    """Write a plan's sites to GeoJSON, GeoPackage, CSV or XLSX, by the file extension.
+
+    CSV and XLSX get ``lon`` and ``lat`` columns instead of a geometry; XLSX
+    also gets a ``districts`` sheet and a ``summary`` sheet when a
+    `PlanResult` is given.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path = Path(path)
+    fmt = PLAN_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        msg = f"Cannot write a plan to {path.name}; use one of {', '.join(PLAN_FORMATS)}."
+        raise InputFileError(msg)
+    sites = plan.chosen if isinstance(plan, PlanResult) else plan
+    sites = gpd.GeoDataFrame(sites[PLAN_COLUMNS], geometry="geometry", crs=sites.crs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt in {"GeoJSON", "GPKG"}:
+        path.unlink(missing_ok=True)
+        layer = {"layer": "plan"} if fmt == "GPKG" else {}
+        sites.to_file(path, driver=fmt, **layer)
+        return path
+    flat = pd.DataFrame(sites.drop(columns="geometry"))
+    flat["lon"], flat["lat"] = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    if fmt == "CSV":
+        flat.to_csv(path, index=False)
+        return path
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        flat.to_excel(writer, sheet_name="plan", index=False)
+        if isinstance(plan, PlanResult):
+            table = pd.DataFrame.from_dict(plan.by_district, orient="index")
+            if "site_ids" in table.columns:
+                table["site_ids"] = table["site_ids"].map(", ".join)
+            table.rename_axis("district").to_excel(writer, sheet_name="districts")
+            summary = {k: v for k, v in plan.summary().items() if not isinstance(v, dict | list)}
+            pd.Series(summary, name="value").rename_axis("figure").to_excel(
+                writer, sheet_name="summary"
+            )
+    return path
