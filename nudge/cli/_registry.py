@@ -1,9 +1,381 @@
-"""CLI commands of the registry part of nudge."""
+"""CLI commands of the registry: ``nudge db``, ``nudge user``, ``nudge registry``, ``nudge report``.
+
+``--as USER`` names the registry user a command acts for; the library checks
+that user's role and regions and records the change in the audit log. The CLI
+runs with direct database access, so it does not ask for the user's password.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from sqlalchemy.engine import Engine
+
+from nudge import registry
+from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.registry.records import InstallationRecord
+
+AsUser = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
+DistrictsOption = Annotated[
+    Path | None,
+    typer.Option("--districts", help="GeoJSON of city districts to assign (e.g. OSM districts)."),
+]
+DateFrom = Annotated[str | None, typer.Option("--from", help="First date (YYYY-MM-DD).")]
+DateTo = Annotated[str | None, typer.Option("--to", help="Last date (YYYY-MM-DD).")]
+ActiveOn = Annotated[
+    str | None, typer.Option("--active-on", help="Count installations in place on this date.")
+]
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"{name} {value!r} is not a date; write it as YYYY-MM-DD."
+        raise typer.BadParameter(msg) from None
+
+
+def _required_date(value: str, name: str) -> date:
+    day = _date(value, name)
+    if day is None:
+        msg = f"{name} is required."
+        raise typer.BadParameter(msg)
+    return day
+
+
+def _engine(*, check: bool = True) -> Engine:
+    engine = registry.engine_from_settings(get_settings())
+    if check:
+        registry.require_schema(engine)
+    return engine
+
+
+def _districts(path: Path | None) -> registry.DistrictLayer | None:
+    return registry.district_layer_from_file(path) if path is not None else None
+
+
+def _themes_lookup() -> Callable[[str], Sequence[str]] | None:
+    """Return the themes of content items from the stored content library, if there is one."""
+    settings = get_settings()
+    if not (settings.data_dir / "content").is_dir():
+        return None
+    from nudge.content import load_library
+
+    frame = load_library(settings).frame()
+    themes = dict(zip(frame["id"], frame["themes"], strict=True))
+    return lambda cid: tuple(themes[cid])
+
+
+def _installation(rec: InstallationRecord) -> dict[str, Any]:
+    return {
+        "id": rec.id, "kind": rec.kind, "status": rec.status, "lat": rec.lat, "lon": rec.lon,
+        "region": rec.region_code, "city": rec.city, "district": rec.district,
+        "content_id": rec.content_id, "themes": list(rec.themes),
+        "installed_on": rec.installed_on, "removed_on": rec.removed_on,
+        "photos": list(rec.photo_ids), "verified": rec.verified,
+        "flags": [{"id": f.id, "code": f.code, "message": f.message} for f in rec.open_flags],
+    }  # fmt: skip
+
+
+# --- nudge db -------------------------------------------------------------------------------
+
+
+def db_upgrade(as_json: JsonOption = False) -> None:
+    """Create the registry database or upgrade it to the current schema."""
+    engine = _engine(check=False)
+    revision = registry.upgrade_database(engine)
+    emit({"database": engine.url.render_as_string(), "revision": revision}, as_json=as_json)
+
+
+# --- nudge user -----------------------------------------------------------------------------
+
+
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="admin, planner, designer, coordinator or viewer.")],
+    region: Annotated[
+        list[str] | None,
+        typer.Option(help="Region code or name a coordinator covers; repeat for several."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--as", help="Admin creating the user (not for the first).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a registry user (the first one needs no --as and should be an admin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = registry.add_user(
+        _engine(), username=username, password=password, role=role, regions=region or (), by=by
+    )
+    emit(
+        {"id": user.id, "username": user.username, "role": user.role, "regions": user.regions},
+        as_json=as_json,
+    )
+
+
+def user_list(as_json: JsonOption = False) -> None:
+    """List the registry users."""
+    users = [
+        {"id": u.id, "username": u.username, "role": u.role, "regions": u.regions,
+         "active": u.active}
+        for u in registry.list_users(_engine())
+    ]  # fmt: skip
+    emit({"users": users}, as_json=as_json)
+
+
+# --- nudge registry -------------------------------------------------------------------------
+
+
+def registry_import(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or GeoJSON of installations.")],
+    user: AsUser,
+    districts: DistrictsOption = None,
+    radius: Annotated[
+        float, typer.Option(help="Flag a row this close (m) to an active one of its kind.")
+    ] = 15.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Import installations; every problem is reported with its row number."""
+    result = registry.import_installations(
+        _engine(), file, user=user, districts=_districts(districts), duplicate_radius_m=radius,
+        themes_of=_themes_lookup(),
+    )  # fmt: skip
+    out = result.as_dict()
+    human = (
+        f"rows: {result.rows}, stored: {result.stored}, skipped (already stored): "
+        f"{result.skipped_existing}, flagged duplicates: {result.flagged_duplicates}, "
+        f"errors: {len(result.errors)}"
+    )
+    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
+    emit(out, as_json=as_json, human=human)
+
+
+def registry_import_plan(
+    file: Annotated[Path, typer.Argument(help="Plan GeoJSON (output of `nudge plan`).")],
+    user: AsUser,
+    name: Annotated[str | None, typer.Option(help="Plan name; default the file name.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store the sites of a plan so installations can refer to them by site_id."""
+    result = registry.import_plan(_engine(), file, user=user, plan_name=name)
+    emit(result.as_dict(), as_json=as_json)
+
+
+def registry_log(
+    user: AsUser,
+    kind: Annotated[str, typer.Option(help="banner, billboard, city_light, ...")],
+    lat: Annotated[float | None, typer.Option(help="Latitude (decimal degrees).")] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude (decimal degrees).")] = None,
+    site_id: Annotated[str | None, typer.Option(help="Planned site instead of lat/lon.")] = None,
+    installed_on: Annotated[str | None, typer.Option(help="Install date (YYYY-MM-DD).")] = None,
+    status: Annotated[str, typer.Option(help="First status.")] = "installed",
+    content_id: Annotated[str | None, typer.Option(help="Content item shown.")] = None,
+    theme: Annotated[list[str] | None, typer.Option(help="Theme; repeat for several.")] = None,
+    size: Annotated[str | None, typer.Option(help="Size, e.g. '3x6 m'.")] = None,
+    facing: Annotated[float | None, typer.Option(help="Facing bearing, 0–360°.")] = None,
+    illuminated: Annotated[bool | None, typer.Option(help="Lit at night.")] = None,
+    note: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    districts: DistrictsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Log one installation."""
+    rec = registry.log_installation(
+        _engine(), user=user, kind=kind, lat=lat, lon=lon, site_id=site_id,
+        installed_on=_date(installed_on, "installed_on"), status=status, content_id=content_id,
+        themes=theme or (), size=size, facing_deg=facing, illuminated=illuminated, note=note,
+        districts=_districts(districts),
+    )  # fmt: skip
+    emit(_installation(rec), as_json=as_json)
+
+
+def registry_status(
+    installation_id: Annotated[int, typer.Argument(help="Installation id.")],
+    status: Annotated[str, typer.Argument(help="New status.")],
+    user: AsUser,
+    on: Annotated[str | None, typer.Option(help="Date of the change (default today).")] = None,
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an installation's status (e.g. damaged, replaced, removed)."""
+    rec = registry.change_status(
+        _engine(), installation_id, status, user=user, on=_date(on, "on"), note=note
+    )
+    emit(_installation(rec), as_json=as_json)
+
+
+def registry_photo(
+    installation_id: Annotated[int, typer.Argument(help="Installation id.")],
+    file: Annotated[Path, typer.Argument(help="Photo (JPEG, PNG, WebP or TIFF).")],
+    user: AsUser,
+    max_distance: Annotated[
+        float, typer.Option(help="Flag when the photo GPS is farther than this (m).")
+    ] = 100.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Attach photo evidence to an installation; flags are reported, never applied."""
+    result = registry.attach_photo(
+        _engine(), installation_id, file, user=user, photo_dir=get_settings().photo_dir,
+        max_distance_m=max_distance,
+    )  # fmt: skip
+    emit(
+        {
+            "photo_id": result.photo_id, "installation_id": result.installation_id,
+            "path": result.path, "reused": result.reused, "taken_at": result.facts.taken_at,
+            "gps": [result.facts.gps_lat, result.facts.gps_lon],
+            "flags": [{"code": f.code, "message": f.message} for f in result.flags],
+        },
+        as_json=as_json,
+    )  # fmt: skip
+
+
+def registry_publication(
+    user: AsUser,
+    kind: Annotated[str, typer.Option(help="tv_programme, podcast, challenge_post, ...")],
+    title: Annotated[str, typer.Option(help="Title.")],
+    published_on: Annotated[str, typer.Option("--date", help="Date (YYYY-MM-DD).")],
+    region: Annotated[str | None, typer.Option(help="Region code or name.")] = None,
+    lat: Annotated[float | None, typer.Option(help="Latitude of the event.")] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude of the event.")] = None,
+    link: Annotated[str | None, typer.Option(help="Address of the publication.")] = None,
+    reach: Annotated[int | None, typer.Option(help="Reported reach (people).")] = None,
+    content_id: Annotated[str | None, typer.Option(help="Content item featured.")] = None,
+    theme: Annotated[list[str] | None, typer.Option(help="Theme; repeat for several.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Log a publication or event (programme, podcast, post, article, open day, contest)."""
+    day = _required_date(published_on, "--date")
+    rec = registry.log_publication(
+        _engine(), user=user, kind=kind, title=title, published_on=day, region=region, lat=lat,
+        lon=lon, link=link, reach=reach, content_id=content_id, themes=theme or (),
+    )  # fmt: skip
+    emit(
+        {"id": rec.id, "kind": rec.kind, "title": rec.title, "date": rec.published_on,
+         "region": rec.region_code, "city": rec.city, "verified": rec.verified},
+        as_json=as_json,
+    )  # fmt: skip
+
+
+def registry_export(
+    file: Annotated[Path, typer.Argument(help="Output .geojson, .csv or .xlsx.")],
+    active_on: ActiveOn = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export installations (GeoJSON points, CSV or XLSX)."""
+    count = registry.export_installations(
+        _engine(), file, active_on=_date(active_on, "--active-on"),
+        date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
+    )  # fmt: skip
+    emit({"path": file, "installations": count}, as_json=as_json)
+
+
+def registry_backup(
+    file: Annotated[Path, typer.Argument(help="Backup file to write.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Back up the registry (SQLite online backup; pg_dump for PostgreSQL)."""
+    result = registry.backup_database(_engine(), file, overwrite=overwrite)
+    emit(result.as_dict(), as_json=as_json)
+
+
+def registry_audit(
+    table: Annotated[str | None, typer.Option(help="Only this table.")] = None,
+    record: Annotated[int | None, typer.Option(help="Only this record id.")] = None,
+    limit: Annotated[int, typer.Option(help="Most entries.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the audit log, newest first."""
+    entries = registry.audit_entries(_engine(), table=table, record_id=record, limit=limit)
+    rows = [
+        {"id": e.id, "at": e.at, "user": e.username, "action": e.action, "table": e.table,
+         "record_id": e.record_id, "old": e.old, "new": e.new}
+        for e in entries
+    ]  # fmt: skip
+    emit({"entries": rows}, as_json=as_json)
+
+
+# --- nudge report ---------------------------------------------------------------------------
+
+
+def report(
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Breakdown keys, comma-separated: region,city,district,kind,theme,month."
+        ),
+    ] = "region",
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    active_on: ActiveOn = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Also write the ministry report (.xlsx: a sheet per breakdown; .csv)."),
+    ] = None,
+    cities_csv: Annotated[
+        Path | None, typer.Option(help="City populations replacing GeoNames' (CSV).")
+    ] = None,
+    districts_csv: Annotated[Path | None, typer.Option(help="District populations (CSV).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Count installations and publications (all and verified), per 100,000 where known."""
+    engine = _engine()
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    dates = {
+        "active_on": _date(active_on, "--active-on"),
+        "date_from": _date(date_from, "--from"),
+        "date_to": _date(date_to, "--to"),
+    }
+    populations = registry.populations_default(cities_csv=cities_csv, districts_csv=districts_csv)
+    table = registry.indicator_table(engine, by=keys, populations=populations, **dates)
+    out: dict[str, Any] = {
+        "by": keys, "active_on": dates["active_on"], "from": dates["date_from"],
+        "to": dates["date_to"], "rows": table.as_dict()["rows"], "total": table.total,
+    }  # fmt: skip
+    if output is not None:
+        full = registry.build_report(
+            engine,
+            populations=populations,
+            active_on=dates["active_on"],
+            date_from=dates["date_from"],
+            date_to=dates["date_to"],
+        )
+        out["output"] = registry.write_report(full, output)
+    human = table.rows.drop(columns=["installation_ids", "publication_ids"]).to_string(index=False)
+    emit(out, as_json=as_json, human=f"{human}\ntotal: {table.total}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main CLI application."""
+    db = typer.Typer(help="The registry database.", no_args_is_help=True)
+    db.command("upgrade")(db_upgrade)
+    app.add_typer(db, name="db")
+    users = typer.Typer(help="Registry users and roles.", no_args_is_help=True)
+    users.command("add")(user_add)
+    users.command("list")(user_list)
+    app.add_typer(users, name="user")
+    reg = typer.Typer(help="Installed billboards, exhibitions and publications.",
+                      no_args_is_help=True)  # fmt: skip
+    for name, func in (
+        ("import", registry_import), ("import-plan", registry_import_plan),
+        ("log", registry_log), ("status", registry_status), ("photo", registry_photo),
+        ("publication", registry_publication), ("export", registry_export),
+        ("backup", registry_backup), ("audit", registry_audit),
+    ):  # fmt: skip
+        reg.command(name)(func)
+    app.add_typer(reg, name="registry")
+    app.command("report")(report)

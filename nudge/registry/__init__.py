@@ -1,0 +1,178 @@
+"""The registry of installed billboards and exhibitions, publications, and indicators.
+
+This is nudge's database (SQLite by default, PostgreSQL when
+``NUDGE_DATABASE_URL`` says so). Its schema is created and upgraded only by the
+Alembic migrations in ``nudge/migrations`` (`upgrade_database`, ``nudge db
+upgrade``).
+
+Tables
+------
+users, user_regions
+    People and their role (admin, planner, designer, coordinator, viewer);
+    coordinators are limited to their regions.
+planned_sites
+    Sites of imported plans (``plan_name``, ``site_id``, ``kind``, ``name``,
+    ``score``, ``pick_order``, ``district``, location, region).
+installations
+    What is in place: kind (banner, billboard, city_light, photo_exhibition,
+    led_screen), location, region / city / district (assigned from the
+    location), planned site, content item id and its themes, size, facing
+    bearing, illumination, install and removal dates, status, natural key
+    ``uid`` (a hash of the identifying fields).
+status_changes
+    Every status step (planned → ordered → installed → verified → damaged →
+    replaced → removed; see `TRANSITIONS`).
+photos, installation_photos
+    Evidence photos stored once by SHA-256, with EXIF time and GPS.
+flags
+    Possible mistakes shown to people: duplicate, photo far away, photo older
+    than the install date, photo without GPS, photo reused.
+publications
+    TV programmes, podcasts, challenge posts, articles, open days, contest
+    events with date, region, title, link and reach.
+import_batches, audit_log
+    Every import, and every change (who, when, old and new values).
+
+Every function that changes data takes ``user=`` (a `UserInfo` or user name),
+checks the user's role and region itself, and writes the audit log in the
+same transaction. Functions take an `Engine` (create one per process with
+`engine_from_url` or `engine_from_settings`, and reuse it) and return plain
+frozen records detached from the database.
+"""
+
+from __future__ import annotations
+
+from nudge.registry.audit import AuditRecord, audit_entries
+from nudge.registry.auth import (
+    PERMISSIONS,
+    UserInfo,
+    UserRef,
+    add_user,
+    authenticate,
+    list_users,
+    update_user,
+)
+from nudge.registry.db import (
+    BackupResult,
+    backup_database,
+    engine_from_settings,
+    engine_from_url,
+    read_session,
+    require_schema,
+    schema_revision,
+    upgrade_database,
+    write_session,
+)
+from nudge.registry.evidence import (
+    EvidenceResult,
+    PhotoFacts,
+    PhotoRecord,
+    attach_photo,
+    inspect_photo,
+    photos_of_installation,
+)
+from nudge.registry.imports import ImportResult, import_installations, import_plan
+from nudge.registry.indicators import (
+    BREAKDOWNS,
+    IndicatorTable,
+    Populations,
+    indicator_table,
+    indicators_from_frames,
+    installations_frame,
+    populations_default,
+    publications_frame,
+)
+from nudge.registry.installations import (
+    TRANSITIONS,
+    change_status,
+    log_installation,
+    resolve_flag,
+    update_installation,
+)
+from nudge.registry.models import INSTALLATION_KINDS, PUBLICATION_KINDS, ROLES, STATUSES
+from nudge.registry.publications import PublicationRecord, list_publications, log_publication
+from nudge.registry.records import (
+    FlagRecord,
+    InstallationRecord,
+    StatusStep,
+    get_installation,
+    list_installations,
+    status_history,
+)
+from nudge.registry.regions import (
+    REGIONS,
+    DistrictLayer,
+    Region,
+    district_layer_from_file,
+    region_boundaries,
+    region_code,
+    region_of_point,
+)
+from nudge.registry.reports import Report, build_report, export_installations, write_report
+
+__all__ = [
+    "BREAKDOWNS",
+    "INSTALLATION_KINDS",
+    "PERMISSIONS",
+    "PUBLICATION_KINDS",
+    "REGIONS",
+    "ROLES",
+    "STATUSES",
+    "TRANSITIONS",
+    "AuditRecord",
+    "BackupResult",
+    "DistrictLayer",
+    "EvidenceResult",
+    "FlagRecord",
+    "ImportResult",
+    "IndicatorTable",
+    "InstallationRecord",
+    "PhotoFacts",
+    "PhotoRecord",
+    "Populations",
+    "PublicationRecord",
+    "Region",
+    "Report",
+    "StatusStep",
+    "UserInfo",
+    "UserRef",
+    "add_user",
+    "attach_photo",
+    "audit_entries",
+    "authenticate",
+    "backup_database",
+    "build_report",
+    "change_status",
+    "district_layer_from_file",
+    "engine_from_settings",
+    "engine_from_url",
+    "export_installations",
+    "get_installation",
+    "import_installations",
+    "import_plan",
+    "indicator_table",
+    "indicators_from_frames",
+    "inspect_photo",
+    "installations_frame",
+    "list_installations",
+    "list_publications",
+    "list_users",
+    "log_installation",
+    "log_publication",
+    "photos_of_installation",
+    "populations_default",
+    "publications_frame",
+    "read_session",
+    "region_boundaries",
+    "region_code",
+    "region_of_point",
+    "require_schema",
+    "resolve_flag",
+    "schema_revision",
+    "status_history",
+    "update_installation",
+    "update_user",
+    "upgrade_database",
+    "write_report",
+    "write_session",
+]

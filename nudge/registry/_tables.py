@@ -1,0 +1,165 @@
+"""Reading import files (CSV, XLSX, GeoJSON) into plain tables, with clear messages.
+
+CSV files may be UTF-8 (with or without BOM), UTF-16 or Windows-1251, with
+``,``, ``;``, tab or ``|`` between cells; the encoding and delimiter are
+detected. Every table comes back with a ``row`` column holding the row number
+a person sees: the spreadsheet row (the header is row 1) or the feature number.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import shapely
+
+from nudge._errors import InputFileError
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+_DELIMITERS = ",;\t|"
+CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
+XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
+
+
+def read_table(path: Path | str, *, max_bytes: int = MAX_IMPORT_BYTES) -> tuple[pd.DataFrame, str]:
+    """Read an import file into a table of cells and return it with the file's SHA-256.
+
+    Parameters
+    ----------
+    path
+        CSV, XLSX or GeoJSON file.
+    max_bytes
+        Largest file accepted.
+
+    Returns
+    -------
+    table, sha256
+        Cells as text, numbers or dates (empty cells as None), plus ``row``;
+        GeoJSON point geometries become ``lat`` and ``lon``.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, too large, empty, of an unknown kind or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"The file {path} does not exist."
+        raise InputFileError(msg)
+    size = path.stat().st_size
+    if size > max_bytes:
+        msg = (
+            f"The file {path.name} is {size / 1e6:.1f} MB; imports are limited to "
+            f"{max_bytes / 1e6:.0f} MB. Split it into smaller files and import them one by one."
+        )
+        raise InputFileError(msg)
+    if size == 0:
+        msg = f"The file {path.name} is empty."
+        raise InputFileError(msg)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    if suffix in XLSX_SUFFIXES or data[:4] == b"PK\x03\x04":
+        table = _read_xlsx(data, path.name)
+    elif suffix in GEOJSON_SUFFIXES:
+        table = _read_geojson(data, path.name)
+    elif suffix in CSV_SUFFIXES:
+        table = _read_csv(data, path.name)
+    else:
+        msg = f"Cannot import {path.name}: use a .csv, .xlsx or .geojson file."
+        raise InputFileError(msg)
+    if table.empty:
+        msg = f"The file {path.name} has a header but no rows."
+        raise InputFileError(msg)
+    return table, digest
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1251")  # Windows-1251, what Excel saves on Russian Windows
+
+
+def _delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = text.splitlines()[0] if text else ""
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        msg = f"{name} is not a text CSV file (it holds binary data); save it as CSV."
+        raise InputFileError(msg)
+    text = _decode(data)
+    sep = _delimiter(text)
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = (
+            f"The CSV file {name} could not be read ({exc}). Check that every row has as many "
+            f"cells as the header and that cells holding {sep!r} are quoted."
+        )
+        raise InputFileError(msg) from exc
+    table = table.where(table != "", None)
+    table.insert(0, "row", range(2, len(table) + 2))
+    return table
+
+
+def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
+    try:
+        table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        msg = f"The spreadsheet {name} could not be read ({exc}); save it again as .xlsx."
+        raise InputFileError(msg) from exc
+    table = table.dropna(how="all")
+    table = table.astype(object).where(table.notna(), None)
+    table.insert(0, "row", table.index.to_numpy() + 2)
+    return table.reset_index(drop=True)
+
+
+def _read_geojson(data: bytes, name: str) -> pd.DataFrame:
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+        features = doc["features"] if doc.get("type") == "FeatureCollection" else None
+    except (ValueError, AttributeError, KeyError, UnicodeDecodeError) as exc:
+        msg = f"{name} is not valid GeoJSON ({exc})."
+        raise InputFileError(msg) from exc
+    if not isinstance(features, list):
+        msg = f"{name} is not a GeoJSON FeatureCollection."
+        raise InputFileError(msg)
+    rows = []
+    for number, feature in enumerate(features, start=1):
+        props = dict(feature.get("properties") or {})
+        lat, lon = _point_of(feature.get("geometry"))
+        rows.append({"row": number, **props, "lat": lat, "lon": lon})
+    table = pd.DataFrame(rows, dtype=object)
+    return table.astype(object).where(table.notna(), None)
+
+
+def _point_of(geometry: object) -> tuple[float | None, float | None]:
+    if not geometry:
+        return None, None
+    try:
+        geom = shapely.from_geojson(json.dumps(geometry))
+    except (shapely.errors.GEOSException, ValueError, TypeError):
+        return None, None
+    if geom.is_empty:
+        return None, None
+    point = geom if geom.geom_type == "Point" else geom.representative_point()
+    return float(shapely.get_y(point)), float(shapely.get_x(point))

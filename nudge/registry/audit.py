@@ -1,0 +1,168 @@
+"""The audit log: who changed what, when, with the old and new values.
+
+Every library function that changes data writes its audit entries in the same
+transaction as the change, so a change without its entry (or the reverse)
+cannot be committed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from nudge.registry.db import read_session
+from nudge.registry.models import AuditEntry, Base, User
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time as a naive datetime (how the registry stores times)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def jsonable(value: Any) -> Any:
+    """Return `value` in a form JSON can hold (dates as ISO text, NaN as None, numpy as Python)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "item"):
+        return jsonable(value.item())
+    return str(value)
+
+
+def snapshot(obj: Base, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """Return the column values of a model object as a JSON-ready mapping."""
+    names = list(fields) if fields is not None else [c.key for c in obj.__mapper__.column_attrs]
+    return {name: jsonable(getattr(obj, name)) for name in names}
+
+
+def changed_values(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return only the entries of `old` and `new` whose values differ."""
+    keys = [k for k in new if old.get(k) != new.get(k)]
+    return {k: old.get(k) for k in keys}, {k: new.get(k) for k in keys}
+
+
+def record_change(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    table: str,
+    record_id: int | None,
+    old: Mapping[str, Any] | None = None,
+    new: Mapping[str, Any] | None = None,
+) -> None:
+    """Add one audit entry to the session's transaction."""
+    record_many(session, actor=actor, action=action, table=table, items=[(record_id, old, new)])
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    table: str,
+    items: Sequence[tuple[int | None, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+) -> None:
+    """Add many audit entries (one per changed record) in one statement."""
+    if not items:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "at": now,
+            "user_id": actor.id if actor is not None else None,
+            "username": actor.username if actor is not None else "system",
+            "action": action,
+            "table_name": table,
+            "record_id": record_id,
+            "old_values": jsonable(old) if old is not None else None,
+            "new_values": jsonable(new) if new is not None else None,
+        }
+        for record_id, old, new in items
+    ]
+    session.execute(sa.insert(AuditEntry), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit entry, detached from the database."""
+
+    id: int
+    at: datetime
+    username: str
+    action: str
+    table: str
+    record_id: int | None
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+
+def audit_entries(
+    engine: Engine,
+    *,
+    table: str | None = None,
+    record_id: int | None = None,
+    username: str | None = None,
+    limit: int | None = 500,
+) -> list[AuditRecord]:
+    """Return audit entries, newest first.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    table, record_id, username
+        Keep only entries about this table, record or user.
+    limit
+        Most entries to return (None for all).
+
+    Returns
+    -------
+    list of AuditRecord
+    """
+    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+    if table is not None:
+        query = query.where(AuditEntry.table_name == table)
+    if record_id is not None:
+        query = query.where(AuditEntry.record_id == record_id)
+    if username is not None:
+        query = query.where(AuditEntry.username == username)
+    if limit is not None:
+        query = query.limit(limit)
+    with read_session(engine) as session:
+        return [
+            AuditRecord(
+                e.id,
+                e.at,
+                e.username,
+                e.action,
+                e.table_name,
+                e.record_id,
+                e.old_values,
+                e.new_values,
+            )
+            for e in session.scalars(query)
+        ]

@@ -1,0 +1,286 @@
+"""Users, roles and permission checks of the registry.
+
+Roles and what they may change:
+
+========== ===========================================================
+admin      everything, including users
+planner    planned sites, installations and publications everywhere
+designer   publications (programmes, podcasts, posts) everywhere
+coordinator installations and publications in its own regions only
+viewer     nothing (reads only)
+========== ===========================================================
+
+The checks live in the library functions that change data (`require`), not
+only in the app. Passwords are hashed with Argon2id (argon2-cffi).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from nudge._errors import AccessDeniedError, RecordError
+from nudge.registry.audit import record_change, utcnow
+from nudge.registry.db import read_session, write_session
+from nudge.registry.models import ROLES, User, UserRegion
+from nudge.registry.regions import REGION_BY_CODE, region_code
+
+MIN_PASSWORD_LENGTH = 8
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
+# Argon2id with the OWASP baseline (19 MiB, 2 passes, 1 lane): about 50 ms per hash here.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(
+        {"manage_users", "edit_plans", "edit_installations", "log_publications", "resolve_flags"}
+    ),
+    "planner": frozenset({"edit_plans", "edit_installations", "log_publications", "resolve_flags"}),
+    "designer": frozenset({"log_publications"}),
+    "coordinator": frozenset({"edit_installations", "log_publications", "resolve_flags"}),
+    "viewer": frozenset(),
+}
+_ACTIONS = {
+    "manage_users": "manage users",
+    "edit_plans": "import or change planned sites",
+    "edit_installations": "log or change installations",
+    "log_publications": "log publications and events",
+    "resolve_flags": "resolve flags",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """A registry user, detached from the database (safe to keep in an app session)."""
+
+    id: int
+    username: str
+    role: str
+    regions: tuple[str, ...]
+    active: bool
+
+    def can(self, action: str, region: str | None = None) -> bool:
+        """Return whether this user may do `action` (in `region`, for coordinators)."""
+        if not self.active or action not in PERMISSIONS.get(self.role, frozenset()):
+            return False
+        return self.role != "coordinator" or region is None or region in self.regions
+
+
+UserRef = UserInfo | str
+"""A user given by `UserInfo` or by user name; looked up afresh in every change."""
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(user.id, user.username, user.role, user.region_codes, user.active)
+
+
+def actor_in(session: Session, user: UserRef) -> User:
+    """Return the active user `user` inside `session`.
+
+    Raises
+    ------
+    AccessDeniedError
+        When no such active user exists.
+    """
+    name = user.username if isinstance(user, UserInfo) else str(user)
+    found = session.scalar(sa.select(User).where(User.username == name))
+    if found is None or not found.active:
+        msg = f"Unknown or inactive user {name!r}; ask an admin to create it with `nudge user add`."
+        raise AccessDeniedError(msg)
+    return found
+
+
+def _describe(region: str) -> str:
+    r = REGION_BY_CODE.get(region)
+    return f"{region} {r.name}" if r else region
+
+
+def require(actor: User, action: str, region: str | None = None) -> None:
+    """Check that `actor` may do `action`, in `region` when the action is regional.
+
+    Raises
+    ------
+    AccessDeniedError
+        With the user, role, action and region in the message.
+    """
+    what = _ACTIONS.get(action, action)
+    if action not in PERMISSIONS.get(actor.role, frozenset()):
+        msg = f"User {actor.username!r} ({actor.role}) may not {what}."
+        raise AccessDeniedError(msg)
+    if actor.role == "coordinator" and region is not None and region not in actor.region_codes:
+        mine = ", ".join(_describe(c) for c in actor.region_codes) or "no region"
+        msg = (
+            f"User {actor.username!r} is coordinator of {mine} and may not {what} "
+            f"in {_describe(region)}."
+        )
+        raise AccessDeniedError(msg)
+
+
+def _check_new_user(username: str, password: str, role: str) -> None:
+    if not _USERNAME.match(username):
+        msg = (
+            f"User name {username!r} is not allowed; use 2–80 letters, digits, "
+            "'_', '.', '@' or '-'."
+        )
+        raise RecordError(msg)
+    if role not in ROLES:
+        msg = f"Unknown role {role!r}; use one of {', '.join(ROLES)}."
+        raise RecordError(msg)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        msg = f"The password is too short; use at least {MIN_PASSWORD_LENGTH} characters."
+        raise RecordError(msg)
+
+
+def add_user(
+    engine: Engine,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    regions: Iterable[str] = (),
+    by: UserRef | None = None,
+) -> UserInfo:
+    """Create a user.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    username, password
+        Login name (2–80 plain characters) and password (at least 8 characters).
+    role
+        One of ``admin``, ``planner``, ``designer``, ``coordinator``, ``viewer``.
+    regions
+        Region codes or names a coordinator is responsible for (required for
+        coordinators, refused for other roles).
+    by
+        The admin creating the user; may be None only while the registry has no
+        user at all (the first admin).
+
+    Returns
+    -------
+    UserInfo
+    """
+    _check_new_user(username, password, role)
+    codes = sorted({region_code(r) for r in regions})
+    if role == "coordinator" and not codes:
+        msg = f"Coordinator {username!r} needs at least one region (e.g. --region ALA)."
+        raise RecordError(msg)
+    if role != "coordinator" and codes:
+        msg = f"Only coordinators are limited to regions; {role} {username!r} works everywhere."
+        raise RecordError(msg)
+    with write_session(engine) as session:
+        actor = _creator(session, by)
+        if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+            msg = f"User {username!r} already exists."
+            raise RecordError(msg)
+        user = User(
+            username=username,
+            password_hash=_HASHER.hash(password),
+            role=role,
+            active=True,
+            created_at=utcnow(),
+            regions=[UserRegion(region_code=c) for c in codes],
+        )
+        session.add(user)
+        session.flush()
+        new = {"username": username, "role": role, "regions": codes, "active": True}
+        record_change(
+            session, actor=actor or user, action="create", table="users", record_id=user.id, new=new
+        )
+        return _info(user)
+
+
+def _creator(session: Session, by: UserRef | None) -> User | None:
+    if by is None:
+        if session.scalar(sa.select(sa.func.count()).select_from(User)):
+            msg = "Users already exist; only an admin may add more (give --as ADMIN)."
+            raise AccessDeniedError(msg)
+        return None
+    actor = actor_in(session, by)
+    require(actor, "manage_users")
+    return actor
+
+
+def authenticate(engine: Engine, username: str, password: str) -> UserInfo:
+    """Check a user's password and return the user.
+
+    Raises
+    ------
+    AccessDeniedError
+        When the user is unknown, inactive, or the password is wrong (one
+        message for all three).
+    """
+    msg = "Wrong user name or password."
+    with write_session(engine) as session:
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None or not user.active:
+            _HASHER.hash(password)  # spend the same time as for a known user
+            raise AccessDeniedError(msg)
+        try:
+            _HASHER.verify(user.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            raise AccessDeniedError(msg) from None
+        if _HASHER.check_needs_rehash(user.password_hash):
+            user.password_hash = _HASHER.hash(password)
+        return _info(user)
+
+
+def update_user(
+    engine: Engine,
+    username: str,
+    *,
+    by: UserRef,
+    role: str | None = None,
+    regions: Iterable[str] | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> UserInfo:
+    """Change a user's role, regions, active flag or password (admins only)."""
+    with write_session(engine) as session:
+        actor = actor_in(session, by)
+        require(actor, "manage_users")
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            msg = f"Unknown user {username!r}."
+            raise RecordError(msg)
+        old = {"role": user.role, "regions": list(user.region_codes), "active": user.active}
+        new_role = role or user.role
+        codes = sorted({region_code(r) for r in regions}) if regions is not None else None
+        _check_new_user(username, password or "x" * MIN_PASSWORD_LENGTH, new_role)
+        user.role = new_role
+        if codes is not None:
+            user.regions = [UserRegion(region_code=c) for c in codes]
+        if active is not None:
+            user.active = active
+        if password is not None:
+            user.password_hash = _HASHER.hash(password)
+        if user.role == "coordinator" and not user.region_codes:
+            msg = f"Coordinator {username!r} needs at least one region."
+            raise RecordError(msg)
+        new = {"role": user.role, "regions": list(user.region_codes), "active": user.active}
+        if password is not None:
+            new["password"] = "changed"  # noqa: S105 (a note, not a password)
+        record_change(
+            session,
+            actor=actor,
+            action="update",
+            table="users",
+            record_id=user.id,
+            old=old,
+            new=new,
+        )
+        return _info(user)
+
+
+def list_users(engine: Engine) -> list[UserInfo]:
+    """Return every user, sorted by name."""
+    with read_session(engine) as session:
+        users = session.scalars(sa.select(User).order_by(User.username))
+        return [_info(u) for u in users]

@@ -1,0 +1,443 @@
+"""Photo evidence of installations.
+
+An upload is checked by its content (a real JPEG, PNG, WebP or TIFF image,
+within a size and pixel limit), re-encoded as a clean JPEG (which drops any
+embedded scripts, trailing payloads and metadata), and stored once under the
+photo folder by the SHA-256 of the upload: ``<photo_dir>/ab/abcdef….jpg``.
+The file name the user gave is never used on the filesystem; a sanitised copy
+is only kept in the database.
+
+The EXIF time and GPS position are read before re-encoding. The installation
+is flagged (never changed) when the photo has no GPS, was taken farther than
+`max_distance_m` from the logged location, was taken before the install date,
+or is the same photo as evidence elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from nudge._errors import InputFileError, RecordError
+from nudge.registry._store import distance_between
+from nudge.registry.audit import record_change, utcnow
+from nudge.registry.auth import UserRef, actor_in, require
+from nudge.registry.db import read_session, write_session
+from nudge.registry.models import Flag, Installation, InstallationPhoto, Photo
+from nudge.registry.records import FlagRecord, flag_record
+
+DEFAULT_MAX_PHOTO_BYTES = 20 * 1024 * 1024
+DEFAULT_PHOTO_DISTANCE_M = 100.0
+MAX_PIXELS = 80_000_000
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF"})
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_DATETIME_ORIGINAL, _DATETIME_DIGITIZED, _DATETIME = 36867, 36868, 306
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoFacts:
+    """What was learnt from an uploaded photo."""
+
+    sha256: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+    taken_at: datetime | None
+    gps_lat: float | None
+    gps_lon: float | None
+
+
+def sanitise_filename(name: str | None) -> str | None:
+    """Return a harmless display form of an uploaded file's name (no folders, no controls)."""
+    if not name:
+        return None
+    base = re.split(r"[\\/]", str(name))[-1]
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = re.sub(r"[<>:\"|?*]", "_", base).strip(" .")
+    return base[:200] or None
+
+
+def _too_large(max_bytes: int) -> InputFileError:
+    return InputFileError(
+        f"The photo is larger than {max_bytes / 1e6:.0f} MB; send a smaller copy."
+    )
+
+
+def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
+    if isinstance(photo, bytes | bytearray):
+        data = bytes(photo)
+    else:
+        path = Path(photo)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            msg = f"Cannot read the photo {path.name}: {exc.strerror}."
+            raise InputFileError(msg) from exc
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        data = path.read_bytes()
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    if not data:
+        msg = "The photo file is empty."
+        raise InputFileError(msg)
+    return data
+
+
+def _open_checked(data: bytes) -> Image.Image:
+    kinds = "JPEG, PNG, WebP or TIFF"
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format or ""
+            width, height = probe.size
+            probe.verify()
+        if fmt not in ALLOWED_FORMATS:
+            msg = f"The photo is a {fmt or 'unknown'} image; send a {kinds} photo."
+            raise InputFileError(msg)
+        if width * height > MAX_PIXELS:
+            msg = f"The photo has {width}×{height} pixels, more than {MAX_PIXELS:,}; resize it."
+            raise InputFileError(msg)
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
+        msg = f"The upload is not a readable photo ({exc}); send a {kinds} photo."
+        raise InputFileError(msg) from exc
+    return image
+
+
+def _rational(value: Any) -> float:
+    if isinstance(value, tuple) and len(value) == 2:
+        return float(value[0]) / float(value[1])
+    return float(value)
+
+
+def _gps(exif: Image.Exif) -> tuple[float | None, float | None]:
+    gps = exif.get_ifd(_GPS_IFD)
+    try:
+        lat = sum(_rational(v) / 60**i for i, v in enumerate(gps[2]))
+        lon = sum(_rational(v) / 60**i for i, v in enumerate(gps[4]))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None, None
+    if str(gps.get(1, "N")).upper().startswith("S"):
+        lat = -lat
+    if str(gps.get(3, "E")).upper().startswith("W"):
+        lon = -lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None, None
+    return lat, lon
+
+
+def _taken_at(exif: Image.Exif) -> datetime | None:
+    sub = exif.get_ifd(_EXIF_IFD)
+    raw = sub.get(_DATETIME_ORIGINAL) or sub.get(_DATETIME_DIGITIZED) or exif.get(_DATETIME)
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(str(raw).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _clean_jpeg(image: Image.Image) -> bytes:
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, optimize=True)
+    return out.getvalue()
+
+
+def inspect_photo(
+    photo: bytes | Path | str, *, max_bytes: int = DEFAULT_MAX_PHOTO_BYTES
+) -> tuple[PhotoFacts, bytes]:
+    """Check an uploaded photo and return its facts and a clean JPEG copy.
+
+    Raises
+    ------
+    InputFileError
+        When the upload is too large, empty, not an image, or of a kind not accepted.
+    """
+    data = _read_bytes(photo, max_bytes)
+    image = _open_checked(data)
+    exif = image.getexif()
+    lat, lon = _gps(exif)
+    facts = PhotoFacts(
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=str(image.format),
+        width=image.width,
+        height=image.height,
+        bytes=len(data),
+        taken_at=_taken_at(exif),
+        gps_lat=lat,
+        gps_lon=lon,
+    )
+    return facts, _clean_jpeg(image)
+
+
+def stored_name(sha256: str) -> str:
+    """Return the path of a stored photo relative to the photo folder."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        msg = f"{sha256!r} is not a SHA-256 hex digest."
+        raise RecordError(msg)
+    return f"{sha256[:2]}/{sha256}.jpg"
+
+
+def _write_once(photo_dir: Path, name: str, content: bytes) -> Path:
+    target = photo_dir / name
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceResult:
+    """The outcome of attaching a photo: where it is stored and the flags it raised."""
+
+    photo_id: int
+    installation_id: int
+    path: Path
+    reused: bool
+    facts: PhotoFacts
+    flags: tuple[FlagRecord, ...]
+
+
+def _evidence_flags(
+    inst: Installation,
+    photo: Photo,
+    facts: PhotoFacts,
+    *,
+    reused_by: list[int],
+    max_distance_m: float,
+) -> list[Flag]:
+    now = utcnow()
+
+    def flag(code: str, message: str, **extra: Any) -> Flag:
+        return Flag(
+            installation_id=inst.id,
+            photo_id=photo.id,
+            code=code,
+            message=message,
+            created_at=now,
+            **extra,
+        )
+
+    flags = []
+    if facts.gps_lat is None or facts.gps_lon is None:
+        flags.append(flag("photo_no_gps", "The photo has no GPS position; the place is unproven."))
+    else:
+        d = distance_between(inst.lat, inst.lon, facts.gps_lat, facts.gps_lon)
+        if d > max_distance_m:
+            flags.append(
+                flag(
+                    "photo_far",
+                    f"The photo was taken {d:,.0f} m from the logged location "
+                    f"(more than {max_distance_m:,.0f} m).",
+                    distance_m=d,
+                )
+            )
+    taken = facts.taken_at.date() if facts.taken_at is not None else None
+    if taken is not None and inst.installed_on is not None and taken < inst.installed_on:
+        flags.append(
+            flag(
+                "photo_older",
+                f"The photo was taken on {taken}, before the install date {inst.installed_on}.",
+            )
+        )
+    if reused_by:
+        others = ", ".join(f"#{i}" for i in reused_by)
+        flags.append(
+            flag(
+                "photo_reused",
+                f"The same photo is already evidence for installation {others}.",
+                other_installation_id=reused_by[0],
+            )
+        )
+    return flags
+
+
+def _photo_row(
+    session: Session, facts: PhotoFacts, actor_id: int, original_name: str | None
+) -> tuple[Photo, bool]:
+    photo = session.scalar(sa.select(Photo).where(Photo.sha256 == facts.sha256))
+    if photo is not None:
+        return photo, True
+    photo = Photo(
+        sha256=facts.sha256,
+        stored_name=stored_name(facts.sha256),
+        original_name=original_name,
+        format=facts.format,
+        bytes=facts.bytes,
+        width=facts.width,
+        height=facts.height,
+        taken_at=facts.taken_at,
+        gps_lat=facts.gps_lat,
+        gps_lon=facts.gps_lon,
+        uploaded_by=actor_id,
+        uploaded_at=utcnow(),
+    )
+    session.add(photo)
+    session.flush()
+    return photo, False
+
+
+def attach_photo(
+    engine: Engine,
+    installation_id: int,
+    photo: bytes | Path | str,
+    *,
+    user: UserRef,
+    photo_dir: Path,
+    filename: str | None = None,
+    max_bytes: int = DEFAULT_MAX_PHOTO_BYTES,
+    max_distance_m: float = DEFAULT_PHOTO_DISTANCE_M,
+) -> EvidenceResult:
+    """Check a photo, store it once by SHA-256, and attach it as evidence.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    installation_id
+        The installation the photo shows.
+    photo
+        The uploaded bytes, or a file.
+    user
+        Who attaches it (same rights as changing the installation).
+    photo_dir
+        Folder of stored photos (`Settings.photo_dir`).
+    filename
+        Name the user gave the file; kept (sanitised) for display only.
+    max_bytes
+        Largest upload accepted.
+    max_distance_m
+        Flag the installation when the photo's GPS is farther than this.
+
+    Returns
+    -------
+    EvidenceResult
+        With the flags raised (no GPS, far, older than the install date,
+        reused); the installation itself is not changed.
+    """
+    facts, clean = inspect_photo(photo, max_bytes=max_bytes)
+    with write_session(engine) as session:
+        actor = actor_in(session, user)
+        inst = session.get(Installation, installation_id)
+        if inst is None:
+            msg = f"There is no installation #{installation_id}."
+            raise RecordError(msg)
+        require(actor, "edit_installations", inst.region_code)
+        row, reused = _photo_row(
+            session,
+            facts,
+            actor.id,
+            sanitise_filename(
+                filename or (None if isinstance(photo, bytes | bytearray) else str(photo))
+            ),
+        )
+        attached = list(
+            session.scalars(
+                sa.select(InstallationPhoto.installation_id).where(
+                    InstallationPhoto.photo_id == row.id
+                )
+            )
+        )
+        if installation_id in attached:
+            msg = f"This photo is already attached to installation #{installation_id}."
+            raise RecordError(msg)
+        path = _write_once(Path(photo_dir), row.stored_name, clean)
+        session.add(
+            InstallationPhoto(
+                installation_id=inst.id, photo_id=row.id, attached_by=actor.id, attached_at=utcnow()
+            )
+        )
+        flags = _evidence_flags(inst, row, facts, reused_by=attached, max_distance_m=max_distance_m)
+        session.add_all(flags)
+        session.flush()
+        record_change(
+            session,
+            actor=actor,
+            action="attach_photo",
+            table="installations",
+            record_id=inst.id,
+            new={"photo_id": row.id, "sha256": row.sha256, "flags": [f.code for f in flags]},
+        )
+        return EvidenceResult(
+            row.id, inst.id, path, reused, facts, tuple(flag_record(f) for f in flags)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRecord:
+    """A stored evidence photo."""
+
+    id: int
+    path: Path
+    original_name: str | None
+    taken_at: datetime | None
+    gps_lat: float | None
+    gps_lon: float | None
+    width: int
+    height: int
+
+
+def photos_of_installation(
+    engine: Engine, installation_id: int, *, photo_dir: Path
+) -> list[PhotoRecord]:
+    """Return the evidence photos of an installation, in the order attached."""
+    query = (
+        sa.select(Photo)
+        .join(InstallationPhoto, InstallationPhoto.photo_id == Photo.id)
+        .where(InstallationPhoto.installation_id == installation_id)
+        .order_by(InstallationPhoto.id)
+    )
+    with read_session(engine) as session:
+        return [
+            PhotoRecord(
+                p.id,
+                Path(photo_dir) / p.stored_name,
+                p.original_name,
+                p.taken_at,
+                p.gps_lat,
+                p.gps_lon,
+                p.width,
+                p.height,
+            )
+            for p in session.scalars(query)
+        ]

@@ -1,0 +1,364 @@
+"""Batch imports: installations from CSV/XLSX/GeoJSON, planned sites from plan GeoJSON.
+
+Every row is checked and all problems are reported together with their row
+numbers; the good rows are stored in one transaction (all or none of them);
+rows already stored (same natural key) are skipped, so importing the same file
+twice adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nudge._errors import InputFileError, RecordError, RowProblem
+from nudge.registry._store import (
+    DEFAULT_DUPLICATE_RADIUS_M,
+    existing_uids,
+    scope_problems,
+    sites_by_id,
+    store_installations,
+)
+from nudge.registry._tables import MAX_IMPORT_BYTES, read_table
+from nudge.registry._validate import (
+    COLUMN_ALIASES,
+    _numbers,
+    _Problems,
+    _text,
+    canonical_columns,
+    frame_records,
+    installation_uids,
+    split_themes,
+    validate_installations,
+)
+from nudge.registry.audit import record_change, record_many, utcnow
+from nudge.registry.auth import UserRef, actor_in, require
+from nudge.registry.db import write_session
+from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, User
+from nudge.registry.regions import (
+    DistrictLayer,
+    cities_of_points,
+    outside_message,
+    regions_of_points,
+)
+
+ThemesOf = Callable[[str], Sequence[str]]
+"""Look up the themes of a content item by its id (e.g. from the content library)."""
+
+
+@dataclass
+class ImportResult:
+    """What an import did; `as_dict` gives the CLI's JSON shape."""
+
+    rows: int
+    stored: int
+    skipped_existing: int
+    errors: list[RowProblem]
+    flagged_duplicates: int = 0
+    ids: list[int] = field(default_factory=list)
+    batch_id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """Return ``{"rows", "stored", "skipped_existing", "errors", "flagged_duplicates"}``."""
+        return {
+            "rows": self.rows,
+            "stored": self.stored,
+            "skipped_existing": self.skipped_existing,
+            "errors": [{"row": p.row, "message": p.message} for p in self.errors],
+            "flagged_duplicates": self.flagged_duplicates,
+        }
+
+
+def _canonical_table(table: pd.DataFrame, name: str, *, need_kind: bool = True) -> pd.DataFrame:
+    mapping = canonical_columns([c for c in table.columns if c != "row"])
+    out = table[["row", *mapping]].rename(columns=mapping)
+    missing = []
+    if need_kind and "kind" not in out:
+        missing.append("kind")
+    if not {"lat", "lon"} <= set(out) and "site_id" not in out:
+        missing.append("lat and lon (or site_id)")
+    if missing:
+        found = [str(c) for c in table.columns if c != "row"]
+        hint = ""
+        if len(found) == 1 and any(d in found[0] for d in ",;\t|"):
+            hint = " The cells were not split: check the delimiter between columns."
+        expected = "; ".join(
+            f"{c}: {', '.join(COLUMN_ALIASES[c][:4])}" for c in ("kind", "lat", "lon", "site_id")
+        )
+        msg = (
+            f"The file {name} has no column for {' and '.join(missing)}. Found columns: "
+            f"{found}. Accepted names — {expected}.{hint}"
+        )
+        raise InputFileError(msg)
+    return out
+
+
+def _fill_themes(table: pd.DataFrame, themes_of: ThemesOf | None) -> pd.DataFrame:
+    if themes_of is None or "content_id" not in table:
+        return table
+    themes = table["themes"] if "themes" in table else pd.Series(None, index=table.index)
+    content = _text(table["content_id"])
+    cache: dict[str, str | None] = {}
+
+    def lookup(cid: str) -> str | None:
+        if cid not in cache:
+            try:
+                cache[cid] = split_themes(list(themes_of(cid)))
+            except (KeyError, LookupError, ValueError):
+                cache[cid] = None
+        return cache[cid]
+
+    filled = content.map(lambda c: lookup(c) if c else None)
+    return table.assign(themes=themes.where(themes.notna(), filled))
+
+
+def _new_rows(session: Session, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
+    uids = installation_uids(rows)
+    first = ~pd.Series(uids).duplicated().to_numpy()
+    stored = existing_uids(session, uids)
+    keep = first & np.array([u not in stored for u in uids], dtype=bool)
+    kept_uids = [u for u, k in zip(uids, keep, strict=True) if k]
+    return rows[keep].reset_index(drop=True), kept_uids, int((~keep).sum())
+
+
+def import_installations(
+    engine: Engine,
+    path: Path | str,
+    *,
+    user: UserRef,
+    districts: DistrictLayer | None = None,
+    duplicate_radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
+    themes_of: ThemesOf | None = None,
+    max_bytes: int = MAX_IMPORT_BYTES,
+) -> ImportResult:
+    """Import installations from a CSV, XLSX or GeoJSON file.
+
+    Columns are matched by name in English, Russian or Kazakh (``lat`` /
+    ``широта``, ``kind`` / ``тип``...; see `COLUMN_ALIASES`); a row needs a
+    kind and lat/lon or a planned ``site_id``; the other columns are those of
+    `log_installation`.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    path
+        The file.
+    user
+        Who imports; coordinators' rows outside their regions are refused.
+    districts
+        District layer to assign city districts.
+    duplicate_radius_m
+        Flag rows with an active installation of the same kind this close.
+    themes_of
+        Look up the themes of a row's ``content_id`` when its ``themes`` cell is empty.
+    max_bytes
+        Largest file accepted.
+
+    Returns
+    -------
+    ImportResult
+        Problems of refused rows are in ``errors``; the good rows are stored
+        together (none are stored when anything fails while storing).
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read or lacks the required columns.
+    AccessDeniedError
+        When `user` may not log installations at all.
+    """
+    path = Path(path)
+    raw, digest = read_table(path, max_bytes=max_bytes)
+    table = _canonical_table(raw, path.name)
+    try:
+        with write_session(engine) as session:
+            actor = actor_in(session, user)
+            require(actor, "edit_installations")
+            table = _fill_themes(table, themes_of)
+            sites = sites_by_id(session, table.get("site_id", []))
+            checked = validate_installations(table, sites=sites, districts=districts)
+            outside = scope_problems(actor, checked.rows)
+            refused = {p.row for p in outside}
+            good = checked.rows[~checked.rows["row"].isin(refused)]
+            rows, uids, skipped = _new_rows(session, good)
+            batch = _batch(session, actor, path.name, digest, "installations")
+            ids, flagged = store_installations(
+                session,
+                actor,
+                rows,
+                uids,
+                source=f"import:{path.name}",
+                batch_id=batch.id,
+                radius_m=duplicate_radius_m,
+            )
+            errors = sorted(checked.problems + outside, key=lambda p: p.row)
+            result = ImportResult(len(table), len(ids), skipped, errors, flagged, ids, batch.id)
+            _finish_batch(session, actor, batch, result)
+            return result
+    except IntegrityError as exc:
+        msg = (
+            f"Nothing from {path.name} was stored: another import stored some of the same rows "
+            f"at the same time ({exc.orig}). Import the file again; stored rows will be skipped."
+        )
+        raise RecordError(msg) from exc
+
+
+def _batch(session: Session, actor: User, name: str, digest: str, what: str) -> ImportBatch:
+    batch = ImportBatch(
+        what=what,
+        file_name=name[:200],
+        file_sha256=digest,
+        rows=0,
+        stored=0,
+        skipped_existing=0,
+        errors=0,
+        user_id=actor.id,
+        imported_at=utcnow(),
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _finish_batch(session: Session, actor: User, batch: ImportBatch, result: ImportResult) -> None:
+    batch.rows, batch.stored = result.rows, result.stored
+    batch.skipped_existing, batch.errors = result.skipped_existing, len(result.errors)
+    record_change(
+        session,
+        actor=actor,
+        action="import",
+        table="import_batches",
+        record_id=batch.id,
+        new={**result.as_dict(), "file": batch.file_name, "errors": len(result.errors)},
+    )
+
+
+def _plan_table(source: Path | str | pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
+    if isinstance(source, pd.DataFrame):
+        frame = pd.DataFrame(source.drop(columns="geometry", errors="ignore"), dtype=object)
+        if "geometry" in source:
+            points = source.geometry.representative_point()
+            frame = frame.assign(lat=points.y.to_numpy(), lon=points.x.to_numpy())
+        if "site_id" not in frame and source.index.name:
+            frame = frame.reset_index().rename(columns={source.index.name: "site_id"})
+        else:
+            frame = frame.reset_index(drop=True)
+        frame.insert(0, "row", range(1, len(frame) + 1))
+        digest = str(pd.util.hash_pandas_object(frame.astype(str), index=False).sum())
+        return frame, "plan", digest
+    path = Path(source)
+    table, digest = read_table(path)
+    return table, path.stem, digest
+
+
+def _optional_numbers(table: pd.DataFrame, column: str) -> pd.Series | None:
+    if column not in table:
+        return None
+    return pd.to_numeric(table[column], errors="coerce")
+
+
+def _check_plan(table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
+    p = _Problems(table["row"])
+    site = _text(table["site_id"]) if "site_id" in table else pd.Series(None, index=table.index)
+    p.add(site.isna(), "site_id", "site_id is missing")
+    kind = _text(table["kind"]) if "kind" in table else pd.Series(None, index=table.index)
+    p.add(
+        ~kind.isin(SITE_KINDS),
+        "kind",
+        lambda i: f"kind {kind[i]!r} is not one of {', '.join(SITE_KINDS)}",
+    )
+    lat = _numbers(table.get("lat", pd.Series(None, index=table.index)), "lat", p)
+    lon = _numbers(table.get("lon", pd.Series(None, index=table.index)), "lon", p)
+    p.add(lat.isna() | lon.isna(), "lat", "the site has no point geometry")
+    region = pd.Series(regions_of_points(lat, lon), index=table.index)
+    p.add(
+        lat.notna() & lon.notna() & region.isna(), "lat", lambda i: outside_message(lat[i], lon[i])
+    )
+    out = pd.DataFrame(
+        {
+            "row": table["row"],
+            "site_id": site,
+            "kind": kind,
+            "lat": lat,
+            "lon": lon,
+            "region_code": region,
+            "name": _text(table["name"]) if "name" in table else None,
+            "score": _optional_numbers(table, "score"),
+            "pick_order": _optional_numbers(table, "pick_order"),
+            "district": _text(table["district"]) if "district" in table else None,
+        }
+    )
+    return out[~p.bad].reset_index(drop=True), p.items
+
+
+def import_plan(
+    engine: Engine,
+    source: Path | str | pd.DataFrame,
+    *,
+    user: UserRef,
+    plan_name: str | None = None,
+) -> ImportResult:
+    """Store the sites of a plan (GeoJSON file or GeoDataFrame) as planned sites.
+
+    The plan has the columns of nudge's plan output (``site_id``, ``kind``,
+    ``name``, ``score``, ``pick_order``, ``district``, point geometry).
+    Installations refer to a planned site by its ``site_id``. Sites already
+    stored under the same plan name are skipped.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    source
+        Plan GeoJSON file, or a GeoDataFrame in EPSG:4326.
+    user
+        A planner or admin.
+    plan_name
+        Name of the plan; by default the file name without extension.
+
+    Returns
+    -------
+    ImportResult
+    """
+    table, default_name, digest = _plan_table(source)
+    name = (plan_name or default_name).strip()[:120]
+    sites, problems = _check_plan(table)
+    with write_session(engine) as session:
+        actor = actor_in(session, user)
+        require(actor, "edit_plans")
+        stored = set(
+            session.scalars(sa.select(PlannedSite.site_id).where(PlannedSite.plan_name == name))
+        )
+        fresh = sites[~sites["site_id"].isin(stored) & ~sites["site_id"].duplicated()]
+        batch = _batch(session, actor, name, digest, "plan")
+        now = utcnow()
+        meta = {"plan_name": name, "import_batch_id": batch.id, "created_at": now}
+        records = [{**rec, **meta} for rec in frame_records(fresh.drop(columns="row"))]
+        cities = cities_of_points(fresh["lat"], fresh["lon"], fresh["region_code"])
+        for rec, city in zip(records, cities, strict=True):
+            rec["city"] = city
+            if rec["pick_order"] is not None:
+                rec["pick_order"] = int(rec["pick_order"])
+        stmt = sa.insert(PlannedSite).returning(PlannedSite.id, sort_by_parameter_order=True)
+        ids = list(session.scalars(stmt, records)) if records else []
+        record_many(
+            session,
+            actor=actor,
+            action="create",
+            table="planned_sites",
+            items=[(i, None, r) for i, r in zip(ids, records, strict=True)],
+        )
+        result = ImportResult(
+            len(table), len(ids), len(sites) - len(fresh), problems, 0, ids, batch.id
+        )
+        _finish_batch(session, actor, batch, result)
+        return result

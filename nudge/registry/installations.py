@@ -1,0 +1,394 @@
+"""Logging installations, changing their status and details, reading them back.
+
+An installation's life: planned → ordered → installed → verified → damaged →
+replaced → removed (see `TRANSITIONS`; anything else is refused). Every
+change checks the user's role and region, and writes the audit log in the
+same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nudge._errors import RecordError
+from nudge.registry._store import (
+    DEFAULT_DUPLICATE_RADIUS_M,
+    existing_uids,
+    sites_by_id,
+    store_installations,
+)
+from nudge.registry._validate import installation_uids, is_missing, validate_installations
+from nudge.registry.audit import changed_values, record_change, snapshot, utcnow
+from nudge.registry.auth import UserRef, actor_in, require
+from nudge.registry.db import write_session
+from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
+from nudge.registry.records import FlagRecord, InstallationRecord, flag_record, records_for
+from nudge.registry.regions import DistrictLayer
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "planned": frozenset({"ordered", "installed", "removed"}),
+    "ordered": frozenset({"installed", "removed"}),
+    "installed": frozenset({"verified", "damaged", "removed"}),
+    "verified": frozenset({"damaged", "removed"}),
+    "damaged": frozenset({"replaced", "removed"}),
+    "replaced": frozenset({"verified", "damaged", "removed"}),
+    "removed": frozenset(),
+}
+"""Allowed status changes: from a status to the statuses it may become."""
+
+EDITABLE_FIELDS = (
+    "lat", "lon", "content_id", "themes", "size", "facing_deg", "illuminated", "city",
+    "installed_on", "removed_on", "note",
+)  # fmt: skip
+
+
+def _single_row(fields: Mapping[str, Any]) -> pd.DataFrame:
+    row = {
+        k: (",".join(v) if k == "themes" and isinstance(v, list | tuple) else v)
+        for k, v in fields.items()
+    }
+    return pd.DataFrame([{"row": 1, **row}], dtype=object)
+
+
+def _check_one(
+    session: Session, fields: Mapping[str, Any], districts: DistrictLayer | None
+) -> pd.DataFrame:
+    sites = sites_by_id(session, [fields.get("site_id")])
+    checked = validate_installations(_single_row(fields), sites=sites, districts=districts)
+    if checked.problems:
+        msg = (
+            "The installation was not logged: "
+            + "; ".join(p.message.rstrip(".") for p in checked.problems)
+            + "."
+        )
+        raise RecordError(msg)
+    return checked.rows
+
+
+def log_installation(
+    engine: Engine,
+    *,
+    user: UserRef,
+    kind: str,
+    lat: float | None = None,
+    lon: float | None = None,
+    site_id: str | None = None,
+    installed_on: date | str | None = None,
+    status: str = "installed",
+    removed_on: date | str | None = None,
+    content_id: str | None = None,
+    themes: Sequence[str] | str = (),
+    size: str | None = None,
+    facing_deg: float | None = None,
+    illuminated: bool | None = None,
+    city: str | None = None,
+    external_id: str | None = None,
+    note: str | None = None,
+    districts: DistrictLayer | None = None,
+    duplicate_radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
+) -> InstallationRecord:
+    """Log one installation.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    user
+        Who logs it: a planner, admin, or coordinator of the point's region.
+    kind
+        ``banner``, ``billboard``, ``city_light``, ``photo_exhibition`` or
+        ``led_screen`` (Russian and Kazakh names are understood too).
+    lat, lon
+        Location in decimal degrees; may be left out when `site_id` names a
+        planned site. Points outside Kazakhstan are refused.
+    site_id
+        Planned site this installation realises (see `import_plan`).
+    installed_on, status, removed_on
+        Install date (required from ``installed`` on), first status (default
+        ``installed``; never ``verified``), removal date (for ``removed``).
+    content_id, themes
+        Content item shown (its id in the content library) and its themes as
+        given now (used by the per-theme indicators).
+    size, facing_deg, illuminated, city, external_id, note
+        Details; `facing_deg` is the bearing the face looks to (0–360);
+        `city` overrides the city found from the location.
+    districts
+        District layer to assign the city district.
+    duplicate_radius_m
+        Flag the installation when an active one of the same kind is closer.
+
+    Returns
+    -------
+    InstallationRecord
+        With a ``duplicate`` flag when one was found.
+
+    Raises
+    ------
+    RecordError
+        When a value is invalid or the same installation is already logged.
+    AccessDeniedError
+        When `user` may not log installations in the point's region.
+    """
+    fields = {
+        "kind": kind, "lat": lat, "lon": lon, "site_id": site_id, "installed_on": installed_on,
+        "status": status, "removed_on": removed_on, "content_id": content_id,
+        "themes": themes, "size": size, "facing_deg": facing_deg, "illuminated": illuminated,
+        "city": city, "external_id": external_id, "note": note,
+    }  # fmt: skip
+    try:
+        with write_session(engine) as session:
+            actor = actor_in(session, user)
+            require(actor, "edit_installations")
+            rows = _check_one(session, fields, districts)
+            require(actor, "edit_installations", rows["region_code"].iloc[0])
+            uids = installation_uids(rows)
+            if existing_uids(session, uids):
+                _raise_existing(session, uids[0])
+            ids, _ = store_installations(
+                session, actor, rows, uids, source="logged", radius_m=duplicate_radius_m
+            )
+            return records_for(session, [session.get_one(Installation, ids[0])])[0]
+    except IntegrityError as exc:
+        msg = f"The installation could not be stored: it was logged at the same time ({exc.orig})."
+        raise RecordError(msg) from exc
+
+
+def _raise_existing(session: Session, uid: str) -> None:
+    found = session.scalar(sa.select(Installation.id).where(Installation.uid == uid))
+    msg = f"This installation is already logged as #{found}; change that record instead."
+    raise RecordError(msg)
+
+
+def _load_for_change(session: Session, installation_id: int) -> Installation:
+    inst = session.scalar(
+        sa.select(Installation).where(Installation.id == installation_id).with_for_update()
+    )
+    if inst is None:
+        msg = f"There is no installation #{installation_id}."
+        raise RecordError(msg)
+    return inst
+
+
+def _check_version(inst: Installation, expected_version: int | None) -> None:
+    if expected_version is not None and inst.version != expected_version:
+        msg = (
+            f"Installation #{inst.id} was changed by someone else meanwhile (version "
+            f"{inst.version}, you edited {expected_version}); reload it and try again."
+        )
+        raise RecordError(msg)
+
+
+def change_status(
+    engine: Engine,
+    installation_id: int,
+    status: str,
+    *,
+    user: UserRef,
+    on: date | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> InstallationRecord:
+    """Move an installation to a new status (see `TRANSITIONS`).
+
+    ``installed`` sets the install date and ``removed`` the removal date to
+    `on` (default today). ``verified`` needs at least one evidence photo and
+    no open flag.
+
+    Raises
+    ------
+    RecordError
+        For an illegal transition, a missing photo, open flags, a date before
+        the install date, or a record changed meanwhile (`expected_version`).
+    AccessDeniedError
+        When `user` may not change installations in its region.
+    """
+    when = on or date.today()
+    with write_session(engine) as session:
+        actor = actor_in(session, user)
+        inst = _load_for_change(session, installation_id)
+        require(actor, "edit_installations", inst.region_code)
+        _check_version(inst, expected_version)
+        _check_transition(session, inst, status, when)
+        old = snapshot(inst, ["status", "installed_on", "removed_on"])
+        previous = inst.status
+        inst.status = status
+        if status == "installed" and inst.installed_on is None:
+            inst.installed_on = when
+        if status == "removed":
+            inst.removed_on = when
+        inst.updated_at = utcnow()
+        session.add(
+            StatusChange(
+                installation_id=inst.id,
+                old_status=previous,
+                new_status=status,
+                effective_on=when,
+                changed_at=inst.updated_at,
+                user_id=actor.id,
+                note=note,
+            )
+        )
+        session.flush()
+        new = snapshot(inst, ["status", "installed_on", "removed_on"])
+        record_change(
+            session,
+            actor=actor,
+            action="status",
+            table="installations",
+            record_id=inst.id,
+            old=old,
+            new={**new, "note": note},
+        )
+        return records_for(session, [inst])[0]
+
+
+def _check_transition(session: Session, inst: Installation, status: str, when: date) -> None:
+    allowed = TRANSITIONS.get(inst.status, frozenset())
+    if status not in allowed:
+        options = ", ".join(sorted(allowed)) or "nothing (it is final)"
+        msg = (
+            f"Installation #{inst.id} cannot go from {inst.status} to {status}; "
+            f"from {inst.status} it may become {options}."
+        )
+        raise RecordError(msg)
+    if inst.installed_on is not None and when < inst.installed_on:
+        msg = (
+            f"The date {when} is before installation #{inst.id} was installed "
+            f"({inst.installed_on})."
+        )
+        raise RecordError(msg)
+    if status != "verified":
+        return
+    photos = session.scalar(
+        sa.select(sa.func.count()).where(InstallationPhoto.installation_id == inst.id)
+    )
+    if not photos:
+        msg = f"Installation #{inst.id} has no photo evidence; attach a photo before verifying."
+        raise RecordError(msg)
+    open_flags = session.scalars(
+        sa.select(Flag.message).where(Flag.installation_id == inst.id, Flag.resolved_at.is_(None))
+    ).all()
+    if open_flags:
+        msg = f"Installation #{inst.id} has open flags; resolve them before verifying: " + " ".join(
+            open_flags
+        )
+        raise RecordError(msg)
+
+
+def update_installation(
+    engine: Engine,
+    installation_id: int,
+    changes: Mapping[str, Any],
+    *,
+    user: UserRef,
+    districts: DistrictLayer | None = None,
+    expected_version: int | None = None,
+) -> InstallationRecord:
+    """Change details of an installation (not its status: see `change_status`).
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    installation_id
+        The installation to change.
+    changes
+        New values of any of `EDITABLE_FIELDS`; a new location re-assigns the
+        region, city and district.
+    user
+        Who changes it; a coordinator must cover both the old and new region.
+    districts
+        District layer for a new location.
+    expected_version
+        The `InstallationRecord.version` the user edited; a record changed
+        meanwhile is refused instead of overwritten.
+
+    Returns
+    -------
+    InstallationRecord
+    """
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        msg = f"Cannot change {', '.join(unknown)}; editable fields: {', '.join(EDITABLE_FIELDS)}."
+        raise RecordError(msg)
+    with write_session(engine) as session:
+        actor = actor_in(session, user)
+        inst = _load_for_change(session, installation_id)
+        require(actor, "edit_installations", inst.region_code)
+        _check_version(inst, expected_version)
+        fields = _current_fields(inst)
+        fields.update(changes)
+        if "lat" in changes or "lon" in changes:
+            fields["city"] = changes.get("city")
+        row = _check_one(session, fields, districts).iloc[0]
+        require(actor, "edit_installations", row["region_code"])
+        old = snapshot(inst, [*EDITABLE_FIELDS, "region_code", "district"])
+        for name in [*EDITABLE_FIELDS, "region_code"]:
+            setattr(inst, name, _plain(row[name]))
+        if districts is not None or "lat" in changes or "lon" in changes:
+            inst.district = _plain(row["district"])
+        inst.updated_at = utcnow()
+        session.flush()
+        before, after = changed_values(old, snapshot(inst, list(old)))
+        record_change(
+            session,
+            actor=actor,
+            action="update",
+            table="installations",
+            record_id=inst.id,
+            old=before,
+            new=after,
+        )
+        return records_for(session, [inst])[0]
+
+
+def _current_fields(inst: Installation) -> dict[str, Any]:
+    status = {"verified": "installed", "damaged": "installed", "replaced": "installed"}
+    fields: dict[str, Any] = {name: getattr(inst, name) for name in EDITABLE_FIELDS}
+    fields.update(kind=inst.kind, status=status.get(inst.status, inst.status))
+    return fields
+
+
+def _plain(value: Any) -> Any:
+    if is_missing(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def resolve_flag(engine: Engine, flag_id: int, *, user: UserRef, note: str) -> FlagRecord:
+    """Mark a flag as reviewed, with a note saying why it is not a mistake or how it was fixed."""
+    if not note.strip():
+        msg = "Say in a note why the flag is resolved."
+        raise RecordError(msg)
+    with write_session(engine) as session:
+        actor = actor_in(session, user)
+        flag = session.get(Flag, flag_id, with_for_update=True)
+        if flag is None:
+            msg = f"There is no flag #{flag_id}."
+            raise RecordError(msg)
+        inst = session.get_one(Installation, flag.installation_id)
+        require(actor, "resolve_flags", inst.region_code)
+        if flag.resolved_at is not None:
+            msg = f"Flag #{flag_id} is already resolved."
+            raise RecordError(msg)
+        flag.resolved_at = utcnow()
+        flag.resolved_by = actor.id
+        flag.resolution_note = note.strip()
+        record_change(
+            session,
+            actor=actor,
+            action="resolve",
+            table="flags",
+            record_id=flag.id,
+            old={"resolved": False},
+            new={"resolved": True, "note": note.strip()},
+        )
+        return flag_record(flag)

@@ -1,0 +1,270 @@
+"""Publications and events: TV programmes, podcasts, challenge posts, articles, open days...
+
+Each has a date, a title, a region (from its location when one is given, or
+named), optionally a link and the reported reach. A publication counts as
+verified when a link to it is recorded (the evidence anyone can open).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from nudge._errors import RecordError
+from nudge.registry._validate import column_key, split_themes
+from nudge.registry.audit import record_change, snapshot, utcnow
+from nudge.registry.auth import UserRef, actor_in, require
+from nudge.registry.db import read_session, write_session
+from nudge.registry.models import PUBLICATION_KINDS, Publication
+from nudge.registry.regions import (
+    REGION_BY_CODE,
+    DistrictLayer,
+    cities_of_points,
+    city_name,
+    region_code,
+    region_of_point,
+)
+
+PUBLICATION_ALIASES: dict[str, str] = {
+    **{k: k for k in PUBLICATION_KINDS},
+    "tv": "tv_programme",
+    "tv_program": "tv_programme",
+    "телепередача": "tv_programme",
+    "подкаст": "podcast",
+    "challenge": "challenge_post",
+    "post": "challenge_post",
+    "челлендж": "challenge_post",
+    "news": "news_article",
+    "article": "news_article",
+    "статья": "news_article",
+    "open_house": "open_day",
+    "день_открытых_дверей": "open_day",
+    "contest": "contest_event",
+    "конкурс": "contest_event",
+}
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationRecord:
+    """A publication or event as stored."""
+
+    id: int
+    kind: str
+    title: str
+    published_on: date
+    region_code: str
+    city: str | None
+    district: str | None
+    lat: float | None
+    lon: float | None
+    link: str | None
+    reach: int | None
+    content_id: str | None
+    themes: tuple[str, ...]
+    note: str | None
+    created_at: datetime
+
+    @property
+    def verified(self) -> bool:
+        """Return whether a link to the publication is recorded."""
+        return bool(self.link)
+
+
+def _record(p: Publication) -> PublicationRecord:
+    return PublicationRecord(
+        p.id,
+        p.kind,
+        p.title,
+        p.published_on,
+        p.region_code,
+        p.city,
+        p.district,
+        p.lat,
+        p.lon,
+        p.link,
+        p.reach,
+        p.content_id,
+        tuple(p.themes.split(",")) if p.themes else (),
+        p.note,
+        p.created_at,
+    )
+
+
+def _kind(kind: str) -> str:
+    found = PUBLICATION_ALIASES.get(column_key(kind))
+    if found is None:
+        msg = f"Unknown publication kind {kind!r}; use one of {', '.join(PUBLICATION_KINDS)}."
+        raise RecordError(msg)
+    return found
+
+
+def _place(lat: float | None, lon: float | None, region: str | None) -> str:
+    if lat is None or lon is None:
+        if region is None:
+            msg = "Give the publication's location (lat and lon) or its region."
+            raise RecordError(msg)
+        return region_code(region)
+    found = region_of_point(lat, lon)
+    if region is not None and region_code(region) != found:
+        msg = (
+            f"The location (lat {lat}, lon {lon}) is in {REGION_BY_CODE[found].name}, "
+            f"not in the region {region!r} given."
+        )
+        raise RecordError(msg)
+    return found
+
+
+def _check_fields(title: str, published_on: date, link: str | None, reach: int | None) -> None:
+    if not title.strip() or len(title) > 300:
+        msg = "Give the publication a title of 1–300 characters."
+        raise RecordError(msg)
+    if published_on > date.today() + timedelta(days=1):
+        msg = f"The date {published_on} is in the future; log publications once they are out."
+        raise RecordError(msg)
+    if link is not None and (len(link) > 500 or not _URL.match(link)):
+        msg = f"The link {link!r} is not an http(s) address."
+        raise RecordError(msg)
+    if reach is not None and reach < 0:
+        msg = f"The reach {reach} is negative."
+        raise RecordError(msg)
+
+
+def log_publication(
+    engine: Engine,
+    *,
+    user: UserRef,
+    kind: str,
+    title: str,
+    published_on: date,
+    region: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    city: str | None = None,
+    link: str | None = None,
+    reach: int | None = None,
+    content_id: str | None = None,
+    themes: Sequence[str] | str = (),
+    note: str | None = None,
+    districts: DistrictLayer | None = None,
+) -> PublicationRecord:
+    """Log a publication or event.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    user
+        Who logs it: admin, planner, designer, or coordinator of its region.
+    kind
+        ``tv_programme``, ``podcast``, ``challenge_post``, ``news_article``,
+        ``open_day`` or ``contest_event``.
+    title, published_on
+        Title and date (not in the future).
+    region, lat, lon
+        Where: a location (its region is found) or a region code or name.
+    city
+        City; by default found from the location (or the city-level region).
+    link, reach
+        Address of the publication (its evidence) and the reported reach.
+    content_id, themes
+        Content item featured and its themes.
+    note
+        Free text.
+    districts
+        District layer to assign the city district from the location.
+
+    Returns
+    -------
+    PublicationRecord
+
+    Raises
+    ------
+    RecordError
+        For invalid values or when the same publication is already logged.
+    AccessDeniedError
+        When `user` may not log publications in that region.
+    """
+    kind = _kind(kind)
+    link = link.strip() if link and link.strip() else None
+    _check_fields(title, published_on, link, reach)
+    code = _place(lat, lon, region)
+    found_city = cities_of_points(
+        [lat if lat is not None else float("nan")],
+        [lon if lon is not None else float("nan")],
+        [code],
+    )[0]
+    district = None
+    if districts is not None and lat is not None and lon is not None:
+        district = districts.districts_of_points([lat], [lon])[0]
+    key = "|".join([kind, title.strip().casefold(), published_on.isoformat(), code, link or ""])
+    pub = Publication(
+        uid="h:" + hashlib.sha256(key.encode()).hexdigest()[:40],
+        kind=kind,
+        title=title.strip(),
+        published_on=published_on,
+        region_code=code,
+        city=city_name(city) if city else found_city,
+        district=district,
+        lat=lat,
+        lon=lon,
+        link=link,
+        reach=reach,
+        content_id=content_id,
+        themes=split_themes(themes),
+        note=note,
+    )
+    try:
+        with write_session(engine) as session:
+            actor = actor_in(session, user)
+            require(actor, "log_publications", code)
+            if session.scalar(sa.select(Publication.id).where(Publication.uid == pub.uid)):
+                msg = f"This publication ({title!r}, {published_on}) is already logged."
+                raise RecordError(msg)
+            pub.created_by, pub.created_at = actor.id, utcnow()
+            session.add(pub)
+            session.flush()
+            record_change(
+                session,
+                actor=actor,
+                action="create",
+                table="publications",
+                record_id=pub.id,
+                new=snapshot(pub),
+            )
+            return _record(pub)
+    except IntegrityError as exc:
+        msg = f"This publication ({title!r}, {published_on}) was logged at the same time."
+        raise RecordError(msg) from exc
+
+
+def list_publications(
+    engine: Engine,
+    *,
+    ids: Sequence[int] | None = None,
+    regions: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[PublicationRecord]:
+    """Return publications, oldest first, optionally filtered by id, region, kind or dates."""
+    query = sa.select(Publication).order_by(Publication.published_on, Publication.id)
+    if ids is not None:
+        query = query.where(Publication.id.in_([int(i) for i in ids]))
+    if regions is not None:
+        query = query.where(Publication.region_code.in_(list(regions)))
+    if kinds is not None:
+        query = query.where(Publication.kind.in_(list(kinds)))
+    if date_from is not None:
+        query = query.where(Publication.published_on >= date_from)
+    if date_to is not None:
+        query = query.where(Publication.published_on <= date_to)
+    with read_session(engine) as session:
+        return [_record(p) for p in session.scalars(query)]

@@ -1,0 +1,229 @@
+"""Installations as read back from the registry: records, lists, status history.
+
+Records are plain frozen dataclasses detached from the database, safe to keep
+in an app session and to show; every list comes with photos and flags loaded
+in bulk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from nudge._errors import RecordError
+from nudge.registry.db import read_session
+from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
+from nudge.registry.regions import REGION_BY_CODE
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRecord:
+    """A possible mistake on an installation, shown to people until resolved."""
+
+    id: int
+    code: str
+    message: str
+    photo_id: int | None
+    other_installation_id: int | None
+    distance_m: float | None
+    created_at: datetime
+    resolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationRecord:
+    """An installation as stored, with its evidence photos and flags."""
+
+    id: int
+    uid: str
+    kind: str
+    status: str
+    lat: float
+    lon: float
+    region_code: str
+    city: str | None
+    district: str | None
+    planned_site_id: int | None
+    content_id: str | None
+    themes: tuple[str, ...]
+    size: str | None
+    facing_deg: float | None
+    illuminated: bool | None
+    installed_on: date | None
+    removed_on: date | None
+    note: str | None
+    source: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    photo_ids: tuple[int, ...]
+    flags: tuple[FlagRecord, ...]
+
+    @property
+    def region_name(self) -> str:
+        """Return the English name of the installation's region."""
+        return REGION_BY_CODE[self.region_code].name
+
+    @property
+    def open_flags(self) -> tuple[FlagRecord, ...]:
+        """Return the flags nobody has resolved yet."""
+        return tuple(f for f in self.flags if not f.resolved)
+
+    @property
+    def verified(self) -> bool:
+        """Return whether the installation has photo evidence and no open flag."""
+        return bool(self.photo_ids) and not self.open_flags
+
+
+def flag_record(f: Flag) -> FlagRecord:
+    """Return a detached record of a flag."""
+    return FlagRecord(
+        f.id,
+        f.code,
+        f.message,
+        f.photo_id,
+        f.other_installation_id,
+        f.distance_m,
+        f.created_at,
+        f.resolved_at is not None,
+    )
+
+
+def records_for(
+    session: Session, installations: Sequence[Installation]
+) -> list[InstallationRecord]:
+    """Return detached records of `installations`, with photos and flags loaded in bulk."""
+    ids = [i.id for i in installations]
+    photos: dict[int, list[int]] = {}
+    flags: dict[int, list[FlagRecord]] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        for inst_id, photo_id in session.execute(
+            sa.select(InstallationPhoto.installation_id, InstallationPhoto.photo_id)
+            .where(InstallationPhoto.installation_id.in_(chunk))
+            .order_by(InstallationPhoto.id)
+        ):
+            photos.setdefault(inst_id, []).append(photo_id)
+        for flag in session.scalars(
+            sa.select(Flag).where(Flag.installation_id.in_(chunk)).order_by(Flag.id)
+        ):
+            flags.setdefault(flag.installation_id, []).append(flag_record(flag))
+    return [
+        InstallationRecord(
+            i.id,
+            i.uid,
+            i.kind,
+            i.status,
+            i.lat,
+            i.lon,
+            i.region_code,
+            i.city,
+            i.district,
+            i.planned_site_id,
+            i.content_id,
+            tuple(i.themes.split(",")) if i.themes else (),
+            i.size,
+            i.facing_deg,
+            i.illuminated,
+            i.installed_on,
+            i.removed_on,
+            i.note,
+            i.source,
+            i.version,
+            i.created_at,
+            i.updated_at,
+            tuple(photos.get(i.id, ())),
+            tuple(flags.get(i.id, ())),
+        )
+        for i in installations
+    ]
+
+
+def list_installations(
+    engine: Engine,
+    *,
+    ids: Sequence[int] | None = None,
+    regions: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    active_on: date | None = None,
+    limit: int | None = None,
+) -> list[InstallationRecord]:
+    """Return installations, oldest first, optionally filtered.
+
+    Parameters
+    ----------
+    engine
+        Engine of the registry.
+    ids
+        Only these installations (e.g. the records behind an indicator).
+    regions, kinds, statuses
+        Only these region codes, kinds or statuses.
+    active_on
+        Only installations in place on this date (installed on or before it,
+        not removed by then).
+    limit
+        Most records to return.
+
+    Returns
+    -------
+    list of InstallationRecord
+    """
+    query = sa.select(Installation).order_by(Installation.id)
+    if ids is not None:
+        query = query.where(Installation.id.in_([int(i) for i in ids]))
+    if regions is not None:
+        query = query.where(Installation.region_code.in_(list(regions)))
+    if kinds is not None:
+        query = query.where(Installation.kind.in_(list(kinds)))
+    if statuses is not None:
+        query = query.where(Installation.status.in_(list(statuses)))
+    if active_on is not None:
+        query = query.where(
+            Installation.installed_on <= active_on,
+            sa.or_(Installation.removed_on.is_(None), Installation.removed_on > active_on),
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    with read_session(engine) as session:
+        return records_for(session, session.scalars(query).all())
+
+
+def get_installation(engine: Engine, installation_id: int) -> InstallationRecord:
+    """Return one installation with its photos and flags."""
+    found = list_installations(engine, ids=[installation_id])
+    if not found:
+        msg = f"There is no installation #{installation_id}."
+        raise RecordError(msg)
+    return found[0]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusStep:
+    """One status change of an installation."""
+
+    old_status: str | None
+    new_status: str
+    effective_on: date | None
+    changed_at: datetime
+    user_id: int
+    note: str | None
+
+
+def status_history(engine: Engine, installation_id: int) -> list[StatusStep]:
+    """Return the status changes of an installation, oldest first."""
+    with read_session(engine) as session:
+        steps = session.scalars(
+            sa.select(StatusChange)
+            .where(StatusChange.installation_id == installation_id)
+            .order_by(StatusChange.id)
+        )
+        return [
+            StatusStep(s.old_status, s.new_status, s.effective_on, s.changed_at, s.user_id, s.note)
+            for s in steps
+        ]

