@@ -59,7 +59,9 @@ class MatchRules:
 
     def place_key(self, name: object) -> str:
         """Return the comparable form of a city or region name (aliases resolved)."""
-        text = " ".join(str(name or "").lower().replace("ё", "е").split())
+        if name is None or (isinstance(name, float) and np.isnan(name)):
+            return ""
+        text = " ".join(str(name).lower().replace("ё", "е").split())
         return (self.aliases or {}).get(text, text)
 
 
@@ -322,14 +324,12 @@ def _home_bonus(
     region: str | None,
 ) -> pd.DataFrame:
     n = len(plan)
-    site_city = plan["city"] if "city" in plan.columns else pd.Series(city, index=plan.index)
-    site_region = (
-        plan["region"] if "region" in plan.columns else pd.Series(region, index=plan.index)
-    )
-    s_city = np.array([rules.place_key(c) for c in site_city.fillna("")])
-    s_region = np.array([rules.place_key(r) for r in site_region.fillna("")])
-    i_city = np.array([rules.place_key(c) for c in items["city"].fillna("")])
-    i_region = np.array([rules.place_key(r) for r in items["region"].fillna("")])
+    site_city = plan["city"] if "city" in plan.columns else [city] * n
+    site_region = plan["region"] if "region" in plan.columns else [region] * n
+    s_city = np.array([rules.place_key(c) for c in site_city], dtype=object)
+    s_region = np.array([rules.place_key(r) for r in site_region], dtype=object)
+    i_city = np.array([rules.place_key(c) for c in items["city"]], dtype=object)
+    i_region = np.array([rules.place_key(r) for r in items["region"]], dtype=object)
     people = items["kind"].isin(["dynasty", "winner"]).to_numpy()
     same_city = (s_city[:, None] == i_city[None, :]) & (i_city != "")[None, :]
     same_region = (s_region[:, None] == i_region[None, :]) & (i_region != "")[None, :]
@@ -378,6 +378,7 @@ def match_content(
     MatchResult
     """
     rules = rules or rules_from_file()
+    plan = plan_from_frame(plan)
     table = _items_table(items)
     crs = plan.estimate_utm_crs() if len(plan) else "EPSG:3857"
     unusable = unusable_items(table, include_examples=include_examples)

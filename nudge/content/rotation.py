@@ -437,17 +437,20 @@ def _unplaced(assign: np.ndarray, site_ids: list[str], match: MatchResult) -> li
 def _gap_violations(
     assign: np.ndarray, problem: RotationProblem, site_ids: list[str], item_ids: list[Any]
 ) -> list[Violation]:
-    out = []
     flights = assign.shape[1]
-    for d in range(1, min(int(problem.gap.max(initial=0)), flights - 1) + 1):
+    since = np.zeros(assign.shape, dtype=np.int64)  # flights since the same entry, 0: none
+    for d in range(min(int(problem.gap.max(initial=0)), flights - 1), 0, -1):
         same = (assign[:, d:] == assign[:, :-d]) & (assign[:, d:] >= 0)
         same &= (problem.gap >= d)[:, None]
-        for r, c in zip(*np.nonzero(same), strict=True):
-            out.append(
-                Violation("gap", site_ids[r], int(c) + d + 1, item_ids[assign[r, c + d]],
-                          f"shown again {d} flight(s) after flight {int(c) + 1}; the gap is "
-                          f"{int(problem.gap[r])}: too few entries fit this site")
-            )  # fmt: skip
+        since[:, d:][same] = d
+    out = []
+    for r, c in zip(*np.nonzero(since), strict=True):
+        d = int(since[r, c])
+        out.append(
+            Violation("gap", site_ids[r], int(c) + 1, item_ids[assign[r, c]],
+                      f"shown again {d} flight(s) after flight {int(c) - d + 1}; the gap is "
+                      f"{int(problem.gap[r])}: too few entries fit this site")
+        )  # fmt: skip
     return out
 
 

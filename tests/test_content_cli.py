@@ -1,0 +1,87 @@
+"""The ``nudge content`` and ``nudge rotate`` commands print the JSON the issue specifies."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point
+from typer.testing import CliRunner
+
+from nudge.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NUDGE_DATA_DIR", str(tmp_path / "geo"))
+    return tmp_path
+
+
+def run(*args: str) -> dict:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def proverb_csv(path: Path) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "kind", "text_kk", "themes", "source"])
+        writer.writerow(["c1", "proverb", "Сынақ мәтіні: еңбек.", "diligence", "Test"])
+        writer.writerow(["c2", "proverb", "Eңбек сынағы", "diligence", "Test"])
+        writer.writerow(["c3", "proverb", "Терпение и труд всё перетрут", "diligence", "Test"])
+    return path
+
+
+def test_validate_file_json_shape(env: Path) -> None:
+    out = run("content", "validate", str(proverb_csv(env / "p.csv")))
+    assert set(out) == {"items", "errors", "warnings"}
+    assert out["items"] == 3
+    assert [(e["row"], e["code"]) for e in out["errors"]] == [(3, "latin-lookalike")]
+    assert [(w["row"], w["code"]) for w in out["warnings"]] == [(4, "not-kazakh")]
+
+
+def test_import_list_retire_export(env: Path) -> None:
+    out = run("content", "import", str(proverb_csv(env / "p.csv")))
+    assert (out["added"], out["rejected"]) == (2, 1)
+    listed = run("content", "list", "--theme", "diligence")
+    assert {"c1", "c3"} <= {i["id"] for i in listed["items"]}
+    assert run("content", "retire", "c3") == {"id": "c3", "status": "retired"}
+    active = run("content", "list", "--status", "active")
+    assert "c3" not in {i["id"] for i in active["items"]}
+    exported = run("content", "export", str(env / "all.xlsx"), "--collection", "proverbs")
+    every = run("content", "list", "--collection", "proverbs")
+    assert exported["items"] == every["count"] >= listed["count"]
+    assert (env / "all.xlsx").stat().st_size > 0
+    stored = run("content", "validate")
+    assert stored["items"] >= 2
+
+
+def test_rotate_json_and_files(env: Path) -> None:
+    run("content", "import", str(proverb_csv(env / "p.csv")))
+    plan = gpd.GeoDataFrame(
+        {"site_id": ["a", "b", "c"], "kind": ["banner"] * 3, "score": [5.0, 7.0, 9.0]},
+        geometry=[Point(76.95, 43.25), Point(76.951, 43.25), Point(76.99, 43.27)],
+        crs="EPSG:4326",
+    )
+    plan.to_file(env / "plan.geojson", driver="GeoJSON")
+    out = run("rotate", str(env / "plan.geojson"), "--flights", "4", "--flight-weeks", "2",
+              "--start", "2025-03-03", "--min-gap", "1", "--neighbour-distance", "300",
+              "--out", str(env / "cal.csv"))  # fmt: skip
+    assert {"sites", "flights", "assignments", "violations", "exposure_cv", "out"} <= set(out)
+    assert (out["sites"], out["flights"], out["assignments"]) == (3, 4, 12)
+    assert out["violations"]["neighbour"] == 0
+    assert out["out"] == str(env / "cal.csv")
+    assert (env / "cal.xlsx").exists()
+    assert (env / "cal_print_orders.csv").exists()
+
+
+def test_rotate_bad_date_is_a_clean_error(env: Path) -> None:
+    result = runner.invoke(app, ["rotate", "x.geojson", "--start", "March", "--out", "c.csv"])
+    assert result.exit_code != 0
+    assert "YYYY-MM-DD" in str(result.exception) + result.output
