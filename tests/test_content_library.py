@@ -64,8 +64,9 @@ def test_put_rejects_bad_entry_and_foreign_id(settings, campaign) -> None:
                             "region": "Almaty", "year": 2024, "is_example": True},
                 campaign=campaign)  # fmt: skip
     with pytest.raises(RecordError, match="already used in winners"):
-        library.put("proverbs", {"id": "x", "kind": "proverb", "text_kk": "Еңбек түбі.",
-                                 "themes": "diligence", "source": "s"}, campaign=campaign)  # fmt: skip
+        entry = {"id": "x", "kind": "proverb", "text_kk": "Еңбек түбі.", "themes": "diligence",
+                 "source": "s"}  # fmt: skip
+        library.put("proverbs", entry, campaign=campaign)
     with pytest.raises(RecordError, match="No content entry"):
         library.get("nope")
     with pytest.raises(RecordError, match="no folder"):
