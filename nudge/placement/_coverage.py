@@ -6,11 +6,13 @@ public modules turn GeoDataFrames into these arrays.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
@@ -42,9 +44,17 @@ def metric_crs(*frames: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
     ]
     if not boxes:
         return "EPSG:3857"
-    joined = gpd.GeoSeries(pd.concat(boxes, ignore_index=True), crs="EPSG:4326")
-    crs = gpd.GeoSeries([box(*joined.total_bounds)], crs="EPSG:4326").estimate_utm_crs()
-    return crs if crs is not None else "EPSG:3857"
+    west, south, east, north = gpd.GeoSeries(
+        pd.concat(boxes, ignore_index=True), crs="EPSG:4326"
+    ).total_bounds
+    return _utm_crs((west + east) / 2, (south + north) / 2)
+
+
+@functools.lru_cache(maxsize=64)
+def _utm_crs(lon: float, lat: float) -> pyproj.CRS:
+    """Return the WGS 84 UTM zone of a point (EPSG 326xx north, 327xx south)."""
+    zone = int(np.clip(np.floor((lon + 180.0) / 6.0) + 1, 1, 60))
+    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
 def _crs_of(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:

@@ -101,10 +101,34 @@ def _free_sites(p: CoverageProblem) -> np.ndarray:
 
 
 def _spread_bound(p: CoverageProblem, mask: np.ndarray) -> int:
-    """Return an upper bound on how many sites of `mask` can be spaced apart."""
-    if p.min_spacing <= 0:
+    """Return an upper bound on how many sites of `mask` can be spaced apart.
+
+    Sites of one clique of the conflict graph exclude each other, so the
+    number of cliques that cover `mask` bounds the plan: the smaller of the
+    grid-cell cover and a greedy clique cover.
+    """
+    if p.min_spacing <= 0 or not len(p.conflicts):
         return int(mask.sum())
-    return len(np.unique(p.cells[mask]))
+    cells = len(np.unique(p.cells[mask]))
+    return min(cells, _clique_cover_size(p.conflict_graph(), mask))
+
+
+def _clique_cover_size(graph: sparse.csr_array, mask: np.ndarray) -> int:
+    """Return the number of cliques a greedy cover of the sites in `mask` uses."""
+    degree = np.diff(graph.indptr)
+    cliques: list[set[int]] = []
+    clique_of: dict[int, int] = {}
+    for v in sorted(np.flatnonzero(mask).tolist(), key=lambda u: -degree[u]):
+        nbrs = set(graph.indices[graph.indptr[v] : graph.indptr[v + 1]].tolist())
+        for c in {clique_of[u] for u in nbrs if u in clique_of}:
+            if cliques[c] <= nbrs:
+                cliques[c].add(v)
+                clique_of[v] = c
+                break
+        else:
+            clique_of[v] = len(cliques)
+            cliques.append({v})
+    return len(cliques)
 
 
 def infeasibility_reasons(p: CoverageProblem) -> list[str]:
