@@ -1,0 +1,162 @@
+"""Property tests: every plan either solver returns meets every constraint it was given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from nudge._errors import InfeasibleError
+from nudge.placement._greedy import solve_greedy
+from nudge.placement.selection import MaximalCoverage
+
+CRS = "EPSG:32642"
+X0, Y0 = 500_000.0, 5_640_000.0
+DISTRICTS = gpd.GeoDataFrame(
+    {"district": ["West", "East"]},
+    geometry=[
+        box(X0 - 1, Y0 - 1, X0 + 1000, Y0 + 2001),
+        box(X0 + 1000, Y0 - 1, X0 + 2001, Y0 + 2001),
+    ],
+    crs=CRS,
+)
+
+
+@st.composite
+def instances(draw: st.DrawFn) -> dict[str, Any]:
+    """Draw a small planning instance with a random mix of constraints."""
+    n_sites = draw(st.integers(3, 14))
+    n_demand = draw(st.integers(1, 30))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    site_xy = rng.uniform(0, 2000, (n_sites, 2)).round()
+    ids = [f"s{i}" for i in range(n_sites)]
+    sites = gpd.GeoDataFrame(
+        {
+            "kind": "banner",
+            "name": ids,
+            "excluded": rng.random(n_sites) < 0.15,
+            "score": rng.uniform(0, 100, n_sites).round(1),
+        },
+        geometry=gpd.points_from_xy(site_xy[:, 0] + X0, site_xy[:, 1] + Y0),
+        crs=CRS,
+        index=pd.Index(ids, name="candidate_id"),
+    )
+    dem_xy = rng.uniform(0, 2000, (n_demand, 2))
+    demand = gpd.GeoDataFrame(
+        {"weight": rng.integers(1, 6, n_demand).astype(float)},
+        geometry=gpd.points_from_xy(dem_xy[:, 0] + X0, dem_xy[:, 1] + Y0),
+        crs=CRS,
+    )
+    use_budget = draw(st.booleans())
+    options: dict[str, Any] = {
+        "kind": "banner",
+        "radius": draw(st.sampled_from([150.0, 300.0, 600.0])),
+        "min_spacing": draw(st.sampled_from([0.0, 150.0, 300.0, 500.0])),
+        "count": draw(st.integers(1, 5)) if not use_budget or draw(st.booleans()) else None,
+        "locked": list(rng.choice(ids, draw(st.integers(0, 2)), replace=False)),
+        "excluded": list(rng.choice(ids, draw(st.integers(0, 2)), replace=False)),
+    }
+    options["excluded"] = [s for s in options["excluded"] if s not in options["locked"]]
+    if use_budget:
+        options["budget"] = float(draw(st.integers(2, 12)))
+        options["cost"] = dict(
+            zip(ids, rng.integers(1, 5, n_sites).astype(float).tolist(), strict=True)
+        )
+    if draw(st.booleans()):
+        options["districts"] = DISTRICTS
+        options["quota"] = draw(
+            st.sampled_from(["1:", ":2", "1:3", {"West": "1:1"}, "proportional"])
+        )
+    return {"sites": sites, "demand": demand, "options": options}
+
+
+def check_plan(
+    sites: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    options: dict[str, Any],
+    model: MaximalCoverage,
+    plan: Any,
+) -> None:
+    """Assert that `plan` meets every constraint of `options`."""
+    chosen = plan.site_ids
+    assert len(set(chosen)) == len(chosen)
+    p = model.problem
+    count, budget = options.get("count"), options.get("budget")
+    if count is not None and budget is None:
+        assert len(chosen) == count
+    elif count is not None:
+        assert len(chosen) <= count
+    if budget is not None:
+        cost = sum(options["cost"][s] for s in chosen)
+        assert cost <= budget + 1e-9
+    assert set(options["locked"]) <= set(chosen)
+    assert not set(options["excluded"]) & set(chosen)
+    marked = set(sites.index[sites["excluded"]])
+    assert not (marked - set(options["locked"])) & set(chosen)
+    xy = sites.loc[chosen].geometry
+    locked = set(options["locked"])
+    for i, a in enumerate(chosen):
+        for b in chosen[i + 1 :]:
+            if a in locked and b in locked:
+                continue
+            assert xy[a].distance(xy[b]) >= options["min_spacing"] - 1e-6
+    if "quota" in options:
+        per = pd.Series(plan.chosen["district"]).value_counts()
+        for g, name in enumerate(p.group_names):
+            assert p.group_min[g] <= per.get(name, 0) <= p.group_max[g]
+    # The reported coverage is the weight within the radius of a chosen site.
+    near = np.zeros(len(demand), dtype=bool)
+    for geom in xy:
+        near |= demand.distance(geom).to_numpy() <= options["radius"] + 1e-6
+    assert plan.covered_weight == pytest.approx(float(demand["weight"][near].sum()))
+    assert plan.upper_bound >= plan.covered_weight - 1e-9
+    assert plan.chosen["marginal_gain"].sum() == pytest.approx(plan.covered_weight)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_every_plan_meets_every_constraint(case: dict[str, Any]) -> None:
+    sites, demand, options = case["sites"], case["demand"], case["options"]
+    try:
+        model = MaximalCoverage.from_geodataframe(sites, demand, **options)
+    except InfeasibleError as exc:
+        assert str(exc)  # explained in words, never a raw solver status
+        return
+    plans = []
+    for solver in ("greedy", "exact"):
+        try:
+            plan = model.solve(solver=solver, time_limit=20)
+        except InfeasibleError as exc:
+            assert "cannot be made" in str(exc)
+            continue
+        check_plan(sites, demand, options, model, plan)
+        plans.append(plan)
+    if len(plans) == 2:
+        greedy, exact = plans
+        assert exact.covered_weight >= greedy.covered_weight - 1e-9
+        assert greedy.upper_bound >= exact.covered_weight - 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6))
+def test_greedy_bound_holds_and_swaps_never_hurt(seed: int, count: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_demand, n_sites = 40, 12
+    cost = rng.uniform(0, 1000, (n_demand, n_sites))
+    weights = rng.integers(1, 9, n_demand)
+    model = MaximalCoverage.from_cost_matrix(cost, weights, radius=300.0, count=count)
+    plain = solve_greedy(model.problem, swaps=False)
+    swapped = solve_greedy(model.problem)
+    exact = model.solve(solver="exact")
+    assert swapped.covered_weight >= plain.covered_weight - 1e-9
+    assert plain.upper_bound >= exact.covered_weight - 1e-9
+    assert exact.covered_weight >= swapped.covered_weight - 1e-9
+    # The classic guarantee of the greedy for maximum coverage.
+    assert plain.covered_weight >= (1 - 1 / np.e) * exact.covered_weight - 1e-9
