@@ -31,7 +31,13 @@ from nudge.features import (
     osm_ids_from_geometry,
 )
 from nudge.overpass import elements_to_frame
-from nudge.streets import STREET_CLASSES, STREET_COLUMNS, streets_from_edges, streets_from_lines
+from nudge.streets import (
+    STREET_CLASSES,
+    STREET_COLUMNS,
+    streets_from_edges,
+    streets_from_lines,
+    streets_from_segments,
+)
 from nudge.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -163,7 +169,7 @@ def _read_pbf(path: Path) -> OsmLayers:
         ids = osm_ids(raw["osm_type"], raw["id"])
         features = features_from_tags(raw, ids=ids, source=path.name)
     network = osm.get_network(network_type="all", nodes=True)
-    streets = empty_streets() if network is None else streets_from_edges(network[1])
+    streets = empty_streets() if network is None else streets_from_segments(network[1])
     return OsmLayers(features, streets, path.name)
 
 

@@ -185,6 +185,49 @@ def _split_at_nodes(coords: np.ndarray, line_idx: np.ndarray) -> tuple[np.ndarra
     return edge_of, vertex, node_id
 
 
+def _grid_keys(xy: np.ndarray) -> pd.DataFrame:
+    keys = np.round(xy / _SNAP).astype(np.int64)
+    return pd.DataFrame({"kx": keys[:, 0], "ky": keys[:, 1]})
+
+
+def streets_from_segments(edges: gpd.GeoDataFrame, *, way_column: str = "id") -> gpd.GeoDataFrame:
+    """Simplify a node-to-node segment graph (as pyrosm gives) to one edge per street section.
+
+    Segments of the same OSM way are joined, then split again only where ways
+    meet or end, so a node of the result is an intersection or a dead end. The
+    nodes keep their OSM node ids.
+
+    Parameters
+    ----------
+    edges
+        Segments with ``u``, ``v`` (OSM node ids), the way id column, ``highway``,
+        ``name``, ``oneway`` and LineString geometries.
+    way_column
+        Column holding the OSM way id of each segment.
+    """
+    frame = edges.loc[~edges.geometry.isna() & ~edges.geometry.is_empty]
+    if frame.empty or way_column not in frame.columns:
+        return streets_from_edges(edges)
+    cols = [c for c in ("highway", "name", "oneway") if c in frame.columns]
+    ways = frame[[way_column, *cols, "geometry"]].dissolve(by=way_column, aggfunc="first")
+    ways["geometry"] = shapely.line_merge(ways.geometry.array)
+    out = streets_from_lines(ways.reset_index())
+    # map the new nodes back to OSM node ids through their coordinates
+    geoms = frame.geometry.array
+    ends = np.r_[
+        shapely.get_coordinates(shapely.get_point(geoms, 0)),
+        shapely.get_coordinates(shapely.get_point(geoms, -1)),
+    ]
+    lookup = _grid_keys(ends).assign(osm=np.r_[frame["u"].to_numpy(), frame["v"].to_numpy()])
+    lookup = lookup.drop_duplicates(["kx", "ky"])
+    for col, index in (("u", 0), ("v", -1)):
+        at = _grid_keys(shapely.get_coordinates(shapely.get_point(out.geometry.array, index)))
+        osm = at.merge(lookup, on=["kx", "ky"], how="left")["osm"]
+        fallback = -1 - out[col].to_numpy(dtype=np.int64)
+        out[col] = np.where(osm.isna(), fallback, osm.fillna(0)).astype(np.int64)
+    return out
+
+
 def node_count(streets: pd.DataFrame) -> int:
     """Return the number of distinct graph nodes the edges touch."""
     if streets.empty:

@@ -69,3 +69,91 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if url is None:
         pytest.skip("PostgreSQL is not reachable; set NUDGE_TEST_POSTGRES_URL to run these tests")
     return url
+
+
+# --- synthetic cities ---------------------------------------------------------------------------
+
+# 1 m in degrees near Astana (51.13 N): latitude and longitude steps.
+DEG_LAT = 1 / 111_200
+DEG_LON = 1 / 69_900
+ORIGIN = (71.40, 51.10)
+
+
+def at(x_m: float, y_m: float) -> tuple[float, float]:
+    """Return lon/lat of a point `x_m` metres east and `y_m` north of the test origin."""
+    return (ORIGIN[0] + x_m * DEG_LON, ORIGIN[1] + y_m * DEG_LAT)
+
+
+@pytest.fixture(name="at")
+def at_fixture():  # type: ignore[no-untyped-def]
+    """Return `at`: metres east/north of the synthetic cities' origin to lon/lat."""
+    return at
+
+
+@pytest.fixture
+def make_city():  # type: ignore[no-untyped-def]
+    """Return a factory of small synthetic city datasets on a street grid.
+
+    ``make_city(size=..., block=..., places=[(category, subcategory, x, y, name)], streets=True)``
+    builds a square grid of `size` metres with streets every `block` metres (the middle
+    east-west street is primary, the others residential) and the given places as points.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from nudge.datasets import dataset_from_layers
+    from nudge.features import features_from_tags
+    from nudge.osm_files import OsmLayers, empty_streets
+    from nudge.streets import streets_from_lines
+
+    tag_key = {
+        "transit_stop": ("highway", "bus_stop"),
+        "transit_station": ("railway", "station"),
+        "retail_food": ("shop", "supermarket"),
+        "education": ("amenity", "school"),
+        "worship": ("amenity", "place_of_worship"),
+        "historic": ("historic", "monument"),
+        "park": ("leisure", "park"),
+        "mall": ("shop", "mall"),
+        "production": ("landuse", "industrial"),
+        "square_pedestrian": ("place", "square"),
+        "market": ("amenity", "marketplace"),
+    }
+
+    def build(*, size=1000, block=100, places=(), streets=True):  # type: ignore[no-untyped-def]
+        lines, classes = [], []
+        ticks = range(0, size + 1, block)
+        for y in ticks:
+            lines.append(shapely.LineString([at(x, y) for x in ticks]))
+            classes.append("primary" if y == (size // block // 2) * block else "residential")
+        for x in ticks:
+            lines.append(shapely.LineString([at(x, y) for y in ticks]))
+            classes.append("residential")
+        street_frame = gpd.GeoDataFrame(
+            {"highway": classes, "name": None}, geometry=lines, crs=4326
+        )
+        rows = []
+        for i, (category, _sub, x, y, name) in enumerate(places):
+            key, value = tag_key[category]
+            rows.append({key: value, "name": name, "geometry": shapely.Point(at(x, y)), "i": i})
+        frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else None
+        if frame is not None:
+            ids = pd.Series([f"node/{r['i'] + 1}" for r in rows])
+            feats = features_from_tags(frame, ids=ids, source="synthetic")
+        else:
+            from nudge.features import empty_features
+
+            feats = empty_features()
+        st = streets_from_lines(street_frame) if streets else empty_streets()
+        return dataset_from_layers([OsmLayers(feats, st, "synthetic")])
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def helsinki_dataset(helsinki_pbf: Path):  # type: ignore[no-untyped-def]
+    """Return the Helsinki extract as a city dataset (read once per test session)."""
+    from nudge.datasets import dataset_from_files
+
+    return dataset_from_files([helsinki_pbf])

@@ -69,3 +69,22 @@ def test_edges_with_index_levels_and_list_tags() -> None:
     assert streets["highway"].tolist() == ["primary", "steps"]
     assert streets["u"].tolist() == [1, 2]
     assert node_count(streets) == 3
+
+
+def test_segments_are_joined_between_intersections_keeping_osm_ids() -> None:
+    # way 1: nodes 10-11-12-13 (three segments), way 2: nodes 20-11-21 crossing at node 11
+    pts = {10: (24.90, 60.10), 11: (24.91, 60.10), 12: (24.92, 60.10), 13: (24.93, 60.10),
+           20: (24.91, 60.11), 21: (24.91, 60.09)}  # fmt: skip
+    segs = [(1, 10, 11), (1, 11, 12), (1, 12, 13), (2, 20, 11), (2, 11, 21)]
+    edges = gpd.GeoDataFrame(
+        {"id": [s[0] for s in segs], "u": [s[1] for s in segs], "v": [s[2] for s in segs],
+         "highway": ["primary"] * 3 + ["footway"] * 2, "name": ["A"] * 3 + [None] * 2},
+        geometry=[shapely.LineString([pts[a], pts[b]]) for _, a, b in segs],
+        crs=4326,
+    )  # fmt: skip
+    from nudge.streets import streets_from_segments
+
+    streets = streets_from_segments(edges)
+    pairs = {(int(u), int(v)) for u, v in zip(streets["u"], streets["v"], strict=True)}
+    assert pairs == {(10, 11), (11, 13), (20, 11), (11, 21)}
+    assert streets.loc[streets["u"] == 11, "highway"].tolist() == ["primary", "footway"]

@@ -1,0 +1,180 @@
+"""Calibrate signal weights with real pedestrian counts.
+
+A planner with counts at some places (CSV: ``lat``, ``lon``, ``count``, optional
+``period``) fits non-negative weights with `scipy.optimize.nnls` on the signals
+of the nearest candidates, and sees how well the fit predicts counts it has not
+seen (leave-one-out Spearman rank correlation and R²).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.optimize import nnls
+from scipy.spatial import cKDTree
+from scipy.stats import spearmanr
+
+from nudge._errors import InputFileError, ProfileError, RowProblem
+from nudge.placement.profiles import SIGNALS, Profile
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fitted weights and how well they predict the counts."""
+
+    profile: Profile
+    weights: dict[str, float]
+    intercept: float
+    counts: int
+    matched: int
+    spearman_loo: float
+    r2_loo: float
+    r2_fit: float
+    problems: tuple[RowProblem, ...]
+
+    def summary(self) -> dict[str, object]:
+        """Return the calibration figures for ``nudge score --counts --json``."""
+        return {
+            "counts": self.counts,
+            "matched": self.matched,
+            "weights": {k: round(v, 4) for k, v in self.weights.items()},
+            "spearman_loo": round(self.spearman_loo, 3),
+            "r2_loo": round(self.r2_loo, 3),
+            "r2_fit": round(self.r2_fit, 3),
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+def counts_from_file(path: str | Path) -> tuple[pd.DataFrame, list[RowProblem]]:
+    """Read pedestrian counts, keeping good rows and reporting each bad one.
+
+    Returns
+    -------
+    tuple
+        A table with ``lat``, ``lon``, ``count``, ``period`` and the source
+        ``row`` number, and the problems of the rows that were left out.
+    """
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        msg = f"The counts file {path} could not be read as CSV ({exc})."
+        raise InputFileError(msg) from exc
+    cols = {str(c).strip().lower(): c for c in table.columns}
+    missing = [c for c in ("lat", "lon", "count") if c not in cols]
+    if missing:
+        msg = (
+            f"The counts file {path} needs the columns lat, lon and count (missing: "
+            f"{', '.join(missing)}; found: {', '.join(map(str, table.columns))})."
+        )
+        raise InputFileError(msg)
+    lat = pd.to_numeric(table[cols["lat"]], errors="coerce")
+    lon = pd.to_numeric(table[cols["lon"]], errors="coerce")
+    count = pd.to_numeric(table[cols["count"]], errors="coerce")
+    problems = []
+    for i in range(len(table)):
+        if not (np.isfinite(lat[i]) and np.isfinite(lon[i]) and abs(lat[i]) <= 90
+                and abs(lon[i]) <= 180):  # fmt: skip
+            problems.append(RowProblem(i + 2, "missing or invalid coordinates", "lat/lon"))
+        elif not (np.isfinite(count[i]) and count[i] >= 0):
+            value = table[cols["count"]].iloc[i]
+            problems.append(RowProblem(i + 2, f"count {value!r} is not a number >= 0", "count"))
+    bad = {p.row - 2 for p in problems}
+    keep = np.array([i not in bad for i in range(len(table))], dtype=bool)
+    period = table[cols["period"]].astype("string") if "period" in cols else pd.NA
+    out = pd.DataFrame(
+        {"lat": lat, "lon": lon, "count": count, "period": period, "row": np.arange(len(table)) + 2}
+    )
+    return out.loc[keep].reset_index(drop=True), problems
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    w, _ = nnls(np.c_[x, np.ones(len(x))], y)
+    return w[:-1], float(w[-1])
+
+
+def _r2(y: np.ndarray, pred: np.ndarray) -> float:
+    total = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(((y - pred) ** 2).sum()) / total if total > 0 else 0.0
+
+
+def calibrate_profile(
+    candidates: gpd.GeoDataFrame,
+    counts: pd.DataFrame,
+    *,
+    profile: Profile,
+    max_distance: float = 100.0,
+    problems: list[RowProblem] | None = None,
+) -> Calibration:
+    """Fit signal weights to pedestrian counts at the nearest scored candidates.
+
+    Parameters
+    ----------
+    candidates
+        Scored candidates with ``signal_<name>`` columns (from `score_candidates`).
+    counts
+        From `counts_from_file`. Several counts at one candidate are averaged.
+    profile
+        The profile whose weights are replaced by the fitted ones.
+    max_distance
+        Counts farther than this from every candidate are reported and left out.
+    problems
+        Problems found while reading the counts, reported with the result.
+
+    Raises
+    ------
+    ProfileError
+        When fewer counts match candidates than the fit needs.
+    """
+    problems = list(problems or [])
+    crs = candidates.geometry.estimate_utm_crs()
+    cxy = shapely.get_coordinates(candidates.geometry.to_crs(crs).array)
+    pts = gpd.GeoSeries(gpd.points_from_xy(counts["lon"], counts["lat"]), crs=4326).to_crs(crs)
+    dist, idx = cKDTree(cxy).query(shapely.get_coordinates(pts.array))
+    far = dist > max_distance
+    for row, d in zip(counts["row"].to_numpy()[far], dist[far], strict=True):
+        problems.append(RowProblem(int(row), f"no candidate within {max_distance:g} m ({d:.0f} m)"))
+    matched = pd.DataFrame({"cand": idx[~far], "count": counts["count"].to_numpy()[~far]})
+    per_site = matched.groupby("cand")["count"].mean()
+    signals = [s for s in SIGNALS if f"signal_{s}" in candidates.columns]
+    x = candidates[[f"signal_{s}" for s in signals]].to_numpy()[per_site.index.to_numpy()]
+    y = per_site.to_numpy(dtype=float)
+    need = len(signals) + 2
+    if len(y) < need:
+        msg = (
+            f"Calibration needs counts at {need} or more different candidate sites; "
+            f"{len(y)} matched. Add counts, or place them closer to candidate sites."
+        )
+        raise ProfileError(msg)
+    w, b = _fit(x, y)
+    loo = np.array([_predict_without(x, y, i) for i in range(len(y))])
+    rho = spearmanr(y, loo).statistic if np.ptp(loo) > 0 and np.ptp(y) > 0 else 0.0
+    weights = dict(zip(signals, w / w.sum() if w.sum() > 0 else w, strict=True))
+    if sum(weights.values()) <= 0:
+        msg = "The counts do not rise with any signal; calibration cannot fit positive weights."
+        raise ProfileError(msg)
+    return Calibration(
+        profile=profile.with_weights(weights),
+        weights=weights,
+        intercept=b,
+        counts=len(counts) + len([p for p in problems if p.column]),
+        matched=len(y),
+        spearman_loo=float(np.nan_to_num(rho)),
+        r2_loo=_r2(y, loo),
+        r2_fit=_r2(y, x @ w + b),
+        problems=tuple(sorted(problems, key=lambda p: p.row)),
+    )
+
+
+def _predict_without(x: np.ndarray, y: np.ndarray, i: int) -> float:
+    keep = np.arange(len(y)) != i
+    w, b = _fit(x[keep], y[keep])
+    return float(x[i] @ w + b)
+
+
+__all__ = ["Calibration", "calibrate_profile", "counts_from_file"]

@@ -1,0 +1,201 @@
+"""Footfall-proxy signals, computed for all candidates at once.
+
+The heart is a matrix ``G`` of distance-decayed "gravity" of every category of
+public space at every candidate. Along the walking network it comes from
+Dijkstra runs with a distance limit (from whichever side, candidates or
+places, has fewer distinct nodes); without streets, from a density grid
+convolved with the decay kernel (straight-line distance). Every signal is a
+vectorised function of ``G``, the network's centrality, or the candidate's
+own attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.signal import oaconvolve
+from scipy.spatial import cKDTree
+
+from nudge.placement.network import WalkNetwork
+from nudge.placement.profiles import Profile
+
+PEDESTRIAN_STREET = "pedestrian_street"
+_PEDESTRIAN_UNIT_M = 50.0  # a pedestrian street counts once per 50 m
+_MAX_GRID_CELLS = 16_000_000
+_EXACT_PAIRS = 50_000_000  # candidates × places up to which distances are computed exactly
+
+
+def decay(distance: np.ndarray, *, profile: Profile) -> np.ndarray:
+    """Return the decay weight of distances in metres (0 beyond the cutoff)."""
+    d = np.asarray(distance, dtype=float)
+    if profile.decay == "gaussian":
+        w = np.exp(-0.5 * (d / profile.scale_m) ** 2)
+    else:
+        w = np.exp(-d / profile.scale_m)
+    return np.where(d <= profile.cutoff_m, w, 0.0)
+
+
+@dataclass(frozen=True)
+class Places:
+    """Weighted points of the categories that feed the signals, in a metric CRS."""
+
+    xy: np.ndarray
+    code: np.ndarray
+    weight: np.ndarray
+    categories: tuple[str, ...]
+
+
+def places_from_dataset(
+    features: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, crs: CRS
+) -> Places:
+    """Return the public spaces as points with category codes, plus pedestrian streets."""
+    cats = (*sorted(set(features["category"].dropna().astype(str))), PEDESTRIAN_STREET)
+    code_of = {c: i for i, c in enumerate(cats)}
+    pts = features["point"] if "point" in features.columns else features.geometry
+    xy = shapely.get_coordinates(gpd.GeoSeries(pts, crs=4326).to_crs(crs).array)
+    code = features["category"].astype(str).map(code_of).to_numpy(dtype=np.int64)
+    weight = np.ones(len(xy))
+    if len(streets):
+        ped = streets.loc[(streets["highway"] == "pedestrian").to_numpy(dtype=bool)]
+        mid = shapely.line_interpolate_point(ped.geometry.to_crs(crs).array, 0.5, normalized=True)
+        xy = np.r_[xy, shapely.get_coordinates(mid)]
+        code = np.r_[code, np.full(len(ped), code_of[PEDESTRIAN_STREET])]
+        weight = np.r_[weight, ped["length_m"].to_numpy(dtype=float) / _PEDESTRIAN_UNIT_M]
+    return Places(xy=xy.reshape(-1, 2), code=code, weight=weight, categories=cats)
+
+
+def _one_hot(places: Places, weights: np.ndarray) -> np.ndarray:
+    """Return a (places × categories) matrix with each place's weight in its category."""
+    out = np.zeros((len(places.code), len(places.categories)))
+    out[np.arange(len(places.code)), places.code] = weights
+    return out
+
+
+def gravity_network(
+    cand_xy: np.ndarray, places: Places, network: WalkNetwork, *, profile: Profile
+) -> np.ndarray:
+    """Return the category gravity at each candidate along the walking network.
+
+    Candidates and places are snapped to their nearest network node; the
+    snapping distance is added to the network distance (exactly, for the
+    exponential decay, through ``f(a + b) = f(a) f(b)``).
+    """
+    k = len(places.categories)
+    cnode, coff = network.snap(cand_xy)
+    pnode, poff = network.snap(places.xy) if len(places.xy) else (np.zeros(0, int), np.zeros(0))
+    cu, cinv = np.unique(cnode, return_inverse=True)
+    pu, pinv = np.unique(pnode, return_inverse=True)
+    # weight of each place node per category, its own snapping distance folded in
+    wnode = np.zeros((len(pu), k))
+    np.add.at(wnode, (pinv, places.code), places.weight * decay(poff, profile=profile))
+    gu = np.zeros((len(cu), k))
+    if len(pu) <= len(cu):
+        for part, dist in network.batches(pu, limit=profile.cutoff_m):
+            gu += decay(dist[:, cu], profile=profile).T @ wnode[part]
+    else:
+        for part, dist in network.batches(cu, limit=profile.cutoff_m):
+            gu[part] = decay(dist[:, pu], profile=profile) @ wnode
+    return gu[cinv] * decay(coff, profile=profile)[:, None]
+
+
+def gravity_euclidean(
+    cand_xy: np.ndarray, places: Places, *, profile: Profile, cell: float = 20.0
+) -> np.ndarray:
+    """Return the category gravity at each candidate by straight-line distance.
+
+    Small instances are computed exactly from a KD-tree's pairs within the
+    cutoff. Large ones count places on a grid of `cell` metres, convolve each
+    category's grid with the decay kernel, and read the candidates' cells, so
+    the cost does not grow with the number of place-candidate pairs.
+    """
+    k = len(places.categories)
+    if len(places.xy) == 0 or len(cand_xy) == 0:
+        return np.zeros((len(cand_xy), k))
+    if len(cand_xy) * len(places.xy) <= _EXACT_PAIRS:
+        pairs = cKDTree(cand_xy).sparse_distance_matrix(
+            cKDTree(places.xy), profile.cutoff_m, output_type="coo_matrix"
+        )
+        values = decay(pairs.data, profile=profile) * places.weight[pairs.col]
+        out = np.zeros((len(cand_xy), k))
+        np.add.at(out, (pairs.row, places.code[pairs.col]), values)
+        # a candidate exactly on a place has distance 0, which the sparse matrix omits
+        dist, idx = cKDTree(places.xy).query(cand_xy, k=1)
+        same = np.flatnonzero(dist == 0)
+        np.add.at(out, (same, places.code[idx[same]]), places.weight[idx[same]])
+        return out
+    pad = profile.cutoff_m + cell
+    lo = np.minimum(cand_xy.min(0), places.xy.min(0)) - pad
+    hi = np.maximum(cand_xy.max(0), places.xy.max(0)) + pad
+    while np.prod(np.ceil((hi - lo) / cell)) > _MAX_GRID_CELLS:
+        cell *= 1.5
+    shape = tuple(np.ceil((hi - lo) / cell).astype(int))
+    r = int(np.ceil(profile.cutoff_m / cell))
+    ax = np.arange(-r, r + 1) * cell
+    kernel = decay(np.hypot(*np.meshgrid(ax, ax, indexing="ij")), profile=profile)
+    pcell = np.floor((places.xy - lo) / cell).astype(int)
+    ccell = np.floor((cand_xy - lo) / cell).astype(int)
+    out = np.zeros((len(cand_xy), k))
+    for c in range(k):
+        mask = places.code == c
+        if not mask.any():
+            continue
+        grid = np.zeros(shape)
+        np.add.at(grid, (pcell[mask, 0], pcell[mask, 1]), places.weight[mask])
+        surface = oaconvolve(grid, kernel, mode="same")
+        out[:, c] = np.maximum(surface[ccell[:, 0], ccell[:, 1]], 0.0)
+    return out
+
+
+def scale_unit(values: np.ndarray) -> np.ndarray:
+    """Scale values to 0..1 by their 99th percentile (the top 1% are capped at 1)."""
+    v = np.nan_to_num(np.asarray(values, dtype=float))
+    if v.size == 0:
+        return v
+    top = np.percentile(v, 99)
+    top = top if top > 0 else v.max()
+    return np.clip(v / top, 0.0, 1.0) if top > 0 else np.zeros_like(v)
+
+
+def weighted_columns(
+    gravity: np.ndarray, categories: tuple[str, ...], weights: dict[str, float]
+) -> np.ndarray:
+    """Return the weighted sum of the gravity columns named in `weights`."""
+    vec = np.array([float(weights.get(c, 0.0)) for c in categories])
+    return gravity @ vec
+
+
+def land_use_mix(
+    gravity: np.ndarray, categories: tuple[str, ...], *, exclude: set[str]
+) -> np.ndarray:
+    """Return the normalised Shannon entropy of the category mix within reach (0..1)."""
+    cols = [i for i, c in enumerate(categories) if c not in exclude]
+    g = gravity[:, cols]
+    total = g.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(total > 0, g / total, 0.0)
+        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+    return h / np.log(len(cols)) if len(cols) > 1 else np.zeros(len(g))
+
+
+def road_class_values(
+    candidates: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, crs: CRS, table: dict[str, float]
+) -> np.ndarray:
+    """Return the road-class value of each candidate's street (own, or nearest within 30 m)."""
+    own = candidates["highway"].astype("string")
+    need = own.isna().to_numpy()
+    if need.any() and len(streets):
+        near = gpd.GeoDataFrame(geometry=candidates.geometry[need].to_crs(crs).array, crs=crs)
+        edges = gpd.GeoDataFrame(
+            {"hw": streets["highway"].to_numpy()}, geometry=streets.geometry.to_crs(crs).array
+        )
+        joined = near.sjoin_nearest(edges, how="left", max_distance=30.0)
+        joined = joined[~joined.index.duplicated(keep="first")]
+        filled = own.to_numpy(dtype=object).copy()
+        filled[need] = joined["hw"].to_numpy()
+        own = pd.Series(filled, index=candidates.index, dtype="string")
+    return own.map(table).astype(float).fillna(0.0).to_numpy()
