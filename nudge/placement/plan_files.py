@@ -52,10 +52,17 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
             return gpd.read_file(path)
         if suffix == ".xlsx":
             return pd.read_excel(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
+        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=_separator(path))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         msg = f"The {what} file {path} cannot be read: {exc}"
         raise InputFileError(msg) from exc
+
+
+def _separator(path: Path) -> str:
+    """Return the column separator of a CSV file: comma, semicolon or tab."""
+    with path.open(encoding="utf-8-sig") as f:
+        header = f.readline()
+    return max([",", ";", "\t"], key=header.count) if header.strip() else ","
 
 
 def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
