@@ -9,6 +9,7 @@ leaves half a file.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -80,6 +81,9 @@ def write_geoframe(frame: gpd.GeoDataFrame, path: str | Path, *, index: bool = T
             table_with_lonlat(_plain(out)).to_csv(tmp, index=False)
         elif suffix == ".xlsx":
             table_with_lonlat(_plain(out)).to_excel(tmp, index=False)
+        elif suffix == ".gpkg":
+            layer = re.sub(r"\W+", "_", path.stem).strip("_") or "layer"
+            _plain(out).to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
         else:
             _plain(out).to_file(tmp, driver=FORMATS[suffix], engine="pyogrio")
         tmp.replace(path)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nudge._errors import ProfileError
+from nudge.placement.profiles import SIGNALS, load_profile, profile_from_file
+
+
+@pytest.mark.parametrize("kind", ["banner", "exhibition", "career"])
+def test_shipped_profiles(kind: str) -> None:
+    p = load_profile(kind)
+    assert set(p.weights) == set(SIGNALS)
+    assert sum(p.weights.values()) == pytest.approx(1.0)
+    assert p.scale_m == 400
+    assert p.decay == "exponential"
+
+
+def test_banner_favours_roads_and_exhibition_favours_dwell() -> None:
+    assert (
+        load_profile("banner").weights["road_class"]
+        > load_profile("exhibition").weights["road_class"]
+    )
+    assert load_profile("exhibition").weights["dwell"] > load_profile("banner").weights["dwell"]
+
+
+def test_user_file_overrides_part_of_a_profile(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text("[weights]\ndwell = 0.5\n\n[decay]\nfunction = 'gaussian'\n", "utf-8")
+    p = profile_from_file(path, "banner")
+    assert p.weights["dwell"] == 0.5
+    assert p.weights["road_class"] == load_profile("banner").weights["road_class"]
+    assert p.decay == "gaussian"
+
+
+def test_round_trip_through_toml(tmp_path: Path) -> None:
+    p = load_profile("career").with_weights({"centrality": 0.9})
+    path = tmp_path / "career.toml"
+    path.write_text(p.as_toml(), "utf-8")
+    back = profile_from_file(path, "career")
+    assert back.weights == pytest.approx(p.weights)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[weights]\nfootfall = 1\n", "unknown signal"),
+        ("[weights]\ndwell = -1\n", "invalid weights"),
+        ("[profiles.banner.weights]\npoi_gravity = 'high'\n", "invalid weights"),
+        (
+            "[weights]\npoi_gravity=0\ntransit_access=0\ncentrality=0\nroad_class=0\n"
+            "land_use_mix=0\ndwell=0\n",
+            "all weights 0",
+        ),
+        ("[decay]\nfunction = 'linear'\n", "decay function"),
+        ("[decay]\nscale_m = 900\ncutoff_m = 500\n", "scale_m"),
+        ("weights = [", "could not be read"),
+    ],
+)
+def test_bad_profile_files(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(ProfileError, match=match):
+        profile_from_file(path, "banner")
+
+
+def test_unknown_kind() -> None:
+    with pytest.raises(ProfileError, match="Unknown kind"):
+        load_profile("poster")
