@@ -16,13 +16,12 @@ def _scored(n: int = 40, seed: int = 1) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     lon = 71.40 + rng.uniform(0, 0.05, n)
     lat = 51.10 + rng.uniform(0, 0.03, n)
-    frame = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {f"signal_{s}": rng.uniform(0, 1, n) for s in load_profile("banner").weights},
         geometry=shapely.points(lon, lat),
         crs=4326,
         index=pd.Index([f"banner/{i:06d}" for i in range(n)], name="candidate_id"),
     )
-    return frame
 
 
 def _counts_csv(path: Path, scored: gpd.GeoDataFrame, counts: np.ndarray) -> None:
