@@ -185,6 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--exact-limit", type=float, default=120.0)
+    parser.add_argument("--scaling", action="store_true", help="Also scan exact-solver sizes.")
     args = parser.parse_args()
     candidates, demand = astana_instance()
     print(f"Astana: {len(demand)} demand points, {len(candidates)} candidate stops, radius 300 m")
@@ -197,6 +198,29 @@ def main() -> None:
     print(f"\nSynthetic: {len(demand)} demand points, {len(candidates)} candidates, radius 300 m")
     r = run_nudge(candidates, demand, 200, exact_limit=args.exact_limit)
     report("synthetic", 200, r, None)
+    if args.scaling:
+        scaling(args.exact_limit)
+
+
+def scaling(limit: float) -> None:
+    """Print how far the exact solver gets on growing synthetic instances (50 sites)."""
+    print(f"\n== exact solver size scan (50 sites, time limit {limit:g} s)")
+    for n_sites, n_demand in ((1_000, 10_000), (2_000, 20_000), (5_000, 50_000), (10_000, 100_000)):
+        candidates, demand = synthetic_instance(n_sites, n_demand, seed=11)
+        model = MaximalCoverage.from_geodataframe(
+            candidates, demand, kind="banner", count=50, radius=300.0, min_spacing=0.0
+        )
+        t = time.perf_counter()
+        greedy = model.solve(solver="greedy")
+        g_s = time.perf_counter() - t
+        t = time.perf_counter()
+        exact = model.solve(solver="exact", time_limit=limit)
+        e_s = time.perf_counter() - t
+        print(
+            f"  {n_sites:>6} x {n_demand:>7}: greedy {greedy.covered_weight:>10,.0f} in {g_s:6.2f} s; "
+            f"exact {exact.covered_weight:>10,.0f} in {e_s:6.2f} s ({exact.status}, "
+            f"gap {100 * exact.gap:.3f}%)"
+        )
 
 
 if __name__ == "__main__":

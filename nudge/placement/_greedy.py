@@ -139,6 +139,55 @@ def _knapsack(values: np.ndarray, costs: np.ndarray, capacity: float) -> float:
     return total
 
 
+def lagrangian_bound(p: CoverageProblem, *, lower: float, upper: float, rounds: int = 60) -> float:
+    """Return the Lagrangian (LP-strength) bound of the count/budget problem, at most `upper`.
+
+    The coverage constraints ``x_i <= sum of covering sites`` are relaxed with
+    multipliers ``0 <= m_i <= w_i``; for fixed multipliers the best plan takes
+    the sites with the largest ``sum of m_i`` they cover. Subgradient steps
+    (Polyak, aiming at `lower`) tighten the bound.
+    """
+    if p.count is None or p.budget is not None:
+        return upper
+    w = p.weights.astype(float)
+    m = 0.5 * w
+    best = upper
+    step = 1.0
+    at = sparse.csr_array(p.coverage.T, dtype=float)
+    indptr, indices = p.coverage.indptr, p.coverage.indices
+    for _ in range(rounds):
+        value = at @ m
+        picked = _relaxed_pick(p, value)
+        if picked is None:
+            return best
+        bound = float((w - m).sum() + value[picked].sum())
+        best = min(best, bound)
+        rows = np.concatenate([indices[indptr[j] : indptr[j + 1]] for j in picked] or [[]])
+        sub = np.bincount(rows.astype(np.int64), minlength=len(w)) - 1.0
+        sub[((m <= 0) & (sub > 0)) | ((m >= w) & (sub < 0))] = 0.0
+        norm = float(sub @ sub)
+        if norm == 0 or best - lower <= 1e-9 * max(best, 1.0):
+            break
+        m = np.clip(m - step * (bound - lower) / norm * sub, 0.0, w)
+        step *= 0.95
+    return best
+
+
+def _relaxed_pick(p: CoverageProblem, value: np.ndarray) -> np.ndarray | None:
+    """Return the best sites for per-site `value` under the count alone (None with a budget)."""
+    if p.count is None or p.budget is not None:
+        return None
+    locked = np.flatnonzero(p.locked)
+    k = p.count - len(locked)
+    pool = np.flatnonzero(p.eligible & ~p.locked)
+    if k <= 0 or not len(pool):
+        return locked
+    if k >= len(pool):
+        return np.r_[locked, pool]
+    top = pool[np.argpartition(-value[pool], k - 1)[:k]]
+    return np.r_[locked, top]
+
+
 def _celf(st: _State, *, ratio: bool, bound: float) -> float:
     """Add sites lazily-greedily until nothing more is allowed; return the tightest bound."""
     p = st.p
@@ -317,7 +366,8 @@ def solve_greedy(p: CoverageProblem, *, swaps: bool = True) -> Solution:
             st, n_swaps = other, other_swaps
     _raise_if_short(st)
     final = np.asarray(p.coverage.T @ st.uncovered, dtype=float)
-    bound = max(min(bound, _upper_bound(st, final)), st.value)
+    bound = min(bound, _upper_bound(st, final))
+    bound = max(lagrangian_bound(p, lower=st.value, upper=bound), st.value)
     return Solution(
         chosen=np.asarray(st.order, dtype=np.int64),
         covered_weight=st.value,
