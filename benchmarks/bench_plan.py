@@ -217,7 +217,8 @@ def scaling(limit: float) -> None:
         exact = model.solve(solver="exact", time_limit=limit)
         e_s = time.perf_counter() - t
         print(
-            f"  {n_sites:>6} x {n_demand:>7}: greedy {greedy.covered_weight:>10,.0f} in {g_s:6.2f} s; "
+            f"  {n_sites:>6} x {n_demand:>7}: "
+            f"greedy {greedy.covered_weight:>10,.0f} in {g_s:6.2f} s; "
             f"exact {exact.covered_weight:>10,.0f} in {e_s:6.2f} s ({exact.status}, "
             f"gap {100 * exact.gap:.3f}%)"
         )
