@@ -138,3 +138,15 @@ def test_astana_stops_centre_above_median_edge_below(shared_data: Path) -> None:
     south = c.loc[c.geometry.y.idxmin()]
     assert south["score"] < median
     assert result.distance == "euclidean"
+
+
+def test_almaty_central_avenue_above_city_median(shared_data: Path) -> None:
+    from nudge.datasets import dataset_from_files
+
+    base = shared_data / "osm/almaty"
+    city = dataset_from_files([base / "geofabrik_shp", base / "almaty_points.geojson"])
+    c = score_candidates(candidates_from_dataset(city, kind="banner"), city, draws=0).candidates
+    assert len(c) > 15_000
+    abai = c.loc[c["street_name"] == "Абай даңғылы", "score"]
+    assert len(abai) > 100
+    assert abai.median() > c["score"].median() + 10
