@@ -102,35 +102,41 @@ def find_duplicates(session: Session, rows: pd.DataFrame, radius_m: float) -> Du
         return out
     margin = radius_m / 111_000.0 * 4 + 1e-4
     lat, lon = rows["lat"].to_numpy(float), rows["lon"].to_numpy(float)
-    stored = pd.DataFrame(
-        session.execute(
-            sa.select(Installation.id, Installation.kind, Installation.lat, Installation.lon).where(
-                Installation.status != "removed",
-                Installation.kind.in_(sorted(set(rows["kind"]))),
-                Installation.lat.between(lat.min() - margin, lat.max() + margin),
-                Installation.lon.between(lon.min() - 2 * margin, lon.max() + 2 * margin),
-            )
-        ).all(),
-        columns=["id", "kind", "lat", "lon"],
+    kinds = np.asarray(rows["kind"].tolist(), dtype=object)
+    query = sa.select(Installation.id, Installation.kind, Installation.lat, Installation.lon).where(
+        Installation.status != "removed",
+        Installation.kind.in_(sorted(set(kinds.tolist()))),
+        Installation.lat.between(lat.min() - margin, lat.max() + margin),
+        Installation.lon.between(lon.min() - 2 * margin, lon.max() + 2 * margin),
     )
+    stored = session.execute(query).all()
+    s_id = np.array([r[0] for r in stored], dtype=np.int64)
+    s_kind = np.array([r[1] for r in stored], dtype=object)
+    s_xyz = unit_vectors([r[2] for r in stored], [r[3] for r in stored])
     chord = chord_for_metres(radius_m)
     xyz = unit_vectors(lat, lon)
-    for kind, positions in rows.groupby("kind").indices.items():
-        idx = np.asarray(positions)
-        _match_stored(out, stored[stored["kind"] == kind], xyz, idx, chord)
+    for kind in set(kinds.tolist()):
+        idx = np.flatnonzero(kinds == kind)
+        mine = s_kind == kind
+        _match_stored(out, ids=s_id[mine], stored_xyz=s_xyz[mine], xyz=xyz, idx=idx, chord=chord)
         _match_batch(out, xyz, idx, chord)
     return out
 
 
 def _match_stored(
-    out: DuplicateMatches, stored: pd.DataFrame, xyz: np.ndarray, idx: np.ndarray, chord: float
+    out: DuplicateMatches,
+    *,
+    ids: np.ndarray,
+    stored_xyz: np.ndarray,
+    xyz: np.ndarray,
+    idx: np.ndarray,
+    chord: float,
 ) -> None:
-    if stored.empty:
+    if ids.size == 0:
         return
-    tree = cKDTree(unit_vectors(stored["lat"], stored["lon"]))
-    dist, pos = tree.query(xyz[idx], k=1, distance_upper_bound=chord)
+    dist, pos = cKDTree(stored_xyz).query(xyz[idx], k=1, distance_upper_bound=chord)
     hit = np.isfinite(dist)
-    out.other_id[idx[hit]] = stored["id"].to_numpy()[pos[hit]]
+    out.other_id[idx[hit]] = ids[pos[hit]]
     out.distance[idx[hit]] = dist[hit] * EARTH_RADIUS_M
 
 

@@ -1,17 +1,20 @@
 """Validation of installation rows, shared by single logging and batch imports.
 
-Both paths turn their input into a table of text-like cells with canonical
-column names, and `validate_installations` checks every rule column by column
-(vectorised), returning typed rows and every problem with its row number.
+Both paths turn their input into a table of cells with canonical column names,
+and `validate_installations` checks every rule column by column, returning
+typed rows and every problem with its row number. Columns are handled as
+numpy arrays (cells parsed once each, with repeated values memoised), so that
+one row costs little and 10,000 rows stay fast.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -96,19 +99,37 @@ def is_missing(value: object) -> bool:
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Return the rows of `frame` as dicts of plain Python values (None for empty cells)."""
     columns = [str(c) for c in frame.columns]
+    values = [frame[c].tolist() for c in frame.columns]
     return [
-        {
-            c: None if is_missing(v) else (v.item() if isinstance(v, np.generic) else v)
-            for c, v in zip(columns, values, strict=True)
-        }
-        for values in frame.itertuples(index=False, name=None)
-    ]
+        {c: None if is_missing(v) else (v.item() if isinstance(v, np.generic) else v)
+         for c, v in zip(columns, row, strict=True)}
+        for row in zip(*values, strict=True)
+    ]  # fmt: skip
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Return cells as stripped text (object dtype), with empty cells as None."""
-    values = [None if is_missing(v) else (str(v).strip() or None) for v in series.tolist()]
-    return pd.Series(values, index=series.index, dtype=object)
+Cells = np.ndarray
+"""A column as a numpy object array, with None for empty cells."""
+
+
+def cells_of(table: pd.DataFrame, name: str) -> Cells:
+    """Return a column's cells (None for empty ones, and for a missing column)."""
+    if name not in table:
+        return np.full(len(table), None, dtype=object)
+    out = np.empty(len(table), dtype=object)
+    out[:] = [None if is_missing(v) else v for v in table[name].tolist()]
+    return out
+
+
+def texts_of(cells: Cells) -> Cells:
+    """Return cells as stripped text, None when empty."""
+    out = np.empty(len(cells), dtype=object)
+    out[:] = [None if v is None else (str(v).strip() or None) for v in cells]
+    return out
+
+
+def present(cells: Cells) -> np.ndarray:
+    """Return which cells hold a value."""
+    return np.array([v is not None for v in cells], dtype=bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,72 +149,110 @@ class Checked:
     problems: list[RowProblem]
 
 
-class _Problems:
-    def __init__(self, rows: pd.Series) -> None:
+class Problems:
+    """Problems of a batch, collected per rule with the row numbers people see."""
+
+    def __init__(self, rows: np.ndarray) -> None:
         self.rows = rows
         self.items: list[RowProblem] = []
-        self.bad = pd.Series(False, index=rows.index)
+        self.bad = np.zeros(len(rows), dtype=bool)
 
-    def add(self, mask: pd.Series, column: str, message: object) -> None:
-        mask = mask.fillna(False).astype(bool)
-        for idx in mask.index[mask]:
-            text = message(idx) if callable(message) else str(message)
-            self.items.append(RowProblem(int(self.rows[idx]), text, column))
+    def add(self, mask: np.ndarray, column: str, message: str | Callable[[int], str]) -> None:
+        """Record `message` (or `message(position)`) for every row where `mask` is true."""
+        for i in np.flatnonzero(mask):
+            text = message(int(i)) if callable(message) else message
+            self.items.append(RowProblem(int(self.rows[i]), text, column))
         self.bad |= mask
 
 
-def _numbers(col: pd.Series, name: str, problems: _Problems) -> pd.Series:
-    text = _text(col).map(
-        lambda v: v.replace(",", ".").replace(" ", "") if isinstance(v, str) else v
-    )
-    values = pd.to_numeric(text, errors="coerce")
-    problems.add(text.notna() & values.isna(), name, lambda i: f"{name} {col[i]!r} is not a number")
-    return values
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | np.number):
+        return float(value)
+    try:
+        return float(str(value).replace(",", ".").replace(" ", "").replace("\u00a0", ""))
+    except ValueError:
+        return None
 
 
-def _dates(col: pd.Series, name: str, problems: _Problems) -> pd.Series:
-    raw = col.where(col.notna(), None)
-    is_date = raw.map(lambda v: isinstance(v, date))
-    text = _text(raw.where(~is_date, None))
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    dotted = pd.to_datetime(text, errors="coerce", format="%d.%m.%Y")
-    parsed = parsed.fillna(dotted)
-    out = parsed.map(lambda t: None if pd.isna(t) else t.date()).astype(object)
-    out[is_date] = raw[is_date].map(lambda v: v.date() if hasattr(v, "date") else v)
-    problems.add(
-        text.notna() & parsed.isna(),
+def numbers_of(cells: Cells, name: str, p: Problems) -> np.ndarray:
+    """Return cells as floats (NaN when empty), recording cells that are not numbers."""
+    parsed = [None if v is None else _number(v) for v in cells]
+    out = np.array([np.nan if v is None else v for v in parsed], dtype=float)
+    failed = np.array([c is not None and v is None for c, v in zip(cells, parsed, strict=True)],
+                      dtype=bool)  # fmt: skip
+    p.add(failed, name, lambda i: f"{name} {cells[i]!r} is not a number")
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _date_from_text(text: str) -> date | None:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", text):
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+    for fmt in ("%d.%m.%Y", "%d.%m.%y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return _date_from_text(str(value).strip())
+
+
+def _dates(cells: Cells, name: str, p: Problems) -> Cells:
+    out = np.empty(len(cells), dtype=object)
+    out[:] = [None if v is None else _date(v) for v in cells]
+    failed = present(cells) & ~present(out)
+    p.add(
+        failed,
         name,
-        lambda i: f"{name} {col[i]!r} is not a date; write it as 2025-03-31 or 31.03.2025",
+        lambda i: f"{name} {cells[i]!r} is not a date; write it as 2025-03-31 or 31.03.2025",
     )
     return out
 
 
 def _choices(
-    col: pd.Series,
-    name: str,
-    lookup: Mapping[str, str],
-    problems: _Problems,
-    default: str | None = None,
-) -> pd.Series:
-    text = _text(col)
-    out = text.map(lambda v: lookup.get(column_key(v)) if isinstance(v, str) else default)
+    cells: Cells, name: str, lookup: Mapping[str, str], p: Problems, default: str | None = None
+) -> Cells:
+    out = np.empty(len(cells), dtype=object)
+    out[:] = [default if v is None else lookup.get(column_key(v)) for v in cells]
     allowed = ", ".join(sorted(set(lookup.values())))
-    problems.add(
-        text.notna() & out.isna(), name, lambda i: f"{name} {col[i]!r} is unknown; use {allowed}"
+    p.add(
+        present(cells) & ~present(out),
+        name,
+        lambda i: f"{name} {cells[i]!r} is unknown; use {allowed}",
     )
     return out
 
 
-def _booleans(col: pd.Series, problems: _Problems) -> pd.Series:
-    text = _text(col).map(lambda v: v.casefold() if isinstance(v, str) else None)
-    out = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
-    out = out.astype(object).where(out.notna(), None)
-    problems.add(
-        text.notna() & out.isna(),
+def _boolean(value: object) -> bool | None:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().casefold()
+    if text.endswith(".0"):
+        text = text[:-2]
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def _booleans(cells: Cells, p: Problems) -> Cells:
+    out = np.empty(len(cells), dtype=object)
+    out[:] = [None if v is None else _boolean(v) for v in cells]
+    p.add(
+        present(cells) & ~present(out),
         "illuminated",
-        lambda i: f"illuminated {col[i]!r} is not yes/no",
+        lambda i: f"illuminated {cells[i]!r} is not yes/no",
     )
-    return out.astype(object)
+    return out
 
 
 _MAX_LENGTH = {
@@ -209,7 +268,7 @@ _MAX_LENGTH = {
 
 def split_themes(value: object) -> str | None:
     """Return themes as one sorted, comma-separated, lower-case text (None when empty)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if is_missing(value):
         return None
     parts = value if isinstance(value, list | tuple | set) else re.split(r"[,;|]", str(value))
     themes = sorted({str(t).strip().casefold() for t in parts if str(t).strip()})
@@ -217,47 +276,48 @@ def split_themes(value: object) -> str | None:
 
 
 def _location(
-    table: pd.DataFrame, sites: Mapping[str, SiteInfo], p: _Problems
-) -> tuple[pd.Series, pd.Series, pd.Series]:
-    lat = _numbers(table["lat"], "lat", p)
-    lon = _numbers(table["lon"], "lon", p)
-    site = _text(table["site_id"])
-    known = site.map(lambda s: not isinstance(s, str) or s in sites)
+    table: pd.DataFrame, sites: Mapping[str, SiteInfo], p: Problems
+) -> tuple[np.ndarray, np.ndarray, Cells]:
+    raw_lat, raw_lon = cells_of(table, "lat"), cells_of(table, "lon")
+    lat, lon = numbers_of(raw_lat, "lat", p), numbers_of(raw_lon, "lon", p)
+    site = texts_of(cells_of(table, "site_id"))
+    known = np.array([s is None or s in sites for s in site], dtype=bool)
     p.add(
         ~known,
         "site_id",
         lambda i: f"site_id {site[i]!r} is not a planned site; import its plan first",
     )
-    site_id = site.map(lambda s: sites[s].id if s in sites else None).astype(object)
-    lat = lat.fillna(site.map(lambda s: sites[s].lat if s in sites else np.nan))
-    lon = lon.fillna(site.map(lambda s: sites[s].lon if s in sites else np.nan))
-    given = table["lat"].notna() | table["lon"].notna()
-    p.add(~given & site.isna(), "lat", "the location is missing: give lat and lon, or a site_id")
+    site_id = np.empty(len(site), dtype=object)
+    site_id[:] = [sites[s].id if s in sites else None for s in site]
+    from_site = np.isnan(lat) & np.isnan(lon) & present(site_id)
+    for i in np.flatnonzero(from_site):
+        lat[i], lon[i] = sites[site[i]].lat, sites[site[i]].lon
+    has_lat, has_lon = present(raw_lat), present(raw_lon)
     p.add(
-        given & (_text(table["lat"]).isna() ^ _text(table["lon"]).isna()),
+        ~has_lat & ~has_lon & ~present(site),
         "lat",
-        "give both lat and lon",
+        "the location is missing: give lat and lon, or a site_id",
     )
-    out_of_range = ~lat.between(-90, 90) | ~lon.between(-180, 180)
-    p.add(
-        lat.notna() & lon.notna() & out_of_range,
-        "lat",
-        lambda i: f"lat {lat[i]} / lon {lon[i]} are not valid decimal degrees",
-    )
+    p.add(has_lat ^ has_lon, "lat", "give both lat and lon")
+    with np.errstate(invalid="ignore"):
+        out_of_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    p.add(out_of_range, "lat", lambda i: f"lat {lat[i]} / lon {lon[i]} are not valid degrees")
     return lat, lon, site_id
 
 
-def _dates_and_status(table: pd.DataFrame, p: _Problems, today: date) -> pd.DataFrame:
-    status = _choices(table["status"], "status", {s: s for s in STATUSES}, p, default="installed")
-    installed = _dates(table["installed_on"], "installed_on", p)
-    removed = _dates(table["removed_on"], "removed_on", p)
+def _dates_and_status(table: pd.DataFrame, p: Problems, today: date) -> dict[str, Cells]:
+    statuses = {s: s for s in STATUSES}
+    status = _choices(cells_of(table, "status"), "status", statuses, p, default="installed")
+    installed = _dates(cells_of(table, "installed_on"), "installed_on", p)
+    removed = _dates(cells_of(table, "removed_on"), "removed_on", p)
+    needs = np.array([s in NEEDS_INSTALL_DATE for s in status], dtype=bool)
     p.add(
-        status.isin(NEEDS_INSTALL_DATE) & installed.isna(),
+        needs & ~present(installed),
         "installed_on",
         lambda i: f"status {status[i]} needs an install date (installed_on)",
     )
     p.add(
-        (status == "removed") & removed.isna(),
+        (status == "removed") & ~present(removed),
         "removed_on",
         "status removed needs a removal date (removed_on)",
     )
@@ -267,19 +327,48 @@ def _dates_and_status(table: pd.DataFrame, p: _Problems, today: date) -> pd.Data
         "a new installation cannot start as verified: log it as installed, attach photo "
         "evidence, then change its status to verified",
     )
-    both = installed.notna() & removed.notna()
+    before = np.array(
+        [
+            a is not None and b is not None and b < a
+            for a, b in zip(installed, removed, strict=True)
+        ],
+        dtype=bool,
+    )
     p.add(
-        both & (removed.where(both, date.min) < installed.where(both, date.min)),
+        before,
         "removed_on",
         lambda i: f"removed_on {removed[i]} is before installed_on {installed[i]}",
     )
     latest = today + timedelta(days=1)
-    p.add(
-        installed.map(lambda d: isinstance(d, date) and d > latest),
-        "installed_on",
-        lambda i: f"installed_on {installed[i]} is in the future",
-    )
-    return pd.DataFrame({"status": status, "installed_on": installed, "removed_on": removed})
+    future = np.array([d is not None and d > latest for d in installed], dtype=bool)
+    p.add(future, "installed_on", lambda i: f"installed_on {installed[i]} is in the future")
+    return {"status": status, "installed_on": installed, "removed_on": removed}
+
+
+def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
+    facing = numbers_of(cells_of(table, "facing_deg"), "facing_deg", p)
+    with np.errstate(invalid="ignore"):
+        p.add(
+            (facing < 0) | (facing > 360),
+            "facing_deg",
+            lambda i: f"facing_deg {facing[i]} is not a bearing between 0 and 360",
+        )
+    texts: dict[str, Any] = {c: texts_of(cells_of(table, c)) for c in _MAX_LENGTH}
+    themes = np.empty(len(table), dtype=object)
+    themes[:] = [split_themes(v) for v in cells_of(table, "themes")]
+    texts["themes"] = themes
+    for column, limit in _MAX_LENGTH.items():
+        values = texts[column]
+        too_long = np.array([v is not None and len(v) > limit for v in values], dtype=bool)
+        p.add(too_long, column, f"{column} is longer than {limit} characters")
+    kind = _choices(cells_of(table, "kind"), "kind", KIND_ALIASES, p)
+    p.add(~present(cells_of(table, "kind")), "kind", "kind is missing")
+    return {
+        "kind": kind,
+        "facing_deg": np.where(facing == 360, 0.0, facing),
+        "illuminated": _booleans(cells_of(table, "illuminated"), p),
+        **texts,
+    }
 
 
 def validate_installations(
@@ -311,62 +400,35 @@ def validate_installations(
         ``installed_on``, ``removed_on``, ``facing_deg``, ``illuminated``,
         ``themes`` and the text columns.
     """
-    table = table.reindex(columns=["row", *KNOWN_COLUMNS]).reset_index(drop=True)
-    p = _Problems(table["row"])
-    kind = _choices(table["kind"], "kind", KIND_ALIASES, p)
-    p.add(_text(table["kind"]).isna(), "kind", "kind is missing")
+    table = table.reset_index(drop=True)
+    p = Problems(np.asarray(table["row"].tolist()))
     lat, lon, site_id = _location(table, sites, p)
-    region = pd.Series(regions_of_points(lat.to_numpy(), lon.to_numpy()), index=table.index)
-    located = lat.between(-90, 90) & lon.between(-180, 180)
-    p.add(located & region.isna(), "lat", lambda i: outside_message(lat[i], lon[i]))
-    facing = _numbers(table["facing_deg"], "facing_deg", p)
-    p.add(
-        facing.notna() & ~facing.between(0, 360),
-        "facing_deg",
-        lambda i: f"facing_deg {facing[i]} is not a bearing between 0 and 360",
-    )
-    out = _dates_and_status(table, p, today or date.today())
-    texts = {c: _text(table[c]) for c in _MAX_LENGTH}
-    texts["themes"] = table["themes"].map(split_themes)
-    for column, limit in _MAX_LENGTH.items():
-        p.add(
-            texts[column].map(lambda v, n=limit: isinstance(v, str) and len(v) > n),
-            column,
-            f"{column} is longer than {limit} characters",
-        )
-    out = out.assign(
-        row=table["row"],
-        kind=kind,
-        lat=lat,
-        lon=lon,
-        region_code=region,
-        planned_site_id=site_id,
-        facing_deg=facing.mask(facing == 360, 0.0),
-        illuminated=_booleans(table["illuminated"], p),
-        **texts,
-    )
-    good = out[~p.bad].copy()
-    explicit_city = good["city"].map(lambda c: city_name(c) if isinstance(c, str) else None)
-    found_city = cities_of_points(good["lat"], good["lon"], good["region_code"])
-    good["city"] = explicit_city.where(explicit_city.notna(), found_city)
+    region = regions_of_points(lat, lon)
+    with np.errstate(invalid="ignore"):
+        located = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    p.add(located & ~present(region), "lat", lambda i: outside_message(lat[i], lon[i]))
+    columns: dict[str, Any] = {
+        "row": p.rows, "lat": lat, "lon": lon, "region_code": region,
+        "planned_site_id": site_id, **_details(table, p),
+        **_dates_and_status(table, p, today or date.today()),
+    }  # fmt: skip
+    keep = ~p.bad
+    good = {name: values[keep] for name, values in columns.items()}
+    explicit = np.empty(int(keep.sum()), dtype=object)
+    explicit[:] = [city_name(c) if c else None for c in good["city"]]
+    found = cities_of_points(good["lat"], good["lon"], good["region_code"])
+    good["city"] = np.where(present(explicit), explicit, found)
     good["district"] = (
-        districts.districts_of_points(good["lat"], good["lon"]) if districts else None
+        districts.districts_of_points(good["lat"], good["lon"])
+        if districts is not None
+        else np.full(int(keep.sum()), None, dtype=object)
     )
     problems = sorted(p.items, key=lambda x: (x.row, x.column or ""))
-    return Checked(good.reset_index(drop=True), problems)
+    return Checked(pd.DataFrame(good), problems)
 
 
-_UID_FIELDS = (
-    "kind",
-    "lat",
-    "lon",
-    "installed_on",
-    "content_id",
-    "size",
-    "facing_deg",
-    "site_id",
-    "external_id",
-)
+_UID_FIELDS = ("kind", "lat", "lon", "installed_on", "content_id", "size", "facing_deg",
+               "site_id", "external_id")  # fmt: skip
 
 
 def installation_uids(rows: pd.DataFrame) -> list[str]:
@@ -376,9 +438,10 @@ def installation_uids(rows: pd.DataFrame) -> list[str]:
     content, size, facing, site and external id) gets the same key, so a
     re-imported file adds nothing.
     """
-    lat = rows["lat"].round(7).map("{:.7f}".format)
-    lon = rows["lon"].round(7).map("{:.7f}".format)
-    cols = [rows[c].map(lambda v: "" if is_missing(v) else str(v)) for c in _UID_FIELDS]
-    cols[1], cols[2] = lat, lon
+    cols = [
+        [f"{v:.7f}" for v in rows[c].to_numpy(float)] if c in ("lat", "lon")
+        else ["" if is_missing(v) else str(v) for v in rows[c].tolist()]
+        for c in _UID_FIELDS
+    ]  # fmt: skip
     joined = ["|".join(parts) for parts in zip(*cols, strict=True)]
     return ["h:" + hashlib.sha256(j.encode("utf-8")).hexdigest()[:40] for j in joined]

@@ -30,13 +30,15 @@ from nudge.registry._store import (
 from nudge.registry._tables import MAX_IMPORT_BYTES, read_table
 from nudge.registry._validate import (
     COLUMN_ALIASES,
-    _numbers,
-    _Problems,
-    _text,
+    Problems,
     canonical_columns,
+    cells_of,
     frame_records,
     installation_uids,
+    numbers_of,
+    present,
     split_themes,
+    texts_of,
     validate_installations,
 )
 from nudge.registry.audit import record_change, record_many, utcnow
@@ -88,8 +90,11 @@ def _canonical_table(table: pd.DataFrame, name: str, *, need_kind: bool = True) 
     if missing:
         found = [str(c) for c in table.columns if c != "row"]
         hint = ""
-        if len(found) == 1 and any(d in found[0] for d in ",;\t|"):
-            hint = " The cells were not split: check the delimiter between columns."
+        if len(found) == 1:
+            hint = (
+                " Only one column was found, so the cells were not split: save the file "
+                "with ',' or ';' between columns."
+            )
         expected = "; ".join(
             f"{c}: {', '.join(COLUMN_ALIASES[c][:4])}" for c in ("kind", "lat", "lon", "site_id")
         )
@@ -104,8 +109,6 @@ def _canonical_table(table: pd.DataFrame, name: str, *, need_kind: bool = True) 
 def _fill_themes(table: pd.DataFrame, themes_of: ThemesOf | None) -> pd.DataFrame:
     if themes_of is None or "content_id" not in table:
         return table
-    themes = table["themes"] if "themes" in table else pd.Series(None, index=table.index)
-    content = _text(table["content_id"])
     cache: dict[str, str | None] = {}
 
     def lookup(cid: str) -> str | None:
@@ -116,8 +119,11 @@ def _fill_themes(table: pd.DataFrame, themes_of: ThemesOf | None) -> pd.DataFram
                 cache[cid] = None
         return cache[cid]
 
-    filled = content.map(lambda c: lookup(c) if c else None)
-    return table.assign(themes=themes.where(themes.notna(), filled))
+    given = cells_of(table, "themes")
+    content = texts_of(cells_of(table, "content_id"))
+    filled = [g if g is not None else (lookup(c) if c else None) for g, c in zip(given, content,
+              strict=True)]  # fmt: skip
+    return table.assign(themes=pd.Series(filled, index=table.index, dtype=object))
 
 
 def _new_rows(session: Session, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
@@ -260,43 +266,33 @@ def _plan_table(source: Path | str | pd.DataFrame) -> tuple[pd.DataFrame, str, s
     return table, path.stem, digest
 
 
-def _optional_numbers(table: pd.DataFrame, column: str) -> pd.Series | None:
-    if column not in table:
-        return None
-    return pd.to_numeric(table[column], errors="coerce")
-
-
 def _check_plan(table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
-    p = _Problems(table["row"])
-    site = _text(table["site_id"]) if "site_id" in table else pd.Series(None, index=table.index)
-    p.add(site.isna(), "site_id", "site_id is missing")
-    kind = _text(table["kind"]) if "kind" in table else pd.Series(None, index=table.index)
+    table = table.reset_index(drop=True)
+    p = Problems(np.asarray(table["row"].tolist()))
+    site = texts_of(cells_of(table, "site_id"))
+    p.add(~present(site), "site_id", "site_id is missing")
+    kind = texts_of(cells_of(table, "kind"))
     p.add(
-        ~kind.isin(SITE_KINDS),
+        np.array([k not in SITE_KINDS for k in kind], dtype=bool),
         "kind",
         lambda i: f"kind {kind[i]!r} is not one of {', '.join(SITE_KINDS)}",
     )
-    lat = _numbers(table.get("lat", pd.Series(None, index=table.index)), "lat", p)
-    lon = _numbers(table.get("lon", pd.Series(None, index=table.index)), "lon", p)
-    p.add(lat.isna() | lon.isna(), "lat", "the site has no point geometry")
-    region = pd.Series(regions_of_points(lat, lon), index=table.index)
+    lat = numbers_of(cells_of(table, "lat"), "lat", p)
+    lon = numbers_of(cells_of(table, "lon"), "lon", p)
+    p.add(np.isnan(lat) | np.isnan(lon), "lat", "the site has no point geometry")
+    region = regions_of_points(lat, lon)
     p.add(
-        lat.notna() & lon.notna() & region.isna(), "lat", lambda i: outside_message(lat[i], lon[i])
+        ~np.isnan(lat) & ~np.isnan(lon) & ~present(region),
+        "lat",
+        lambda i: outside_message(lat[i], lon[i]),
     )
-    out = pd.DataFrame(
-        {
-            "row": table["row"],
-            "site_id": site,
-            "kind": kind,
-            "lat": lat,
-            "lon": lon,
-            "region_code": region,
-            "name": _text(table["name"]) if "name" in table else None,
-            "score": _optional_numbers(table, "score"),
-            "pick_order": _optional_numbers(table, "pick_order"),
-            "district": _text(table["district"]) if "district" in table else None,
-        }
-    )
+    out = pd.DataFrame({
+        "row": p.rows, "site_id": site, "kind": kind, "lat": lat, "lon": lon,
+        "region_code": region, "name": texts_of(cells_of(table, "name")),
+        "score": numbers_of(cells_of(table, "score"), "score", p),
+        "pick_order": numbers_of(cells_of(table, "pick_order"), "pick_order", p),
+        "district": texts_of(cells_of(table, "district")),
+    })  # fmt: skip
     return out[~p.bad].reset_index(drop=True), p.items
 
 

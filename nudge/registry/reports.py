@@ -187,8 +187,11 @@ def export_installations(
     frame = installations_frame(engine, active_on=active_on, date_from=date_from, date_to=date_to)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix in {".geojson", ".json"}:
+        props = frame.drop(columns=["lat", "lon"])
+        for col in ("installed_on", "removed_on"):
+            props[col] = [d.isoformat() if isinstance(d, date) else None for d in props[col]]
         gdf = gpd.GeoDataFrame(
-            frame.drop(columns=["lat", "lon"]).astype({"installed_on": str, "removed_on": str}),
+            props,
             geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
             crs="EPSG:4326",
         )

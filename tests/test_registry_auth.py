@@ -1,0 +1,137 @@
+"""Users, roles and permission checks inside the library functions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import geopandas as gpd
+import pytest
+import sqlalchemy as sa
+from registry_support import (
+    ALMATY,
+    ASTANA,
+    Users,
+)
+from sqlalchemy.engine import Engine
+
+from nudge._errors import AccessDeniedError, RecordError
+from nudge.registry import (
+    add_user,
+    audit_entries,
+    authenticate,
+    change_status,
+    import_plan,
+    list_users,
+    log_installation,
+    log_publication,
+    update_installation,
+    update_user,
+)
+
+pytest_plugins = ["registry_support"]
+
+
+def test_first_user_needs_no_admin_but_later_ones_do(engine: Engine) -> None:
+    first = add_user(engine, username="boss", password="long-enough", role="admin")
+    assert first.role == "admin"
+    with pytest.raises(AccessDeniedError, match="only an admin may add more"):
+        add_user(engine, username="other", password="long-enough", role="viewer")
+    add_user(engine, username="other", password="long-enough", role="viewer", by="boss")
+    with pytest.raises(AccessDeniedError, match="may not manage users"):
+        add_user(engine, username="third", password="long-enough", role="viewer", by="other")
+    assert [u.username for u in list_users(engine)] == ["boss", "other"]
+
+
+def test_passwords_are_hashed_with_argon2(engine: Engine, users: Users) -> None:
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT password_hash FROM users WHERE username = 'aigerim'")
+        ).scalar_one()
+    assert stored.startswith("$argon2id$")
+    assert "aigerim-pass" not in stored
+    assert authenticate(engine, "aigerim", "aigerim-pass").regions == ("ALA",)
+    with pytest.raises(AccessDeniedError, match="Wrong user name or password"):
+        authenticate(engine, "aigerim", "wrong-pass")
+    with pytest.raises(AccessDeniedError, match="Wrong user name or password"):
+        authenticate(engine, "nobody", "aigerim-pass")
+
+
+def test_new_user_values_are_checked(engine: Engine, users: Users) -> None:
+    with pytest.raises(RecordError, match="too short"):
+        add_user(engine, username="x1", password="short", role="viewer", by=users.admin)
+    with pytest.raises(RecordError, match="Unknown role 'boss'"):
+        add_user(engine, username="x1", password="long-enough", role="boss", by=users.admin)
+    with pytest.raises(RecordError, match="needs at least one region"):
+        add_user(engine, username="x1", password="long-enough", role="coordinator", by="admin")
+    with pytest.raises(RecordError, match="Only coordinators are limited"):
+        add_user(engine, username="x1", password="long-enough", role="planner",
+                 regions=["ALA"], by="admin")  # fmt: skip
+    with pytest.raises(RecordError, match="not allowed"):
+        add_user(engine, username="a b/../c", password="long-enough", role="viewer", by="admin")
+    with pytest.raises(RecordError, match="already exists"):
+        add_user(engine, username="aigerim", password="long-enough", role="viewer", by="admin")
+
+
+def test_coordinator_of_almaty_cannot_touch_astana(engine: Engine, users: Users) -> None:
+    with pytest.raises(AccessDeniedError, match=r"coordinator of ALA Almaty .* in AST Astana"):
+        log_installation(engine, user=users.almaty, kind="banner", lat=ASTANA[0],
+                         lon=ASTANA[1], installed_on="2025-03-01")  # fmt: skip
+    astana = log_installation(engine, user=users.astana, kind="banner", lat=ASTANA[0],
+                              lon=ASTANA[1], installed_on="2025-03-01")  # fmt: skip
+    with pytest.raises(AccessDeniedError, match="may not"):
+        change_status(engine, astana.id, "damaged", user=users.almaty)
+    with pytest.raises(AccessDeniedError, match="may not"):
+        update_installation(engine, astana.id, {"size": "3x6"}, user=users.almaty)
+    with pytest.raises(AccessDeniedError, match="may not"):
+        log_publication(engine, user=users.almaty, kind="podcast", title="Әулет",
+                        published_on=date(2025, 3, 1), region="AST")  # fmt: skip
+    # moving an own installation into another region is refused too
+    own = log_installation(engine, user=users.almaty, kind="banner", lat=ALMATY[0],
+                           lon=ALMATY[1], installed_on="2025-03-01")  # fmt: skip
+    with pytest.raises(AccessDeniedError, match="in AST Astana"):
+        update_installation(engine, own.id, {"lat": ASTANA[0], "lon": ASTANA[1]},
+                            user=users.almaty)  # fmt: skip
+    assert update_installation(engine, astana.id, {"size": "3x6"}, user=users.planner).size == "3x6"
+
+
+def test_viewer_and_designer_cannot_log_installations(engine: Engine, users: Users) -> None:
+    for who in (users.viewer, users.designer):
+        with pytest.raises(AccessDeniedError, match="may not log or change installations"):
+            log_installation(engine, user=who, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
+                             installed_on="2025-03-01")  # fmt: skip
+    with pytest.raises(AccessDeniedError, match="may not import or change planned sites"):
+        import_plan(engine, _plan(), user=users.almaty)
+    pub = log_publication(engine, user=users.designer, kind="tv", title="Еңбек адамы",
+                          published_on=date(2025, 3, 1), region="AST")  # fmt: skip
+    assert pub.kind == "tv_programme"
+
+
+def _plan() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"site_id": ["banner/1"], "kind": ["banner"]},
+        geometry=gpd.points_from_xy([ALMATY[1]], [ALMATY[0]]),
+        crs="EPSG:4326",
+    )
+
+
+def test_inactive_and_unknown_users_are_refused(engine: Engine, users: Users) -> None:
+    update_user(engine, "aigerim", by=users.admin, active=False)
+    with pytest.raises(AccessDeniedError, match="Unknown or inactive user 'aigerim'"):
+        log_installation(engine, user="aigerim", kind="banner", lat=ALMATY[0], lon=ALMATY[1],
+                         installed_on="2025-03-01")  # fmt: skip
+    with pytest.raises(AccessDeniedError, match="Wrong user name or password"):
+        authenticate(engine, "aigerim", "aigerim-pass")
+    with pytest.raises(AccessDeniedError, match="Unknown or inactive user 'ghost'"):
+        log_installation(engine, user="ghost", kind="banner", lat=ALMATY[0], lon=ALMATY[1],
+                         installed_on="2025-03-01")  # fmt: skip
+
+
+def test_user_changes_are_audited(engine: Engine, users: Users) -> None:
+    updated = update_user(engine, "nurlan", by=users.admin, regions=["AST", "Akmola Region"])
+    assert updated.regions == ("AKM", "AST")
+    entry = audit_entries(engine, table="users", record_id=updated.id, limit=1)[0]
+    assert entry.username == "admin"
+    assert entry.old == {"role": "coordinator", "regions": ["AST"], "active": True}
+    assert entry.new is not None
+    assert entry.new["regions"] == ["AKM", "AST"]
+    assert "password_hash" not in str(audit_entries(engine, table="users"))

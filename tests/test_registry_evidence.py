@@ -1,0 +1,155 @@
+"""Photo evidence: checks by content, clean re-encoding, storage by hash, EXIF flags."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from registry_support import (
+    ALMATY,
+    Users,
+    jpeg_bytes,
+    table_counts,
+)
+from sqlalchemy.engine import Engine
+
+from nudge._errors import AccessDeniedError, InputFileError, RecordError
+from nudge.registry import (
+    attach_photo,
+    get_installation,
+    inspect_photo,
+    log_installation,
+    photos_of_installation,
+)
+from nudge.registry.evidence import sanitise_filename
+
+METRE_LAT = 1 / 111_195
+
+
+pytest_plugins = ["registry_support"]
+
+
+@pytest.fixture
+def installation_id(engine: Engine, users: Users) -> int:
+    rec = log_installation(engine, user=users.almaty, kind="banner", lat=ALMATY[0],
+                           lon=ALMATY[1], installed_on="2025-03-01")  # fmt: skip
+    return rec.id
+
+
+def test_exif_time_and_gps_are_read() -> None:
+    facts, clean = inspect_photo(jpeg_bytes(gps=ALMATY, taken=datetime(2025, 3, 2, 9, 30)))
+    assert facts.taken_at == datetime(2025, 3, 2, 9, 30)
+    assert facts.gps_lat == pytest.approx(ALMATY[0], abs=1e-6)
+    assert facts.gps_lon == pytest.approx(ALMATY[1], abs=1e-6)
+    assert Image.open(io.BytesIO(clean)).format == "JPEG"
+
+
+def test_reencoding_strips_metadata_and_trailing_payload() -> None:
+    payload = b"<script>alert('x')</script>"
+    facts, clean = inspect_photo(jpeg_bytes(gps=ALMATY, trailer=payload))
+    assert payload not in clean
+    assert len(Image.open(io.BytesIO(clean)).getexif()) == 0
+    assert facts.gps_lat is not None  # read before stripping
+
+
+def test_images_are_recognised_by_content_not_name(tmp_path: Path) -> None:
+    fake = tmp_path / "photo.jpg"
+    fake.write_bytes(b"<?php system($_GET['c']); ?>")
+    with pytest.raises(InputFileError, match="not a readable photo"):
+        inspect_photo(fake)
+    gif = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(gif, format="GIF")
+    with pytest.raises(InputFileError, match="GIF image"):
+        inspect_photo(gif.getvalue())
+    png = io.BytesIO()
+    Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(png, format="PNG")
+    facts, _ = inspect_photo(png.getvalue())
+    assert facts.format == "PNG"
+
+
+def test_size_limit_and_empty_upload() -> None:
+    with pytest.raises(InputFileError, match="larger than"):
+        inspect_photo(jpeg_bytes(size=(400, 400)), max_bytes=500)
+    with pytest.raises(InputFileError, match="empty"):
+        inspect_photo(b"")
+
+
+def test_file_names_are_sanitised() -> None:
+    assert sanitise_filename("../../etc/passwd") == "passwd"
+    assert sanitise_filename("C:\\Users\\x\\фото 1.jpg") == "фото 1.jpg"
+    assert sanitise_filename("a\x00b<c>.jpg") == "ab_c_.jpg"
+    assert sanitise_filename("..") is None
+
+
+def test_photo_is_stored_by_hash_under_the_photo_dir(
+    engine: Engine, users: Users, installation_id: int, tmp_path: Path
+) -> None:
+    data = jpeg_bytes(gps=ALMATY, taken=datetime(2025, 3, 2, 9, 30))
+    result = attach_photo(engine, installation_id, data, user=users.almaty,
+                          photo_dir=tmp_path / "photos", filename="../../evil.jpg")  # fmt: skip
+    sha = hashlib.sha256(data).hexdigest()
+    assert result.path == tmp_path / "photos" / sha[:2] / f"{sha}.jpg"
+    assert result.path.exists()
+    assert result.flags == ()
+    assert not (tmp_path / "evil.jpg").exists()
+    stored = photos_of_installation(engine, installation_id, photo_dir=tmp_path / "photos")
+    assert [(p.original_name, p.path) for p in stored] == [("evil.jpg", result.path)]
+    assert get_installation(engine, installation_id).verified
+
+
+def test_same_photo_twice_is_stored_once_and_flagged(
+    engine: Engine, users: Users, installation_id: int, tmp_path: Path
+) -> None:
+    other = log_installation(engine, user=users.almaty, kind="billboard", lat=ALMATY[0],
+                             lon=ALMATY[1], installed_on="2025-03-01")  # fmt: skip
+    data = jpeg_bytes(gps=ALMATY)
+    first = attach_photo(engine, installation_id, data, user=users.almaty, photo_dir=tmp_path)
+    second = attach_photo(engine, other.id, data, user=users.almaty, photo_dir=tmp_path)
+    assert second.photo_id == first.photo_id
+    assert second.reused
+    assert [f.code for f in second.flags] == ["photo_reused"]
+    assert f"#{installation_id}" in second.flags[0].message
+    assert table_counts(engine)["photos"] == 1
+    assert len(list(tmp_path.rglob("*.jpg"))) == 1
+    with pytest.raises(RecordError, match="already attached"):
+        attach_photo(engine, installation_id, data, user=users.almaty, photo_dir=tmp_path)
+
+
+def test_gps_distance_age_and_missing_gps_raise_flags(
+    engine: Engine, users: Users, installation_id: int, tmp_path: Path
+) -> None:
+    near = jpeg_bytes(gps=(ALMATY[0] + 80 * METRE_LAT, ALMATY[1]), colour=(1, 2, 3))
+    assert attach_photo(engine, installation_id, near, user=users.almaty,
+                        photo_dir=tmp_path).flags == ()  # fmt: skip
+    far = jpeg_bytes(gps=(ALMATY[0] + 150 * METRE_LAT, ALMATY[1]), colour=(4, 5, 6))
+    flags = attach_photo(engine, installation_id, far, user=users.almaty,
+                         photo_dir=tmp_path).flags  # fmt: skip
+    assert [f.code for f in flags] == ["photo_far"]
+    assert flags[0].distance_m == pytest.approx(150, abs=1)
+    lenient = attach_photo(engine, installation_id, jpeg_bytes(gps=(ALMATY[0] + 150 * METRE_LAT,
+                           ALMATY[1]), colour=(7, 8, 9)), user=users.almaty, photo_dir=tmp_path,
+                           max_distance_m=200)  # fmt: skip
+    assert lenient.flags == ()
+    old = jpeg_bytes(gps=ALMATY, taken=datetime(2025, 2, 1, 12, 0), colour=(9, 9, 9))
+    assert [f.code for f in attach_photo(engine, installation_id, old, user=users.almaty,
+                                         photo_dir=tmp_path).flags] == ["photo_older"]  # fmt: skip
+    bare = jpeg_bytes(colour=(10, 10, 10))
+    assert [f.code for f in attach_photo(engine, installation_id, bare, user=users.almaty,
+                                         photo_dir=tmp_path).flags] == ["photo_no_gps"]  # fmt: skip
+    rec = get_installation(engine, installation_id)
+    assert len(rec.photo_ids) == 5
+    assert sorted(f.code for f in rec.open_flags) == ["photo_far", "photo_no_gps", "photo_older"]
+    assert rec.status == "installed"  # flags never change the record
+    assert not rec.verified
+
+
+def test_other_regions_cannot_attach(
+    engine: Engine, users: Users, installation_id: int, tmp_path: Path
+) -> None:
+    with pytest.raises(AccessDeniedError, match="coordinator of AST Astana"):
+        attach_photo(engine, installation_id, jpeg_bytes(), user=users.astana, photo_dir=tmp_path)
+    assert table_counts(engine)["photos"] == 0

@@ -1,0 +1,278 @@
+"""Batch imports: formats, malformed files, row problems, idempotence, atomicity, plans."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from registry_support import (
+    ALMATY,
+    ALMATY_2,
+    ASTANA,
+    Users,
+    table_counts,
+    write_csv,
+)
+from sqlalchemy.engine import Engine
+
+from nudge._errors import AccessDeniedError, InputFileError
+from nudge.registry import (
+    audit_entries,
+    import_installations,
+    import_plan,
+    list_installations,
+    log_installation,
+)
+
+GOOD_CSV = (
+    "lat,lon,kind,installed_on,content_id,themes,size\n"
+    f"{ALMATY[0]},{ALMATY[1]},banner,2025-03-01,proverb-001,diligence,3x6\n"
+    f"{ALMATY_2[0]},{ALMATY_2[1]},billboard,2025-03-02,proverb-002,learning;mastery,6x3\n"
+    "43.2700,76.9500,city-light,15.03.2025,,,\n"
+)
+
+
+pytest_plugins = ["registry_support"]
+
+
+def test_csv_is_stored_with_regions_and_audit(engine: Engine, users: Users, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "batch.csv", GOOD_CSV)
+    result = import_installations(engine, path, user=users.almaty)
+    assert result.as_dict() == {
+        "rows": 3, "stored": 3, "skipped_existing": 0, "errors": [], "flagged_duplicates": 0,
+    }  # fmt: skip
+    recs = list_installations(engine)
+    assert [r.kind for r in recs] == ["banner", "billboard", "city_light"]
+    assert {r.region_code for r in recs} == {"ALA"}
+    assert recs[1].themes == ("learning", "mastery")
+    assert recs[2].installed_on == date(2025, 3, 15)
+    assert recs[0].source == "import:batch.csv"
+    created = [e for e in audit_entries(engine, table="installations") if e.action == "create"]
+    assert sorted(e.record_id for e in created) == result.ids
+    assert audit_entries(engine, table="import_batches")[0].new["stored"] == 3  # type: ignore[index]
+
+
+def test_reimporting_the_same_file_adds_nothing(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "batch.csv", GOOD_CSV)
+    import_installations(engine, path, user=users.almaty)
+    before = table_counts(engine)
+    again = import_installations(engine, path, user=users.almaty)
+    assert (again.stored, again.skipped_existing) == (0, 3)
+    after = table_counts(engine)
+    assert after["installations"] == before["installations"] == 3
+    assert after["flags"] == before["flags"]
+
+
+def test_windows_1251_with_semicolons_and_russian_headers(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    text = (
+        "Широта;Долгота;Тип;Дата установки;Город;Примечание\n"
+        f"{ALMATY[0]};{ALMATY[1]};Баннер;01.03.2025;Алматы;у остановки «Абая»\n"
+    )
+    path = write_csv(tmp_path / "cp1251.csv", text, encoding="cp1251")
+    result = import_installations(engine, path, user=users.almaty)
+    assert result.errors == []
+    rec = list_installations(engine)[0]
+    assert (rec.kind, rec.city, rec.note) == ("banner", "Almaty", "у остановки «Абая»")
+
+
+def test_rows_with_problems_are_reported_together_and_good_rows_stored(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    text = (
+        "lat,lon,kind,installed_on\n"
+        f"{ALMATY[0]},{ALMATY[1]},banner,2025-03-01\n"  # row 2: good
+        f"north,{ALMATY[1]},banner,2025-03-01\n"  # row 3: text in a coordinate
+        f"{ALMATY[0]},{ALMATY[1]},blimp,2025-13-45\n"  # row 4: bad kind and date
+        "55.7558,37.6173,banner,2025-03-01\n"  # row 5: Moscow
+        f"{ASTANA[0]},{ASTANA[1]},banner,2025-03-01\n"  # row 6: not her region
+        f"{ALMATY_2[0]},{ALMATY_2[1]},led screen,2025-03-01\n"  # row 7: good
+    )
+    result = import_installations(engine, write_csv(tmp_path / "b.csv", text), user=users.almaty)
+    assert result.stored == 2
+    by_row = {}
+    for problem in result.errors:
+        by_row.setdefault(problem.row, []).append(problem.message)
+    assert sorted(by_row) == [3, 4, 5, 6]
+    assert by_row[3] == ["lat 'north' is not a number"]
+    assert any("kind 'blimp' is unknown" in m for m in by_row[4])
+    assert any("'2025-13-45' is not a date" in m for m in by_row[4])
+    assert "(lat 55.755800, lon 37.617300) is outside Kazakhstan" in by_row[5][0]
+    assert "outside your regions ALA" in by_row[6][0]
+
+
+def test_missing_columns_and_wrong_delimiter_get_clear_messages(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    no_kind = write_csv(tmp_path / "a.csv", f"lat,lon,date\n{ALMATY[0]},{ALMATY[1]},2025-01-01\n")
+    with pytest.raises(InputFileError, match=r"no column for kind\. Found columns: \['lat'"):
+        import_installations(engine, no_kind, user=users.almaty)
+    colons = write_csv(tmp_path / "b.csv", f"lat:lon:kind\n{ALMATY[0]}:{ALMATY[1]}:banner\n")
+    with pytest.raises(InputFileError, match="Only one column was found"):
+        import_installations(engine, colons, user=users.almaty)
+    ragged = write_csv(tmp_path / "c.csv", 'lat,lon,kind\n1,2,3\n"4,5\n')
+    with pytest.raises(InputFileError, match="could not be read"):
+        import_installations(engine, ragged, user=users.almaty)
+    binary = tmp_path / "d.csv"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    with pytest.raises(InputFileError, match="not a text CSV"):
+        import_installations(engine, binary, user=users.almaty)
+    with pytest.raises(InputFileError, match=r"use a \.csv, \.xlsx or \.geojson"):
+        import_installations(engine, write_csv(tmp_path / "e.doc", "x"), user=users.almaty)
+    with pytest.raises(InputFileError, match="header but no rows"):
+        import_installations(engine, write_csv(tmp_path / "f.csv", "lat,lon,kind\n"),
+                             user=users.almaty)  # fmt: skip
+    assert table_counts(engine)["installations"] == 0
+
+
+def test_a_50_mb_file_is_refused_with_a_clear_message(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    big = tmp_path / "huge.csv"
+    with big.open("wb") as fh:
+        fh.write(b"lat,lon,kind\n")
+        fh.truncate(50 * 1024 * 1024)
+    with pytest.raises(InputFileError, match=r"huge\.csv is 52\.4 MB; imports are limited"):
+        import_installations(engine, big, user=users.almaty)
+
+
+def test_failure_mid_import_leaves_the_database_as_before(
+    engine: Engine, users: Users, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_installations(engine, write_csv(tmp_path / "first.csv", GOOD_CSV), user=users.almaty)
+
+    def snapshot() -> tuple[dict[str, int], list[tuple]]:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT * FROM installations ORDER BY id")).all()
+        return table_counts(engine), [tuple(r) for r in rows]
+
+    before = snapshot()
+    text = "lat,lon,kind,installed_on\n" + "".join(
+        f"{43.20 + i * 0.001},{76.85},banner,2025-04-01\n" for i in range(50)
+    )
+
+    def explode(*args: object, **kwargs: object) -> None:
+        msg = "disk full"
+        raise RuntimeError(msg)
+
+    # installations and status rows are already inserted when the audit write fails
+    monkeypatch.setattr("nudge.registry._store.record_many", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_installations(engine, write_csv(tmp_path / "second.csv", text), user=users.almaty)
+    assert snapshot() == before
+
+
+def test_duplicates_in_the_file_and_against_stored_rows_are_flagged(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    log_installation(engine, user=users.almaty, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
+                     installed_on="2025-01-01")  # fmt: skip
+    metre = 1 / 111_195
+    text = (
+        "lat,lon,kind,installed_on\n"
+        f"{ALMATY[0] + 5 * metre},{ALMATY[1]},banner,2025-03-01\n"  # near the stored one
+        f"{ALMATY_2[0]},{ALMATY_2[1]},banner,2025-03-01\n"
+        f"{ALMATY_2[0] + 8 * metre},{ALMATY_2[1]},banner,2025-03-02\n"  # near the row above
+        f"{ALMATY_2[0] + 8 * metre},{ALMATY_2[1]},billboard,2025-03-02\n"  # other kind
+    )
+    result = import_installations(engine, write_csv(tmp_path / "d.csv", text), user=users.almaty)
+    assert (result.stored, result.flagged_duplicates) == (4, 2)
+    recs = {r.id: r for r in list_installations(engine, ids=result.ids)}
+    first, second, third, fourth = (recs[i] for i in result.ids)
+    assert first.flags[0].other_installation_id == 1
+    assert second.flags == ()
+    assert third.flags[0].other_installation_id == second.id
+    assert fourth.flags == ()
+
+
+def test_xlsx_with_excel_dates(engine: Engine, users: Users, tmp_path: Path) -> None:
+    frame = pd.DataFrame({
+        "Latitude": [ALMATY[0], ALMATY_2[0]],
+        "Longitude": [ALMATY[1], ALMATY_2[1]],
+        "Type": ["LED screen", "фотовыставка"],
+        "Install date": [datetime(2025, 3, 1), datetime(2025, 3, 2)],
+        "Illuminated": ["да", "no"],
+        "Facing": [90, 270.5],
+    })  # fmt: skip
+    path = tmp_path / "batch.xlsx"
+    frame.to_excel(path, index=False)
+    result = import_installations(engine, path, user=users.almaty)
+    assert result.errors == []
+    recs = list_installations(engine)
+    assert [(r.kind, r.installed_on, r.illuminated, r.facing_deg) for r in recs] == [
+        ("led_screen", date(2025, 3, 1), True, 90.0),
+        ("photo_exhibition", date(2025, 3, 2), False, 270.5),
+    ]
+
+
+def test_geojson_points(engine: Engine, users: Users, tmp_path: Path) -> None:
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature",
+             "geometry": {"type": "Point", "coordinates": [ALMATY[1], ALMATY[0]]},
+             "properties": {"kind": "banner", "installed_on": "2025-03-01"}},
+            {"type": "Feature", "geometry": None,
+             "properties": {"kind": "banner", "installed_on": "2025-03-01"}},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "b.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = import_installations(engine, path, user=users.almaty)
+    assert result.stored == 1
+    assert [(p.row, p.message) for p in result.errors] == [
+        (2, "the location is missing: give lat and lon, or a site_id")
+    ]
+
+
+def test_plan_sites_and_installations_that_refer_to_them(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    plan = gpd.GeoDataFrame(
+        {"site_id": ["banner/001", "banner/002", "exhibition/003"],
+         "kind": ["banner", "banner", "exhibition"], "name": ["Abay Ave", None, "Park"],
+         "score": [91.5, 80.0, 75.0], "pick_order": [1, 2, 3], "district": [None] * 3},
+        geometry=gpd.points_from_xy([ALMATY[1], ALMATY_2[1], 70.0], [ALMATY[0], ALMATY_2[0], 60.0]),
+        crs="EPSG:4326",
+    )  # fmt: skip
+    path = tmp_path / "almaty_plan.geojson"
+    plan.to_file(path, driver="GeoJSON")
+    with pytest.raises(AccessDeniedError):
+        import_plan(engine, path, user=users.almaty)
+    result = import_plan(engine, path, user=users.planner)
+    assert (result.stored, [p.row for p in result.errors]) == (2, [3])
+    assert import_plan(engine, path, user=users.planner).skipped_existing == 2
+    text = "site_id,kind,installed_on\nbanner/002,banner,2025-03-01\nbanner/999,banner,2025-03-01\n"
+    imported = import_installations(engine, write_csv(tmp_path / "i.csv", text), user=users.almaty)
+    assert imported.stored == 1
+    assert "site_id 'banner/999' is not a planned site" in imported.errors[0].message
+    rec = list_installations(engine)[0]
+    assert (rec.lat, rec.lon) == ALMATY_2
+    assert rec.planned_site_id is not None
+
+
+def test_themes_can_come_from_the_content_library(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    library = {"proverb-001": ("diligence", "against_idleness"), "proverb-002": ("x",)}
+    result = import_installations(
+        engine, write_csv(tmp_path / "b.csv", GOOD_CSV.replace(",diligence,", ",,")),
+        user=users.almaty, themes_of=lambda cid: library[cid],
+    )  # fmt: skip
+    themes = [r.themes for r in list_installations(engine, ids=result.ids)]
+    # an empty cell is filled from the library; themes given in the file win; unknown ids stay
+    assert themes == [("against_idleness", "diligence"), ("learning", "mastery"), ()]
+
+
+def test_viewer_cannot_import(engine: Engine, users: Users, tmp_path: Path) -> None:
+    with pytest.raises(AccessDeniedError, match="may not log or change installations"):
+        import_installations(engine, write_csv(tmp_path / "b.csv", GOOD_CSV), user=users.viewer)
+    assert table_counts(engine)["import_batches"] == 0

@@ -1,0 +1,183 @@
+"""Indicators: counts by breakdown, verified only, per 100,000, traceability, report files."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from registry_support import (
+    ALMATY,
+    ALMATY_2,
+    ASTANA,
+    Users,
+    jpeg_bytes,
+)
+from sqlalchemy.engine import Engine
+
+from nudge._errors import InputFileError, RecordError
+from nudge.registry import (
+    Populations,
+    attach_photo,
+    build_report,
+    change_status,
+    export_installations,
+    indicator_table,
+    indicators_from_frames,
+    list_installations,
+    log_installation,
+    log_publication,
+    populations_default,
+    write_report,
+)
+
+POPS = Populations(regions={"ALA": 2_000_000, "AST": 1_000_000}, cities={"Almaty": 2_000_000})
+
+
+pytest_plugins = ["registry_support"]
+
+
+@pytest.fixture
+def campaign(engine: Engine, users: Users, tmp_path: Path) -> dict[str, int]:
+    """Four installations and three publications in Almaty and Astana, one verified each."""
+    a = log_installation(engine, user=users.almaty, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
+                         installed_on="2025-03-01", themes=["diligence", "learning"])  # fmt: skip
+    b = log_installation(engine, user=users.almaty, kind="billboard", lat=ALMATY_2[0],
+                         lon=ALMATY_2[1], installed_on="2025-04-10", themes="mastery")  # fmt: skip
+    c = log_installation(engine, user=users.astana, kind="banner", lat=ASTANA[0], lon=ASTANA[1],
+                         installed_on="2025-03-20", themes="diligence")  # fmt: skip
+    d = log_installation(engine, user=users.astana, kind="banner", lat=ASTANA[0] + 0.01,
+                         lon=ASTANA[1], installed_on="2025-01-05")  # fmt: skip
+    change_status(engine, d.id, "removed", user=users.astana, on=date(2025, 3, 10))
+    attach_photo(engine, a.id, jpeg_bytes(gps=ALMATY), user=users.almaty, photo_dir=tmp_path)
+    attach_photo(engine, b.id, jpeg_bytes(colour=(0, 0, 9)), user=users.almaty,
+                 photo_dir=tmp_path)  # no GPS: flagged, so not verified  # fmt: skip
+    p1 = log_publication(engine, user=users.almaty, kind="podcast", title="Әулет",
+                         published_on=date(2025, 3, 5), region="ALA",
+                         link="https://example.kz/p1", reach=1_000, themes="diligence")  # fmt: skip
+    p2 = log_publication(engine, user=users.astana, kind="open_day", title="Open day at KTZ",
+                         published_on=date(2025, 4, 2), lat=ASTANA[0], lon=ASTANA[1],
+                         reach=250)  # fmt: skip
+    p3 = log_publication(engine, user=users.planner, kind="news_article", title="Еңбек",
+                         published_on=date(2025, 5, 2), region="Astana")  # fmt: skip
+    return {"a": a.id, "b": b.id, "c": c.id, "d": d.id, "p1": p1.id, "p2": p2.id, "p3": p3.id}
+
+
+def _row(table: pd.DataFrame, **keys: str) -> dict:
+    mask = pd.Series(True, index=table.index)
+    for k, v in keys.items():
+        mask &= table[k] == v
+    rows = table[mask].to_dict("records")
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_counts_by_region_with_totals_verified_and_ids(
+    engine: Engine, campaign: dict[str, int]
+) -> None:
+    table = indicator_table(engine, by=["region"], populations=POPS)
+    ala = _row(table.rows, region="ALA")
+    assert (ala["installations"], ala["installations_verified"]) == (2, 1)
+    assert ala["installation_ids"] == [campaign["a"], campaign["b"]]
+    assert (ala["publications"], ala["publications_verified"], ala["reach"]) == (1, 1, 1000)
+    assert ala["installations_per_100k"] == pytest.approx(0.1)
+    ast = _row(table.rows, region="AST")
+    assert ast["installations"] == 2  # c, and d (installed in January, later removed)
+    assert ast["publication_ids"] == [campaign["p2"], campaign["p3"]]
+    assert table.total == {
+        "installations": 4, "installations_verified": 1, "publications": 3,
+        "publications_verified": 1, "reach": 1250,
+    }  # fmt: skip
+    # every figure traces back to its records
+    traced = list_installations(engine, ids=ala["installation_ids"])
+    assert {r.region_code for r in traced} == {"ALA"}
+    assert sum(r.verified for r in traced) == ala["installations_verified"]
+
+
+def test_active_on_a_date_versus_installed_in_a_period(
+    engine: Engine, campaign: dict[str, int]
+) -> None:
+    active = indicator_table(engine, by=["region"], active_on=date(2025, 3, 31), populations=POPS)
+    assert _row(active.rows, region="ALA")["installation_ids"] == [campaign["a"]]
+    assert _row(active.rows, region="AST")["installation_ids"] == [campaign["c"]]  # d removed
+    march = indicator_table(engine, by=["month"], date_from=date(2025, 3, 1),
+                            date_to=date(2025, 3, 31), populations=POPS)  # fmt: skip
+    assert march.rows["month"].tolist() == ["2025-03"]
+    assert march.total["installations"] == 2
+    assert march.total["publications"] == 1
+
+
+def test_theme_kind_and_cross_breakdowns(engine: Engine, campaign: dict[str, int]) -> None:
+    themes = indicator_table(engine, by=["theme"], populations=POPS)
+    assert _row(themes.rows, theme="diligence")["installations"] == 2
+    assert _row(themes.rows, theme="diligence")["publications"] == 1
+    assert _row(themes.rows, theme="(none)")["installation_ids"] == [campaign["d"]]
+    assert themes.total["installations"] == 4  # a record with two themes counts once in total
+    kinds = indicator_table(engine, by=["kind"], populations=POPS)
+    assert _row(kinds.rows, kind="banner")["installations"] == 3
+    assert _row(kinds.rows, kind="podcast")["publications"] == 1
+    cross = indicator_table(engine, by=["region", "month"], populations=POPS)
+    assert _row(cross.rows, region="AST", month="2025-01")["installations"] == 1
+    assert set(cross.rows.columns) >= {"region", "region_name", "month", "population"}
+    with pytest.raises(RecordError, match="Unknown breakdown"):
+        indicator_table(engine, by=["colour"])
+
+
+def test_per_100k_for_cities_with_user_override(
+    engine: Engine, campaign: dict[str, int], shared_data: Path
+) -> None:
+    default = populations_default()
+    assert default.cities["Almaty"] == 1_977_011  # GeoNames
+    official = populations_default(
+        cities_csv=shared_data / "osm/kazakhstan/kz_city_population_bns_2026-02-01.csv"
+    )
+    assert official.cities["Almaty"] == 2_351_424
+    table = indicator_table(engine, by=["city"], populations=official)
+    almaty = _row(table.rows, city="Almaty")
+    assert almaty["installations_per_100k"] == pytest.approx(2 / 2_351_424 * 1e5, abs=1e-3)
+
+
+def test_empty_registry_gives_zero_totals(engine: Engine) -> None:
+    table = indicator_table(engine, by=["region", "month"], populations=POPS)
+    assert table.rows.empty
+    assert table.total["installations"] == 0
+    assert indicators_from_frames(pd.DataFrame(columns=["id", "verified", "kind"]),
+                                  pd.DataFrame(columns=["id", "verified", "kind", "reach"]),
+                                  by=["kind"]).total["publications"] == 0  # fmt: skip
+
+
+def test_ministry_report_has_one_sheet_per_breakdown(
+    engine: Engine, campaign: dict[str, int], tmp_path: Path
+) -> None:
+    report = build_report(engine, populations=POPS)
+    path = write_report(report, tmp_path / "report.xlsx")
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames == [
+        "summary", "region", "city", "district", "kind", "theme", "month", "records",
+    ]  # fmt: skip
+    region = pd.read_excel(path, sheet_name="region")
+    assert region["installations"].tolist() == [2, 2, 4]  # ALA, AST, Total
+    assert region.iloc[0]["installation_ids"] == f"{campaign['a']},{campaign['b']}"
+    records = pd.read_excel(path, sheet_name="records")
+    assert len(records) == 7
+    csv = write_report(report, tmp_path / "report.csv")
+    long = pd.read_csv(csv)
+    assert set(long["breakdown"]) == {"region", "city", "district", "kind", "theme", "month"}
+    with pytest.raises(InputFileError, match=r"use a \.xlsx or \.csv"):
+        write_report(report, tmp_path / "report.pdf")
+
+
+def test_geojson_export_of_installations(
+    engine: Engine, campaign: dict[str, int], tmp_path: Path
+) -> None:
+    n = export_installations(engine, tmp_path / "inst.geojson", active_on=date(2025, 3, 31))
+    doc = json.loads((tmp_path / "inst.geojson").read_text(encoding="utf-8"))
+    assert n == len(doc["features"]) == 2
+    first = doc["features"][0]
+    assert first["geometry"]["coordinates"] == pytest.approx([ALMATY[1], ALMATY[0]])
+    assert first["properties"]["verified"] is True
+    assert first["properties"]["removed_on"] is None
+    assert export_installations(engine, tmp_path / "all.csv") == 4
