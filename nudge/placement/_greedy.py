@@ -29,6 +29,8 @@ class _State:
         self.indptr = p.coverage.indptr
         self.indices = p.coverage.indices
         self.cover = np.zeros(p.coverage.shape[0], dtype=np.int32)
+        self.cov = sparse.csc_array(p.coverage, dtype=float)
+        self.at = sparse.csr_array(self.cov.T)
         self.uncovered = p.weights.astype(float).copy()
         self.chosen = np.zeros(p.n_sites, dtype=bool)
         self.order: list[int] = []
@@ -139,7 +141,14 @@ def _knapsack(values: np.ndarray, costs: np.ndarray, capacity: float) -> float:
     return total
 
 
-def lagrangian_bound(p: CoverageProblem, *, lower: float, upper: float, rounds: int = 60) -> float:
+def lagrangian_bound(
+    p: CoverageProblem,
+    *,
+    lower: float,
+    upper: float,
+    rounds: int = 60,
+    at: sparse.csr_array | None = None,
+) -> float:
     """Return the Lagrangian (LP-strength) bound of the count/budget problem, at most `upper`.
 
     The coverage constraints ``x_i <= sum of covering sites`` are relaxed with
@@ -153,7 +162,8 @@ def lagrangian_bound(p: CoverageProblem, *, lower: float, upper: float, rounds: 
     m = 0.5 * w
     best = upper
     step = 1.0
-    at = sparse.csr_array(p.coverage.T, dtype=float)
+    if at is None:
+        at = sparse.csr_array(p.coverage.T, dtype=float)
     indptr, indices = p.coverage.indptr, p.coverage.indices
     for _ in range(rounds):
         value = at @ m
@@ -192,7 +202,7 @@ def _celf(st: _State, *, ratio: bool, bound: float) -> float:
     """Add sites lazily-greedily until nothing more is allowed; return the tightest bound."""
     p = st.p
     lam = p.score_weight
-    gains = np.asarray(p.coverage.T @ st.uncovered, dtype=float)
+    gains = np.asarray(st.at @ st.uncovered, dtype=float)
     divisor = np.where(p.costs > 0, p.costs, _EPS) if ratio else np.ones(p.n_sites)
     bonus = lam * p.scores
     candidates = np.flatnonzero(p.eligible & ~st.chosen & (st.n_conflict == 0))
@@ -244,11 +254,11 @@ def _best_swap(st: _State) -> tuple[int, int, float] | None:
     if not len(out_sites):
         return None
     lam_s = p.score_weight * p.scores
-    gain_in = np.asarray(p.coverage.T @ st.uncovered) + lam_s
+    gain_in = np.asarray(st.at @ st.uncovered) + lam_s
     unique_w = np.where(st.cover == 1, p.weights, 0.0)
-    cov_out = p.coverage[:, out_sites]
+    cov_out = st.cov[:, out_sites]
     loss_out = np.asarray(cov_out.T @ unique_w) + lam_s[out_sites]
-    overlap = sparse.coo_array(p.coverage.T @ (sparse.diags_array(unique_w) @ cov_out))
+    overlap = sparse.coo_array(st.at @ (sparse.diags_array(unique_w) @ cov_out))
     marker = np.zeros(p.n_sites)
     marker[out_sites] = out_sites + 1
     partner = np.asarray(st.graph @ marker).astype(np.int64) - 1
@@ -365,9 +375,9 @@ def solve_greedy(p: CoverageProblem, *, swaps: bool = True) -> Solution:
         if other.value > st.value:
             st, n_swaps = other, other_swaps
     _raise_if_short(st)
-    final = np.asarray(p.coverage.T @ st.uncovered, dtype=float)
+    final = np.asarray(st.at @ st.uncovered, dtype=float)
     bound = min(bound, _upper_bound(st, final))
-    bound = max(lagrangian_bound(p, lower=st.value, upper=bound), st.value)
+    bound = max(lagrangian_bound(p, lower=st.value, upper=bound, at=st.at), st.value)
     return Solution(
         chosen=np.asarray(st.order, dtype=np.int64),
         covered_weight=st.value,
@@ -443,4 +453,4 @@ def plan_bound(p: CoverageProblem, chosen: np.ndarray) -> float:
     st = _State(p)
     for j in chosen:
         st.add(int(j))
-    return _upper_bound(st, np.asarray(p.coverage.T @ st.uncovered, dtype=float))
+    return _upper_bound(st, np.asarray(st.at @ st.uncovered, dtype=float))
