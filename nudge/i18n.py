@@ -1,0 +1,110 @@
+"""Interface texts of the app in Kazakh, Russian and English.
+
+The texts live in ``nudge/locales/{kk,ru,en}.toml``, one nested table per
+page; a key is the dotted path of a text (``nav.data``). Kazakh is the default
+language. Every language must have every key (a test checks it); at run time a
+missing key falls back to English, then to the key itself, so a forgotten text
+never breaks a page. Texts may hold ``{name}`` placeholders filled by
+`Translator.__call__`.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
+DEFAULT_LANGUAGE = "kk"
+LANGUAGE_NAMES: dict[str, str] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+FALLBACK_LANGUAGE = "en"
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, prefix=f"{path}."))
+        else:
+            out[path] = str(value)
+    return out
+
+
+@cache
+def load_messages(lang: str) -> dict[str, str]:
+    """Return every text of `lang` by dotted key.
+
+    Raises
+    ------
+    ValueError
+        When `lang` is not one of `LANGUAGES`.
+    """
+    if lang not in LANGUAGES:
+        msg = f"Unknown language {lang!r}; use one of {', '.join(LANGUAGES)}."
+        raise ValueError(msg)
+    text = resources.files("nudge").joinpath(f"locales/{lang}.toml").read_text(encoding="utf-8")
+    return _flatten(tomllib.loads(text))
+
+
+def missing_keys() -> dict[str, list[str]]:
+    """Return, per language, the keys some other language has and it lacks."""
+    tables = {lang: load_messages(lang) for lang in LANGUAGES}
+    every = set().union(*(set(t) for t in tables.values()))
+    return {lang: sorted(every - set(t)) for lang, t in tables.items()}
+
+
+def placeholders(text: str) -> set[str]:
+    """Return the names of the ``{name}`` placeholders in `text`."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+class _KeepMissing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """Look up texts of one language: ``t("nav.data")``, ``t("plan.sites", n=5)``."""
+
+    lang: str
+
+    def __call__(self, key: str, **values: Any) -> str:
+        """Return the text of `key`, with placeholders filled from `values`."""
+        text = load_messages(self.lang).get(key)
+        if text is None:
+            text = load_messages(FALLBACK_LANGUAGE).get(key, key)
+        if not values:
+            return text
+        try:
+            return text.format_map(_KeepMissing(values))
+        except (ValueError, IndexError):
+            return text
+
+    def has(self, key: str) -> bool:
+        """Return whether this language has a text for `key`."""
+        return key in load_messages(self.lang)
+
+
+def translator(lang: str | None) -> Translator:
+    """Return the translator of `lang`, or of Kazakh when `lang` is unknown or None."""
+    return Translator(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def error_key(exc: BaseException) -> str:
+    """Return the key of the headline for an error: ``errors.<Class>`` of the nearest known class.
+
+    Walks the error's class hierarchy, so a new subclass of a known nudge error
+    gets its parent's headline; anything unknown gets ``errors.NudgeError``.
+    """
+    known = load_messages(FALLBACK_LANGUAGE)
+    for cls in type(exc).__mro__:
+        key = f"errors.{cls.__name__}"
+        if key in known:
+            return key
+    return "errors.NudgeError"

@@ -1,0 +1,540 @@
+"""Folium maps of the app: public spaces, scored candidate sites, installations, regions.
+
+Each builder returns a `folium.Map` that the app hands to streamlit-folium at
+the end; nothing here imports Streamlit. Every text that comes from users,
+OpenStreetMap or the registry goes through `escape_text` before it reaches a
+tooltip: folium does not escape tooltip text, and puts it inside a JavaScript
+template literal, so `escape_text` also neutralises backticks, ``$`` and
+backslashes. Layers with many points are clustered in the browser
+(`CLUSTER_FROM`), drawn as circle markers on a canvas.
+
+Map clicks are read by pure functions (`point_from_click`, `nearest_id`,
+`interpret_click`) that tests call with plain dicts.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import branca.colormap as cm
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.plugins import FastMarkerCluster
+from folium.template import Template
+
+CLUSTER_FROM = 400
+"""Layers with at least this many points are clustered."""
+KAZAKHSTAN_CENTER = (48.0, 67.0)
+KAZAKHSTAN_BOUNDS = ((40.5, 46.5), (55.5, 87.4))
+RETURNED_OBJECTS = ("last_clicked", "last_object_clicked")
+"""The only map events the app listens to: a pan or zoom does not rerun the page."""
+TILES_ATTRIBUTION = "© OpenStreetMap contributors"
+SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+STATUS_COLOURS = {
+    "planned": "#9e9e9e",
+    "ordered": "#7e57c2",
+    "installed": "#1e88e5",
+    "verified": "#2e7d32",
+    "damaged": "#e53935",
+    "replaced": "#fb8c00",
+    "removed": "#424242",
+}
+CATEGORY_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
+)  # fmt: skip
+_EXTRA_ESCAPES = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
+def escape_text(value: object) -> str:
+    """Return `value` as text safe for a folium tooltip or popup (None and NaN give "")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value), quote=True).translate(_EXTRA_ESCAPES)
+
+
+def tooltip_html(title: object, lines: Iterable[tuple[object, object]] = ()) -> str:
+    """Return a small tooltip: an escaped bold title and escaped ``label: value`` lines."""
+    parts = [f"<b>{escape_text(title)}</b>"] if escape_text(title) else []
+    parts += [f"{escape_text(k)}: {escape_text(v)}" for k, v in lines if escape_text(v)]
+    return "<br>".join(parts)
+
+
+class _PointCluster(FastMarkerCluster):
+    """Circle markers from rows ``[lat, lon, colour, tooltip, radius]``, clustered in bulk."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                var data = {{ this.data|tojson }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                var markers = [];
+                for (var i = 0; i < data.length; i++) {
+                    var r = data[i];
+                    var m = L.circleMarker([r[0], r[1]], {radius: r[4], color: "#333",
+                        weight: 1, fillColor: r[2], fillOpacity: 0.85});
+                    if (r[3]) { m.bindTooltip(r[3]); }
+                    markers.push(m);
+                }
+                cluster.addLayers(markers);
+                cluster.addTo({{ this._parent.get_name() }});
+                return cluster;
+            })();
+        {% endmacro %}"""
+    )
+
+
+def base_map(
+    bounds: Sequence[float] | None = None, *, height: str = "100%", zoom: int = 5
+) -> folium.Map:
+    """Return an OpenStreetMap base map fitted to ``[west, south, east, north]`` (or Kazakhstan)."""
+    m = folium.Map(
+        location=KAZAKHSTAN_CENTER,
+        zoom_start=zoom,
+        tiles="OpenStreetMap",
+        attr=TILES_ATTRIBUTION,
+        prefer_canvas=True,
+        control_scale=True,
+        height=height,
+    )
+    if bounds is not None and len(bounds) == 4 and all(np.isfinite(bounds)):
+        w, s, e, n = (float(v) for v in bounds)
+        m.fit_bounds([[s, w], [n, e]])
+    else:
+        m.fit_bounds([list(KAZAKHSTAN_BOUNDS[0]), list(KAZAKHSTAN_BOUNDS[1])])
+    return m
+
+
+def add_points(
+    target: folium.Map | folium.FeatureGroup,
+    lat: Sequence[float] | np.ndarray,
+    lon: Sequence[float] | np.ndarray,
+    *,
+    colours: Sequence[str] | np.ndarray,
+    tooltips: Sequence[str] | np.ndarray,
+    radius: float = 6.0,
+    cluster: bool | None = None,
+) -> None:
+    """Add circle markers; `tooltips` must already be escaped (see `tooltip_html`).
+
+    With `cluster` None, layers of `CLUSTER_FROM` points or more are clustered.
+    """
+    lat_a, lon_a = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    ok = np.isfinite(lat_a) & np.isfinite(lon_a)
+    cols, tips = np.asarray(colours, dtype=object)[ok], np.asarray(tooltips, dtype=object)[ok]
+    lat_a, lon_a = lat_a[ok], lon_a[ok]
+    if cluster is None:
+        cluster = len(lat_a) >= CLUSTER_FROM
+    if cluster:
+        rows = [
+            [float(a), float(b), str(c), str(t), radius]
+            for a, b, c, t in zip(lat_a, lon_a, cols, tips, strict=True)
+        ]
+        _PointCluster(rows, options={"chunkedLoading": True, "disableClusteringAtZoom": 17}).add_to(
+            target
+        )
+        return
+    for a, b, c, t in zip(lat_a, lon_a, cols, tips, strict=True):
+        folium.CircleMarker(
+            [float(a), float(b)],
+            radius=radius,
+            color="#333",
+            weight=1,
+            fill=True,
+            fill_color=str(c),
+            fill_opacity=0.85,
+            tooltip=folium.Tooltip(str(t)) if t else None,
+        ).add_to(target)
+
+
+def score_colour(scores: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Return a colour per score 0–100, red (low) to green (high); grey where missing."""
+    scale = cm.LinearColormap(list(SCORE_COLOURS), vmin=0, vmax=100)
+    values = np.asarray(scores, dtype=float)
+    return np.array(
+        ["#9e9e9e" if not np.isfinite(v) else scale(min(max(v, 0.0), 100.0)) for v in values],
+        dtype=object,
+    )
+
+
+def _xy(frame: gpd.GeoDataFrame, column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    geoms = frame[column] if column is not None else frame.geometry
+    series = gpd.GeoSeries(geoms, crs=frame.crs)
+    series = series.to_crs(4326) if series.crs is not None else series
+    pts = shapely.point_on_surface(series.array)
+    xy = shapely.get_coordinates(pts)
+    if len(xy) != len(frame):  # empty geometries give no coordinates
+        xy = np.array([[p.x, p.y] if not p.is_empty else [np.nan, np.nan] for p in pts])
+    return xy[:, 1], xy[:, 0]
+
+
+def features_map(
+    features: gpd.GeoDataFrame,
+    *,
+    labels: Mapping[str, str],
+    bounds: Sequence[float] | None = None,
+) -> folium.Map:
+    """Map the public spaces of a city dataset, one coloured, toggleable layer per category.
+
+    Parameters
+    ----------
+    features
+        ``features`` of a city dataset (``category``, ``name``, ``point``).
+    labels
+        Category key → label in the user's language (also the layer order).
+    bounds
+        ``[west, south, east, north]`` to fit; default the features' bounds.
+    """
+    if bounds is None and len(features):
+        bounds = list(features.total_bounds)
+    m = base_map(bounds)
+    column = "point" if "point" in features.columns else None
+    lat, lon = _xy(features, column) if len(features) else (np.array([]), np.array([]))
+    categories = features["category"].astype(str).to_numpy() if len(features) else np.array([])
+    names = np.asarray(
+        features["name"].to_numpy() if "name" in features.columns else [None] * len(features),
+        dtype=object,
+    )
+    for i, (key, label) in enumerate(labels.items()):
+        mask = categories == key
+        if not mask.any():
+            continue
+        group = folium.FeatureGroup(name=f"{escape_text(label)} ({int(mask.sum())})")
+        tips = [tooltip_html(n if _present(n) else label) for n in names[mask]]
+        add_points(
+            group,
+            lat[mask],
+            lon[mask],
+            colours=[CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]] * int(mask.sum()),
+            tooltips=tips,
+            radius=5,
+        )
+        group.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def _present(value: object) -> bool:
+    return escape_text(value) != ""
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateLabels:
+    """Words of the candidate map's tooltips in the user's language."""
+
+    score: str = "score"
+    rank: str = "rank"
+    excluded: str = "excluded"
+    locked: str = "locked"
+    chosen: str = "chosen"
+    site: str = "site"
+
+
+def candidates_map(
+    candidates: gpd.GeoDataFrame,
+    *,
+    chosen: gpd.GeoDataFrame | None = None,
+    locked: Iterable[str] = (),
+    excluded: Iterable[str] = (),
+    selected: str | None = None,
+    labels: CandidateLabels | None = None,
+) -> folium.Map:
+    """Map scored candidate sites coloured by score, with a plan's chosen sites on top.
+
+    Parameters
+    ----------
+    candidates
+        Scored candidates indexed by ``candidate_id`` (``name``, ``score``,
+        ``rank``, ``excluded``, ``exclusion_reason``, Point geometry).
+    chosen
+        The ``chosen`` sites of a plan (``site_id``, ``pick_order``...), drawn
+        as large markers numbered in pick order.
+    locked, excluded
+        Candidate ids the planner locked or excluded (drawn with a ring).
+    selected
+        Candidate id to highlight.
+    labels
+        Tooltip words in the user's language.
+    """
+    words = labels or CandidateLabels()
+    bounds = list(candidates.total_bounds) if len(candidates) else None
+    m = base_map(bounds)
+    lat, lon = _xy(candidates) if len(candidates) else (np.array([]), np.array([]))
+    scores = pd.to_numeric(candidates.get("score"), errors="coerce").to_numpy(dtype=float)
+    out = candidates["excluded"].to_numpy(dtype=bool) | candidates.index.isin(list(excluded))
+    colours = np.where(out, "#616161", score_colour(scores))
+    tips = _candidate_tips(candidates, words, out)
+    group = folium.FeatureGroup(name=escape_text(words.site))
+    add_points(group, lat, lon, colours=colours, tooltips=tips, radius=6)
+    group.add_to(m)
+    marks = [(i, words.locked, "#1565c0") for i in locked if i in candidates.index]
+    if selected is not None and selected in candidates.index:
+        marks.append((selected, words.site, "#000000"))
+    for cid, word, colour in marks:
+        row = candidates.loc[cid]
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x], radius=11, color=colour, weight=3, fill=False,
+            tooltip=folium.Tooltip(tooltip_html(row.get("name") or cid, [(word, cid)])),
+        ).add_to(m)  # fmt: skip
+    if chosen is not None and len(chosen):
+        add_chosen(m, chosen, words)
+    return m
+
+
+def _candidate_tips(
+    candidates: gpd.GeoDataFrame, words: CandidateLabels, out: np.ndarray
+) -> list[str]:
+    names = candidates["name"].astype(object).to_numpy() if "name" in candidates else None
+    ranks = candidates["rank"].astype(object).to_numpy() if "rank" in candidates else None
+    scores = pd.to_numeric(candidates.get("score"), errors="coerce").to_numpy(dtype=float)
+    reasons = candidates.get("exclusion_reason")
+    reason_arr = reasons.astype(object).to_numpy() if reasons is not None else None
+    tips = []
+    for i, cid in enumerate(candidates.index.astype(str)):
+        title = names[i] if names is not None and _present(names[i]) else cid
+        lines: list[tuple[object, object]] = []
+        if np.isfinite(scores[i]):
+            lines.append((words.score, f"{scores[i]:.1f}"))
+        if ranks is not None and _present(ranks[i]):
+            lines.append((words.rank, ranks[i]))
+        if out[i]:
+            why = reason_arr[i] if reason_arr is not None and _present(reason_arr[i]) else ""
+            lines.append((words.excluded, why or "✓"))
+        tips.append(tooltip_html(title, lines))
+    return tips
+
+
+def add_chosen(m: folium.Map, chosen: gpd.GeoDataFrame, words: CandidateLabels) -> None:
+    """Draw a plan's chosen sites as numbered blue markers."""
+    group = folium.FeatureGroup(name=escape_text(words.chosen))
+    lat, lon = _xy(chosen)
+    for i, row in enumerate(chosen.itertuples(index=False)):
+        title = row.name if _present(getattr(row, "name", None)) else row.site_id
+        tip = tooltip_html(title, [(words.chosen, f"#{row.pick_order}"), (words.site, row.site_id)])
+        folium.CircleMarker(
+            [float(lat[i]), float(lon[i])], radius=9, color="#0d47a1", weight=3, fill=True,
+            fill_color="#42a5f5", fill_opacity=0.95, tooltip=folium.Tooltip(tip),
+        ).add_to(group)  # fmt: skip
+    group.add_to(m)
+
+
+def installations_map(
+    installations: pd.DataFrame,
+    *,
+    status_labels: Mapping[str, str],
+    kind_labels: Mapping[str, str],
+    pin: tuple[float, float] | None = None,
+    pin_label: str = "",
+    bounds: Sequence[float] | None = None,
+) -> folium.Map:
+    """Map installations coloured by status (clustered when many), with an optional pin.
+
+    Parameters
+    ----------
+    installations
+        Rows with ``id``, ``lat``, ``lon``, ``kind``, ``status`` and optional
+        ``city``, ``content_id`` (as from `nudge.registry.installations_frame`).
+    status_labels, kind_labels
+        Status and kind → label in the user's language.
+    pin
+        ``(lat, lon)`` the user clicked, shown as a marker.
+    pin_label
+        Tooltip of the pin.
+    bounds
+        ``[west, south, east, north]`` to fit; default the installations'
+        bounds, else Kazakhstan.
+    """
+    frame = installations
+    if bounds is None and len(frame):
+        pad = 0.01
+        bounds = [
+            frame["lon"].min() - pad, frame["lat"].min() - pad,
+            frame["lon"].max() + pad, frame["lat"].max() + pad,
+        ]  # fmt: skip
+    m = base_map(bounds)
+    if len(frame):
+        status = frame["status"].astype(str).to_numpy()
+        colours = np.array([STATUS_COLOURS.get(s, "#9e9e9e") for s in status], dtype=object)
+        tips = [
+            tooltip_html(
+                f"#{i} {kind_labels.get(k, k)}",
+                [("", status_labels.get(s, s)), ("", c), ("", content)],
+            ).replace("<br>: ", "<br>")
+            for i, k, s, c, content in zip(
+                frame["id"], frame["kind"], status, _column(frame, "city"),
+                _column(frame, "content_id"), strict=True,
+            )
+        ]  # fmt: skip
+        add_points(
+            m,
+            frame["lat"].to_numpy(float),
+            frame["lon"].to_numpy(float),
+            colours=colours,
+            tooltips=tips,
+            radius=6,
+        )
+    if pin is not None:
+        folium.Marker(list(pin), tooltip=folium.Tooltip(tooltip_html(pin_label))).add_to(m)
+    return m
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    return frame[name].tolist() if name in frame.columns else [None] * len(frame)
+
+
+def regions_map(
+    boundaries: Mapping[str, shapely.Geometry],
+    values: Mapping[str, float],
+    *,
+    names: Mapping[str, str],
+    caption: str,
+    tolerance: float = 0.02,
+) -> folium.Map:
+    """Return a choropleth of Kazakhstan's regions.
+
+    Parameters
+    ----------
+    boundaries
+        Region code → polygon (EPSG:4326).
+    values
+        Region code → value; regions without a value are drawn grey.
+    names
+        Region code → name in the user's language.
+    caption
+        Legend caption (the indicator).
+    tolerance
+        Simplification of the outlines, in degrees (keeps the page light).
+    """
+    m = base_map(None)
+    finite = [float(v) for v in values.values() if v is not None and np.isfinite(v)]
+    top = max(finite) if finite else 0.0
+    scale = cm.LinearColormap(["#f7fbff", "#6baed6", "#08306b"], vmin=0, vmax=max(top, 1.0))
+    scale.caption = escape_text(caption)
+    features = []
+    for code, geom in boundaries.items():
+        value = values.get(code)
+        shown = "–" if value is None else f"{value:,.4g}"
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": code,
+                    "colour": "#e0e0e0" if value is None else scale(float(value)),
+                    "label": tooltip_html(names.get(code, code), [(caption, shown)]),
+                },
+                "geometry": json.loads(shapely.to_geojson(shapely.simplify(geom, tolerance))),
+            }
+        )
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"], "color": "#555", "weight": 1,
+            "fillOpacity": 0.8,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(m)  # fmt: skip
+    scale.add_to(m)
+    return m
+
+
+# --- reading clicks -------------------------------------------------------------------------
+
+
+def point_from_click(returned: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    """Return ``(lat, lon)`` of the last click in a streamlit-folium result, or None.
+
+    A click on a marker (``last_object_clicked``) wins over a click on the
+    bare map (``last_clicked``).
+    """
+    if not returned:
+        return None
+    for key in ("last_object_clicked", "last_clicked"):
+        point = returned.get(key)
+        if isinstance(point, Mapping):
+            lat, lon = point.get("lat"), point.get("lng", point.get("lon"))
+            try:
+                lat_f, lon_f = float(lat), float(lon)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(lat_f) and math.isfinite(lon_f) and abs(lat_f) <= 90:
+                return lat_f, ((lon_f + 180.0) % 360.0) - 180.0
+    return None
+
+
+def nearest_id(
+    point: tuple[float, float],
+    ids: Sequence[str] | np.ndarray,
+    lat: Sequence[float] | np.ndarray,
+    lon: Sequence[float] | np.ndarray,
+    *,
+    max_distance_m: float,
+) -> str | None:
+    """Return the id of the point nearest to `point` within `max_distance_m`, or None."""
+    if len(ids) == 0:
+        return None
+    lat_a, lon_a = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
+    plat, plon = math.radians(point[0]), math.radians(point[1])
+    a = (
+        np.sin((lat_a - plat) / 2) ** 2
+        + np.cos(plat) * np.cos(lat_a) * np.sin((lon_a - plon) / 2) ** 2
+    )
+    dist = 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    dist = np.where(np.isfinite(dist), dist, np.inf)
+    best = int(np.argmin(dist))
+    return str(ids[best]) if dist[best] <= max_distance_m else None
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """What a map click means: where it was, and the site it picked (if any)."""
+
+    point: tuple[float, float] | None
+    site_id: str | None
+
+
+def interpret_click(
+    returned: Mapping[str, Any] | None,
+    sites: gpd.GeoDataFrame | None = None,
+    *,
+    max_distance_m: float = 60.0,
+    previous: tuple[float, float] | None = None,
+) -> Click:
+    """Interpret a streamlit-folium result: the clicked point and the nearest site to it.
+
+    Parameters
+    ----------
+    returned
+        The dict `st_folium` returned (only ``last_clicked`` and
+        ``last_object_clicked`` are read).
+    sites
+        Sites that may be picked (index = id, Point geometry in EPSG:4326).
+    max_distance_m
+        A click farther than this from every site picks none.
+    previous
+        The point already handled; the same point again means no new click
+        (Streamlit reruns return the last click again).
+
+    Returns
+    -------
+    Click
+        ``Click(None, None)`` when there is no new click.
+    """
+    point = point_from_click(returned)
+    if point is None or (previous is not None and np.allclose(point, previous, atol=1e-9)):
+        return Click(None, None)
+    if sites is None or not len(sites):
+        return Click(point, None)
+    lat, lon = _xy(sites)
+    site = nearest_id(
+        point, sites.index.astype(str).to_numpy(), lat, lon, max_distance_m=max_distance_m
+    )
+    return Click(point, site)
