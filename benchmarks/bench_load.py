@@ -48,7 +48,9 @@ def _sources() -> dict[str, list[str]]:
 
 def main() -> None:
     """Load each source in a subprocess and print one line of figures per source."""
-    print(f"{'source':32} {'seconds':>8} {'peak MB':>8} {'features':>9} {'streets':>8} {'nodes':>7}")
+    print(
+        f"{'source':32} {'seconds':>8} {'peak MB':>8} {'features':>9} {'streets':>8} {'nodes':>7}"
+    )
     for name, paths in _sources().items():
         proc = subprocess.run(
             [sys.executable, "-c", CHILD, *paths], capture_output=True, text=True, check=True

@@ -77,7 +77,9 @@ def polygon_from_place(place: str, *, cache_dir: Path) -> Polygon | MultiPolygon
     return geom
 
 
-def layers_from_polygon(polygon: Polygon | MultiPolygon, *, cache_dir: Path, source: str) -> OsmLayers:
+def layers_from_polygon(
+    polygon: Polygon | MultiPolygon, *, cache_dir: Path, source: str
+) -> OsmLayers:
     """Download public spaces and the street network inside `polygon` (EPSG:4326)."""
     import osmnx as ox
 
