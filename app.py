@@ -1,9 +1,77 @@
-"""nudge Streamlit app: the router and shared chrome; pages live in ``pages/``."""
+"""nudge Streamlit app: the router and the shared chrome; pages live in ``app_pages/``.
+
+Run with ``streamlit run app.py``. The data folder and the SQLite registry are
+created on first run and the registry schema is migrated at start-up. The
+sidebar holds the language, the active city dataset and the signed-in user;
+which pages appear depends on the user's role.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="nudge", page_icon="🧭", layout="wide")
-st.title("nudge — Еңбек – елдің мұраты")
-st.write("Жоспарлау құралы дайындалуда. / Инструмент планирования в разработке.")
+from app_pages import _shared as ui
+from nudge.i18n import LANGUAGE_NAMES, LANGUAGES
+
+st.set_page_config(page_title="nudge · Еңбек – елдің мұраты", page_icon="🧭", layout="wide")
+ui.init_state()
+
+
+def _language() -> None:
+    st.sidebar.selectbox(
+        ui.t()("sidebar.language"), LANGUAGES, format_func=LANGUAGE_NAMES.__getitem__, key="lang"
+    )
+
+
+def _dataset() -> None:
+    tr = ui.t()
+    slugs = ui.dataset_slugs()
+    if not slugs:
+        st.sidebar.caption(tr("sidebar.no_datasets"))
+        return
+    if st.session_state.get("dataset") not in slugs:
+        st.session_state["dataset"] = slugs[0]
+    st.sidebar.selectbox(tr("sidebar.dataset"), slugs, key="dataset")
+
+
+def _user() -> None:
+    tr = ui.t()
+    user = ui.current_user()
+    if user is None:
+        return
+    role = tr(f"roles.{user.role}")
+    regions = f" · {', '.join(user.regions)}" if user.regions else ""
+    st.sidebar.markdown(f":material/person: **{user.username}** · {role}{regions}")
+    if st.sidebar.button(tr("sidebar.sign_out"), key="sign_out", icon=":material/logout:"):
+        ui.sign_out()
+        st.rerun()
+
+
+def _pages() -> list[st.Page]:
+    tr = ui.t()
+    user = ui.current_user()
+    if user is None:
+        return [st.Page("app_pages/sign_in.py", title=tr("nav.sign_in"), url_path="sign-in")]
+    home = ui.HOME_PAGE.get(user.role)
+    return [
+        st.Page(
+            spec.path,
+            title=tr(f"nav.{spec.key}"),
+            icon=spec.icon,
+            url_path=spec.key,
+            default=spec.key == home,
+        )
+        for spec in ui.pages_for(user.role)
+    ]
+
+
+with ui.guarded():
+    ui.engine()  # creates the SQLite file and applies the migrations on first run
+st.sidebar.title(ui.t()("app.title"))
+st.sidebar.caption(ui.t()("app.tagline"))
+_language()
+page = st.navigation(_pages(), position="sidebar")
+if ui.current_user() is not None:
+    _dataset()
+_user()
+page.run()

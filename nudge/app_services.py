@@ -377,3 +377,63 @@ def rotation_workbook(result: Any) -> bytes:
     with tempfile.TemporaryDirectory(prefix="nudge-rotation-") as tmp:
         written = write_rotation(result, Path(tmp) / "rotation.csv")
         return written["xlsx"].read_bytes()
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+def region_label(code: str, lang: str) -> str:
+    """Return a region's name in ``kk``, ``ru`` or ``en`` (the code when unknown)."""
+    from nudge.registry.regions import REGION_BY_CODE
+
+    region = REGION_BY_CODE.get(code)
+    if region is None:
+        return code
+    return {"kk": region.name_kk, "ru": region.name_ru}.get(lang, region.name)
+
+
+def content_choices(library: Any) -> dict[str, str]:
+    """Return the active library entries as ``id -> short Kazakh text`` for a picker."""
+    frame = library.frame()
+    active = frame[frame["status"] == "active"]
+    return {
+        str(i): (text[:60] + "…" if len(text) > 60 else text)
+        for i, text in zip(active["id"], active["text_kk"], strict=True)
+    }
+
+
+def themes_lookup(library: Any) -> Any:
+    """Return a function giving the themes of a library entry by id (for registry imports)."""
+    frame = library.frame()
+    themes = dict(zip(frame["id"], frame["themes"], strict=True))
+    return lambda cid: tuple(themes[cid])
+
+
+@dataclass(frozen=True)
+class LoggedInstallation:
+    """An installation just logged, and what attaching its photo raised."""
+
+    record: Any
+    evidence: Any | None
+
+
+def log_with_photo(
+    engine: Engine,
+    *,
+    user: Any,
+    fields: Mapping[str, Any],
+    photo: tuple[str, bytes] | None,
+    photo_dir: Path,
+) -> LoggedInstallation:
+    """Log an installation, then attach its evidence photo (when one was uploaded)."""
+    from nudge.registry import attach_photo, get_installation, log_installation
+
+    record = log_installation(engine, user=user, **fields)
+    evidence = None
+    if photo is not None:
+        name, data = photo
+        evidence = attach_photo(
+            engine, record.id, data, user=user, photo_dir=photo_dir, filename=name
+        )
+        record = get_installation(engine, record.id)
+    return LoggedInstallation(record, evidence)

@@ -243,12 +243,12 @@ def candidates_map(
     candidates: gpd.GeoDataFrame,
     *,
     chosen: gpd.GeoDataFrame | None = None,
-    locked: Iterable[str] = (),
-    excluded: Iterable[str] = (),
-    selected: str | None = None,
     labels: CandidateLabels | None = None,
 ) -> folium.Map:
     """Map scored candidate sites coloured by score, with a plan's chosen sites on top.
+
+    What the planner picks, locks or excludes is drawn by `marks_layer`, which
+    the app adds without reloading the map.
 
     Parameters
     ----------
@@ -257,11 +257,7 @@ def candidates_map(
         ``rank``, ``excluded``, ``exclusion_reason``, Point geometry).
     chosen
         The ``chosen`` sites of a plan (``site_id``, ``pick_order``...), drawn
-        as large markers numbered in pick order.
-    locked, excluded
-        Candidate ids the planner locked or excluded (drawn with a ring).
-    selected
-        Candidate id to highlight.
+        as large blue markers.
     labels
         Tooltip words in the user's language.
     """
@@ -270,24 +266,40 @@ def candidates_map(
     m = base_map(bounds)
     lat, lon = _xy(candidates) if len(candidates) else (np.array([]), np.array([]))
     scores = pd.to_numeric(candidates.get("score"), errors="coerce").to_numpy(dtype=float)
-    out = candidates["excluded"].to_numpy(dtype=bool) | candidates.index.isin(list(excluded))
+    out = candidates["excluded"].to_numpy(dtype=bool)
     colours = np.where(out, "#616161", score_colour(scores))
     tips = _candidate_tips(candidates, words, out)
     group = folium.FeatureGroup(name=escape_text(words.site))
     add_points(group, lat, lon, colours=colours, tooltips=tips, radius=6)
     group.add_to(m)
-    marks = [(i, words.locked, "#1565c0") for i in locked if i in candidates.index]
-    if selected is not None and selected in candidates.index:
-        marks.append((selected, words.site, "#000000"))
-    for cid, word, colour in marks:
-        row = candidates.loc[cid]
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x], radius=11, color=colour, weight=3, fill=False,
-            tooltip=folium.Tooltip(tooltip_html(row.get("name") or cid, [(word, cid)])),
-        ).add_to(m)  # fmt: skip
     if chosen is not None and len(chosen):
         add_chosen(m, chosen, words)
     return m
+
+
+def marks_layer(
+    candidates: gpd.GeoDataFrame,
+    *,
+    locked: Iterable[str] = (),
+    excluded: Iterable[str] = (),
+    selected: str | None = None,
+    labels: CandidateLabels | None = None,
+) -> folium.FeatureGroup:
+    """Return rings around the sites the planner locked, excluded or picked."""
+    words = labels or CandidateLabels()
+    group = folium.FeatureGroup(name="marks")
+    marks = [(i, words.locked, "#1565c0") for i in locked if i in candidates.index]
+    marks += [(i, words.excluded, "#616161") for i in excluded if i in candidates.index]
+    if selected is not None and selected in candidates.index:
+        marks.append((selected, words.site, "#000000"))
+    for cid, word, colour in marks:
+        point = candidates.geometry.loc[cid]
+        name = candidates["name"].loc[cid] if "name" in candidates else None
+        folium.CircleMarker(
+            [point.y, point.x], radius=11, color=colour, weight=3, fill=False,
+            tooltip=folium.Tooltip(tooltip_html(name if _present(name) else cid, [(word, cid)])),
+        ).add_to(group)  # fmt: skip
+    return group
 
 
 def _candidate_tips(
@@ -332,11 +344,9 @@ def installations_map(
     *,
     status_labels: Mapping[str, str],
     kind_labels: Mapping[str, str],
-    pin: tuple[float, float] | None = None,
-    pin_label: str = "",
     bounds: Sequence[float] | None = None,
 ) -> folium.Map:
-    """Map installations coloured by status (clustered when many), with an optional pin.
+    """Map installations coloured by status (clustered when many).
 
     Parameters
     ----------
@@ -345,10 +355,6 @@ def installations_map(
         ``city``, ``content_id`` (as from `nudge.registry.installations_frame`).
     status_labels, kind_labels
         Status and kind → label in the user's language.
-    pin
-        ``(lat, lon)`` the user clicked, shown as a marker.
-    pin_label
-        Tooltip of the pin.
     bounds
         ``[west, south, east, north]`` to fit; default the installations'
         bounds, else Kazakhstan.
@@ -382,9 +388,15 @@ def installations_map(
             tooltips=tips,
             radius=6,
         )
-    if pin is not None:
-        folium.Marker(list(pin), tooltip=folium.Tooltip(tooltip_html(pin_label))).add_to(m)
     return m
+
+
+def pin_layer(pin: tuple[float, float] | None, *, label: str = "") -> folium.FeatureGroup:
+    """Return a layer with a marker where the user clicked (empty without a pin)."""
+    group = folium.FeatureGroup(name="pin")
+    if pin is not None:
+        folium.Marker(list(pin), tooltip=folium.Tooltip(tooltip_html(label))).add_to(group)
+    return group
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:

@@ -1,0 +1,213 @@
+"""Parts of the Content page: browse, edit with inline checks, import and export, rotation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _shared as ui
+from nudge import app_services
+from nudge.content import (
+    COLLECTIONS,
+    THEMES,
+    ContentLibrary,
+    export_items,
+    import_items,
+    plan_rotation,
+    validate_items,
+)
+from nudge.content.campaign import CampaignSettings
+from nudge.content.schema import FIELDS
+from nudge.i18n import Translator
+
+LONG_FIELDS = {"text_kk", "text_ru", "story_kk", "story_ru", "quote_kk", "quote_ru"}
+
+
+def browse(library: ContentLibrary, tr: Translator) -> None:
+    """Show the library as a table with search and filters."""
+    frame = library.frame()
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    text = c1.text_input(tr("content.search"), key="content_search")
+    collections = c2.multiselect(
+        tr("content.collection"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),
+        key="content_filter_collection",
+    )  # fmt: skip
+    themes = c3.multiselect(
+        tr("content.themes"), THEMES, format_func=lambda x: tr(f"themes.{x}"), key="content_theme"
+    )
+    status = c4.selectbox(
+        tr("content.status"), ["active", "retired", "all"],
+        format_func=lambda s: tr(f"content.{s}"), key="content_status",
+    )  # fmt: skip
+    keep = pd.Series(True, index=frame.index)
+    if text.strip():
+        needle = text.strip().casefold()
+        hay = (
+            frame["id"]
+            + " "
+            + frame["text_kk"]
+            + " "
+            + frame["text_ru"]
+            + " "
+            + frame["field_text"]
+        )
+        keep &= hay.str.casefold().str.contains(needle, regex=False)
+    if collections:
+        keep &= frame["collection"].isin(collections)
+    if themes:
+        keep &= frame["themes"].map(lambda ts: bool(set(ts) & set(themes)))
+    if status != "all":
+        keep &= frame["status"] == status
+    shown = frame[keep].assign(themes=frame["themes"].map(", ".join))
+    st.caption(tr("content.shown", n=int(keep.sum()), total=len(frame)))
+    columns = ["id", "collection", "kind", "themes", "status", "text_kk", "text_ru", "words"]
+    st.dataframe(shown[columns], hide_index=True, width="stretch", height=420)
+
+
+def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) -> None:
+    """Add or edit one entry; problems are shown under the field they concern as you type."""
+    c1, c2 = st.columns(2)
+    collection = c1.selectbox(
+        tr("content.collection"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),
+        key="content_edit_collection",
+    )  # fmt: skip
+    ids = [str(e.get("id")) for e in library.entries(collection)]
+    choice = c2.selectbox(
+        tr("content.entry"), ["", *ids], format_func=lambda i: i or tr("content.new"),
+        key=f"content_entry_{collection}",
+    )  # fmt: skip
+    current = app_services.entry_as_text(library.get(choice)[1]) if choice else {}
+    raw: dict[str, Any] = {}
+    for name in FIELDS[collection]:
+        key = f"content_field_{collection}_{choice}_{name}"
+        widget = st.text_area if name in LONG_FIELDS else st.text_input
+        raw[name] = widget(tr(f"fields.{name}"), value=current.get(name, ""), key=key)
+    report = validate_items(
+        [raw], collection=collection, campaign=campaign, existing=library.entries(collection)
+    )
+    _problems(report, tr)
+    b1, b2 = st.columns(2)
+    if b1.button(
+        tr("common.save"), type="primary", key="content_save", disabled=bool(report.errors)
+    ):
+        with ui.guarded():
+            library.put(collection, raw, campaign=campaign)
+            library.save()
+            ui.flash("success", tr("content.saved", id=raw.get("id")))
+            st.rerun()
+    if choice:
+        retired = library.get(choice)[1].get("status") == "retired"
+        if b2.button(
+            tr("content.restore") if retired else tr("content.retire"), key="content_retire"
+        ):
+            with ui.guarded():
+                (library.restore if retired else library.retire)(choice)
+                library.save()
+                st.rerun()
+
+
+def _problems(report: Any, tr: Translator) -> None:
+    if not report.problems:
+        st.success(tr("content.valid"), icon=":material/check:")
+    for p in report.problems:
+        where = tr(f"fields.{p.column}") if p.column else tr("content.entry")
+        (st.error if p.severity == "error" else st.warning)(f"**{where}**: {p.message}")
+
+
+def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) -> None:
+    """Import entries from CSV, XLSX or YAML (with a per-row problem table); export a collection."""
+    upload = st.file_uploader(
+        tr("content.import_file"), type=["csv", "xlsx", "yaml", "yml"], key="content_import"
+    )
+    if upload is not None and st.button(tr("content.import"), key="content_import_go"):
+        with ui.guarded():
+            report = app_services.with_upload(
+                upload.name, upload.getvalue(),
+                lambda path: import_items(library, path, campaign=campaign),
+            )  # fmt: skip
+            summary = report.as_dict()
+            st.success(tr("content.imported", added=summary["added"], updated=summary["updated"],
+                          rejected=summary["rejected"]))  # fmt: skip
+            problems = summary["errors"] + summary["warnings"]
+            if problems:
+                st.dataframe(pd.DataFrame(problems), hide_index=True, width="stretch")
+    st.divider()
+    collection = st.selectbox(
+        tr("content.export"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),
+        key="content_export_collection",
+    )  # fmt: skip
+    cols = st.columns(2)
+    for col, suffix in zip(cols, (".csv", ".xlsx"), strict=True):
+        col.download_button(
+            suffix.upper().lstrip("."),
+            data=app_services.file_bytes(
+                lambda path: export_items(library, path, collection=collection), suffix
+            ),
+            file_name=f"{collection}{suffix}",
+            key=f"content_export_{suffix}",
+            icon=":material/download:",
+        )
+
+
+def rotation(
+    library: ContentLibrary, campaign: CampaignSettings, plans: dict[str, Any], tr: Translator
+) -> None:
+    """Build a rotation calendar for a plan of this session and show what it gives."""
+    if not plans:
+        st.info(tr("content.no_plan"), icon=":material/info:")
+        return
+    options = app_services.campaign_options(ui.settings())
+    with st.form("rotation_form"):
+        c1, c2, c3 = st.columns(3)
+        label = c1.selectbox(tr("content.plan"), list(plans), key="rotation_plan")
+        flights = c2.number_input(tr("content.flights"), 1, 52, 6, key="rotation_flights")
+        weeks = c3.number_input(
+            tr("content.flight_weeks"), 1, 52, options.flight_weeks, key="rotation_weeks"
+        )
+        start = c1.date_input(tr("content.start"), value=app_services.today() + timedelta(days=7),
+                              key="rotation_start")  # fmt: skip
+        gap = c2.number_input(tr("content.min_gap"), 0, 52, 3, key="rotation_gap")
+        near = c3.number_input(tr("content.neighbours"), 0.0, 5000.0, 500.0, key="rotation_near")
+        build = st.form_submit_button(tr("content.build"), type="primary")
+    if build:
+        city = ui.active_dataset()
+        with ui.guarded(), st.spinner(tr("content.building")):
+            st.session_state["rotation"] = plan_rotation(
+                plans[label].chosen, library, flights=int(flights), start=start,
+                campaign=campaign, flight_weeks=int(weeks), min_gap=int(gap),
+                neighbour_distance=float(near),
+                features=None if city is None else city.features,
+            )  # fmt: skip
+    result = st.session_state.get("rotation")
+    if result is not None:
+        rotation_result(result, tr)
+
+
+def rotation_result(result: Any, tr: Translator) -> None:
+    """Show a rotation: rule checks, calendar, an entry's exposure, print orders."""
+    counts = result.violation_counts
+    cols = st.columns(len(counts) + 1)
+    cols[0].metric(tr("content.assignments"), result.assignments)
+    for col, (rule, n) in zip(cols[1:], counts.items(), strict=True):
+        col.metric(tr(f"rules.{rule}"), n)
+    st.markdown(f"**{tr('content.calendar')}**")
+    st.dataframe(result.calendar, width="stretch")
+    exposure = result.exposure
+    item = st.selectbox(tr("content.item"), list(exposure["item_id"]), key="rotation_item")
+    st.dataframe(exposure[exposure["item_id"] == item], hide_index=True, width="stretch")
+    rows = result.schedule[result.schedule["item_id"] == item]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.markdown(f"**{tr('content.print_orders')}**")
+    st.dataframe(result.print_orders, hide_index=True, width="stretch")
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        tr("content.download_orders"), data=result.print_orders.to_csv(index=False).encode(),
+        file_name="print_orders.csv", key="rotation_orders", icon=":material/download:",
+    )  # fmt: skip
+    c2.download_button(
+        tr("content.download_workbook"), data=app_services.rotation_workbook(result),
+        file_name="rotation.xlsx", key="rotation_xlsx", icon=":material/download:",
+    )  # fmt: skip

@@ -1,0 +1,196 @@
+"""Parts of the Plan page: weight sliders, the picked site, the plan form, results, comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _shared as ui
+from nudge import app_services
+from nudge.i18n import Translator
+from nudge.placement import SIGNALS, ScoreResult
+from nudge.placement.compare import compare_plans
+from nudge.placement.plan_files import plan_to_file
+from nudge.placement.selection import SOLVERS, PlanResult
+from nudge.registry import import_plan
+
+EXPORTS = {".geojson": "GeoJSON", ".gpkg": "GeoPackage", ".csv": "CSV", ".xlsx": "Excel"}
+
+
+def weight_sliders(base: ScoreResult, tr: Translator, *, prefix: str) -> dict[str, float]:
+    """Show one slider per signal (starting at the profile's weight) and return the weights."""
+    weights = {}
+    cols = st.columns(3)
+    for i, signal in enumerate(SIGNALS):
+        weights[signal] = cols[i % 3].slider(
+            tr(f"signals.{signal}"),
+            min_value=0.0,
+            max_value=1.0,
+            value=float(base.profile.weights.get(signal, 0.0)),
+            step=0.05,
+            key=f"{prefix}_{signal}",
+            help=tr(f"signals.{signal}_help"),
+        )
+    return weights
+
+
+def _toggle(key: str, site: str) -> None:
+    items = list(st.session_state[key])
+    st.session_state[key] = [i for i in items if i != site] if site in items else [*items, site]
+
+
+def site_panel(scores: ScoreResult, tr: Translator) -> None:
+    """Show the picked candidate: score, band, signal contributions, lock and exclude."""
+    cands = scores.candidates
+    top = cands[~cands["excluded"].to_numpy(dtype=bool)].sort_values("score", ascending=False)
+    options = list(dict.fromkeys([*top.index[:50].astype(str)]))
+    picked = st.session_state.get("plan_selected")
+    if picked in cands.index and picked not in options:
+        options.insert(0, picked)
+    if not options:
+        return
+    site = st.selectbox(
+        tr("plan.site"),
+        options,
+        index=options.index(picked) if picked in options else 0,
+        format_func=lambda i: _site_label(cands, i),
+        key=f"plan_pick_{picked}",
+        help=tr("plan.site_help"),
+    )
+    st.session_state["plan_selected"] = site
+    row = cands.loc[site]
+    c1, c2 = st.columns(2)
+    c1.metric(tr("plan.score"), f"{row['score']:.1f}")
+    c2.metric(tr("plan.rank"), "–" if pd.isna(row["rank"]) else f"{int(row['rank'])}")
+    if "score_low" in cands.columns:
+        st.caption(tr("plan.band", low=f"{row['score_low']:.1f}", high=f"{row['score_high']:.1f}"))
+    if bool(row["excluded"]):
+        st.warning(tr("plan.excluded_because", reason=row.get("exclusion_reason") or "–"))
+    table = app_services.contribution_table(scores, site)
+    table["signal"] = [tr(f"signals.{s}") for s in table["signal"]]
+    st.bar_chart(table.set_index("signal")["points"], horizontal=True, height=220)
+    st.dataframe(
+        table.rename(columns={c: tr(f"plan.col_{c}") for c in table.columns}).round(3),
+        hide_index=True,
+        use_container_width=True,
+    )
+    locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
+    b1, b2 = st.columns(2)
+    b1.button(
+        tr("plan.unlock") if site in locked else tr("plan.lock"),
+        key="plan_lock",
+        on_click=_toggle,
+        args=("plan_locked", site),
+        icon=":material/lock:",
+    )
+    b2.button(
+        tr("plan.include") if site in excluded else tr("plan.exclude"),
+        key="plan_exclude",
+        on_click=_toggle,
+        args=("plan_excluded", site),
+        icon=":material/block:",
+    )
+
+
+def _site_label(cands: pd.DataFrame, site: str) -> str:
+    name = cands.loc[site, "name"]
+    score = pd.to_numeric(cands.loc[[site], "score"]).iloc[0]
+    text = name if isinstance(name, str) and name else site
+    return f"{score:.1f} · {text}"
+
+
+def plan_form(kind: str, tr: Translator) -> tuple[app_services.PlanRequest, Any, str] | None:
+    """Show the plan settings; return the request, districts upload and label when run."""
+    with st.form("plan_form"):
+        c1, c2, c3 = st.columns(3)
+        mode = c1.radio(
+            tr("plan.limit"), ["count", "budget"], format_func=lambda m: tr(f"plan.by_{m}"),
+            key="plan_mode", horizontal=True,
+        )  # fmt: skip
+        count = c1.number_input(tr("plan.count"), 1, 5000, 10, key="plan_count")
+        budget = c2.number_input(tr("plan.budget"), 0.0, value=1_000_000.0, key="plan_budget")
+        cost = c2.number_input(tr("plan.cost"), 1.0, value=100_000.0, key="plan_cost")
+        spacing = c3.number_input(tr("plan.min_spacing"), 0.0, 5000.0, 250.0, key="plan_min_sp")
+        radius = c3.number_input(tr("plan.radius"), 0.0, 5000.0, 0.0, key="plan_radius")
+        d1, d2, d3 = st.columns(3)
+        districts = d1.file_uploader(
+            tr("plan.districts"), type=["geojson", "json", "gpkg"], key="plan_districts"
+        )
+        quota = d2.text_input(tr("plan.quota"), key="plan_quota", help=tr("plan.quota_help"))
+        solver = d3.selectbox(
+            tr("plan.solver"), SOLVERS, format_func=lambda s: tr(f"plan.solver_{s}"),
+            key="plan_solver",
+        )  # fmt: skip
+        label = d3.text_input(tr("plan.label"), key="plan_label", placeholder=tr("plan.label_hint"))
+        run = st.form_submit_button(tr("plan.run"), type="primary", icon=":material/play_arrow:")
+    if not run:
+        return None
+    request = app_services.PlanRequest(
+        kind=kind,
+        count=int(count) if mode == "count" else None,
+        budget=float(budget) if mode == "budget" else None,
+        cost=float(cost) if mode == "budget" else None,
+        min_spacing=float(spacing),
+        radius=float(radius) if radius > 0 else None,
+        quota=quota or None,
+        solver=str(solver),
+        locked=tuple(st.session_state["plan_locked"]),
+        excluded=tuple(st.session_state["plan_excluded"]),
+    )
+    return request, districts, label
+
+
+def plan_results(plan: PlanResult, label: str, tr: Translator) -> None:
+    """Show a plan: figures, chosen sites, districts, explanation, exports."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(tr("plan.sites"), len(plan.chosen))
+    c2.metric(tr("plan.covered"), f"{100 * plan.covered_share:.1f}%")
+    c3.metric(tr("plan.gap"), f"{100 * plan.gap:.2f}%")
+    c4.metric(tr("plan.seconds"), f"{plan.seconds:.2f}")
+    for warning in plan.warnings:
+        st.warning(warning)
+    table = pd.DataFrame(plan.chosen.drop(columns="geometry"))
+    st.dataframe(table, hide_index=True, use_container_width=True)
+    if plan.by_district:
+        st.markdown(f"**{tr('plan.by_district')}**")
+        frame = pd.DataFrame.from_dict(plan.by_district, orient="index").drop(columns="site_ids")
+        st.dataframe(frame, use_container_width=True)
+    with st.expander(tr("plan.explanation")):
+        st.text(plan.explanation)
+    cols = st.columns(len(EXPORTS) + 1)
+    for col, (suffix, name) in zip(cols, EXPORTS.items(), strict=False):
+        col.download_button(
+            name,
+            data=app_services.file_bytes(lambda p: plan_to_file(plan, p), suffix),
+            file_name=f"{label}{suffix}".replace(" ", "_").replace("·", "-"),
+            key=f"plan_dl_{suffix}",
+            icon=":material/download:",
+        )
+    user = ui.current_user()
+    if user is not None and user.can("edit_plans") and cols[-1].button(
+        tr("plan.to_registry"), key="plan_store", icon=":material/save:"
+    ):  # fmt: skip
+        with ui.guarded():
+            result = import_plan(ui.engine(), plan.chosen, user=user, plan_name=label)
+            st.success(tr("plan.stored", n=result.stored, skipped=result.skipped_existing))
+
+
+def comparison(plans: dict[str, PlanResult], tr: Translator) -> None:
+    """Compare two plans of the session: shared sites and coverage by district."""
+    labels = list(plans)
+    c1, c2 = st.columns(2)
+    a = c1.selectbox(tr("plan.plan_a"), labels, index=0, key="plan_cmp_a")
+    b = c2.selectbox(tr("plan.plan_b"), labels, index=len(labels) - 1, key="plan_cmp_b")
+    cmp = compare_plans(plans[a], plans[b])
+    m1, m2, m3 = st.columns(3)
+    m1.metric(tr("plan.common"), len(cmp.common))
+    m2.metric(tr("plan.only", plan="A"), len(cmp.only_a))
+    m3.metric(
+        tr("plan.only", plan="B"),
+        len(cmp.only_b),
+        delta=f"{100 * (cmp.share_b - cmp.share_a):+.1f}%",
+    )
+    if cmp.by_district:
+        st.dataframe(pd.DataFrame.from_dict(cmp.by_district, orient="index"))

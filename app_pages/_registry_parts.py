@@ -1,0 +1,223 @@
+"""Parts of the Registry page: log an installation, list and change them, import, publications."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _shared as ui
+from nudge import app_services
+from nudge.content.schema import THEMES
+from nudge.i18n import Translator
+from nudge.maps import installations_map, interpret_click, pin_layer
+from nudge.registry import (
+    INSTALLATION_KINDS,
+    PUBLICATION_KINDS,
+    REGIONS,
+    STATUSES,
+    TRANSITIONS,
+    UserInfo,
+    change_status,
+    get_installation,
+    import_installations,
+    installations_frame,
+    list_installations,
+    list_publications,
+    log_publication,
+    photos_of_installation,
+    resolve_flag,
+)
+
+REGION_CODES = [r.code for r in REGIONS]
+
+
+def registry_map(tr: Translator, lang: str) -> None:
+    """Show every installation on a map; a click drops the pin used by the logging form."""
+    frame = installations_frame(ui.engine())
+    st.caption(tr("registry.on_map", n=len(frame)))
+    fmap = installations_map(
+        frame,
+        status_labels={s: tr(f"statuses.{s}") for s in STATUSES},
+        kind_labels={k: tr(f"installation_kinds.{k}") for k in INSTALLATION_KINDS},
+    )
+    pin = st.session_state["registry_pin"]
+    returned = ui.show_map(
+        fmap, key="registry_map", height=460, layer=pin_layer(pin, label=tr("registry.pin"))
+    )
+    click = interpret_click(returned, previous=st.session_state["registry_click"])
+    if click.point is not None:
+        st.session_state["registry_click"] = click.point
+        st.session_state["registry_pin"] = (round(click.point[0], 6), round(click.point[1], 6))
+        st.rerun()
+
+
+def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
+    """Log one installation with its photo; show the flags it raised."""
+    pin = st.session_state["registry_pin"] or (None, None)
+    st.caption(tr("registry.pin_help"))
+    choices = app_services.content_choices(library) if library is not None else {}
+    with st.form("log_installation", clear_on_submit=False):
+        c1, c2, c3 = st.columns(3)
+        lat = c1.number_input(tr("registry.lat"), -90.0, 90.0, value=pin[0], format="%.6f",
+                              key=f"log_lat_{pin[0]}")  # fmt: skip
+        lon = c2.number_input(tr("registry.lon"), -180.0, 180.0, value=pin[1], format="%.6f",
+                              key=f"log_lon_{pin[1]}")  # fmt: skip
+        kind = c3.selectbox(
+            tr("registry.kind"), INSTALLATION_KINDS,
+            format_func=lambda k: tr(f"installation_kinds.{k}"), key="log_kind",
+        )  # fmt: skip
+        content = c1.selectbox(
+            tr("registry.content"), ["", *choices],
+            format_func=lambda i: f"{i} · {choices[i]}" if i else "–", key="log_content",
+        )  # fmt: skip
+        installed = c2.date_input(tr("registry.installed_on"), value=app_services.today(),
+                                  key="log_installed")  # fmt: skip
+        size = c3.text_input(tr("registry.size"), placeholder="6x3", key="log_size")
+        facing = c1.number_input(tr("registry.facing"), 0.0, 360.0, value=None, key="log_facing")
+        lit = c2.checkbox(tr("registry.illuminated"), key="log_lit")
+        note = c3.text_input(tr("registry.note"), key="log_note")
+        photo = st.file_uploader(
+            tr("registry.photo"), type=["jpg", "jpeg", "png", "webp"], key="log_photo"
+        )
+        submitted = st.form_submit_button(tr("registry.log"), type="primary")
+    if not submitted:
+        return
+    themes = app_services.themes_lookup(library)(content) if library is not None and content else ()
+    fields = {
+        "kind": kind, "lat": lat, "lon": lon, "installed_on": installed,
+        "content_id": content or None, "themes": themes, "size": size or None,
+        "facing_deg": facing, "illuminated": lit, "note": note or None,
+    }  # fmt: skip
+    with ui.guarded(), st.spinner(tr("registry.saving")):
+        upload = ui.uploaded(photo)
+        done = app_services.log_with_photo(
+            ui.engine(), user=user, fields=fields, photo=upload[0] if upload else None,
+            photo_dir=ui.settings().photo_dir,
+        )  # fmt: skip
+        rec = done.record
+        st.success(tr("registry.logged", id=rec.id, region=rec.region_code, city=rec.city or "–"))
+        for flag in rec.open_flags:
+            st.warning(f"{tr('registry.flag')}: {flag.message}", icon=":material/flag:")
+        st.session_state["registry_pin"] = None
+
+
+def installations_list(user: UserInfo, tr: Translator, lang: str) -> None:
+    """List installations with filters; show one with photos, flags and status changes."""
+    c1, c2, c3 = st.columns(3)
+    regions = c1.multiselect(
+        tr("common.region"), REGION_CODES, default=list(user.regions) or None,
+        format_func=lambda c: app_services.region_label(c, lang), key="reg_regions",
+    )  # fmt: skip
+    kinds = c2.multiselect(tr("registry.kind"), INSTALLATION_KINDS, key="reg_kinds",
+                           format_func=lambda k: tr(f"installation_kinds.{k}"))  # fmt: skip
+    statuses = c3.multiselect(tr("registry.status"), STATUSES, key="reg_statuses",
+                              format_func=lambda s: tr(f"statuses.{s}"))  # fmt: skip
+    records = list_installations(
+        ui.engine(), regions=regions or None, kinds=kinds or None, statuses=statuses or None,
+        limit=5000,
+    )  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {
+                "id": r.id, "kind": tr(f"installation_kinds.{r.kind}"),
+                "status": tr(f"statuses.{r.status}"), "region": r.region_code, "city": r.city,
+                "content": r.content_id, "installed_on": r.installed_on,
+                "photos": len(r.photo_ids), "flags": len(r.open_flags),
+            }
+            for r in records
+        ]
+    )  # fmt: skip
+    st.dataframe(table, hide_index=True, width="stretch", height=300)
+    if records:
+        ids = [r.id for r in records]
+        picked = st.selectbox(tr("registry.pick"), ids, index=len(ids) - 1, key="reg_pick")
+        details(int(picked), user, tr)
+
+
+def details(installation_id: int, user: UserInfo, tr: Translator) -> None:
+    """Show one installation: photos, flags (resolvable) and the next statuses."""
+    with ui.guarded():
+        rec = get_installation(ui.engine(), installation_id)
+        st.markdown(
+            f"**#{rec.id}** · {tr(f'statuses.{rec.status}')} · {rec.lat:.5f}, {rec.lon:.5f}"
+        )
+        photos = photos_of_installation(ui.engine(), rec.id, photo_dir=ui.settings().photo_dir)
+        if photos:
+            st.image([str(p.path) for p in photos if p.path.is_file()], width=220)
+        for flag in rec.open_flags:
+            c1, c2 = st.columns([3, 1])
+            c1.warning(flag.message, icon=":material/flag:")
+            why = c2.text_input(tr("registry.resolve_note"), key=f"flag_note_{flag.id}")
+            if c2.button(tr("registry.resolve"), key=f"flag_{flag.id}", disabled=not why.strip()):
+                with ui.guarded():
+                    resolve_flag(ui.engine(), flag.id, user=user, note=why)
+                    st.rerun()
+        nexts = sorted(TRANSITIONS.get(rec.status, ()))
+        if nexts and user.can("edit_installations", rec.region_code):
+            c1, c2, c3 = st.columns(3)
+            new = c1.selectbox(tr("registry.new_status"), nexts, key=f"status_{rec.id}",
+                               format_func=lambda s: tr(f"statuses.{s}"))  # fmt: skip
+            note = c2.text_input(tr("registry.note"), key=f"status_note_{rec.id}")
+            if c3.button(tr("registry.change"), key=f"status_go_{rec.id}"):
+                with ui.guarded():
+                    change_status(ui.engine(), rec.id, new, user=user, note=note or None,
+                                  expected_version=rec.version)  # fmt: skip
+                    ui.flash("success", tr("registry.changed", id=rec.id))
+                    st.rerun()
+
+
+def import_tab(user: UserInfo, library: Any, tr: Translator) -> None:
+    """Import installations from a spreadsheet; show the problems of each refused row."""
+    st.caption(tr("registry.import_help"))
+    upload = st.file_uploader(
+        tr("registry.import_file"), type=["csv", "xlsx", "geojson", "json"], key="reg_import"
+    )
+    if upload is None or not st.button(tr("registry.import"), key="reg_import_go"):
+        return
+    lookup = app_services.themes_lookup(library) if library is not None else None
+    with ui.guarded(), st.spinner(tr("registry.saving")):
+        result = app_services.with_upload(
+            upload.name, upload.getvalue(),
+            lambda path: import_installations(ui.engine(), path, user=user, themes_of=lookup),
+        )  # fmt: skip
+        st.success(tr("registry.imported", stored=result.stored, skipped=result.skipped_existing,
+                      errors=len(result.errors), flagged=result.flagged_duplicates))  # fmt: skip
+        if result.errors:
+            rows = [{"row": p.row, "column": p.column, "message": p.message} for p in result.errors]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def publications_tab(user: UserInfo, tr: Translator, lang: str) -> None:
+    """Log a publication or event, and list the latest ones."""
+    with st.form("publication"):
+        c1, c2, c3 = st.columns(3)
+        kind = c1.selectbox(tr("registry.pub_kind"), PUBLICATION_KINDS, key="pub_kind",
+                            format_func=lambda k: tr(f"publication_kinds.{k}"))  # fmt: skip
+        title = c2.text_input(tr("registry.title_field"), key="pub_title")
+        day = c3.date_input(tr("registry.published_on"), value=app_services.today(), key="pub_day")
+        region = c1.selectbox(
+            tr("common.region"), list(user.regions) or REGION_CODES, key="pub_region",
+            format_func=lambda c: app_services.region_label(c, lang),
+        )  # fmt: skip
+        link = c2.text_input(tr("registry.link"), key="pub_link", placeholder="https://")
+        reach = c3.number_input(tr("registry.reach"), 0, value=None, key="pub_reach")
+        themes = c1.multiselect(tr("content.themes"), THEMES, key="pub_themes",
+                                format_func=lambda x: tr(f"themes.{x}"))  # fmt: skip
+        note = c2.text_input(tr("registry.note"), key="pub_note")
+        go = st.form_submit_button(tr("registry.log_publication"), type="primary")
+    if go:
+        with ui.guarded():
+            pub = log_publication(
+                ui.engine(), user=user, kind=kind, title=title, published_on=day, region=region,
+                link=link or None, reach=int(reach) if reach is not None else None,
+                themes=themes, note=note or None,
+            )  # fmt: skip
+            st.success(tr("registry.pub_logged", id=pub.id))
+    pubs = list_publications(ui.engine())[-200:]
+    if pubs:
+        frame = pd.DataFrame([asdict(p) for p in pubs])
+        frame["themes"] = frame["themes"].map(", ".join)
+        st.dataframe(frame, hide_index=True, width="stretch")

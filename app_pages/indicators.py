@@ -1,0 +1,111 @@
+"""Indicators: counts of installations and publications by region, month, kind and theme."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import _shared as ui
+from nudge import app_services
+from nudge.maps import regions_map
+from nudge.registry import build_report, list_installations, list_publications, write_report
+
+BREAKDOWNS = ("region", "month", "kind", "theme", "city")
+MEASURES = (
+    "installations", "installations_verified", "publications", "publications_verified",
+    "installations_per_100k", "publications_per_100k",
+)  # fmt: skip
+
+tr = ui.t()
+lang = st.session_state["lang"]
+st.title(tr("indicators.title"))
+
+c1, c2, c3, c4 = st.columns(4)
+mode = c1.radio(tr("indicators.count"), ["active", "period"], key="ind_mode",
+                format_func=lambda m: tr(f"indicators.mode_{m}"))  # fmt: skip
+today = app_services.today()
+active_on: date | None = None
+date_from: date | None = None
+date_to: date | None = None
+if mode == "active":
+    active_on = c2.date_input(tr("indicators.on"), today, key="ind_on")
+else:
+    date_from = c2.date_input(tr("common.date_from"), value=None, key="ind_from")
+    date_to = c3.date_input(tr("common.date_to"), value=None, key="ind_to")
+measure = c4.selectbox(tr("indicators.measure"), MEASURES, key="ind_measure",
+                       format_func=lambda m: tr(f"indicators.{m}"))  # fmt: skip
+
+report = None
+with ui.guarded(), st.spinner(tr("indicators.counting")):
+    report = build_report(
+        ui.engine(), breakdowns=BREAKDOWNS, active_on=active_on, date_from=date_from,
+        date_to=date_to, populations=ui.populations(),
+    )  # fmt: skip
+if report is None:
+    st.stop()
+total = report.tables["region"].total
+m = st.columns(5)
+for col, key in zip(m, ("installations", "installations_verified", "publications",
+                        "publications_verified", "reach"), strict=True):  # fmt: skip
+    col.metric(tr(f"indicators.{key}"), f"{int(str(total.get(key) or 0)):,}")
+
+by_region = report.tables["region"].rows
+values = {}
+if measure in by_region.columns:
+    values = {
+        str(r): float(v) for r, v in zip(by_region["region"], by_region[measure], strict=True)
+        if pd.notna(v)
+    }  # fmt: skip
+left, right = st.columns([3, 2])
+with left, ui.guarded():
+    names = {c: app_services.region_label(c, lang) for c in ui.region_outlines()}
+    fmap = regions_map(
+        ui.region_outlines(), values, names=names, caption=tr(f"indicators.{measure}")
+    )
+    ui.show_map(fmap, key="ind_map", height=440)
+with right:
+    month = report.tables["month"].rows
+    if len(month):
+        series = month.set_index("month")[["installations", "publications"]]
+        st.bar_chart(series.rename(columns=lambda c: tr(f"indicators.{c}")), height=240)
+    else:
+        st.info(tr("indicators.empty"))
+
+tabs = st.tabs([tr(f"indicators.by_{b}") for b in BREAKDOWNS])
+for tab, key in zip(tabs, BREAKDOWNS, strict=True):
+    rows = report.tables[key].rows.drop(columns=["installation_ids", "publication_ids"])
+    if key == "region":
+        rows["region_name"] = rows["region"].map(lambda c: app_services.region_label(c, lang))
+    tab.dataframe(rows, hide_index=True, width="stretch")
+
+st.subheader(tr("indicators.drill"))
+d1, d2 = st.columns(2)
+breakdown = d1.selectbox(tr("indicators.breakdown"), BREAKDOWNS, key="ind_drill_by",
+                         format_func=lambda b: tr(f"indicators.by_{b}"))  # fmt: skip
+table = report.tables[breakdown].rows
+if len(table):
+    keys = [str(k) for k in table[breakdown]]
+    key = d2.selectbox(tr("indicators.value"), keys, key=f"ind_drill_{breakdown}")
+    row = table[table[breakdown].astype(str) == key].iloc[0]
+    with ui.guarded():
+        inst = list_installations(ui.engine(), ids=list(row["installation_ids"]))
+        pubs = list_publications(ui.engine(), ids=list(row["publication_ids"]))
+        st.caption(tr("indicators.records", inst=len(inst), pubs=len(pubs)))
+        cols = ("id", "kind", "status", "region_code", "city", "content_id", "installed_on")
+        st.dataframe(pd.DataFrame([{c: getattr(r, c) for c in cols} for r in inst]),
+                     hide_index=True, width="stretch")  # fmt: skip
+        pcols = ("id", "kind", "title", "published_on", "region_code", "link", "reach")
+        st.dataframe(pd.DataFrame([{c: getattr(p, c) for c in pcols} for p in pubs]),
+                     hide_index=True, width="stretch")  # fmt: skip
+
+st.subheader(tr("indicators.report"))
+r1, r2 = st.columns(2)
+for col, suffix in zip((r1, r2), (".xlsx", ".csv"), strict=True):
+    col.download_button(
+        tr("indicators.download", fmt=suffix.lstrip(".").upper()),
+        data=app_services.file_bytes(lambda p: write_report(report, p), suffix),
+        file_name=f"nudge-indicators-{today.isoformat()}{suffix}",
+        key=f"ind_dl_{suffix}", icon=":material/download:",
+    )  # fmt: skip

@@ -1,0 +1,113 @@
+"""Plan: score candidate sites, pick, lock or exclude them on the map, run and compare plans."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import _plan_parts as parts
+from app_pages import _shared as ui
+from nudge import app_services
+from nudge.maps import CandidateLabels, candidates_map, interpret_click, marks_layer
+from nudge.placement.selection import KINDS
+
+tr = ui.t()
+st.title(tr("plan.title"))
+ui.show_flash()
+city = ui.need_dataset()
+if city is None:
+    st.stop()
+folder = ui.active_dataset_path()
+slug = str(st.session_state["dataset"])
+options = app_services.campaign_options(ui.settings())
+
+c1, c2, c3, c4 = st.columns(4)
+kind = c1.selectbox(tr("plan.kind"), KINDS, format_func=lambda k: tr(f"kinds.{k}"), key="plan_kind")
+profile = c2.selectbox(
+    tr("plan.profile"), KINDS, index=KINDS.index(kind), format_func=lambda k: tr(f"kinds.{k}"),
+    key=f"plan_profile_{kind}", help=tr("plan.profile_help"),
+)  # fmt: skip
+spacing = c3.number_input(tr("plan.spacing"), 10.0, 1000.0, 50.0, step=10.0, key="plan_spacing")
+buffer = c4.number_input(
+    tr("plan.buffer"), 0.0, 1000.0, float(options.exclusion_buffer_m), step=10.0, key="plan_buffer"
+)
+
+base = None
+with ui.guarded(), st.spinner(tr("plan.scoring")):
+    base = ui.cached_scores(
+        str(folder), app_services.dataset_stamp(str(folder)),
+        kind=kind, profile=profile, spacing=float(spacing), buffer=float(buffer),
+    )  # fmt: skip
+if base is None:
+    st.stop()
+with st.expander(tr("plan.weights"), icon=":material/tune:"):
+    weights = parts.weight_sliders(base, tr, prefix=f"w_{kind}_{profile}")
+scores = base
+with ui.guarded():
+    scores = app_services.reweighted(base, weights)
+st.caption(tr("plan.proxy_note"))
+for note in scores.warnings:
+    st.warning(note)
+
+plans: dict = st.session_state["plans"]
+mine = {k: v for k, v in plans.items() if v[0] == slug}
+shown = next((p for _, (_, p) in reversed(list(mine.items())) if p.kind == kind), None)
+map_col, side_col = st.columns([3, 2])
+with map_col:
+    words = CandidateLabels(
+        score=tr("plan.score"), rank=tr("plan.rank"), excluded=tr("plan.excluded"),
+        locked=tr("plan.locked"), chosen=tr("plan.chosen"), site=tr("plan.site"),
+    )  # fmt: skip
+    fmap = candidates_map(
+        scores.candidates, chosen=None if shown is None else shown.chosen, labels=words
+    )
+    marks = marks_layer(
+        scores.candidates,
+        locked=st.session_state["plan_locked"],
+        excluded=st.session_state["plan_excluded"],
+        selected=st.session_state["plan_selected"],
+        labels=words,
+    )
+    returned = ui.show_map(fmap, key=f"plan_map_{slug}_{kind}", height=560, layer=marks)
+    click = interpret_click(returned, scores.candidates, previous=st.session_state["plan_click"])
+    if click.point is not None:
+        st.session_state["plan_click"] = click.point
+        if click.site_id is not None and click.site_id != st.session_state["plan_selected"]:
+            st.session_state["plan_selected"] = click.site_id
+            st.rerun()
+    n_total, n_out = len(scores.candidates), int(scores.candidates["excluded"].sum())
+    st.caption(tr("plan.counts", n=n_total, excluded=n_out))
+with side_col:
+    parts.site_panel(scores, tr)
+    locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
+    st.caption(tr("plan.lock_state", locked=len(locked), excluded=len(excluded)))
+
+st.subheader(tr("plan.run_title"))
+asked = parts.plan_form(kind, tr)
+if asked is not None:
+    request, districts_file, label = asked
+    with ui.guarded(), st.spinner(tr("plan.running")):
+        districts = None
+        if districts_file is not None:
+            districts = app_services.districts_from_upload(
+                districts_file.name, districts_file.getvalue()
+            )
+        plan = app_services.plan_from_scores(scores, city, request, districts=districts)
+        name = label.strip() or f"{slug} · {tr(f'kinds.{kind}')} · {len(mine) + 1}"
+        plans[name] = (slug, plan)
+        st.session_state["plan_shown"] = name
+        ui.flash("success", tr("plan.done", name=name, share=f"{100 * plan.covered_share:.1f}"))
+        st.rerun()
+
+mine = {k: v[1] for k, v in plans.items() if v[0] == slug}
+if mine:
+    st.subheader(tr("plan.results"))
+    labels = list(mine)
+    current = st.session_state.get("plan_shown")
+    label = st.selectbox(
+        tr("plan.shown"), labels, index=labels.index(current) if current in labels else 0,
+        key="plan_result_pick",
+    )  # fmt: skip
+    parts.plan_results(mine[label], label, tr)
+    if len(mine) >= 2:
+        st.subheader(tr("plan.compare"))
+        parts.comparison(mine, tr)
