@@ -13,6 +13,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge.registry import engine_from_url, log_installation
+from nudge.registry.regions import preload
 
 PROCESSES = 4
 PER_PROCESS = 50
@@ -57,6 +58,7 @@ def test_parallel_writers_store_everything_once_with_full_audit(
     engine: Engine, users: Users, registry_url: str
 ) -> None:
     engine.dispose()  # no pooled connection is inherited by the forked writers
+    preload()
     outcome = run_writers(registry_url, PROCESSES, PER_PROCESS)
     assert outcome == [(w, "ok") for w in range(PROCESSES)]
     expected = PROCESSES * PER_PROCESS

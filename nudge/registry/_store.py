@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from nudge._errors import RowProblem
 from nudge.registry._validate import SiteInfo, frame_records
-from nudge.registry.audit import jsonable, record_many, utcnow
+from nudge.registry.audit import record_many, utcnow
 from nudge.registry.models import Flag, Installation, PlannedSite, StatusChange, User
 from nudge.registry.regions import (
     EARTH_RADIUS_M,
@@ -219,7 +219,7 @@ def store_installations(
         actor=actor,
         action="create",
         table="installations",
-        items=[(i, None, jsonable(r)) for i, r in zip(ids, records, strict=True)],
+        items=[(i, None, r) for i, r in zip(ids, records, strict=True)],
     )
     return ids, flagged
 

@@ -424,7 +424,9 @@ def validate_installations(
         else np.full(int(keep.sum()), None, dtype=object)
     )
     problems = sorted(p.items, key=lambda x: (x.row, x.column or ""))
-    return Checked(pd.DataFrame(good), problems)
+    # object columns stay plain Python values (no conversion to Arrow strings and back)
+    frame = pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in good.items()})
+    return Checked(frame, problems)
 
 
 _UID_FIELDS = ("kind", "lat", "lon", "installed_on", "content_id", "size", "facing_deg",

@@ -43,7 +43,7 @@ from nudge.registry._validate import (
 )
 from nudge.registry.audit import record_change, record_many, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
-from nudge.registry.db import write_session
+from nudge.registry.db import read_session, write_session
 from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, User
 from nudge.registry.regions import (
     DistrictLayer,
@@ -185,27 +185,23 @@ def import_installations(
     path = Path(path)
     raw, digest = read_table(path, max_bytes=max_bytes)
     table = _canonical_table(raw, path.name)
+    with read_session(engine) as session:  # checks run outside the writing transaction
+        require(actor_in(session, user), "edit_installations")
+        sites = sites_by_id(session, table.get("site_id", []))
+    table = _fill_themes(table, themes_of)
+    checked = validate_installations(table, sites=sites, districts=districts)
     try:
         with write_session(engine) as session:
             actor = actor_in(session, user)
-            require(actor, "edit_installations")
-            table = _fill_themes(table, themes_of)
-            sites = sites_by_id(session, table.get("site_id", []))
-            checked = validate_installations(table, sites=sites, districts=districts)
             outside = scope_problems(actor, checked.rows)
             refused = {p.row for p in outside}
             good = checked.rows[~checked.rows["row"].isin(refused)]
             rows, uids, skipped = _new_rows(session, good)
             batch = _batch(session, actor, path.name, digest, "installations")
             ids, flagged = store_installations(
-                session,
-                actor,
-                rows,
-                uids,
-                source=f"import:{path.name}",
-                batch_id=batch.id,
+                session, actor, rows, uids, source=f"import:{path.name}", batch_id=batch.id,
                 radius_m=duplicate_radius_m,
-            )
+            )  # fmt: skip
             errors = sorted(checked.problems + outside, key=lambda p: p.row)
             result = ImportResult(len(table), len(ids), skipped, errors, flagged, ids, batch.id)
             _finish_batch(session, actor, batch, result)

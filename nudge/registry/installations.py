@@ -25,10 +25,15 @@ from nudge.registry._store import (
     sites_by_id,
     store_installations,
 )
-from nudge.registry._validate import installation_uids, is_missing, validate_installations
+from nudge.registry._validate import (
+    SiteInfo,
+    installation_uids,
+    is_missing,
+    validate_installations,
+)
 from nudge.registry.audit import changed_values, record_change, snapshot, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
-from nudge.registry.db import write_session
+from nudge.registry.db import read_session, write_session
 from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
 from nudge.registry.records import FlagRecord, InstallationRecord, flag_record, records_for
 from nudge.registry.regions import DistrictLayer
@@ -59,9 +64,8 @@ def _single_row(fields: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _check_one(
-    session: Session, fields: Mapping[str, Any], districts: DistrictLayer | None
+    fields: Mapping[str, Any], sites: Mapping[str, SiteInfo], districts: DistrictLayer | None
 ) -> pd.DataFrame:
-    sites = sites_by_id(session, [fields.get("site_id")])
     checked = validate_installations(_single_row(fields), sites=sites, districts=districts)
     if checked.problems:
         msg = (
@@ -143,11 +147,13 @@ def log_installation(
         "themes": themes, "size": size, "facing_deg": facing_deg, "illuminated": illuminated,
         "city": city, "external_id": external_id, "note": note,
     }  # fmt: skip
+    with read_session(engine) as session:  # checks run outside the writing transaction
+        require(actor_in(session, user), "edit_installations")
+        sites = sites_by_id(session, [site_id])
+    rows = _check_one(fields, sites, districts)
     try:
         with write_session(engine) as session:
             actor = actor_in(session, user)
-            require(actor, "edit_installations")
-            rows = _check_one(session, fields, districts)
             require(actor, "edit_installations", rows["region_code"].iloc[0])
             uids = installation_uids(rows)
             if existing_uids(session, uids):
@@ -155,10 +161,11 @@ def log_installation(
             ids, _ = store_installations(
                 session, actor, rows, uids, source="logged", radius_m=duplicate_radius_m
             )
-            return records_for(session, [session.get_one(Installation, ids[0])])[0]
     except IntegrityError as exc:
         msg = f"The installation could not be stored: it was logged at the same time ({exc.orig})."
         raise RecordError(msg) from exc
+    with read_session(engine) as session:  # read back after the write lock is released
+        return records_for(session, [session.get_one(Installation, ids[0])])[0]
 
 
 def _raise_existing(session: Session, uid: str) -> None:
@@ -328,7 +335,7 @@ def update_installation(
         fields.update(changes)
         if "lat" in changes or "lon" in changes:
             fields["city"] = changes.get("city")
-        row = _check_one(session, fields, districts).iloc[0]
+        row = _check_one(fields, {}, districts).iloc[0]
         require(actor, "edit_installations", row["region_code"])
         old = snapshot(inst, [*EDITABLE_FIELDS, "region_code", "district"])
         for name in [*EDITABLE_FIELDS, "region_code"]:

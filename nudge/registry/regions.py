@@ -153,6 +153,17 @@ def _country_margin() -> shapely.Geometry:
     return margin
 
 
+def preload() -> None:
+    """Load the region boundaries and the city index now (cached for the process).
+
+    Call it once at start-up (or before forking workers) so that the first
+    record logged does not pay the loading time.
+    """
+    _region_index()
+    _country_margin()
+    _cities()
+
+
 def region_boundaries() -> dict[str, shapely.Geometry]:
     """Return the boundary of every region by code (EPSG:4326)."""
     codes, geoms, _ = _region_index()
