@@ -176,12 +176,29 @@ def test_compare_with_an_earlier_plan(city: Path, tmp_path: Path) -> None:
     assert comparison["difference"] == pytest.approx(16 - 4)
 
 
-def test_missing_scores_say_to_run_nudge_score(city: Path, tmp_path: Path) -> None:
+def test_incomplete_dataset_without_scores_is_explained(city: Path) -> None:
     result = runner.invoke(
         app, ["plan", str(city), "--type", "exhibition", "--count", "2", "--json"]
     )
     assert result.exit_code != 0
-    assert "nudge score" in str(result.exception)
+    assert "not a complete nudge dataset" in str(result.exception)
+
+
+def test_missing_scores_are_computed_and_kept(helsinki_dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from nudge.datasets import save_dataset
+
+    folder = save_dataset(helsinki_dataset, tmp_path / "helsinki")
+    out = tmp_path / "plan.geojson"
+    result = runner.invoke(
+        app,
+        ["plan", str(folder), "--type", "exhibition", "--count", "5", "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (folder / "scores" / "exhibition.parquet").is_file()
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["chosen"] == 5
+    assert 0 < summary["covered_share"] <= 1
+    assert len(gpd.read_file(out)) == 5
 
 
 def test_infeasible_plan_is_explained(city: Path) -> None:

@@ -25,6 +25,12 @@ def get_settings() -> Settings:
     return settings_from_env()
 
 
+def dataset_folder(name: str) -> Path:
+    """Return the folder of a dataset given as a path or as a name in the data dir."""
+    folder = Path(name)
+    return folder if folder.is_dir() else get_settings().dataset_dir(name)
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)

@@ -9,7 +9,7 @@ import typer
 
 from nudge import datasets
 from nudge._errors import InvalidQueryError
-from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._common import JsonOption, dataset_folder, emit, get_settings
 
 
 def load(
@@ -65,9 +65,7 @@ def info(
     as_json: JsonOption = False,
 ) -> None:
     """Show the counts of an existing city dataset."""
-    folder = Path(dataset)
-    if not folder.is_dir():
-        folder = get_settings().dataset_dir(dataset)
+    folder = dataset_folder(dataset)
     emit(datasets.dataset_summary(datasets.dataset_from_dir(folder)), as_json=as_json)
 
 

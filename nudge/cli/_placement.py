@@ -11,7 +11,7 @@ import typer
 
 from nudge import datasets
 from nudge._errors import RowProblem
-from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._common import JsonOption, dataset_folder, emit
 from nudge.exports import write_geoframe
 from nudge.placement import (
     calibrate_profile,
@@ -25,12 +25,6 @@ from nudge.placement import (
 )
 
 KindOption = Annotated[str, typer.Option("--type", help="banner, exhibition or career.")]
-
-
-def dataset_folder(name: str) -> Path:
-    """Return the folder of a dataset given as a path or as a name in the data dir."""
-    folder = Path(name)
-    return folder if folder.is_dir() else get_settings().dataset_dir(name)
 
 
 def score(

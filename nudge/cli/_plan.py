@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,8 +11,10 @@ import pandas as pd
 import typer
 
 from nudge._errors import DatasetError, InputFileError
-from nudge.cli._common import JsonOption, emit, get_settings
-from nudge.placement import plan_files
+from nudge.cli._common import JsonOption, dataset_folder, emit
+from nudge.datasets import dataset_from_dir
+from nudge.exports import write_geoframe
+from nudge.placement import candidates_from_dataset, plan_files, score_candidates
 from nudge.placement.compare import compare_plans
 from nudge.placement.demand import combine_demand, demand_from_features, demand_from_layer
 from nudge.placement.selection import KINDS, SOLVERS, MaximalCoverage, PlanResult
@@ -19,9 +22,13 @@ from nudge.placement.selection import KINDS, SOLVERS, MaximalCoverage, PlanResul
 ID_COLUMNS = ("candidate_id", "site_id")
 
 
-def _dataset_folder(name: str) -> Path:
-    folder = Path(name)
-    return folder if folder.is_dir() else get_settings().dataset_dir(name)
+def _score_into(folder: Path, kind: str, path: Path) -> None:
+    """Score the dataset's candidates of `kind` with the shipped profile and keep them."""
+    city = dataset_from_dir(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = score_candidates(candidates_from_dataset(city, kind=kind), city)
+    write_geoframe(result.candidates, path)
 
 
 def _read_candidates(folder: Path, kind: str, path: Path | None) -> gpd.GeoDataFrame:
@@ -29,11 +36,8 @@ def _read_candidates(folder: Path, kind: str, path: Path | None) -> gpd.GeoDataF
     if path is None:
         path = folder / "scores" / f"{kind}.parquet"
         if not path.is_file():
-            msg = (
-                f"There are no scored {kind} candidates in {path}. "
-                f"Run `nudge score {folder} --type {kind}` first, or give --candidates FILE."
-            )
-            raise DatasetError(msg)
+            typer.echo(f"No scored {kind} candidates in {folder}: scoring them now.", err=True)
+            _score_into(folder, kind, path)
     table = plan_files.read_table(path, what="candidates")
     if not isinstance(table, gpd.GeoDataFrame):
         if not {"lat", "lon"} <= set(table.columns):
@@ -166,7 +170,7 @@ def plan(
     if kind not in KINDS or solver not in SOLVERS:
         msg = f"--type must be one of {', '.join(KINDS)} and --solver one of {', '.join(SOLVERS)}."
         raise InputFileError(msg)
-    folder = _dataset_folder(dataset)
+    folder = dataset_folder(dataset)
     cands, locked = _locks(lock, _read_candidates(folder, kind, candidates), kind)
     pop = plan_files.population_from_file(population) if population else None
     model = MaximalCoverage.from_geodataframe(

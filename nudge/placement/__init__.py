@@ -4,7 +4,8 @@
 - `score_candidates`: the explainable footfall-proxy score (`ScoreResult`).
 - `load_profile`, `profile_from_file`: signal weights per kind of site.
 - `counts_from_file`, `calibrate_profile`: fitting weights to real pedestrian counts.
-- `plan_sites` and friends (``nudge.placement.selection``): choosing the best set of sites.
+- `plan_sites`, `MaximalCoverage`, `demand_from_features`, `compare_plans`: choosing the best
+  set of sites (``nudge.placement.selection``; files around a plan in ``plan_files``).
 """
 
 from __future__ import annotations
@@ -15,20 +16,45 @@ from nudge.placement.candidates import (
     candidates_from_file,
     mark_exclusions,
 )
+from nudge.placement.compare import PlanComparison, compare_plans
+from nudge.placement.demand import (
+    combine_demand,
+    default_demand_weights,
+    demand_from_features,
+    demand_from_layer,
+)
 from nudge.placement.profiles import SIGNALS, Profile, load_profile, profile_from_file
 from nudge.placement.scoring import ScoreResult, score_candidates
+from nudge.placement.selection import (
+    PLAN_COLUMNS,
+    RADIUS_BY_KIND,
+    MaximalCoverage,
+    PlanResult,
+    plan_sites,
+)
 
 __all__ = [
+    "PLAN_COLUMNS",
+    "RADIUS_BY_KIND",
     "SIGNALS",
     "Calibration",
+    "MaximalCoverage",
+    "PlanComparison",
+    "PlanResult",
     "Profile",
     "ScoreResult",
     "calibrate_profile",
     "candidates_from_dataset",
     "candidates_from_file",
+    "combine_demand",
+    "compare_plans",
     "counts_from_file",
+    "default_demand_weights",
+    "demand_from_features",
+    "demand_from_layer",
     "load_profile",
     "mark_exclusions",
+    "plan_sites",
     "profile_from_file",
     "score_candidates",
 ]

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from nudge._errors import InputFileError
+from nudge.exports import table_with_lonlat, write_geoframe
 from nudge.placement._report import PLAN_COLUMNS, PlanResult
 
 ID_COLUMNS = ("site_id", "candidate_id", "id")
@@ -197,17 +198,10 @@ def plan_to_file(plan: PlanResult | gpd.GeoDataFrame, path: Path) -> Path:
         raise InputFileError(msg)
     sites = plan.chosen if isinstance(plan, PlanResult) else plan
     sites = gpd.GeoDataFrame(sites[PLAN_COLUMNS], geometry="geometry", crs=sites.crs)
+    if fmt != "XLSX":
+        return write_geoframe(sites, path, index=False)
+    flat = table_with_lonlat(sites)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt in {"GeoJSON", "GPKG"}:
-        path.unlink(missing_ok=True)
-        layer = {"layer": "plan"} if fmt == "GPKG" else {}
-        sites.to_file(path, driver=fmt, **layer)
-        return path
-    flat = pd.DataFrame(sites.drop(columns="geometry"))
-    flat["lon"], flat["lat"] = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    if fmt == "CSV":
-        flat.to_csv(path, index=False)
-        return path
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         flat.to_excel(writer, sheet_name="plan", index=False)
         if isinstance(plan, PlanResult):
