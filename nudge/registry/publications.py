@@ -137,6 +137,18 @@ def _check_fields(title: str, published_on: date, link: str | None, reach: int |
         raise RecordError(msg)
 
 
+def _city_and_district(
+    lat: float | None, lon: float | None, code: str, city: str | None,
+    districts: DistrictLayer | None,
+) -> tuple[str | None, str | None]:  # fmt: skip
+    if lat is None or lon is None:
+        found = cities_of_points([float("nan")], [float("nan")], [code])[0]
+        return (city_name(city) if city else found), None
+    found = cities_of_points([lat], [lon], [code])[0]
+    district = districts.districts_of_points([lat], [lon])[0] if districts is not None else None
+    return (city_name(city) if city else found), district
+
+
 def log_publication(
     engine: Engine,
     *,
@@ -196,31 +208,14 @@ def log_publication(
     link = link.strip() if link and link.strip() else None
     _check_fields(title, published_on, link, reach)
     code = _place(lat, lon, region)
-    found_city = cities_of_points(
-        [lat if lat is not None else float("nan")],
-        [lon if lon is not None else float("nan")],
-        [code],
-    )[0]
-    district = None
-    if districts is not None and lat is not None and lon is not None:
-        district = districts.districts_of_points([lat], [lon])[0]
+    city, district = _city_and_district(lat, lon, code, city, districts)
     key = "|".join([kind, title.strip().casefold(), published_on.isoformat(), code, link or ""])
     pub = Publication(
-        uid="h:" + hashlib.sha256(key.encode()).hexdigest()[:40],
-        kind=kind,
-        title=title.strip(),
-        published_on=published_on,
-        region_code=code,
-        city=city_name(city) if city else found_city,
-        district=district,
-        lat=lat,
-        lon=lon,
-        link=link,
-        reach=reach,
-        content_id=content_id,
-        themes=split_themes(themes),
+        uid="h:" + hashlib.sha256(key.encode()).hexdigest()[:40], kind=kind, title=title.strip(),
+        published_on=published_on, region_code=code, city=city, district=district, lat=lat,
+        lon=lon, link=link, reach=reach, content_id=content_id, themes=split_themes(themes),
         note=note,
-    )
+    )  # fmt: skip
     try:
         with write_session(engine) as session:
             actor = actor_in(session, user)
@@ -231,14 +226,8 @@ def log_publication(
             pub.created_by, pub.created_at = actor.id, utcnow()
             session.add(pub)
             session.flush()
-            record_change(
-                session,
-                actor=actor,
-                action="create",
-                table="publications",
-                record_id=pub.id,
-                new=snapshot(pub),
-            )
+            record_change(session, actor=actor, action="create", table="publications",
+                          record_id=pub.id, new=snapshot(pub))  # fmt: skip
             return _record(pub)
     except IntegrityError as exc:
         msg = f"This publication ({title!r}, {published_on}) was logged at the same time."

@@ -1,0 +1,139 @@
+"""The registry's CLI commands: db, user, registry, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from registry_support import ALMATY, ASTANA, jpeg_bytes, write_csv
+from typer.testing import CliRunner
+
+from nudge.cli import _registry
+from nudge.cli._common import run_app
+
+pytest_plugins = ["registry_support"]
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    """Return a CLI holding only the registry commands."""
+    cli = typer.Typer(pretty_exceptions_enable=False)
+    _registry.register(cli)
+    return cli
+
+
+@pytest.fixture
+def cli_env(registry_url: str, tmp_path: Path, fast_hashing: None) -> dict[str, str]:
+    return {"NUDGE_DATABASE_URL": registry_url, "NUDGE_DATA_DIR": str(tmp_path / "data")}
+
+
+def _run(app: typer.Typer, env: dict[str, str], *args: str, stdin: str | None = None) -> dict:
+    result = CliRunner().invoke(app, list(args), env=env, input=stdin)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.stdout)
+
+
+def _setup(app: typer.Typer, env: dict[str, str]) -> None:
+    assert _run(app, env, "db", "upgrade", "--json")["revision"] == "0001"
+    _run(app, env, "user", "add", "admin", "--role", "admin", "--password-stdin", "--json",
+         stdin="admin-pass\n")  # fmt: skip
+    added = _run(app, env, "user", "add", "aigerim", "--role", "coordinator", "--region", "ALA",
+                 "--as", "admin", "--password-stdin", "--json", stdin="aigerim-pass\n")  # fmt: skip
+    assert added["regions"] == ["ALA"]
+
+
+def test_import_prints_exactly_the_documented_json(
+    app: typer.Typer, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    _setup(app, cli_env)
+    csv = write_csv(
+        tmp_path / "batch.csv",
+        "lat;lon;kind;installed_on\n"
+        f"{ALMATY[0]};{ALMATY[1]};banner;2025-03-01\n"
+        f"abc;{ALMATY[1]};banner;2025-03-01\n"
+        f"{ASTANA[0]};{ASTANA[1]};banner;2025-03-01\n",
+    )
+    out = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json")
+    assert set(out) == {"rows", "stored", "skipped_existing", "errors", "flagged_duplicates"}
+    assert (out["rows"], out["stored"], out["skipped_existing"]) == (3, 1, 0)
+    assert out["flagged_duplicates"] == 0
+    assert [set(e) for e in out["errors"]] == [{"row", "message"}] * 2
+    assert [e["row"] for e in out["errors"]] == [3, 4]
+    again = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json")
+    assert (again["stored"], again["skipped_existing"]) == (0, 1)
+    report = _run(app, cli_env, "report", "--by", "region,month", "--json")
+    assert report["by"] == ["region", "month"]
+    assert report["rows"][0]["region"] == "ALA"
+    assert report["rows"][0]["month"] == "2025-03"
+    assert report["rows"][0]["installation_ids"] == [1]
+    assert report["total"]["installations"] == 1
+    users = _run(app, cli_env, "user", "list", "--json")["users"]
+    assert [u["username"] for u in users] == ["admin", "aigerim"]
+
+
+def test_log_status_photo_publication_export_report_audit(
+    app: typer.Typer, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    _setup(app, cli_env)
+    logged = _run(app, cli_env, "registry", "log", "--as", "aigerim", "--kind", "billboard",
+                  "--lat", str(ALMATY[0]), "--lon", str(ALMATY[1]), "--installed-on",
+                  "2025-03-01", "--theme", "diligence", "--illuminated", "--json")  # fmt: skip
+    assert (logged["region"], logged["city"], logged["themes"]) == ("ALA", "Almaty", ["diligence"])
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(jpeg_bytes(gps=ALMATY))
+    attached = _run(app, cli_env, "registry", "photo", str(logged["id"]), str(photo), "--as",
+                    "aigerim", "--json")  # fmt: skip
+    assert attached["flags"] == []
+    assert Path(attached["path"]).is_relative_to(tmp_path / "data" / "_photos")
+    verified = _run(app, cli_env, "registry", "status", str(logged["id"]), "verified", "--as",
+                    "aigerim", "--json")  # fmt: skip
+    assert verified["verified"] is True
+    pub = _run(app, cli_env, "registry", "publication", "--as", "aigerim", "--kind", "podcast",
+               "--title", "Еңбек әулеті", "--date", "2025-03-02", "--region", "ALA",
+               "--link", "https://example.kz/1", "--reach", "500", "--json")  # fmt: skip
+    assert pub["verified"] is True
+    export = _run(app, cli_env, "registry", "export", str(tmp_path / "i.geojson"), "--json")
+    assert export["installations"] == 1
+    xlsx = tmp_path / "ministry.xlsx"
+    report = _run(app, cli_env, "report", "--by", "kind", "--output", str(xlsx), "--json")
+    assert xlsx.exists()
+    assert report["total"]["installations_verified"] == 1
+    assert report["total"]["reach"] == 500
+    audit = _run(app, cli_env, "registry", "audit", "--table", "installations", "--json")
+    assert [e["action"] for e in audit["entries"]] == ["status", "attach_photo", "create"]
+
+
+def test_backup_of_the_sqlite_registry(
+    app: typer.Typer, tmp_path: Path, fast_hashing: None
+) -> None:
+    env = {"NUDGE_DATA_DIR": str(tmp_path / "data")}
+    _run(app, env, "db", "upgrade", "--json")
+    out = _run(app, env, "registry", "backup", str(tmp_path / "copy.sqlite"), "--json")
+    assert out["done"] is True
+    assert (tmp_path / "copy.sqlite").stat().st_size > 0
+
+
+def test_errors_end_with_code_2_and_one_message(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("NUDGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("NUDGE_DATABASE_URL", raising=False)
+    monkeypatch.setattr(sys, "argv", ["nudge", "report", "--json"])
+    with pytest.raises(SystemExit) as info:
+        run_app(app)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "has no tables yet; run `nudge db upgrade`" in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(sys, "argv", ["nudge", "db", "upgrade"])
+    run_app(app)
+    bad = write_csv(tmp_path / "bad.csv", "a,b\n1,2\n")
+    monkeypatch.setattr(sys, "argv", ["nudge", "registry", "import", str(bad), "--as", "x"])
+    with pytest.raises(SystemExit) as info:
+        run_app(app)
+    assert info.value.code == 2
+    assert "has no column for kind" in capsys.readouterr().err
