@@ -80,3 +80,13 @@ def test_bad_arguments(tmp_path: Path, args: list[str], match: str) -> None:
     proc = _run(*args, data_dir=tmp_path)
     assert proc.returncode == 2
     assert match in proc.stderr
+
+
+def test_command_map_is_complete() -> None:
+    from nudge.cli import COMMANDS, MODULES, build_app
+
+    for module in MODULES:
+        names = {c.name for c in build_app([module]).registered_commands}
+        names |= {g.name for g in build_app([module]).registered_groups}
+        for name in names:
+            assert COMMANDS[name] == module, f"nudge {name} is missing from nudge.cli.COMMANDS"
