@@ -50,7 +50,7 @@ def build_app(modules: Sequence[str] = MODULES) -> typer.Typer:
 
     @cli.callback()
     def _root() -> None:
-        """Plan banner and exhibition sites from OpenStreetMap, rotate content, log installations."""
+        """Plan sites from OpenStreetMap, rotate content, log installations."""
 
     for name in modules:
         importlib.import_module(f"nudge.cli.{name}").register(cli)
