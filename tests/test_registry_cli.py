@@ -30,6 +30,11 @@ def cli_env(registry_url: str, tmp_path: Path, fast_hashing: None) -> dict[str, 
     return {"NUDGE_DATABASE_URL": registry_url, "NUDGE_DATA_DIR": str(tmp_path / "data")}
 
 
+def _sqlite_env(tmp_path: Path) -> dict[str, str]:
+    data = tmp_path / "data"
+    return {"NUDGE_DATA_DIR": str(data), "NUDGE_DATABASE_URL": f"sqlite:///{data}/nudge.sqlite"}
+
+
 def _run(app: typer.Typer, env: dict[str, str], *args: str, stdin: str | None = None) -> dict:
     result = CliRunner().invoke(app, list(args), env=env, input=stdin)
     assert result.exit_code == 0, (result.output, result.exception)
@@ -109,7 +114,7 @@ def test_log_status_photo_publication_export_report_audit(
 def test_backup_of_the_sqlite_registry(
     app: typer.Typer, tmp_path: Path, fast_hashing: None
 ) -> None:
-    env = {"NUDGE_DATA_DIR": str(tmp_path / "data")}
+    env = _sqlite_env(tmp_path)
     _run(app, env, "db", "upgrade", "--json")
     out = _run(app, env, "registry", "backup", str(tmp_path / "copy.sqlite"), "--json")
     assert out["done"] is True
@@ -137,3 +142,20 @@ def test_errors_end_with_code_2_and_one_message(
         run_app(app)
     assert info.value.code == 2
     assert "has no column for kind" in capsys.readouterr().err
+
+
+def test_districts_come_from_the_data_dir(
+    app: typer.Typer, tmp_path: Path, fast_hashing: None, shared_data: Path
+) -> None:
+    env = _sqlite_env(tmp_path)
+    _setup(app, env)
+    folder = tmp_path / "data" / "districts"
+    folder.mkdir(parents=True)
+    source = shared_data / "osm/almaty/almaty_districts_osm_2019.geojson"
+    (folder / "almaty.geojson").write_bytes(source.read_bytes())
+    logged = _run(app, env, "registry", "log", "--as", "aigerim", "--kind", "banner",
+                  "--lat", "43.2050", "--lon", "76.9000", "--installed-on", "2025-03-01",
+                  "--json")  # fmt: skip
+    assert logged["district"] == "Bostandyk"
+    report = _run(app, env, "report", "--by", "district", "--json")
+    assert report["rows"][0]["district"] == "Bostandyk"

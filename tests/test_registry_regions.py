@@ -12,6 +12,7 @@ from nudge.registry.regions import (
     REGIONS,
     cities_of_points,
     city_name,
+    district_layer_from_dir,
     district_layer_from_file,
     population_table_from_csv,
     region_boundaries,
@@ -115,3 +116,14 @@ def test_population_tables(shared_data: Path, tmp_path: Path) -> None:
     bad.write_text("town,people\nX,1\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="needs a name column"):
         population_table_from_csv(bad)
+
+
+def test_district_layers_from_a_folder(shared_data: Path, tmp_path: Path) -> None:
+    assert district_layer_from_dir(tmp_path / "none") is None
+    folder = tmp_path / "districts"
+    folder.mkdir()
+    source = shared_data / "osm/almaty/almaty_districts_osm_2019.geojson"
+    (folder / "almaty.geojson").write_bytes(source.read_bytes())
+    layer = district_layer_from_dir(folder)
+    assert layer is not None
+    assert len(layer.names) == 8

@@ -23,7 +23,10 @@ from nudge.registry.records import InstallationRecord
 AsUser = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
 DistrictsOption = Annotated[
     Path | None,
-    typer.Option("--districts", help="GeoJSON of city districts to assign (e.g. OSM districts)."),
+    typer.Option(
+        "--districts",
+        help="GeoJSON of city districts to assign; default every GeoJSON in DATA_DIR/districts.",
+    ),
 ]
 DateFrom = Annotated[str | None, typer.Option("--from", help="First date (YYYY-MM-DD).")]
 DateTo = Annotated[str | None, typer.Option("--to", help="Last date (YYYY-MM-DD).")]
@@ -58,7 +61,10 @@ def _engine(*, check: bool = True) -> Engine:
 
 
 def _districts(path: Path | None) -> registry.DistrictLayer | None:
-    return registry.district_layer_from_file(path) if path is not None else None
+    """Return the district layer given, else the layers in ``<data_dir>/districts/``."""
+    if path is not None:
+        return registry.district_layer_from_file(path)
+    return registry.district_layer_from_dir(get_settings().data_dir / "districts")
 
 
 def _themes_lookup() -> Callable[[str], Sequence[str]] | None:

@@ -390,6 +390,22 @@ def district_layer_from_file(path: Path | str, *, name_field: str | None = None)
     return DistrictLayer(tuple(names), tuple(geoms))
 
 
+def district_layer_from_dir(folder: Path | str) -> DistrictLayer | None:
+    """Read every GeoJSON in `folder` as one district layer (None when there is none).
+
+    The app and CLI look in ``<data_dir>/districts/`` so that districts of
+    several cities (e.g. Almaty's and Astana's) are assigned together.
+    """
+    folder = Path(folder)
+    paths = sorted(folder.glob("*.geojson")) if folder.is_dir() else []
+    if not paths:
+        return None
+    layers = [district_layer_from_file(p) for p in paths]
+    names = tuple(n for layer in layers for n in layer.names)
+    geoms = tuple(g for layer in layers for g in layer.geometries)
+    return DistrictLayer(names, geoms)
+
+
 def population_table_from_csv(path: Path | str) -> dict[str, int]:
     """Read a population table (name → inhabitants) from a CSV file.
 
