@@ -29,6 +29,9 @@ def _dataset() -> None:
     if not slugs:
         st.sidebar.caption(tr("sidebar.no_datasets"))
         return
+    if st.session_state.get("dataset_next") in slugs:
+        st.session_state["dataset"] = st.session_state["dataset_next"]
+        st.session_state["dataset_next"] = None
     if st.session_state.get("dataset") not in slugs:
         st.session_state["dataset"] = slugs[0]
     st.sidebar.selectbox(tr("sidebar.dataset"), slugs, key="dataset")

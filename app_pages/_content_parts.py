@@ -85,6 +85,9 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) 
         key = f"content_field_{collection}_{choice}_{name}"
         widget = st.text_area if name in LONG_FIELDS else st.text_input
         raw[name] = widget(tr(f"fields.{name}"), value=current.get(name, ""), key=key)
+    if not any(str(v).strip() for v in raw.values()):
+        st.caption(tr("content.fill_in"))
+        return
     report = validate_items(
         [raw], collection=collection, campaign=campaign, existing=library.entries(collection)
     )

@@ -74,7 +74,7 @@ def site_panel(scores: ScoreResult, tr: Translator) -> None:
     st.dataframe(
         table.rename(columns={c: tr(f"plan.col_{c}") for c in table.columns}).round(3),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
     b1, b2 = st.columns(2)
@@ -152,11 +152,11 @@ def plan_results(plan: PlanResult, label: str, tr: Translator) -> None:
     for warning in plan.warnings:
         st.warning(warning)
     table = pd.DataFrame(plan.chosen.drop(columns="geometry"))
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     if plan.by_district:
         st.markdown(f"**{tr('plan.by_district')}**")
         frame = pd.DataFrame.from_dict(plan.by_district, orient="index").drop(columns="site_ids")
-        st.dataframe(frame, use_container_width=True)
+        st.dataframe(frame, width="stretch")
     with st.expander(tr("plan.explanation")):
         st.text(plan.explanation)
     cols = st.columns(len(EXPORTS) + 1)

@@ -35,7 +35,8 @@ log = logging.getLogger("nudge.app")
 STATE_DEFAULTS: dict[str, Any] = {
     "lang": "kk",  # interface language (sidebar)
     "user": None,  # signed-in nudge.registry.UserInfo
-    "dataset": None,  # slug of the active city dataset (sidebar)
+    "dataset": None,  # slug of the active city dataset (sidebar widget)
+    "dataset_next": None,  # slug a page just loaded; the sidebar switches to it
     "plan_selected": None,  # candidate id picked on the Plan map
     "plan_click": None,  # last map click handled on the Plan page
     "plan_locked": [],  # candidate ids the planner locked

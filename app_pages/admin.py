@@ -72,7 +72,7 @@ with users_tab, ui.guarded():
                                  format_func=region_name)  # fmt: skip
         active = c3.checkbox(tr("admin.active"), value=current.active)
         password = c4.text_input(tr("admin.new_password"), type="password")
-        if st.form_submit_button(tr("common.save")):
+        if st.form_submit_button(tr("common.save"), key="edit_user_save"):
             with ui.guarded():
                 update_user(ui.engine(), target, by=user, role=role, regions=regions,
                             active=active, password=password or None)  # fmt: skip
@@ -82,11 +82,15 @@ with users_tab, ui.guarded():
 with campaign_tab, ui.guarded():
     options = app_services.campaign_options(ui.settings())
     with st.form("campaign"):
-        russian = st.checkbox(tr("admin.require_russian"), value=options.require_russian,
-                              help=tr("admin.require_russian_help"))  # fmt: skip
+        russian = st.checkbox(
+            tr("admin.require_russian"),
+            value=options.require_russian,
+            help=tr("admin.require_russian_help"),
+            key="campaign_russian",
+        )
         weeks = st.number_input(tr("content.flight_weeks"), 1, 52, options.flight_weeks)
         buffer = st.number_input(tr("plan.buffer"), 0.0, 1000.0, options.exclusion_buffer_m)
-        if st.form_submit_button(tr("common.save"), type="primary"):
+        if st.form_submit_button(tr("common.save"), type="primary", key="campaign_save"):
             with ui.guarded():
                 app_services.save_campaign_options(
                     ui.settings(),

@@ -23,7 +23,7 @@ ui.show_flash()
 
 def _loaded(path: object) -> None:
     slug = getattr(path, "name", str(path))
-    st.session_state["dataset"] = slug
+    st.session_state["dataset_next"] = slug
     ui.flash("success", tr("data.loaded", name=slug))
     st.rerun()
 
@@ -75,7 +75,7 @@ st.dataframe(
         }
     ),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 
 city = ui.need_dataset()
@@ -94,6 +94,6 @@ counts = pd.DataFrame(
     columns=[tr("data.category"), tr("data.count")],
 )
 left, right = st.columns([1, 2])
-left.dataframe(counts, hide_index=True, use_container_width=True)
+left.dataframe(counts, hide_index=True, width="stretch")
 with right, ui.guarded():
     ui.show_map(features_map(city.features, labels=labels), key="data_map", height=480)

@@ -1,0 +1,348 @@
+"""The Streamlit app through AppTest: every page in every language and role, widgets at work."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from streamlit.testing.v1 import AppTest
+
+from nudge import app_services
+from nudge.content import load_library
+from nudge.datasets import CityDataset, dataset_from_layers, save_dataset
+from nudge.features import features_from_tags
+from nudge.i18n import LANGUAGES, translator
+from nudge.osm_files import OsmLayers
+from nudge.registry import (
+    UserInfo,
+    add_user,
+    engine_from_url,
+    list_installations,
+    list_users,
+    upgrade_database,
+)
+from nudge.settings import Settings, settings_from_env
+from nudge.streets import streets_from_lines
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PASSWORD = "correct-horse-1"
+ORIGIN = (76.90, 43.24)  # central Almaty
+PAGES_BY_ROLE = {
+    "admin": ["data", "plan", "content", "registry", "indicators", "admin"],
+    "planner": ["data", "plan", "registry", "indicators"],
+    "designer": ["data", "content", "registry", "indicators"],
+    "coordinator": ["registry", "indicators"],
+    "viewer": ["indicators"],
+}
+ALL_PAGES = PAGES_BY_ROLE["admin"]
+
+
+def _at(x_m: float, y_m: float) -> tuple[float, float]:
+    return ORIGIN[0] + x_m / 80_900, ORIGIN[1] + y_m / 111_200
+
+
+def small_city() -> CityDataset:
+    """Return a 1 km street grid in Almaty with a few public spaces."""
+    ticks = range(0, 1001, 100)
+    lines = [shapely.LineString([_at(x, y) for x in ticks]) for y in ticks]
+    lines += [shapely.LineString([_at(x, y) for y in ticks]) for x in ticks]
+    classes = ["primary" if i == 5 else "residential" for i in range(len(lines))]
+    streets = streets_from_lines(
+        gpd.GeoDataFrame({"highway": classes, "name": "Абай даңғылы"}, geometry=lines, crs=4326)
+    )
+    places = [
+        ("highway", "bus_stop", 500, 500, "Аялдама"), ("shop", "mall", 300, 500, "Mega"),
+        ("amenity", "school", 700, 300, "Мектеп"), ("leisure", "park", 200, 800, "Саябақ"),
+        ("amenity", "marketplace", 800, 800, "Базар"), ("place", "square", 500, 100, "Алаң"),
+        ("historic", "monument", 520, 520, "<img src=x onerror=alert(1)>"),
+    ]  # fmt: skip
+    frame = gpd.GeoDataFrame(
+        [{k: v, "name": n, "geometry": shapely.Point(_at(x, y))} for k, v, x, y, n in places],
+        geometry="geometry",
+        crs=4326,
+    )
+    ids = pd.Series([f"node/{i + 1}" for i in range(len(places))])
+    feats = features_from_tags(frame, ids=ids, source="test")
+    return dataset_from_layers([OsmLayers(feats, streets, "test")])
+
+
+@dataclass
+class Env:
+    settings: Settings
+    users: dict[str, UserInfo]
+    engine: object
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    data = tmp_path_factory.mktemp("app") / "geo"
+    values = {"NUDGE_DATA_DIR": str(data), "NUDGE_DATABASE_URL": f"sqlite:///{data}/nudge.sqlite"}
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    settings = settings_from_env()
+    engine = engine_from_url(settings.database_url)
+    upgrade_database(engine)
+    add_user(engine, username="admin", password=PASSWORD, role="admin")
+    for role in ("planner", "designer", "viewer"):
+        add_user(engine, username=role, password=PASSWORD, role=role, by="admin")
+    add_user(engine, username="coord", password=PASSWORD, role="coordinator", regions=["ALA"],
+             by="admin")  # fmt: skip
+    save_dataset(small_city(), settings.dataset_dir("almaty-test"), slug="almaty-test")
+    yield Env(settings, {u.role: u for u in list_users(engine)}, engine)
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    engine.dispose()  # type: ignore[attr-defined]
+
+
+def open_page(role: str | None, page: str | None, lang: str = "kk", env: Env | None = None,
+              state: dict | None = None) -> AppTest:  # fmt: skip
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    if role is not None and env is not None:
+        at.session_state["user"] = env.users[role]
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(f"app_pages/{page}.py").run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert [e.value for e in at.exception] == []
+    assert [e.value for e in at.error] == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_every_page_renders_in_every_language(env: Env, page: str, lang: str) -> None:
+    at = open_page("admin", page, lang, env)
+    assert_clean(at)
+    assert at.title[0].value == translator(lang)(f"{page}.title")
+    assert at.session_state["lang"] == lang
+
+
+@pytest.mark.parametrize("role", list(PAGES_BY_ROLE))
+def test_each_role_sees_its_pages_only(env: Env, role: str) -> None:
+    at = open_page(role, None, "ru", env)
+    assert_clean(at)
+    for page in PAGES_BY_ROLE[role]:
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert_clean(at)
+        assert at.title[0].value == translator("ru")(f"{page}.title")
+    for page in set(ALL_PAGES) - set(PAGES_BY_ROLE[role]):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(f"app_pages/{page}.py")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_signed_out_visitors_get_the_sign_in_page(env: Env, lang: str) -> None:
+    at = open_page(None, None, lang)
+    assert_clean(at)
+    assert at.title[0].value == translator(lang)("sign_in.title")
+    at.text_input(key="username").set_value("admin")
+    at.text_input(key="password").set_value("wrong password")
+    at.button[0].click().run()
+    assert [e.value for e in at.exception] == []
+    assert translator(lang)("errors.AccessDeniedError") in at.error[0].value
+    at.text_input(key="password").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["user"].username == "admin"
+    assert at.title[0].value == translator(lang)("data.title")
+
+
+def test_first_run_creates_the_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "geo"
+    monkeypatch.setenv("NUDGE_DATA_DIR", str(data))
+    monkeypatch.delenv("NUDGE_DATABASE_URL", raising=False)
+    at = open_page(None, None, "kk")
+    assert_clean(at)
+    assert (data / "nudge.sqlite").is_file()  # created and migrated on first run
+    assert translator("kk")("sign_in.first_run") in at.info[0].value
+    at.text_input(key="first_username").set_value("aigerim")
+    at.text_input(key="first_pw").set_value(PASSWORD)
+    at.text_input(key="first_pw2").set_value(PASSWORD + "x")
+    at.button[0].click().run()
+    assert at.error[0].value == translator("kk")("sign_in.passwords_differ")
+    at.text_input(key="first_pw2").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["user"].role == "admin"
+    assert [u.username for u in list_users(engine_from_url(settings_from_env().database_url))] == [
+        "aigerim"
+    ]
+
+
+def test_data_page_loads_a_city_by_name_offline(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def fake_place(place: str, *, cache_dir: Path) -> CityDataset:
+        calls.append((place, cache_dir))
+        return small_city()
+
+    monkeypatch.setattr(app_services.datasets, "dataset_from_place", fake_place)
+    at = open_page("planner", "data", "en", env)
+    at.text_input(key="data_place").set_value("Shymkent, Kazakhstan").run()
+    at.button(key="data_download").click().run()
+    assert_clean(at)
+    assert calls == [("Shymkent, Kazakhstan", env.settings.cache_dir)]
+    assert at.session_state["dataset"] == "shymkent-kazakhstan"
+    assert (env.settings.dataset_dir("shymkent-kazakhstan") / "features.parquet").is_file()
+    assert "shymkent-kazakhstan" in at.success[0].value
+
+
+def test_data_page_reads_an_uploaded_file(env: Env, tmp_path: Path) -> None:
+    path = tmp_path / "points.geojson"
+    small_city().features.drop(columns="point").to_file(path, driver="GeoJSON")
+    at = open_page("admin", "data", "ru", env)
+    at.file_uploader(key="data_files").set_value(
+        [("points.geojson", path.read_bytes(), "application/geo+json")]
+    )
+    at.text_input(key="data_name").set_value("Мой город")
+    at.run()
+    at.button(key="data_load").click().run()
+    assert_clean(at)
+    slug = at.session_state["dataset"]
+    assert (env.settings.dataset_dir(slug) / "meta.json").is_file()
+
+
+def test_upload_of_a_broken_file_shows_a_readable_message(env: Env) -> None:
+    at = open_page("admin", "data", "kk", env)
+    at.file_uploader(key="data_files").set_value([("city.osm.pbf", b"not a pbf", "application/x")])
+    at.run()
+    at.button(key="data_load").click().run()
+    assert [e.value for e in at.exception] == []
+    assert translator("kk")("errors.InputFileError") in at.error[0].value
+
+
+def test_plan_page_runs_locks_compares_and_exports(env: Env) -> None:
+    at = open_page("planner", "plan", "kk", env, {"dataset": "almaty-test"})
+    assert_clean(at)
+    first = next(s for s in at.selectbox if str(s.key).startswith("plan_pick_")).value
+    at.button(key="plan_lock").click().run()
+    assert at.session_state["plan_locked"] == [first]
+    at.number_input(key="plan_count").set_value(3)
+    _submit(at, "plan.run", "kk")
+    assert_clean(at)
+    plans = at.session_state["plans"]
+    assert len(plans) == 1
+    plan = next(iter(plans.values()))[1]
+    assert len(plan.chosen) == 3 and first in plan.site_ids
+    at.number_input(key="plan_count").set_value(2)
+    _submit(at, "plan.run", "kk")
+    assert_clean(at)
+    assert len(at.session_state["plans"]) == 2
+    labels = [m.label for m in at.metric]
+    assert translator("kk")("plan.common") in labels
+    assert len(at.get("download_button")) >= 4
+
+
+def _submit(at: AppTest, key: str, lang: str) -> None:
+    label = translator(lang)(key)
+    button = next(b for b in at.get("button") if getattr(b, "label", None) == label)
+    button.click().run()
+
+
+def test_plan_page_explains_an_impossible_plan(env: Env) -> None:
+    at = open_page("planner", "plan", "ru", env, {"dataset": "almaty-test"})
+    at.number_input(key="plan_count").set_value(400)
+    at.number_input(key="plan_min_sp").set_value(2000.0)
+    _submit(at, "plan.run", "ru")
+    assert [e.value for e in at.exception] == []
+    assert translator("ru")("errors.InfeasibleError") in at.error[0].value
+
+
+def test_plan_map_escapes_a_malicious_place_name(env: Env) -> None:
+    at = open_page("planner", "plan", "en", env, {"dataset": "almaty-test"})
+    at.selectbox(key="plan_kind").set_value("exhibition").run()
+    assert_clean(at)
+    maps = [str(e.proto) for e in at.get("component_instance")] or [str(at.main)]
+    payload = "\n".join(maps)
+    assert "<img src=x onerror=alert(1)>" not in payload
+
+
+def test_content_editor_checks_inline_and_saves(env: Env) -> None:
+    at = open_page("designer", "content", "kk", env)
+    assert_clean(at)
+    prefix = "content_field_proverbs__"
+    at.text_input(key=prefix + "id").set_value("p-test-1")
+    at.text_input(key=prefix + "kind").set_value("proverb")
+    at.text_area(key=prefix + "text_kk").set_value("Eңбек етсең, ерінбей")  # Latin E
+    at.text_input(key=prefix + "themes").set_value("diligence")
+    at.text_input(key=prefix + "source").set_value("халық мақалы")
+    at.run()
+    assert any("Latin" in e.value for e in at.error)
+    assert at.button(key="content_save").disabled
+    at.text_area(key=prefix + "text_kk").set_value("Еңбек етсең ерінбей, тояды қарның тіленбей.")
+    at.run()
+    assert not at.button(key="content_save").disabled
+    at.button(key="content_save").click().run()
+    assert_clean(at)
+    _, item = load_library(env.settings).get("p-test-1")
+    assert item["text_kk"].startswith("Еңбек етсең") and item["themes"] == ["diligence"]
+
+
+def test_content_rotation_for_a_plan_of_the_session(env: Env) -> None:
+    from nudge.placement import candidates_from_dataset, score_candidates
+    from nudge.placement.demand import demand_from_features
+    from nudge.placement.selection import plan_sites
+
+    city = small_city()
+    scores = score_candidates(candidates_from_dataset(city, kind="banner"), city, draws=0)
+    plan = plan_sites(scores.candidates, demand_from_features(city.features), kind="banner",
+                      count=4)  # fmt: skip
+    state = {"dataset": "almaty-test", "plans": {"centre": ("almaty-test", plan)}}
+    at = open_page("designer", "content", "en", env, state)
+    at.number_input(key="rotation_flights").set_value(3)
+    _submit(at, "content.build", "en")
+    assert_clean(at)
+    rotation = at.session_state["rotation"]
+    assert rotation.calendar.shape == (4, 3)
+    assert rotation.assignments > 0
+
+
+def test_registry_logs_an_installation_and_indicators_count_it(env: Env) -> None:
+    before = len(list_installations(env.engine))  # type: ignore[arg-type]
+    at = open_page("coordinator", "registry", "kk", env, {"registry_pin": (43.2389, 76.8897)})
+    assert_clean(at)
+    _submit(at, "registry.log", "kk")
+    assert_clean(at)
+    records = list_installations(env.engine)  # type: ignore[arg-type]
+    assert len(records) == before + 1 and records[-1].region_code == "ALA"
+    assert at.session_state["registry_pin"] is None
+    view = open_page("viewer", "indicators", "kk", env)
+    assert_clean(view)
+    shown = {m.label: m.value for m in view.metric}
+    assert shown[translator("kk")("indicators.installations")] == f"{before + 1:,}"
+
+
+def test_registry_refuses_a_coordinator_outside_its_region(env: Env) -> None:
+    at = open_page("coordinator", "registry", "ru", env, {"registry_pin": (51.128, 71.43)})
+    _submit(at, "registry.log", "ru")
+    assert [e.value for e in at.exception] == []
+    assert translator("ru")("errors.AccessDeniedError") in at.error[0].value
+
+
+def test_admin_adds_a_user_and_saves_campaign_settings(env: Env) -> None:
+    at = open_page("admin", "admin", "en", env)
+    at.text_input(key="new_username").set_value("marat")
+    at.text_input(key="new_password").set_value(PASSWORD)
+    at.selectbox(key="new_role").set_value("coordinator")
+    at.multiselect(key="new_regions").set_value(["AST"])
+    _submit(at, "admin.create", "en")
+    assert_clean(at)
+    marat = next(u for u in list_users(env.engine) if u.username == "marat")  # type: ignore[arg-type]
+    assert marat.role == "coordinator" and marat.regions == ("AST",)
+    at.checkbox(key="campaign_russian").check()
+    at.button(key="campaign_save").click().run()
+    assert_clean(at)
+    assert app_services.campaign_options(env.settings).require_russian
+    app_services.save_campaign_options(env.settings, app_services.CampaignOptions())

@@ -1,0 +1,107 @@
+"""Compositions the app's pages share: uploads, rescoring, campaign options, forms."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from nudge import app_services
+from nudge._errors import InputFileError
+from nudge.content.campaign import campaign_for_settings
+from nudge.content.schema import item_from_raw
+from nudge.placement import candidates_from_dataset, score_candidates
+from nudge.settings import Settings
+
+PLACES = [
+    ("transit_stop", "bus_stop", 500, 500, "Stop"),
+    ("mall", "mall", 300, 500, "Mall"),
+    ("education", "school", 700, 300, "School"),
+    ("park", "park", 200, 800, "Park"),
+    ("historic", "monument", 520, 500, "Monument"),
+]
+
+
+@pytest.fixture
+def city(make_city):  # type: ignore[no-untyped-def]
+    return make_city(size=1000, block=100, places=PLACES)
+
+
+def test_reweighted_matches_a_full_rescoring(city) -> None:  # type: ignore[no-untyped-def]
+    cands = candidates_from_dataset(city, kind="banner")
+    base = score_candidates(cands, city, draws=20)
+    weights = {"poi_gravity": 1.0, "transit_access": 0.0, "road_class": 0.5}
+    fast = app_services.reweighted(base, weights)
+    full = score_candidates(cands, city, profile=base.profile.with_weights(weights), draws=0)
+    assert fast.candidates["score"].to_numpy() == pytest.approx(full.candidates["score"].to_numpy())
+    assert (fast.candidates["rank"] == full.candidates["rank"]).all()
+    assert "score_low" not in fast.candidates and fast.uncertainty is None
+    assert app_services.reweighted(base, dict(base.profile.weights)) is base
+    table = app_services.contribution_table(fast, str(fast.candidates.index[0]))
+    assert table["points"].sum() == pytest.approx(fast.candidates["score"].iloc[0])
+
+
+def test_save_uploads_keeps_shapefile_parts_together(tmp_path: Path) -> None:
+    files = [("roads.shp", b"a"), ("roads.dbf", b"b"), ("../../etc/passwd", b"c"), ("a.shp", b"d")]
+    paths = app_services.save_uploads([*files, ("roads.shp", b"e")], tmp_path)
+    assert [p.name for p in paths] == ["roads.shp", "roads.dbf", "passwd", "a.shp", "04_roads.shp"]
+    assert all(p.parent == tmp_path for p in paths)
+    assert [p.name for p in app_services.readable_files(paths)] == ["roads.shp", "passwd", "a.shp",
+                                                                   "04_roads.shp"]  # fmt: skip
+
+
+def test_dataset_from_uploads_refuses_nothing_and_bad_files(settings: Settings) -> None:
+    with pytest.raises(InputFileError, match="at least one"):
+        app_services.dataset_from_uploads([], settings=settings, name="x")
+    with pytest.raises(InputFileError):
+        app_services.dataset_from_uploads([("city.osm", b"")], settings=settings, name="x")
+    assert not (settings.data_dir / "x").exists()
+
+
+def test_campaign_options_round_trip_and_keep_other_overrides(settings: Settings) -> None:
+    path = app_services.campaign_file(settings)
+    path.parent.mkdir(parents=True)
+    path.write_text('[formats.banner_6x3]\nmax_words = 6\nsite_kinds = ["banner"]\n', "utf-8")
+    assert app_services.campaign_options(settings) == app_services.CampaignOptions()
+    app_services.save_campaign_options(
+        settings,
+        app_services.CampaignOptions(require_russian=True, flight_weeks=2, exclusion_buffer_m=75.0),
+    )
+    assert app_services.campaign_options(settings) == app_services.CampaignOptions(True, 2, 75.0)
+    data = tomllib.loads(path.read_text("utf-8"))
+    assert data["formats"]["banner_6x3"]["max_words"] == 6
+    campaign = campaign_for_settings(settings)
+    assert campaign.require_russian and campaign.formats["banner_6x3"].max_words == 6
+    with pytest.raises(InputFileError, match="1–52 weeks"):
+        app_services.save_campaign_options(settings, app_services.CampaignOptions(False, 0, 50))
+
+
+def test_toml_text_is_read_back() -> None:
+    data = {"a": True, "b": 1.5, "t": {"s": 'x "y"\n', "l": [1, 2], "u": {"k": "v"}}}
+    assert tomllib.loads(app_services.toml_text(data)) == data
+
+
+def test_entry_as_text_is_read_back_by_the_schema() -> None:
+    item, problems = item_from_raw(
+        "dynasties",
+        {
+            "id": "d-1", "family_name": "Ахметовтер", "field": "теміржол", "region": "ALA",
+            "generations": 3, "story_kk": "Үш ұрпақ теміржолда еңбек етті.",
+            "members": [{"name": "Асқар", "role": "машинист", "years": "1960–1995"}],
+            "consent": True, "themes": ["family-tradition", "mastery"],
+        },
+    )  # fmt: skip
+    assert problems == []
+    text = app_services.entry_as_text(item)
+    assert text["members"] == "Асқар|машинист|1960–1995"
+    assert text["consent"] == "yes" and text["themes"] == "family-tradition; mastery"
+    again, problems = item_from_raw("dynasties", text)
+    assert problems == [] and again == item
+
+
+def test_region_labels_in_three_languages() -> None:
+    assert app_services.region_label("ALA", "kk") == "Алматы"
+    assert app_services.region_label("AKM", "ru") == "Акмолинская область"
+    assert app_services.region_label("AKM", "en") == "Akmola Region"
+    assert app_services.region_label("XXX", "kk") == "XXX"
