@@ -250,12 +250,13 @@ def test_plan_sites_and_installations_that_refer_to_them(
     result = import_plan(engine, path, user=users.planner)
     assert (result.stored, [p.row for p in result.errors]) == (2, [3])
     assert import_plan(engine, path, user=users.planner).skipped_existing == 2
-    text = "site_id,kind,installed_on\nbanner/002,banner,2025-03-01\nbanner/999,banner,2025-03-01\n"
+    text = "site_id,installed_on\nbanner/002,2025-03-01\nbanner/999,2025-03-01\n"
     imported = import_installations(engine, write_csv(tmp_path / "i.csv", text), user=users.almaty)
     assert imported.stored == 1
-    assert "site_id 'banner/999' is not a planned site" in imported.errors[0].message
+    messages = [p.message for p in imported.errors if p.row == 3]
+    assert "site_id 'banner/999' is not a planned site; import its plan first" in messages
     rec = list_installations(engine)[0]
-    assert (rec.lat, rec.lon) == ALMATY_2
+    assert (rec.lat, rec.lon, rec.kind) == (*ALMATY_2, "banner")
     assert rec.planned_site_id is not None
 
 

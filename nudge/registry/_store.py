@@ -29,6 +29,8 @@ from nudge.registry.regions import (
 from nudge.registry.regions import distance_m as _distance_m
 
 DEFAULT_DUPLICATE_RADIUS_M = 15.0
+SITE_KIND_TO_INSTALLATION = {"banner": "banner", "exhibition": "photo_exhibition"}
+"""The installation kind a planned site's kind implies when a row gives no kind."""
 _CHUNK = 900  # bound parameters per IN (...) query, below SQLite's limits
 
 STORED_COLUMNS = (
@@ -49,12 +51,18 @@ def sites_by_id(session: Session, site_ids: Iterable[object]) -> dict[str, SiteI
     out: dict[str, SiteInfo] = {}
     for chunk in _chunks(wanted):
         query = (
-            sa.select(PlannedSite.site_id, PlannedSite.id, PlannedSite.lat, PlannedSite.lon)
+            sa.select(
+                PlannedSite.site_id,
+                PlannedSite.id,
+                PlannedSite.lat,
+                PlannedSite.lon,
+                PlannedSite.kind,
+            )
             .where(PlannedSite.site_id.in_(chunk))
             .order_by(PlannedSite.id)
         )
-        for site_id, pk, lat, lon in session.execute(query):
-            out[site_id] = SiteInfo(pk, lat, lon)
+        for site_id, pk, lat, lon, kind in session.execute(query):
+            out[site_id] = SiteInfo(pk, lat, lon, SITE_KIND_TO_INSTALLATION.get(kind))
     return out
 
 

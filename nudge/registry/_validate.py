@@ -139,6 +139,7 @@ class SiteInfo:
     id: int
     lat: float
     lon: float
+    kind: str | None = None  # the installation kind its plan kind implies
 
 
 @dataclass
@@ -345,6 +346,17 @@ def _dates_and_status(table: pd.DataFrame, p: Problems, today: date) -> dict[str
     return {"status": status, "installed_on": installed, "removed_on": removed}
 
 
+def _kinds(table: pd.DataFrame, sites: Mapping[str, SiteInfo], p: Problems) -> Cells:
+    given = cells_of(table, "kind")
+    site = texts_of(cells_of(table, "site_id"))
+    implied = [sites[s].kind if s in sites else None for s in site]
+    cells = np.empty(len(given), dtype=object)
+    cells[:] = [g if g is not None else k for g, k in zip(given, implied, strict=True)]
+    kind = _choices(cells, "kind", KIND_ALIASES, p)
+    p.add(~present(cells), "kind", "kind is missing")
+    return kind
+
+
 def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
     facing = numbers_of(cells_of(table, "facing_deg"), "facing_deg", p)
     with np.errstate(invalid="ignore"):
@@ -361,10 +373,7 @@ def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
         values = texts[column]
         too_long = np.array([v is not None and len(v) > limit for v in values], dtype=bool)
         p.add(too_long, column, f"{column} is longer than {limit} characters")
-    kind = _choices(cells_of(table, "kind"), "kind", KIND_ALIASES, p)
-    p.add(~present(cells_of(table, "kind")), "kind", "kind is missing")
     return {
-        "kind": kind,
         "facing_deg": np.where(facing == 360, 0.0, facing),
         "illuminated": _booleans(cells_of(table, "illuminated"), p),
         **texts,
@@ -409,7 +418,7 @@ def validate_installations(
     p.add(located & ~present(region), "lat", lambda i: outside_message(lat[i], lon[i]))
     columns: dict[str, Any] = {
         "row": p.rows, "lat": lat, "lon": lon, "region_code": region,
-        "planned_site_id": site_id, **_details(table, p),
+        "planned_site_id": site_id, "kind": _kinds(table, sites, p), **_details(table, p),
         **_dates_and_status(table, p, today or date.today()),
     }  # fmt: skip
     keep = ~p.bad

@@ -79,11 +79,11 @@ class ImportResult:
         }
 
 
-def _canonical_table(table: pd.DataFrame, name: str, *, need_kind: bool = True) -> pd.DataFrame:
+def _canonical_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     mapping = canonical_columns([c for c in table.columns if c != "row"])
     out = table[["row", *mapping]].rename(columns=mapping)
     missing = []
-    if need_kind and "kind" not in out:
+    if "kind" not in out and "site_id" not in out:
         missing.append("kind")
     if not {"lat", "lon"} <= set(out) and "site_id" not in out:
         missing.append("lat and lon (or site_id)")
@@ -148,9 +148,10 @@ def import_installations(
     """Import installations from a CSV, XLSX or GeoJSON file.
 
     Columns are matched by name in English, Russian or Kazakh (``lat`` /
-    ``широта``, ``kind`` / ``тип``...; see `COLUMN_ALIASES`); a row needs a
-    kind and lat/lon or a planned ``site_id``; the other columns are those of
-    `log_installation`.
+    ``широта``, ``kind`` / ``тип``...; see `COLUMN_ALIASES`); a row needs
+    lat/lon or a planned ``site_id``, and a kind (a planned site's kind implies
+    one: banner → banner, exhibition → photo_exhibition); the other columns are
+    those of `log_installation`.
 
     Parameters
     ----------
