@@ -133,3 +133,12 @@ def test_helsinki_candidates(helsinki_dataset) -> None:  # type: ignore[no-untyp
     assert 0 < banner["excluded"].sum() < len(banner) / 4
     ex = candidates_from_dataset(city, kind="exhibition")
     assert (ex["area_m2"] > 1000).sum() > 10
+
+
+def test_stops_face_the_nearest_road(make_city) -> None:  # type: ignore[no-untyped-def]
+    # a stop 10 m north of the primary street (y = 200) of a 400 m grid
+    city = make_city(size=400, places=[("transit_stop", "", 150, 210, "Аялдама")])
+    c = candidates_from_dataset(city, kind="banner")
+    stop = c.loc[c["source"] == "transit"].iloc[0]
+    assert stop["highway"] == "primary"
+    assert stop["bearing"] in (pytest.approx(90, abs=1), pytest.approx(270, abs=1))

@@ -99,6 +99,44 @@ def street_points(
     return _frame(data, points, crs)
 
 
+def face_nearest_street(
+    candidates: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, max_distance: float = 30.0
+) -> gpd.GeoDataFrame:
+    """Fill street name, class and bearing of candidates that lack them from the nearest street.
+
+    Transit stops and intersections face the nearest edge of `streets` (the
+    roads, for banners read from traffic) within `max_distance` metres; the
+    bearing is that edge's direction at the closest point.
+    """
+    need = np.flatnonzero(candidates["bearing"].isna().to_numpy())
+    if len(need) == 0 or streets.empty:
+        return candidates
+    crs = candidates.geometry.estimate_utm_crs()
+    pts = candidates.geometry.iloc[need].to_crs(crs).array
+    lines = streets.geometry.to_crs(crs).array
+    cand, edge = shapely.STRtree(lines).query_nearest(
+        pts, max_distance=max_distance, all_matches=False
+    )
+    if len(cand) == 0:
+        return candidates
+    line = lines[edge]
+    at = shapely.line_locate_point(line, pts[cand])
+    length = shapely.length(line)
+    ahead = shapely.line_interpolate_point(line, np.minimum(at + 1, length))
+    behind = shapely.line_interpolate_point(line, np.maximum(at - 1, 0))
+    rows = need[cand]
+    out = candidates.copy()
+    bearing = out["bearing"].to_numpy(dtype=float).copy()
+    bearing[rows] = _bearing(shapely.get_coordinates(behind), shapely.get_coordinates(ahead), crs)
+    out["bearing"] = bearing
+    for col, src in (("highway", "highway"), ("street_name", "name")):
+        values = out[col].astype("object").to_numpy().copy()
+        missing = pd.isna(values[rows])
+        values[rows[missing]] = streets[src].to_numpy()[edge[missing]]
+        out[col] = pd.Series(values, index=out.index, dtype="string")
+    return out
+
+
 def major_intersections(streets: gpd.GeoDataFrame, *, classes: Sequence[str]) -> gpd.GeoDataFrame:
     """Return the nodes where three or more street edges of the given classes meet."""
     chosen = streets.loc[streets["highway"].isin(classes).to_numpy(dtype=bool)]
@@ -198,6 +236,9 @@ def candidates_from_dataset(
     else:
         parts = [place_candidates(feats, kind=kind, categories=["production"])]
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326)
+    if kind == "banner" and dataset.has_streets:
+        roads = dataset.streets.loc[dataset.streets["drive"].to_numpy(dtype=bool)]
+        out = face_nearest_street(out, roads if len(roads) else dataset.streets)
     out.index = _ids(out, kind)
     return mark_exclusions(out, feats, buffer=exclusion_buffer)
 
