@@ -1,0 +1,154 @@
+"""Run the real app in a subprocess and drive it with Playwright in Debian's headless Chromium.
+
+Used by ``tests/test_e2e_browser.py`` and ``benchmarks/bench_app.py``. The
+browser never leaves this machine: map libraries that folium loads from CDNs
+are served from Debian's ``libjs-leaflet`` packages when installed, and every
+other outside request (map tiles, fonts) is refused at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+_JS = Path("/usr/share/javascript")
+LOCAL_ASSETS = {
+    "leaflet.js": _JS / "leaflet" / "leaflet.js",
+    "leaflet.css": _JS / "leaflet" / "leaflet.css",
+    "leaflet.markercluster.js": _JS / "leaflet" / "leaflet.markercluster.js",
+    "MarkerCluster.css": _JS / "leaflet" / "MarkerCluster.css",
+    "MarkerCluster.Default.css": _JS / "leaflet" / "MarkerCluster.Default.css",
+    "jquery-3.7.1.min.js": _JS / "jquery" / "jquery.min.js",
+}
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_app(data_dir: Path, *, timeout: float = 60.0) -> Iterator[str]:
+    """Start ``streamlit run app.py`` on a free local port with `data_dir`; yield its URL."""
+    port = free_port()
+    env = {**os.environ, "NUDGE_DATA_DIR": str(data_dir)}
+    env.pop("NUDGE_DATABASE_URL", None)
+    log = (data_dir.parent / "streamlit.log").open("w")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, timeout)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            msg = f"streamlit exited with code {proc.returncode}"
+            raise RuntimeError(msg)
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    msg = f"streamlit did not answer on {url} within {timeout:.0f} s"
+    raise RuntimeError(msg)
+
+
+def _route_outside(route: Any) -> None:
+    url = route.request.url
+    if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+        route.continue_()
+        return
+    name = url.split("?")[0].rsplit("/", 1)[-1]
+    kind = "text/css" if name.endswith(".css") else "application/javascript"
+    local = LOCAL_ASSETS.get(name)
+    if local is not None and local.is_file():
+        route.fulfill(status=200, body=local.read_bytes(), content_type=kind)
+    elif name.endswith((".js", ".css")):  # an empty stand-in keeps the loader's chain going
+        route.fulfill(status=200, body=b"", content_type=kind)
+    else:  # map tiles, fonts: refused at once
+        route.abort()
+
+
+@contextmanager
+def browser_page(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """Yield a Playwright page in headless Chromium that stays on this machine."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.route("**/*", _route_outside)
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def wait_idle(page: Any, *, timeout: float = 60.0) -> None:
+    """Wait until the app has finished running its script (no 'running' indicator)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=timeout * 1000,
+    )
+    page.wait_for_timeout(200)
+
+
+def map_ready(page: Any, *, timeout: float = 30.0) -> None:
+    """Wait until a folium map inside the app has drawn its Leaflet container."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            try:
+                if frame.query_selector(".leaflet-container .leaflet-pane"):
+                    return
+            except Exception:
+                continue
+        page.wait_for_timeout(100)
+    msg = "no Leaflet map appeared"
+    raise TimeoutError(msg)
+
+
+def leaflet_available() -> bool:
+    """Return whether Debian's Leaflet files are installed (maps draw offline)."""
+    return LOCAL_ASSETS["leaflet.js"].is_file()

@@ -1,0 +1,109 @@
+"""End to end in a real headless Chromium: sign in, load Helsinki, plan, log with a photo, count.
+
+The app runs as ``streamlit run app.py`` on a free local port with a fresh
+data folder (first run: the SQLite registry is created and migrated). The
+browser uses the Kazakh interface, the default. Screenshots of each page go to
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from app_browser import ARTIFACTS, CHROMIUM, browser_page, leaflet_available, running_app
+from app_browser import map_ready as _map_ready
+from app_browser import wait_idle as _wait_idle
+from PIL import Image
+
+from nudge.i18n import translator
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+    ),
+]
+T = translator("kk")
+PASSWORD = "Еңбек-2025-pass"
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), (30, 120, 200)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"), full_page=True)
+
+
+def _nav(page, key: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("link", name=T(f"nav.{key}")).click()
+    page.get_by_role("heading", name=T(f"{key}.title")).wait_for(timeout=60_000)
+    _wait_idle(page, timeout=120)
+
+
+def _metric(page, label: str) -> str:  # type: ignore[no-untyped-def]
+    box = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return str(box.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+
+
+def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> None:
+    photo = tmp_path / "banner.jpg"
+    photo.write_bytes(_jpeg())
+    with running_app(tmp_path / "geo") as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_text(T("sign_in.first_run")).wait_for(timeout=60_000)
+        _shot(page, "1-first-run")
+        page.get_by_label(T("sign_in.username")).fill("aigerim")
+        page.get_by_label(T("sign_in.password"), exact=True).fill(PASSWORD)
+        page.get_by_label(T("sign_in.password_again")).fill(PASSWORD)
+        page.get_by_role("button", name=T("sign_in.create_admin")).click()
+        page.get_by_role("heading", name=T("data.title")).wait_for(timeout=60_000)
+        _wait_idle(page)
+        assert (tmp_path / "geo" / "nudge.sqlite").is_file()
+
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(helsinki_pbf)
+        page.get_by_label(T("data.name")).fill("helsinki")
+        page.get_by_label(T("data.name")).press("Enter")
+        _wait_idle(page)
+        page.get_by_role("button", name=T("data.load"), exact=True).click()
+        page.get_by_text(T("data.loaded", name="helsinki")).wait_for(timeout=120_000)
+        _wait_idle(page)
+        if leaflet_available():
+            _map_ready(page)
+        _shot(page, "2-data")
+        assert (tmp_path / "geo" / "helsinki" / "features.parquet").is_file()
+
+        _nav(page, "indicators")
+        assert _metric(page, T("indicators.installations")) == "0"
+        _shot(page, "3-indicators-before")
+
+        _nav(page, "plan")
+        if leaflet_available():
+            _map_ready(page)
+        page.get_by_role("button", name=T("plan.run")).click()
+        page.get_by_text(T("plan.results")).wait_for(timeout=120_000)
+        _wait_idle(page)
+        assert _metric(page, T("plan.sites")) == "10"
+        _shot(page, "4-plan")
+
+        _nav(page, "registry")
+        page.get_by_label(T("registry.lat")).fill("43.238900")
+        page.get_by_label(T("registry.lon")).fill("76.889700")
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(photo)
+        page.get_by_role("button", name=T("registry.log"), exact=True).click()
+        page.get_by_text(T("registry.logged", id=1, region="ALA", city="Almaty")).wait_for(
+            timeout=60_000
+        )
+        _wait_idle(page)
+        _shot(page, "5-registry")
+        photos = list((tmp_path / "geo" / "_photos").rglob("*.jpg"))
+        assert len(photos) == 1
+
+        _nav(page, "indicators")
+        assert _metric(page, T("indicators.installations")) == "1"
+        _shot(page, "6-indicators-after")
