@@ -277,3 +277,17 @@ def test_viewer_cannot_import(engine: Engine, users: Users, tmp_path: Path) -> N
     with pytest.raises(AccessDeniedError, match="may not log or change installations"):
         import_installations(engine, write_csv(tmp_path / "b.csv", GOOD_CSV), user=users.viewer)
     assert table_counts(engine)["import_batches"] == 0
+
+
+def test_a_larger_batch_and_drilling_into_all_its_ids(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    text = "lat,lon,kind,installed_on\n" + "".join(
+        f"{43.20 + (i // 40) * 0.0005:.5f},{76.88 + (i % 40) * 0.0005:.5f},banner,2025-03-01\n"
+        for i in range(1_200)
+    )
+    result = import_installations(engine, write_csv(tmp_path / "big.csv", text), user=users.almaty)
+    assert (result.stored, result.errors, result.flagged_duplicates) == (1_200, [], 0)
+    records = list_installations(engine, ids=result.ids)
+    assert [r.id for r in records] == sorted(result.ids)
+    assert len(list_installations(engine, ids=result.ids, limit=10)) == 10

@@ -94,6 +94,9 @@ def flag_record(f: Flag) -> FlagRecord:
     )
 
 
+_CHUNK = 900
+
+
 def records_for(
     session: Session, installations: Sequence[Installation]
 ) -> list[InstallationRecord]:
@@ -101,8 +104,8 @@ def records_for(
     ids = [i.id for i in installations]
     photos: dict[int, list[int]] = {}
     flags: dict[int, list[FlagRecord]] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
         for inst_id, photo_id in session.execute(
             sa.select(InstallationPhoto.installation_id, InstallationPhoto.photo_id)
             .where(InstallationPhoto.installation_id.in_(chunk))
@@ -175,8 +178,6 @@ def list_installations(
     list of InstallationRecord
     """
     query = sa.select(Installation).order_by(Installation.id)
-    if ids is not None:
-        query = query.where(Installation.id.in_([int(i) for i in ids]))
     if regions is not None:
         query = query.where(Installation.region_code.in_(list(regions)))
     if kinds is not None:
@@ -188,10 +189,19 @@ def list_installations(
             Installation.installed_on <= active_on,
             sa.or_(Installation.removed_on.is_(None), Installation.removed_on > active_on),
         )
-    if limit is not None:
-        query = query.limit(limit)
     with read_session(engine) as session:
-        return records_for(session, session.scalars(query).all())
+        if ids is None:
+            found = list(session.scalars(query.limit(limit)))
+        else:  # in chunks: a drill-down may list more ids than one statement may bind
+            wanted = sorted({int(i) for i in ids})
+            found = [
+                inst
+                for start in range(0, len(wanted), _CHUNK)
+                for inst in session.scalars(
+                    query.where(Installation.id.in_(wanted[start : start + _CHUNK]))
+                )
+            ][:limit]
+        return records_for(session, found)
 
 
 def get_installation(engine: Engine, installation_id: int) -> InstallationRecord:
