@@ -98,7 +98,8 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
             photo_dir=ui.settings().photo_dir,
         )  # fmt: skip
         rec = done.record
-        st.success(tr("registry.logged", id=rec.id, region=rec.region_code, city=rec.city or "–"))
+        region = app_services.region_label(rec.region_code, st.session_state["lang"])
+        st.success(tr("registry.logged", id=rec.id, region=region, city=rec.city or "–"))
         for flag in rec.open_flags:
             st.warning(f"{tr('registry.flag')}: {flag.message}", icon=":material/flag:")
         st.session_state["registry_pin"] = None

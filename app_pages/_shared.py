@@ -14,21 +14,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 import streamlit as st
-from sqlalchemy.engine import Engine
-from streamlit_folium import st_folium
 
-from nudge import app_services
 from nudge._errors import BatchValidationError, NudgeError
-from nudge.datasets import CityDataset, dataset_from_dir, list_datasets
 from nudge.i18n import Translator, error_key, translator
-from nudge.maps import RETURNED_OBJECTS
-from nudge.placement import ScoreResult
-from nudge.registry import UserInfo, engine_from_url
+from nudge.registry import UserInfo, engine_from_url, upgrade_database
 from nudge.settings import Settings, settings_from_env
+
+if TYPE_CHECKING:  # heavy modules are imported by the pages that use them
+    import folium
+    from sqlalchemy.engine import Engine
+
+    from nudge.datasets import CityDataset
+    from nudge.placement import ScoreResult
 
 log = logging.getLogger("nudge.app")
 
@@ -115,7 +115,9 @@ def settings() -> Settings:
 @st.cache_resource(show_spinner=False)
 def registry_engine(url: str) -> Engine:
     """Return the registry engine of `url`, with the schema migrated (once per process)."""
-    return app_services.engine_ready(engine_from_url(url))
+    engine = engine_from_url(url)
+    upgrade_database(engine)
+    return engine
 
 
 def engine() -> Engine:
@@ -132,6 +134,8 @@ def current_user() -> UserInfo | None:
 @st.cache_data(show_spinner=False, max_entries=6)
 def cached_dataset(path: str, stamp: float) -> CityDataset:
     """Read a dataset folder (cached until its ``meta.json`` changes)."""
+    from nudge.datasets import dataset_from_dir
+
     del stamp  # part of the cache key only
     return dataset_from_dir(path)
 
@@ -141,6 +145,8 @@ def cached_scores(
     path: str, stamp: float, *, kind: str, profile: str, spacing: float, buffer: float
 ) -> ScoreResult:
     """Propose and score candidates of one kind for a dataset (cached per parameters)."""
+    from nudge import app_services
+
     city = cached_dataset(path, stamp)
     return app_services.score_dataset(
         city, kind=kind, profile=profile, spacing=spacing, buffer=buffer
@@ -149,7 +155,13 @@ def cached_scores(
 
 def dataset_slugs() -> list[str]:
     """Return the slugs of the datasets in the data folder."""
-    return list(list_datasets(settings().data_dir)["slug"])
+    from nudge.datasets import META_FILE
+
+    root = settings().data_dir
+    folders = sorted(root.iterdir()) if root.is_dir() else []
+    return [
+        f.name for f in folders if not f.name.startswith((".", "_")) and (f / META_FILE).is_file()
+    ]
 
 
 def active_dataset_path() -> Path | None:
@@ -163,6 +175,8 @@ def active_dataset_path() -> Path | None:
 
 def active_dataset() -> CityDataset | None:
     """Return the active dataset (cached), or None."""
+    from nudge import app_services
+
     folder = active_dataset_path()
     if folder is None:
         return None
@@ -217,6 +231,10 @@ def show_map(
 
     `layer` is added to the map in the browser without reloading it (the view stays).
     """
+    from streamlit_folium import st_folium
+
+    from nudge.maps import RETURNED_OBJECTS
+
     result = st_folium(
         m,
         key=key,

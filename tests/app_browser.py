@@ -55,6 +55,7 @@ def running_app(data_dir: Path, *, timeout: float = 60.0) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "NUDGE_DATA_DIR": str(data_dir)}
     env.pop("NUDGE_DATABASE_URL", None)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     log = (data_dir.parent / "streamlit.log").open("w")
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

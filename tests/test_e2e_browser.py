@@ -96,7 +96,7 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         page.get_by_label(T("registry.lon")).fill("76.889700")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(photo)
         page.get_by_role("button", name=T("registry.log"), exact=True).click()
-        page.get_by_text(T("registry.logged", id=1, region="ALA", city="Almaty")).wait_for(
+        page.get_by_text(T("registry.logged", id=1, region="Алматы", city="Almaty")).wait_for(
             timeout=60_000
         )
         _wait_idle(page)
