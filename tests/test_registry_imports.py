@@ -291,3 +291,14 @@ def test_a_larger_batch_and_drilling_into_all_its_ids(
     records = list_installations(engine, ids=result.ids)
     assert [r.id for r in records] == sorted(result.ids)
     assert len(list_installations(engine, ids=result.ids, limit=10)) == 10
+
+
+def test_uploaded_content_is_imported_by_its_file_name(engine: Engine, users: Users) -> None:
+    content = GOOD_CSV.encode("cp1251")
+    result = import_installations(engine, content, user=users.almaty, filename="../up/Лист 1.csv")
+    assert result.stored == 3
+    assert list_installations(engine)[0].source == "import:Лист 1.csv"
+    with pytest.raises(InputFileError, match="Give the file name"):
+        import_installations(engine, content, user=users.almaty)
+    with pytest.raises(InputFileError, match=r"is 0\.0 MB; imports are limited to 0 MB"):
+        import_installations(engine, content, user=users.almaty, filename="b.csv", max_bytes=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -27,10 +28,12 @@ from nudge.registry import (
     export_installations,
     indicator_table,
     indicators_from_frames,
+    installations_bytes,
     list_installations,
     log_installation,
     log_publication,
     populations_default,
+    report_bytes,
     write_report,
 )
 
@@ -166,8 +169,10 @@ def test_ministry_report_has_one_sheet_per_breakdown(
     csv = write_report(report, tmp_path / "report.csv")
     long = pd.read_csv(csv)
     assert set(long["breakdown"]) == {"region", "city", "district", "kind", "theme", "month"}
-    with pytest.raises(InputFileError, match=r"use a \.xlsx or \.csv"):
+    with pytest.raises(InputFileError, match=r"as a \.pdf file: use \.xlsx or \.csv"):
         write_report(report, tmp_path / "report.pdf")
+    workbook = openpyxl.load_workbook(io.BytesIO(report_bytes(report, "xlsx")), read_only=True)
+    assert "theme" in workbook.sheetnames
 
 
 def test_geojson_export_of_installations(
@@ -181,3 +186,7 @@ def test_geojson_export_of_installations(
     assert first["properties"]["verified"] is True
     assert first["properties"]["removed_on"] is None
     assert export_installations(engine, tmp_path / "all.csv") == 4
+    content, count = installations_bytes(engine, "geojson")
+    assert count == len(json.loads(content)["features"]) == 4
+    with pytest.raises(InputFileError, match=r"use \.geojson, \.csv or \.xlsx"):
+        installations_bytes(engine, "shp")

@@ -110,7 +110,14 @@ from nudge.registry.regions import (
     region_code,
     region_of_point,
 )
-from nudge.registry.reports import Report, build_report, export_installations, write_report
+from nudge.registry.reports import (
+    Report,
+    build_report,
+    export_installations,
+    installations_bytes,
+    report_bytes,
+    write_report,
+)
 
 __all__ = [
     "BREAKDOWNS",
@@ -156,6 +163,7 @@ __all__ = [
     "indicator_table",
     "indicators_from_frames",
     "inspect_photo",
+    "installations_bytes",
     "installations_frame",
     "list_installations",
     "list_publications",
@@ -170,6 +178,7 @@ __all__ = [
     "region_boundaries",
     "region_code",
     "region_of_point",
+    "report_bytes",
     "require_schema",
     "resolve_flag",
     "schema_revision",

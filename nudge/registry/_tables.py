@@ -27,13 +27,40 @@ XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
 
 
-def read_table(path: Path | str, *, max_bytes: int = MAX_IMPORT_BYTES) -> tuple[pd.DataFrame, str]:
+def _too_large(name: str, size: int, max_bytes: int) -> InputFileError:
+    return InputFileError(
+        f"The file {name} is {size / 1e6:.1f} MB; imports are limited to "
+        f"{max_bytes / 1e6:.0f} MB. Split it into smaller files and import them one by one."
+    )
+
+
+def _file_bytes(source: Path | str | bytes, name: str, max_bytes: int) -> bytes:
+    if isinstance(source, bytes | bytearray):
+        if len(source) > max_bytes:
+            raise _too_large(name, len(source), max_bytes)
+        return bytes(source)
+    path = Path(source)
+    if not path.is_file():
+        msg = f"The file {path} does not exist."
+        raise InputFileError(msg)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise _too_large(name, size, max_bytes)
+    return path.read_bytes()
+
+
+def read_table(
+    source: Path | str | bytes, *, name: str | None = None, max_bytes: int = MAX_IMPORT_BYTES
+) -> tuple[pd.DataFrame, str]:
     """Read an import file into a table of cells and return it with the file's SHA-256.
 
     Parameters
     ----------
-    path
-        CSV, XLSX or GeoJSON file.
+    source
+        CSV, XLSX or GeoJSON file, or its content (e.g. an upload).
+    name
+        File name, whose extension tells the format; required for content
+        (only used in messages, never on the filesystem).
     max_bytes
         Largest file accepted.
 
@@ -48,34 +75,25 @@ def read_table(path: Path | str, *, max_bytes: int = MAX_IMPORT_BYTES) -> tuple[
     InputFileError
         When the file is missing, too large, empty, of an unknown kind or unreadable.
     """
-    path = Path(path)
-    if not path.is_file():
-        msg = f"The file {path} does not exist."
+    if name is None:
+        name = "upload" if isinstance(source, bytes | bytearray) else Path(source).name
+    data = _file_bytes(source, name, max_bytes)
+    if not data:
+        msg = f"The file {name} is empty."
         raise InputFileError(msg)
-    size = path.stat().st_size
-    if size > max_bytes:
-        msg = (
-            f"The file {path.name} is {size / 1e6:.1f} MB; imports are limited to "
-            f"{max_bytes / 1e6:.0f} MB. Split it into smaller files and import them one by one."
-        )
-        raise InputFileError(msg)
-    if size == 0:
-        msg = f"The file {path.name} is empty."
-        raise InputFileError(msg)
-    data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    suffix = path.suffix.lower()
+    suffix = Path(name).suffix.lower()
     if suffix in XLSX_SUFFIXES or data[:4] == b"PK\x03\x04":
-        table = _read_xlsx(data, path.name)
+        table = _read_xlsx(data, name)
     elif suffix in GEOJSON_SUFFIXES:
-        table = _read_geojson(data, path.name)
+        table = _read_geojson(data, name)
     elif suffix in CSV_SUFFIXES:
-        table = _read_csv(data, path.name)
+        table = _read_csv(data, name)
     else:
-        msg = f"Cannot import {path.name}: use a .csv, .xlsx or .geojson file."
+        msg = f"Cannot import {name}: use a .csv, .xlsx or .geojson file."
         raise InputFileError(msg)
     if table.empty:
-        msg = f"The file {path.name} has a header but no rows."
+        msg = f"The file {name} has a header but no rows."
         raise InputFileError(msg)
     return table, digest
 
@@ -112,8 +130,8 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         msg = (
-            f"The CSV file {name} could not be read ({exc}). Check that every row has as many "
-            f"cells as the header and that cells holding {sep!r} are quoted."
+            f"The CSV file {name} could not be read ({str(exc).strip()}). Check that every row "
+            f"has as many cells as the header and that cells holding {sep!r} are quoted."
         )
         raise InputFileError(msg) from exc
     table = table.where(table != "", None)

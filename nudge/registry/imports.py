@@ -44,6 +44,7 @@ from nudge.registry._validate import (
 from nudge.registry.audit import record_change, record_many, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
 from nudge.registry.db import read_session, write_session
+from nudge.registry.evidence import sanitise_filename
 from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, User
 from nudge.registry.regions import (
     DistrictLayer,
@@ -106,6 +107,15 @@ def _canonical_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     return out
 
 
+def _display_name(source: Path | str | bytes, filename: str | None) -> str:
+    if filename is not None:
+        return sanitise_filename(filename) or "upload"
+    if isinstance(source, bytes | bytearray):
+        msg = "Give the file name (filename=...) with uploaded content, so its format is known."
+        raise InputFileError(msg)
+    return Path(source).name
+
+
 def _fill_themes(table: pd.DataFrame, themes_of: ThemesOf | None) -> pd.DataFrame:
     if themes_of is None or "content_id" not in table:
         return table
@@ -137,9 +147,10 @@ def _new_rows(session: Session, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[
 
 def import_installations(
     engine: Engine,
-    path: Path | str,
+    source: Path | str | bytes,
     *,
     user: UserRef,
+    filename: str | None = None,
     districts: DistrictLayer | None = None,
     duplicate_radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
     themes_of: ThemesOf | None = None,
@@ -157,10 +168,12 @@ def import_installations(
     ----------
     engine
         Engine of the registry.
-    path
-        The file.
+    source
+        The file, or its content (an upload).
     user
         Who imports; coordinators' rows outside their regions are refused.
+    filename
+        Name of the file (its extension tells the format); needed with content.
     districts
         District layer to assign city districts.
     duplicate_radius_m
@@ -183,9 +196,9 @@ def import_installations(
     AccessDeniedError
         When `user` may not log installations at all.
     """
-    path = Path(path)
-    raw, digest = read_table(path, max_bytes=max_bytes)
-    table = _canonical_table(raw, path.name)
+    name = _display_name(source, filename)
+    raw, digest = read_table(source, name=name, max_bytes=max_bytes)
+    table = _canonical_table(raw, name)
     with read_session(engine) as session:  # checks run outside the writing transaction
         require(actor_in(session, user), "edit_installations")
         sites = sites_by_id(session, table.get("site_id", []))
@@ -198,9 +211,9 @@ def import_installations(
             refused = {p.row for p in outside}
             good = checked.rows[~checked.rows["row"].isin(refused)]
             rows, uids, skipped = _new_rows(session, good)
-            batch = _batch(session, actor, path.name, digest, "installations")
+            batch = _batch(session, actor, name, digest, "installations")
             ids, flagged = store_installations(
-                session, actor, rows, uids, source=f"import:{path.name}", batch_id=batch.id,
+                session, actor, rows, uids, source=f"import:{name}", batch_id=batch.id,
                 radius_m=duplicate_radius_m,
             )  # fmt: skip
             errors = sorted(checked.problems + outside, key=lambda p: p.row)
@@ -209,7 +222,7 @@ def import_installations(
             return result
     except IntegrityError as exc:
         msg = (
-            f"Nothing from {path.name} was stored: another import stored some of the same rows "
+            f"Nothing from {name} was stored: another import stored some of the same rows "
             f"at the same time ({exc.orig}). Import the file again; stored rows will be skipped."
         )
         raise RecordError(msg) from exc

@@ -9,6 +9,7 @@ column.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -136,32 +137,87 @@ def _records(report: Report) -> pd.DataFrame:
     return pd.concat([inst.reindex(columns=cols), pubs.reindex(columns=cols)], ignore_index=True)
 
 
-def write_report(report: Report, path: Path | str) -> Path:
-    """Write the report as XLSX (one sheet per breakdown) or CSV (one long table).
+REPORT_FORMATS = ("xlsx", "csv")
+EXPORT_FORMATS = ("geojson", "csv", "xlsx")
+
+
+def _format(name: str, allowed: tuple[str, ...], what: str) -> str:
+    fmt = name.lower().lstrip(".")
+    fmt = {"json": "geojson"}.get(fmt, fmt)
+    if fmt not in allowed:
+        names = [f".{a}" for a in allowed]
+        choices = ", ".join(names[:-1]) + f" or {names[-1]}"
+        msg = f"Cannot write {what} as a .{fmt} file: use {choices}."
+        raise InputFileError(msg)
+    return fmt
+
+
+def report_bytes(report: Report, fmt: str = "xlsx") -> bytes:
+    """Return the report as an XLSX workbook (one sheet per breakdown) or a long CSV table.
+
+    Parameters
+    ----------
+    report
+        From `build_report`.
+    fmt
+        ``"xlsx"`` or ``"csv"``.
 
     Returns
     -------
-    Path
-        The file written.
+    bytes
+        The file's content (e.g. for a download button).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    fmt = _format(fmt, REPORT_FORMATS, "a report")
+    buffer = io.BytesIO()
+    if fmt == "xlsx":
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
             _summary(report).to_excel(writer, sheet_name="summary", index=False)
             for key, table in report.tables.items():
                 _sheet(table).to_excel(writer, sheet_name=key[:31], index=False)
             _records(report).to_excel(writer, sheet_name="records", index=False)
-        return path
-    if suffix == ".csv":
-        parts = [_sheet(t).assign(breakdown=k) for k, t in report.tables.items()]
-        long = pd.concat(parts, ignore_index=True)
-        cols = ["breakdown", *[c for c in long.columns if c != "breakdown"]]
-        long[cols].to_csv(path, index=False, encoding="utf-8-sig")
-        return path
-    msg = f"Cannot write a report to {path.name}: use a .xlsx or .csv file name."
-    raise InputFileError(msg)
+        return buffer.getvalue()
+    parts = [_sheet(t).assign(breakdown=k) for k, t in report.tables.items()]
+    long = pd.concat(parts, ignore_index=True)
+    cols = ["breakdown", *[c for c in long.columns if c != "breakdown"]]
+    return long[cols].to_csv(index=False).encode("utf-8-sig")
+
+
+def write_report(report: Report, path: Path | str) -> Path:
+    """Write the report to a .xlsx or .csv file (see `report_bytes`) and return its path."""
+    path = Path(path)
+    content = report_bytes(report, path.suffix or path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def installations_bytes(
+    engine: Engine,
+    fmt: str = "geojson",
+    *,
+    active_on: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> tuple[bytes, int]:
+    """Return installations as GeoJSON (points, EPSG:4326), CSV or XLSX, and their number.
+
+    The installations counted are those of `installations_frame` for the same
+    date or period.
+    """
+    fmt = _format(fmt, EXPORT_FORMATS, "installations")
+    frame = installations_frame(engine, active_on=active_on, date_from=date_from, date_to=date_to)
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8-sig"), len(frame)
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        frame.to_excel(buffer, index=False, engine="openpyxl")
+        return buffer.getvalue(), len(frame)
+    props = frame.drop(columns=["lat", "lon"])
+    for col in ("installed_on", "removed_on"):
+        props[col] = [d.isoformat() if isinstance(d, date) else None for d in props[col]]
+    points = gpd.points_from_xy(frame["lon"], frame["lat"])
+    gdf = gpd.GeoDataFrame(props, geometry=points, crs="EPSG:4326")
+    return gdf.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"), len(frame)
 
 
 def export_installations(
@@ -172,32 +228,12 @@ def export_installations(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> int:
-    """Write installations as GeoJSON (points, EPSG:4326), CSV or XLSX, by file suffix.
-
-    Returns
-    -------
-    int
-        How many installations were written.
-    """
+    """Write installations to a .geojson, .csv or .xlsx file; return how many were written."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in {".geojson", ".json", ".csv", ".xlsx"}:
-        msg = f"Cannot export to {path.name}: use .geojson, .csv or .xlsx."
-        raise InputFileError(msg)
-    frame = installations_frame(engine, active_on=active_on, date_from=date_from, date_to=date_to)
+    content, count = installations_bytes(
+        engine, path.suffix or path.name, active_on=active_on, date_from=date_from,
+        date_to=date_to,
+    )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix in {".geojson", ".json"}:
-        props = frame.drop(columns=["lat", "lon"])
-        for col in ("installed_on", "removed_on"):
-            props[col] = [d.isoformat() if isinstance(d, date) else None for d in props[col]]
-        gdf = gpd.GeoDataFrame(
-            props,
-            geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
-            crs="EPSG:4326",
-        )
-        gdf.to_file(path, driver="GeoJSON")
-    elif suffix == ".csv":
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
-    else:
-        frame.to_excel(path, index=False, engine="openpyxl")
-    return len(frame)
+    path.write_bytes(content)
+    return count
