@@ -63,7 +63,7 @@ def test_images_are_recognised_by_content_not_name(tmp_path: Path) -> None:
         inspect_photo(fake)
     gif = io.BytesIO()
     Image.new("RGB", (4, 4)).save(gif, format="GIF")
-    with pytest.raises(InputFileError, match="GIF image"):
+    with pytest.raises(InputFileError, match=r"^The photo is a GIF image"):
         inspect_photo(gif.getvalue())
     png = io.BytesIO()
     Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(png, format="PNG")
@@ -153,3 +153,9 @@ def test_other_regions_cannot_attach(
     with pytest.raises(AccessDeniedError, match="coordinator of AST Astana"):
         attach_photo(engine, installation_id, jpeg_bytes(), user=users.astana, photo_dir=tmp_path)
     assert table_counts(engine)["photos"] == 0
+
+
+def test_pixel_limit_guards_against_decompression_bombs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nudge.registry.evidence.MAX_PIXELS", 1_000)
+    with pytest.raises(InputFileError, match=r"^The photo has 64×48 pixels, more than 1,000"):
+        inspect_photo(jpeg_bytes())

@@ -99,29 +99,35 @@ def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
     return data
 
 
-def _open_checked(data: bytes) -> Image.Image:
-    kinds = "JPEG, PNG, WebP or TIFF"
+_UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+               Image.DecompressionBombError)  # fmt: skip
+_KINDS = "JPEG, PNG, WebP or TIFF"
+
+
+def _probe(data: bytes) -> tuple[str, int, int]:
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format or ""
-            width, height = probe.size
+            fmt, (width, height) = probe.format or "", probe.size
             probe.verify()
-        if fmt not in ALLOWED_FORMATS:
-            msg = f"The photo is a {fmt or 'unknown'} image; send a {kinds} photo."
-            raise InputFileError(msg)
-        if width * height > MAX_PIXELS:
-            msg = f"The photo has {width}×{height} pixels, more than {MAX_PIXELS:,}; resize it."
-            raise InputFileError(msg)
+    except _UNREADABLE as exc:
+        msg = f"The upload is not a readable photo ({exc}); send a {_KINDS} photo."
+        raise InputFileError(msg) from exc
+    return fmt, width, height
+
+
+def _open_checked(data: bytes) -> Image.Image:
+    fmt, width, height = _probe(data)
+    if fmt not in ALLOWED_FORMATS:
+        msg = f"The photo is a {fmt or 'unknown'} image; send a {_KINDS} photo."
+        raise InputFileError(msg)
+    if width * height > MAX_PIXELS:
+        msg = f"The photo has {width}×{height} pixels, more than {MAX_PIXELS:,}; resize it."
+        raise InputFileError(msg)
+    try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as exc:
-        msg = f"The upload is not a readable photo ({exc}); send a {kinds} photo."
+    except _UNREADABLE as exc:
+        msg = f"The upload is not a readable photo ({exc}); send a {_KINDS} photo."
         raise InputFileError(msg) from exc
     return image
 
