@@ -362,6 +362,8 @@ def attach_photo(
         reused); the installation itself is not changed.
     """
     facts, clean = inspect_photo(photo, max_bytes=max_bytes)
+    name = sanitise_filename(filename or (None if isinstance(photo, bytes | bytearray) else
+                                          str(photo)))  # fmt: skip
     with write_session(engine) as session:
         actor = actor_in(session, user)
         inst = session.get(Installation, installation_id)
@@ -369,44 +371,29 @@ def attach_photo(
             msg = f"There is no installation #{installation_id}."
             raise RecordError(msg)
         require(actor, "edit_installations", inst.region_code)
-        row, reused = _photo_row(
-            session,
-            facts,
-            actor.id,
-            sanitise_filename(
-                filename or (None if isinstance(photo, bytes | bytearray) else str(photo))
-            ),
-        )
-        attached = list(
-            session.scalars(
-                sa.select(InstallationPhoto.installation_id).where(
-                    InstallationPhoto.photo_id == row.id
-                )
-            )
-        )
+        row, reused = _photo_row(session, facts, actor.id, name)
+        attached = _attached_to(session, row.id)
         if installation_id in attached:
             msg = f"This photo is already attached to installation #{installation_id}."
             raise RecordError(msg)
         path = _write_once(Path(photo_dir), row.stored_name, clean)
-        session.add(
-            InstallationPhoto(
-                installation_id=inst.id, photo_id=row.id, attached_by=actor.id, attached_at=utcnow()
-            )
-        )
+        session.add(InstallationPhoto(installation_id=inst.id, photo_id=row.id,
+                                      attached_by=actor.id, attached_at=utcnow()))  # fmt: skip
         flags = _evidence_flags(inst, row, facts, reused_by=attached, max_distance_m=max_distance_m)
         session.add_all(flags)
         session.flush()
-        record_change(
-            session,
-            actor=actor,
-            action="attach_photo",
-            table="installations",
-            record_id=inst.id,
-            new={"photo_id": row.id, "sha256": row.sha256, "flags": [f.code for f in flags]},
-        )
-        return EvidenceResult(
-            row.id, inst.id, path, reused, facts, tuple(flag_record(f) for f in flags)
-        )
+        new = {"photo_id": row.id, "sha256": row.sha256, "flags": [f.code for f in flags]}
+        record_change(session, actor=actor, action="attach_photo", table="installations",
+                      record_id=inst.id, new=new)  # fmt: skip
+        records = tuple(flag_record(f) for f in flags)
+        return EvidenceResult(row.id, inst.id, path, reused, facts, records)
+
+
+def _attached_to(session: Session, photo_id: int) -> list[int]:
+    query = sa.select(InstallationPhoto.installation_id).where(
+        InstallationPhoto.photo_id == photo_id
+    )
+    return list(session.scalars(query))
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,27 @@ def _month(dates: pd.Series) -> pd.Series:
     return pd.to_datetime(dates).dt.strftime("%Y-%m").where(dates.notna(), None)
 
 
+_INSTALLATION_COLUMNS = ("id", "kind", "status", "region_code", "city", "district", "themes",
+                         "content_id", "installed_on", "removed_on", "lat", "lon")  # fmt: skip
+
+
+def _installations_query(
+    active_on: date | None, date_from: date | None, date_to: date | None
+) -> sa.Select:
+    i = Installation
+    query = sa.select(*(getattr(i, c) for c in _INSTALLATION_COLUMNS))
+    query = query.where(i.installed_on.is_not(None)).order_by(i.id)
+    if active_on is not None:
+        query = query.where(
+            i.installed_on <= active_on, sa.or_(i.removed_on.is_(None), i.removed_on > active_on)
+        )
+    if date_from is not None:
+        query = query.where(i.installed_on >= date_from)
+    if date_to is not None:
+        query = query.where(i.installed_on <= date_to)
+    return query
+
+
 def installations_frame(
     engine: Engine,
     *,
@@ -105,49 +126,14 @@ def installations_frame(
     ``city``, ``district``, ``themes``, ``content_id``, ``installed_on``,
     ``removed_on``, ``month`` (of installation), ``verified``, ``lat``, ``lon``.
     """
-    i = Installation
-    query = sa.select(
-        i.id,
-        i.kind,
-        i.status,
-        i.region_code.label("region"),
-        i.city,
-        i.district,
-        i.themes,
-        i.content_id,
-        i.installed_on,
-        i.removed_on,
-        i.lat,
-        i.lon,
-    ).where(i.installed_on.is_not(None))
-    if active_on is not None:
-        query = query.where(
-            i.installed_on <= active_on, sa.or_(i.removed_on.is_(None), i.removed_on > active_on)
-        )
-    if date_from is not None:
-        query = query.where(i.installed_on >= date_from)
-    if date_to is not None:
-        query = query.where(i.installed_on <= date_to)
+    query = _installations_query(active_on, date_from, date_to)
     with read_session(engine) as session:
-        frame = pd.DataFrame(session.execute(query.order_by(i.id)).mappings().all())
+        rows = session.execute(query).all()
         with_photo = set(session.scalars(sa.select(InstallationPhoto.installation_id).distinct()))
-        flagged = set(
-            session.scalars(
-                sa.select(Flag.installation_id).where(Flag.resolved_at.is_(None)).distinct()
-            )
-        )
-    if frame.empty:
-        return pd.DataFrame(
-            columns=[
-                *_FRAME_COLUMNS,
-                "status",
-                "content_id",
-                "installed_on",
-                "removed_on",
-                "lat",
-                "lon",
-            ]
-        )
+        open_flag = Flag.resolved_at.is_(None)
+        flagged = set(session.scalars(sa.select(Flag.installation_id).where(open_flag).distinct()))
+    frame = pd.DataFrame(rows, columns=list(_INSTALLATION_COLUMNS))
+    frame = frame.rename(columns={"region_code": "region"})
     frame["region_name"] = frame["region"].map(lambda c: REGION_BY_CODE[c].name)
     frame["month"] = _month(frame["installed_on"])
     frame["verified"] = frame["id"].isin(with_photo) & ~frame["id"].isin(flagged)

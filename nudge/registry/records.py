@@ -97,11 +97,9 @@ def flag_record(f: Flag) -> FlagRecord:
 _CHUNK = 900
 
 
-def records_for(
-    session: Session, installations: Sequence[Installation]
-) -> list[InstallationRecord]:
-    """Return detached records of `installations`, with photos and flags loaded in bulk."""
-    ids = [i.id for i in installations]
+def _photos_and_flags(
+    session: Session, ids: list[int]
+) -> tuple[dict[int, list[int]], dict[int, list[FlagRecord]]]:
     photos: dict[int, list[int]] = {}
     flags: dict[int, list[FlagRecord]] = {}
     for start in range(0, len(ids), _CHUNK):
@@ -116,35 +114,24 @@ def records_for(
             sa.select(Flag).where(Flag.installation_id.in_(chunk)).order_by(Flag.id)
         ):
             flags.setdefault(flag.installation_id, []).append(flag_record(flag))
+    return photos, flags
+
+
+def records_for(
+    session: Session, installations: Sequence[Installation]
+) -> list[InstallationRecord]:
+    """Return detached records of `installations`, with photos and flags loaded in bulk."""
+    photos, flags = _photos_and_flags(session, [i.id for i in installations])
     return [
         InstallationRecord(
-            i.id,
-            i.uid,
-            i.kind,
-            i.status,
-            i.lat,
-            i.lon,
-            i.region_code,
-            i.city,
-            i.district,
-            i.planned_site_id,
-            i.content_id,
-            tuple(i.themes.split(",")) if i.themes else (),
-            i.size,
-            i.facing_deg,
-            i.illuminated,
-            i.installed_on,
-            i.removed_on,
-            i.note,
-            i.source,
-            i.version,
-            i.created_at,
-            i.updated_at,
-            tuple(photos.get(i.id, ())),
+            i.id, i.uid, i.kind, i.status, i.lat, i.lon, i.region_code, i.city, i.district,
+            i.planned_site_id, i.content_id, tuple(i.themes.split(",")) if i.themes else (),
+            i.size, i.facing_deg, i.illuminated, i.installed_on, i.removed_on, i.note, i.source,
+            i.version, i.created_at, i.updated_at, tuple(photos.get(i.id, ())),
             tuple(flags.get(i.id, ())),
         )
         for i in installations
-    ]
+    ]  # fmt: skip
 
 
 def list_installations(
