@@ -65,6 +65,8 @@ with left, ui.guarded():
         ui.region_outlines(), values, names=names, caption=tr(f"indicators.{measure}")
     )
     ui.show_map(fmap, key="ind_map", height=440)
+    top = max(values.values(), default=0.0)
+    st.caption(tr("indicators.scale", measure=tr(f"indicators.{measure}"), top=f"{top:,.4g}"))
 with right:
     month = report.tables["month"].rows
     if len(month):

@@ -430,7 +430,6 @@ def regions_map(
     finite = [float(v) for v in values.values() if v is not None and np.isfinite(v)]
     top = max(finite) if finite else 0.0
     scale = cm.LinearColormap(["#f7fbff", "#6baed6", "#08306b"], vmin=0, vmax=max(top, 1.0))
-    scale.caption = escape_text(caption)
     features = []
     for code, geom in boundaries.items():
         value = values.get(code)
@@ -454,8 +453,7 @@ def regions_map(
         },
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(m)  # fmt: skip
-    scale.add_to(m)
-    return m
+    return m  # no branca legend: it needs d3 from a CDN; the page states the scale
 
 
 # --- reading clicks -------------------------------------------------------------------------

@@ -46,6 +46,13 @@ def _nav(page, key: str) -> None:  # type: ignore[no-untyped-def]
     _wait_idle(page, timeout=120)
 
 
+def _indicators_ready(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_text(T("indicators.report")).wait_for(timeout=60_000)
+    if leaflet_available():
+        _map_ready(page)
+    page.wait_for_timeout(1000)
+
+
 def _metric(page, label: str) -> str:  # type: ignore[no-untyped-def]
     box = page.locator('[data-testid="stMetric"]', has_text=label).first
     return str(box.locator('[data-testid="stMetricValue"]').inner_text()).strip()
@@ -79,6 +86,7 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         assert (tmp_path / "geo" / "helsinki" / "features.parquet").is_file()
 
         _nav(page, "indicators")
+        _indicators_ready(page)
         assert _metric(page, T("indicators.installations")) == "0"
         _shot(page, "3-indicators-before")
 
@@ -105,5 +113,6 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         assert len(photos) == 1
 
         _nav(page, "indicators")
+        _indicators_ready(page)
         assert _metric(page, T("indicators.installations")) == "1"
         _shot(page, "6-indicators-after")
