@@ -159,3 +159,20 @@ def test_districts_come_from_the_data_dir(
     assert logged["district"] == "Bostandyk"
     report = _run(app, env, "report", "--by", "district", "--json")
     assert report["rows"][0]["district"] == "Bostandyk"
+
+
+def test_import_takes_themes_from_the_content_library(
+    app: typer.Typer, tmp_path: Path, fast_hashing: None
+) -> None:
+    from nudge.content import load_library
+    from nudge.settings import Settings
+
+    env = _sqlite_env(tmp_path)
+    _setup(app, env)
+    library = load_library(Settings(data_dir=Path(env["NUDGE_DATA_DIR"]))).frame()
+    item = library.iloc[0]
+    csv = write_csv(tmp_path / "b.csv", "lat,lon,kind,installed_on,content_id\n"
+                    f"{ALMATY[0]},{ALMATY[1]},banner,2025-03-01,{item['id']}\n")  # fmt: skip
+    assert _run(app, env, "registry", "import", str(csv), "--as", "aigerim", "--json")["stored"]
+    report = _run(app, env, "report", "--by", "theme", "--json")
+    assert {r["theme"] for r in report["rows"]} == set(item["themes"])

@@ -38,6 +38,23 @@ checks the user's role and region itself, and writes the audit log in the
 same transaction. Functions take an `Engine` (create one per process with
 `engine_from_url` or `engine_from_settings`, and reuse it) and return plain
 frozen records detached from the database.
+
+Typical use (e.g. from the app)::
+
+    engine = engine_from_settings(settings)          # once per process
+    upgrade_database(engine)                          # at start-up, safe to repeat
+    preload()                                         # region and city lookups
+    districts = district_layer_from_dir(settings.data_dir / "districts")
+    me = authenticate(engine, username, password)    # UserInfo, keep in the session
+    rec = log_installation(engine, user=me, kind="banner", lat=43.24, lon=76.89,
+                           installed_on=date(2025, 3, 1), content_id="proverb-001",
+                           themes=("diligence",), districts=districts)
+    attach_photo(engine, rec.id, upload_bytes, user=me, photo_dir=settings.photo_dir,
+                 filename=upload_name)               # flags in the result
+    result = import_installations(engine, file_bytes, filename=name, user=me)
+    table = indicator_table(engine, by=["region", "month"], date_from=..., date_to=...)
+    records = list_installations(engine, ids=table.rows.loc[0, "installation_ids"])
+    xlsx = report_bytes(build_report(engine, active_on=date.today()), "xlsx")
 """
 
 from __future__ import annotations
