@@ -25,7 +25,7 @@ from nudge._errors import InputFileError
 from nudge.exports import write_geoframe
 from nudge.placement import ScoreResult, candidates_from_dataset, load_profile, score_candidates
 from nudge.placement.demand import demand_from_features
-from nudge.placement.scoring import contributions
+from nudge.placement.scoring import rescore
 from nudge.placement.selection import PlanResult, plan_sites
 from nudge.settings import Settings
 
@@ -112,27 +112,8 @@ def score_dataset(
 
 
 def reweighted(result: ScoreResult, weights: Mapping[str, float]) -> ScoreResult:
-    """Return the scores with new signal weights, reusing the signals already computed.
-
-    The signals do not depend on the weights, so moving a slider only recombines
-    them (`nudge.placement.scoring.contributions`) and re-ranks. The
-    uncertainty band belongs to the profile's weights and is dropped when the
-    weights differ.
-    """
-    profile = result.profile.with_weights(weights)
-    if profile.weights == result.profile.weights:
-        return result
-    cands = result.candidates
-    signals = cands[[f"signal_{s}" for s in result.signals]]
-    signals.columns = list(result.signals)
-    parts = contributions(signals, profile.weights)
-    band = ["score_low", "score_high", "top_share"]
-    out = cands.drop(columns=[*parts.columns, *band], errors="ignore").join(parts)
-    eligible = ~out["excluded"].to_numpy(dtype=bool)
-    rank = pd.Series(float("nan"), index=out.index)
-    rank[eligible] = out.loc[eligible, "score"].rank(ascending=False, method="min")
-    out["rank"] = rank.astype("Int64")
-    return replace(result, candidates=out, profile=profile, uncertainty=None)
+    """Return the scores with new signal weights (see `nudge.placement.scoring.rescore`)."""
+    return rescore(result, dict(weights))
 
 
 def contribution_table(result: ScoreResult, site_id: str) -> pd.DataFrame:

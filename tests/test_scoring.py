@@ -150,3 +150,19 @@ def test_almaty_central_avenue_above_city_median(shared_data: Path) -> None:
     abai = c.loc[c["street_name"] == "Абай даңғылы", "score"]
     assert len(abai) > 100
     assert abai.median() > c["score"].median() + 10
+
+
+def test_rescore_equals_a_full_scoring_with_the_new_weights(make_city) -> None:  # type: ignore[no-untyped-def]
+    from nudge.placement import rescore
+
+    city = make_city(places=CENTRE)
+    cands = candidates_from_dataset(city, kind="banner")
+    first = score_candidates(cands, city, draws=30)
+    weights = {"road_class": 0.9, "transit_access": 0.05}
+    fast = rescore(first, weights)
+    full = score_candidates(cands, city, profile=first.profile.with_weights(weights), draws=30)
+    assert np.allclose(fast.candidates["score"], full.candidates["score"])
+    assert fast.candidates["rank"].tolist() == full.candidates["rank"].tolist()
+    assert np.allclose(fast.candidates["score_high"], full.candidates["score_high"])
+    assert fast.uncertainty == full.uncertainty
+    assert rescore(first, {}) is first

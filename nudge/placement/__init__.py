@@ -24,7 +24,7 @@ from nudge.placement.demand import (
     demand_from_layer,
 )
 from nudge.placement.profiles import SIGNALS, Profile, load_profile, profile_from_file
-from nudge.placement.scoring import ScoreResult, score_candidates
+from nudge.placement.scoring import ScoreResult, rescore, score_candidates
 from nudge.placement.selection import (
     PLAN_COLUMNS,
     RADIUS_BY_KIND,
@@ -56,5 +56,6 @@ __all__ = [
     "mark_exclusions",
     "plan_sites",
     "profile_from_file",
+    "rescore",
     "score_candidates",
 ]

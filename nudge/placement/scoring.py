@@ -10,7 +10,7 @@ score carries an uncertainty band from perturbing the weights; with counts
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -213,23 +213,47 @@ def score_candidates(
         kinds = candidates["kind"].dropna().unique()
         profile = load_profile(str(kinds[0]) if len(kinds) == 1 else "banner")
     sig, distance, notes = signal_matrix(candidates, dataset, profile=profile)
+    old = [c for c in candidates.columns if c.startswith(("signal_", "contrib_"))]
+    base = candidates.drop(columns=[*old, "score"], errors="ignore").join(sig.add_prefix("signal_"))
+    params = {"draws": draws, "top_n": top_n, "concentration": concentration, "seed": seed}
+    out, info = _combine(base, sig, profile, params)
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return ScoreResult(out, profile, distance, SIGNALS, info, tuple(notes), params)
+
+
+def _combine(
+    candidates: gpd.GeoDataFrame, sig: pd.DataFrame, profile: Profile, params: dict[str, Any]
+) -> tuple[gpd.GeoDataFrame, Uncertainty | None]:
+    """Add score, contributions, rank and (with draws) the uncertainty band to `candidates`."""
     parts = contributions(sig, profile.weights)
-    out = candidates.drop(
-        columns=[c for c in candidates.columns if c in parts.columns], errors="ignore"
-    )
-    out = out.join(parts).join(sig.add_prefix("signal_"))
+    band = ["score_low", "score_high", "top_share", "rank"]
+    out = candidates.drop(columns=[*parts.columns, *band], errors="ignore").join(parts)
     eligible = ~out["excluded"].to_numpy(dtype=bool)
     rank = pd.Series(np.nan, index=out.index)
     rank[eligible] = out.loc[eligible, "score"].rank(ascending=False, method="min")
     out["rank"] = rank.astype("Int64")
     info = None
-    if draws > 0:
+    if params["draws"] > 0:
         low, high, share, info = _uncertainty(
-            sig, profile.weights, eligible, draws=draws, top_n=top_n,
-            concentration=concentration, seed=seed,
+            sig, profile.weights, eligible, draws=params["draws"], top_n=params["top_n"],
+            concentration=params["concentration"], seed=params["seed"],
         )  # fmt: skip
         out["score_low"], out["score_high"], out["top_share"] = low, high, share
-    for note in notes:
-        warnings.warn(note, UserWarning, stacklevel=2)
-    params = {"draws": draws, "top_n": top_n, "concentration": concentration, "seed": seed}
-    return ScoreResult(out, profile, distance, SIGNALS, info, tuple(notes), params)
+    return out, info
+
+
+def rescore(result: ScoreResult, weights: dict[str, float]) -> ScoreResult:
+    """Return the scores with new signal weights, reusing the signals already computed.
+
+    The signals do not depend on the weights, so changing them (a slider in the
+    app) only recombines the signals, re-ranks and redraws the uncertainty band:
+    the same result as `score_candidates` with the new weights, much faster.
+    """
+    profile = result.profile.with_weights(weights)
+    if profile.weights == result.profile.weights:
+        return result
+    sig = result.candidates[[f"signal_{s}" for s in result.signals]]
+    sig.columns = list(result.signals)
+    out, info = _combine(result.candidates, sig, profile, result.parameters)
+    return replace(result, candidates=out, profile=profile, uncertainty=info)
