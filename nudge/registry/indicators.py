@@ -203,7 +203,8 @@ def _reach(frame: pd.DataFrame, by: list[str]) -> pd.Series:
     if frame.empty:
         return pd.Series(dtype=float, name="reach")
     keyed = _keyed(frame, by)
-    return keyed.groupby(by)["reach"].sum(min_count=1).rename("reach")
+    reach = pd.to_numeric(keyed["reach"], errors="coerce").fillna(0)
+    return reach.groupby([keyed[k] for k in by]).sum().rename("reach")
 
 
 def _population_key(by: Sequence[str]) -> str | None:
@@ -235,8 +236,9 @@ class IndicatorTable:
 
     ``rows`` has the key columns of `by` (plus ``region_name`` for regions),
     ``installations``, ``installations_verified``, ``publications``,
-    ``publications_verified``, ``reach``, per-100,000 columns for geographic
-    breakdowns, and ``installation_ids`` / ``publication_ids`` (lists).
+    ``publications_verified``, ``reach`` (reported reach summed, unknown as
+    0), per-100,000 columns for geographic breakdowns, and
+    ``installation_ids`` / ``publication_ids`` (lists).
     ``total`` holds the same measures over all records (a record with two
     themes counts once in the total).
     """
@@ -277,11 +279,11 @@ def indicators_from_frames(
         table[col] = table[col].fillna(0).astype(int)
     for col in ("installation_ids", "publication_ids"):
         table[col] = table[col].map(lambda v: v if isinstance(v, list) else [])
-    table = (
-        table.merge(_reach(publications, keys).reset_index(), on=keys, how="left")
-        if not publications.empty
-        else table.assign(reach=None)
-    )
+    if publications.empty:
+        table = table.assign(reach=0)
+    else:
+        table = table.merge(_reach(publications, keys).reset_index(), on=keys, how="left")
+        table["reach"] = pd.to_numeric(table["reach"], errors="coerce").fillna(0).astype(int)
     if "region" in keys:
         table.insert(
             keys.index("region") + 1,
