@@ -38,6 +38,7 @@ from nudge.streets import (
     streets_from_lines,
     streets_from_segments,
 )
+from nudge.tables import coordinates_of
 from nudge.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -275,17 +276,7 @@ def _read_dir(path: Path) -> OsmLayers:
 
 
 def _points_from_table(table: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
-    cols = {c.lower(): c for c in table.columns}
-    lat = next((cols[c] for c in ("latitude", "lat", "y") if c in cols), None)
-    lon = next((cols[c] for c in ("longitude", "lon", "lng", "x") if c in cols), None)
-    if lat is None or lon is None:
-        msg = (
-            f"{path} is a table without geometry and without latitude/longitude columns "
-            f"(its columns are {', '.join(map(str, table.columns))}); add 'lat' and 'lon' columns."
-        )
-        raise InputFileError(msg)
-    y = pd.to_numeric(table[lat], errors="coerce")
-    x = pd.to_numeric(table[lon], errors="coerce")
+    y, x = coordinates_of(table, name=f"{path} (a table without geometry)")
     good = y.between(-90, 90) & x.between(-180, 180)
     if (~good).any():
         log.warning("%s: %d rows with missing or invalid coordinates skipped", path, (~good).sum())

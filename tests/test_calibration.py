@@ -83,6 +83,12 @@ def test_too_few_counts_and_far_counts(tmp_path: Path) -> None:
 
 def test_counts_file_without_required_columns(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
-    path.write_text("latitude;longitude;pedestrians\n51.1;71.4;10\n", "utf-8")
-    with pytest.raises(InputFileError, match="missing: lat, lon, count"):
+    path.write_text("place;count\nBaiterek;10\n", "utf-8")
+    with pytest.raises(InputFileError, match="needs latitude and longitude columns"):
         counts_from_file(path)
+    path.write_text("широта;долгота;visitors\n51.1;71.4;10\n", "utf-8")
+    with pytest.raises(InputFileError, match="needs a 'count' column"):
+        counts_from_file(path)
+    path.write_text("latitude;longitude;pedestrians\n51.1;71.4;10\n", "cp1251")
+    table, problems = counts_from_file(path)
+    assert table["count"].tolist() == [10] and problems == []

@@ -121,7 +121,9 @@ def test_user_candidates_file_row_by_row(tmp_path: Path, make_city, at) -> None:
 def test_user_candidates_without_coordinates(tmp_path: Path) -> None:
     path = tmp_path / "sites.csv"
     path.write_text("name,address\nA,Abay 1\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match="needs 'lat' and 'lon'"):
+    with pytest.raises(
+        InputFileError, match=r"needs latitude and longitude columns .* name, address"
+    ):
         candidates_from_file(path, kind="banner")
 
 

@@ -148,7 +148,7 @@ def test_table_without_coordinates(tmp_path: Path) -> None:
 
     path = tmp_path / "t.parquet"
     pd.DataFrame({"amenity": ["school"]}).to_parquet(path)
-    with pytest.raises(InputFileError, match="latitude/longitude"):
+    with pytest.raises(InputFileError, match="needs latitude and longitude columns"):
         layers_from_file(path)
 
 

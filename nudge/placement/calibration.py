@@ -21,6 +21,7 @@ from scipy.stats import spearmanr
 
 from nudge._errors import InputFileError, ProfileError, RowProblem
 from nudge.placement.profiles import SIGNALS, Profile
+from nudge.tables import coordinates_of, find_column, read_table
 
 
 @dataclass(frozen=True)
@@ -60,37 +61,32 @@ def counts_from_file(path: str | Path) -> tuple[pd.DataFrame, list[RowProblem]]:
         ``row`` number, and the problems of the rows that were left out.
     """
     path = Path(path)
-    try:
-        table = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
-        msg = f"The counts file {path} could not be read as CSV ({exc})."
-        raise InputFileError(msg) from exc
-    cols = {str(c).strip().lower(): c for c in table.columns}
-    missing = [c for c in ("lat", "lon", "count") if c not in cols]
-    if missing:
+    table, _ = read_table(path, name=path.name)
+    lat, lon = coordinates_of(table, name=f"The counts file {path.name}")
+    count_col = find_column(table, ("count", "counts", "pedestrians", "value"))
+    if count_col is None:
         msg = (
-            f"The counts file {path} needs the columns lat, lon and count (missing: "
-            f"{', '.join(missing)}; found: {', '.join(map(str, table.columns))})."
+            f"The counts file {path.name} needs a 'count' column; its columns are "
+            f"{', '.join(str(c) for c in table.columns if c != 'row')}."
         )
         raise InputFileError(msg)
-    lat = pd.to_numeric(table[cols["lat"]], errors="coerce")
-    lon = pd.to_numeric(table[cols["lon"]], errors="coerce")
-    count = pd.to_numeric(table[cols["count"]], errors="coerce")
-    problems = []
-    for i in range(len(table)):
-        if not (np.isfinite(lat[i]) and np.isfinite(lon[i]) and abs(lat[i]) <= 90
-                and abs(lon[i]) <= 180):  # fmt: skip
-            problems.append(RowProblem(i + 2, "missing or invalid coordinates", "lat/lon"))
-        elif not (np.isfinite(count[i]) and count[i] >= 0):
-            value = table[cols["count"]].iloc[i]
-            problems.append(RowProblem(i + 2, f"count {value!r} is not a number >= 0", "count"))
-    bad = {p.row - 2 for p in problems}
-    keep = np.array([i not in bad for i in range(len(table))], dtype=bool)
-    period = table[cols["period"]].astype("string") if "period" in cols else pd.NA
-    out = pd.DataFrame(
-        {"lat": lat, "lon": lon, "count": count, "period": period, "row": np.arange(len(table)) + 2}
-    )
-    return out.loc[keep].reset_index(drop=True), problems
+    count = pd.to_numeric(table[count_col], errors="coerce")
+    period_col = find_column(table, ("period", "date", "month"))
+    rows = table["row"].to_numpy()
+    bad_xy = ~(lat.between(-90, 90) & lon.between(-180, 180)).to_numpy(dtype=bool)
+    bad_count = ~(count >= 0).to_numpy(dtype=bool) & ~bad_xy
+    raw = table[count_col].to_numpy()
+    problems = [
+        RowProblem(int(r), "missing or invalid coordinates", "lat/lon") for r in rows[bad_xy]
+    ]
+    problems += [
+        RowProblem(int(r), f"count {v!r} is not a number >= 0", "count")
+        for r, v in zip(rows[bad_count], raw[bad_count], strict=True)
+    ]
+    period = table[period_col].astype("string") if period_col else pd.NA
+    out = pd.DataFrame({"lat": lat, "lon": lon, "count": count, "period": period, "row": rows})
+    keep = ~(bad_xy | bad_count)
+    return out.loc[keep].reset_index(drop=True), sorted(problems, key=lambda p: p.row)
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:

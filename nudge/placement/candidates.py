@@ -20,6 +20,7 @@ from pyproj import Geod, Transformer
 
 from nudge._errors import InputFileError, RowProblem
 from nudge.datasets import CityDataset
+from nudge.tables import coordinates_of, find_column, read_table
 
 CANDIDATE_COLUMNS = [
     "kind", "name", "source", "osm_id", "category", "highway", "street_name", "bearing",
@@ -302,54 +303,28 @@ def mark_exclusions(
     return out
 
 
-def _read_table(path: Path) -> gpd.GeoDataFrame | pd.DataFrame:
+_VECTOR_SUFFIXES = (".gpkg", ".parquet", ".shp", ".fgb", ".zip")
+
+
+def _point_table(path: Path) -> pd.DataFrame:
+    """Return the rows of a sites file with ``row``, ``lat`` and ``lon`` columns."""
+    if path.suffix.lower() not in _VECTOR_SUFFIXES:
+        table, _ = read_table(path, name=path.name)
+        lat, lon = coordinates_of(table, name=path.name)
+        return table.assign(lat=lat, lon=lon)
     if not path.is_file():
         msg = f"The candidates file {path} does not exist; check the path."
         raise InputFileError(msg)
-    suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
-        if suffix in (".xlsx", ".xls"):
-            return pd.read_excel(path)
-        return gpd.read_file(path)
+        frame = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
     except Exception as exc:
-        msg = (
-            f"The candidates file {path} could not be read ({type(exc).__name__}: {exc}). "
-            "Use a CSV with lat and lon columns, an XLSX sheet, or a GeoJSON/GeoPackage of points."
-        )
+        msg = f"The candidates file {path} could not be read ({type(exc).__name__}: {exc})."
         raise InputFileError(msg) from exc
-
-
-def _coordinates(
-    table: pd.DataFrame, path: Path
-) -> tuple[np.ndarray, np.ndarray, list[RowProblem]]:
-    """Return x, y (NaN where bad) and the row problems of a table of points."""
-    if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
-        geoms = table.to_crs(4326).geometry if table.crs else table.geometry
-        pts = shapely.point_on_surface(geoms.array)
-        xy = shapely.get_coordinates(pts, include_z=False)
-        x = np.full(len(table), np.nan)
-        y = np.full(len(table), np.nan)
-        ok = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
-        x[ok], y[ok] = xy[:, 0], xy[:, 1]
-    else:
-        cols = {str(c).strip().lower(): c for c in table.columns}
-        lat = next((cols[c] for c in ("lat", "latitude", "y") if c in cols), None)
-        lon = next((cols[c] for c in ("lon", "lng", "longitude", "x") if c in cols), None)
-        if lat is None or lon is None:
-            msg = (
-                f"{path} needs 'lat' and 'lon' columns (or point geometries); "
-                f"its columns are {', '.join(map(str, table.columns))}."
-            )
-            raise InputFileError(msg)
-        y = pd.to_numeric(table[lat], errors="coerce").to_numpy(dtype=float)
-        x = pd.to_numeric(table[lon], errors="coerce").to_numpy(dtype=float)
-    problems = []
-    bad = ~(np.isfinite(x) & np.isfinite(y) & (np.abs(y) <= 90) & (np.abs(x) <= 180))
-    for i in np.flatnonzero(bad):
-        problems.append(RowProblem(row=int(i) + 2, message="missing or invalid coordinates"))
-    return x, y, problems
+    frame = frame.to_crs(4326) if frame.crs is not None else frame
+    pts = shapely.point_on_surface(frame.geometry.array)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    table.insert(0, "row", np.arange(len(frame)) + 1)
+    return table.assign(lat=shapely.get_y(pts), lon=shapely.get_x(pts))
 
 
 def candidates_from_file(
@@ -377,27 +352,33 @@ def candidates_from_file(
         bad rows (row numbers count the header as row 1).
     """
     path = Path(path)
-    table = _read_table(path)
-    x, y, problems = _coordinates(table, path)
-    cols = {str(c).strip().lower(): c for c in table.columns}
-    kinds = table[cols["kind"]].astype("string").str.strip() if "kind" in cols else None
+    table = _point_table(path)
+    rows = table["row"].to_numpy()
+    y, x = table["lat"].to_numpy(dtype=float), table["lon"].to_numpy(dtype=float)
+    bad_xy = ~(np.isfinite(x) & np.isfinite(y) & (np.abs(y) <= 90) & (np.abs(x) <= 180))
+    problems = [RowProblem(int(r), "missing or invalid coordinates") for r in rows[bad_xy]]
+    kind_name = find_column(table, ("kind", "type"))
+    kinds = table[kind_name].astype("string").str.strip() if kind_name else None
     kind_col = kinds.fillna(kind).to_numpy() if kinds is not None else np.full(len(table), kind)
-    for i in np.flatnonzero(~np.isin(kind_col, KINDS)):
-        problems.append(RowProblem(row=int(i) + 2, message=f"unknown kind {kind_col[i]!r}"))
-    bad_rows = {p.row - 2 for p in problems}
-    good = np.array([i not in bad_rows for i in range(len(table))], dtype=bool)
-    names = table[cols["name"]].astype("string").to_numpy() if "name" in cols else None
-    data = {
-        "kind": kind_col[good],
-        "source": "user",
-        "name": None if names is None else names[good],
-    }
-    out = _frame(data, shapely.points(x[good], y[good]), 4326)
-    if "id" in cols:
-        ids = table[cols["id"]].astype("string").to_numpy()[good]
-        out.index = pd.Index([f"user/{v}" for v in ids], name="candidate_id")
+    bad_kind = ~np.isin(kind_col, KINDS) & ~bad_xy
+    problems += [
+        RowProblem(int(r), f"unknown kind {k!r}")
+        for r, k in zip(rows[bad_kind], kind_col[bad_kind], strict=True)
+    ]
+    good = ~(bad_xy | bad_kind)
+    name_col = find_column(table, ("name",))
+    names = table[name_col].astype("string").to_numpy()[good] if name_col else None
+    out = _frame(
+        {"kind": kind_col[good], "source": "user", "name": names},
+        shapely.points(x[good], y[good]),
+        4326,
+    )
+    id_col = find_column(table, ("id", "site_id", "candidate_id"))
+    if id_col:
+        labels = [f"user/{v}" for v in table[id_col].astype("string").to_numpy()[good]]
     else:
-        out.index = pd.Index([f"user/{i:06d}" for i in np.flatnonzero(good)], name="candidate_id")
+        labels = [f"user/{r:06d}" for r in rows[good]]
+    out.index = pd.Index(labels, name="candidate_id")
     dup = out.index.duplicated()
     for cid in out.index[dup]:
         problems.append(RowProblem(row=0, message=f"duplicate id {cid!r}; the first row is kept"))

@@ -29,10 +29,11 @@ from nudge.registry.regions import (
     outside_message,
     regions_of_points,
 )
+from nudge.tables import LAT_NAMES, LON_NAMES
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "lat": ("lat", "latitude", "y", "широта", "ендік"),
-    "lon": ("lon", "lng", "long", "longitude", "x", "долгота", "бойлық"),
+    "lat": LAT_NAMES,
+    "lon": LON_NAMES,
     "kind": ("kind", "type", "тип", "вид", "түрі"),
     "status": ("status", "статус", "күйі"),
     "installed_on": ("installed_on", "install_date", "installed", "date", "дата", "дата_установки"),

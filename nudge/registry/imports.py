@@ -27,7 +27,6 @@ from nudge.registry._store import (
     sites_by_id,
     store_installations,
 )
-from nudge.registry._tables import MAX_IMPORT_BYTES, read_table
 from nudge.registry._validate import (
     COLUMN_ALIASES,
     Problems,
@@ -52,6 +51,7 @@ from nudge.registry.regions import (
     outside_message,
     regions_of_points,
 )
+from nudge.tables import MAX_IMPORT_BYTES, read_table
 
 ThemesOf = Callable[[str], Sequence[str]]
 """Look up the themes of a content item by its id (e.g. from the content library)."""

@@ -1,4 +1,7 @@
-"""Reading import files (CSV, XLSX, GeoJSON) into plain tables, with clear messages.
+"""Reading the spreadsheets people import (CSV, XLSX, GeoJSON) into plain tables.
+
+Shared by every import: registry batches, a planner's own candidate sites,
+pedestrian counts.
 
 CSV files may be UTF-8 (with or without BOM), UTF-16 or Windows-1251, with
 ``,``, ``;``, tab or ``|`` between cells; the encoding and delimiter are
@@ -13,6 +16,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +25,9 @@ import shapely
 from nudge._errors import InputFileError
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# Column names accepted for coordinates (English, Russian, Kazakh), first match wins.
+LAT_NAMES = ("lat", "latitude", "y", "широта", "ендік")
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "долгота", "бойлық")
 _DELIMITERS = ",;\t|"
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -181,3 +188,30 @@ def _point_of(geometry: object) -> tuple[float | None, float | None]:
         return None, None
     point = geom if geom.geom_type == "Point" else geom.representative_point()
     return float(shapely.get_y(point)), float(shapely.get_x(point))
+
+
+def find_column(table: pd.DataFrame, names: Sequence[str]) -> str | None:
+    """Return the column of `table` whose name (any case, trimmed) is the first of `names`."""
+    columns = {str(c).strip().lower(): c for c in table.columns}
+    return next((columns[n] for n in names if n in columns), None)
+
+
+def coordinates_of(table: pd.DataFrame, *, name: str) -> tuple[pd.Series, pd.Series]:
+    """Return the latitude and longitude columns of `table` as numbers (NaN where not numeric).
+
+    Raises
+    ------
+    InputFileError
+        When `table` has no latitude or no longitude column.
+    """
+    lat, lon = find_column(table, LAT_NAMES), find_column(table, LON_NAMES)
+    if lat is None or lon is None:
+        msg = (
+            f"{name} needs latitude and longitude columns ('lat' and 'lon') or point "
+            f"geometries; its columns are {', '.join(str(c) for c in table.columns if c != 'row')}."
+        )
+        raise InputFileError(msg)
+    return (
+        pd.to_numeric(table[lat], errors="coerce").astype(float),
+        pd.to_numeric(table[lon], errors="coerce").astype(float),
+    )
