@@ -95,7 +95,7 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
         upload = ui.uploaded(photo)
         done = app_services.log_with_photo(
             ui.engine(), user=user, fields=fields, photo=upload[0] if upload else None,
-            photo_dir=ui.settings().photo_dir,
+            photo_dir=ui.settings().photo_dir, districts=ui.districts(str(ui.settings().data_dir)),
         )  # fmt: skip
         rec = done.record
         region = app_services.region_label(rec.region_code, st.session_state["lang"])
@@ -182,7 +182,10 @@ def import_tab(user: UserInfo, library: Any, tr: Translator) -> None:
     with ui.guarded(), st.spinner(tr("registry.saving")):
         result = app_services.with_upload(
             upload.name, upload.getvalue(),
-            lambda path: import_installations(ui.engine(), path, user=user, themes_of=lookup),
+            lambda path: import_installations(
+                ui.engine(), path, user=user, themes_of=lookup,
+                districts=ui.districts(str(ui.settings().data_dir)),
+            ),
         )  # fmt: skip
         st.success(tr("registry.imported", stored=result.stored, skipped=result.skipped_existing,
                       errors=len(result.errors), flagged=result.flagged_duplicates))  # fmt: skip

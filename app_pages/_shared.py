@@ -264,6 +264,14 @@ def uploaded(files: Any) -> list[tuple[str, bytes]]:
     return [(f.name, f.getvalue()) for f in items]
 
 
+@st.cache_data(show_spinner=False, ttl=600)
+def districts(data_dir: str) -> Any:
+    """Return the city district layer(s) in ``<data dir>/districts/``, or None (cached)."""
+    from nudge.registry import district_layer_from_dir
+
+    return district_layer_from_dir(Path(data_dir) / "districts")
+
+
 @st.cache_resource(show_spinner=False)
 def populations() -> Any:
     """Return the inhabitants by region and city for per-100,000 figures (once per process)."""

@@ -405,11 +405,15 @@ def log_with_photo(
     fields: Mapping[str, Any],
     photo: tuple[str, bytes] | None,
     photo_dir: Path,
+    districts: Any | None = None,
 ) -> LoggedInstallation:
-    """Log an installation, then attach its evidence photo (when one was uploaded)."""
+    """Log an installation, then attach its evidence photo (when one was uploaded).
+
+    `districts` (a registry `DistrictLayer`) assigns the city district.
+    """
     from nudge.registry import attach_photo, get_installation, log_installation
 
-    record = log_installation(engine, user=user, **fields)
+    record = log_installation(engine, user=user, districts=districts, **fields)
     evidence = None
     if photo is not None:
         name, data = photo

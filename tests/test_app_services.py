@@ -105,3 +105,30 @@ def test_region_labels_in_three_languages() -> None:
     assert app_services.region_label("AKM", "ru") == "Акмолинская область"
     assert app_services.region_label("AKM", "en") == "Akmola Region"
     assert app_services.region_label("XXX", "kk") == "XXX"
+
+
+def test_log_with_photo_assigns_the_district(shared_data: Path, tmp_path: Path) -> None:
+    from datetime import date
+
+    from nudge.registry import (
+        add_user,
+        district_layer_from_file,
+        engine_from_url,
+        upgrade_database,
+    )
+
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    upgrade_database(engine)
+    admin = add_user(engine, username="admin", password="long-enough-pw", role="admin")
+    layer = district_layer_from_file(shared_data / "osm/almaty/almaty_districts_osm_2019.geojson")
+    done = app_services.log_with_photo(
+        engine,
+        user=admin,
+        fields={"lat": 43.2567, "lon": 76.9286, "kind": "banner", "installed_on": date(2026, 5, 1)},
+        photo=None,
+        photo_dir=tmp_path / "photos",
+        districts=layer,
+    )
+    assert done.record.region_code == "ALA"
+    assert done.record.district == "Almaly"
+    assert done.evidence is None
