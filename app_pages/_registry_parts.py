@@ -101,7 +101,8 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
         region = app_services.region_label(rec.region_code, st.session_state["lang"])
         st.success(tr("registry.logged", id=rec.id, region=region, city=rec.city or "–"))
         for flag in rec.open_flags:
-            st.warning(f"{tr('registry.flag')}: {flag.message}", icon=":material/flag:")
+            st.warning(f"{tr('registry.flag')}: {tr(f'flags.{flag.code}')} ({flag.message})",
+                       icon=":material/flag:")  # fmt: skip
         st.session_state["registry_pin"] = None
 
 
@@ -150,7 +151,7 @@ def details(installation_id: int, user: UserInfo, tr: Translator) -> None:
             st.image([str(p.path) for p in photos if p.path.is_file()], width=220)
         for flag in rec.open_flags:
             c1, c2 = st.columns([3, 1])
-            c1.warning(flag.message, icon=":material/flag:")
+            c1.warning(f"{tr(f'flags.{flag.code}')} ({flag.message})", icon=":material/flag:")
             why = c2.text_input(tr("registry.resolve_note"), key=f"flag_note_{flag.id}")
             if c2.button(tr("registry.resolve"), key=f"flag_{flag.id}", disabled=not why.strip()):
                 with ui.guarded():

@@ -80,7 +80,8 @@ for tab, key in zip(tabs, BREAKDOWNS, strict=True):
     rows = report.tables[key].rows.drop(columns=["installation_ids", "publication_ids"])
     if key == "region":
         rows["region_name"] = rows["region"].map(lambda c: app_services.region_label(c, lang))
-    tab.dataframe(rows, hide_index=True, width="stretch")
+    tab.dataframe(rows.rename(columns=lambda c: tr(f"columns.{c}")), hide_index=True,
+                  width="stretch")  # fmt: skip
 
 st.subheader(tr("indicators.drill"))
 d1, d2 = st.columns(2)
