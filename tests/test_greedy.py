@@ -160,3 +160,58 @@ def test_greedy_bound_holds_and_swaps_never_hurt(seed: int, count: int) -> None:
     assert exact.covered_weight >= swapped.covered_weight - 1e-9
     # The classic guarantee of the greedy for maximum coverage.
     assert plain.covered_weight >= (1 - 1 / np.e) * exact.covered_weight - 1e-9
+
+
+def test_budget_bound_counts_the_whole_budget_not_what_the_greedy_left() -> None:
+    # Found by CI: the greedy spent 7 of 7 on sites worth 44 and bounded the
+    # optimum by what its leftover budget could buy, below the exact 50.
+    demand_xy = [
+        (486.791, 1580.425), (814.321, 1108.49), (774.559, 1280.592), (1091.643, 889.205),
+        (1507.395, 564.041), (1869.627, 1269.962), (1878.194, 1856.953), (413.345, 109.095),
+        (350.457, 365.401), (868.533, 711.042), (1516.773, 1085.182), (1337.394, 282.969),
+        (1832.714, 1106.184), (1419.341, 105.587), (1516.075, 1953.63), (667.368, 288.122),
+        (221.395, 1110.535), (1929.066, 1780.332), (1208.806, 1079.021), (643.319, 560.207),
+        (422.803, 31.096), (1897.597, 818.629), (848.935, 780.281), (1965.902, 1968.296),
+    ]  # fmt: skip
+    weights = [5, 5, 4, 4, 2, 4, 2, 4, 5, 1, 4, 5, 2, 1, 3, 3, 2, 3, 3, 4, 1, 2, 3, 5]
+    site_xy = np.array(
+        [
+            (926, 1733),
+            (518, 678),
+            (1247, 1245),
+            (1016, 362),
+            (1329, 74),
+            (814, 1085),
+            (803, 944),
+            (586, 152),
+        ]
+    )
+    cost = np.linalg.norm(np.asarray(demand_xy)[:, None, :] - site_xy[None, :, :], axis=2)
+    model = MaximalCoverage.from_cost_matrix(
+        cost, weights, radius=600.0, budget=7.0, costs=[1, 4, 2, 3, 1, 4, 2, 4]
+    )
+    greedy = model.solve(solver="greedy")
+    exact = model.solve(solver="exact")
+    assert exact.covered_weight == pytest.approx(50.0)
+    assert greedy.upper_bound >= exact.covered_weight - 1e-9
+    assert exact.upper_bound >= exact.covered_weight - 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(2.0, 12.0), st.integers(0, 2))
+def test_greedy_budget_bound_holds_with_locked_sites(
+    seed: int, budget: float, n_locked: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n_demand, n_sites = 40, 12
+    cost = rng.uniform(0, 1000, (n_demand, n_sites))
+    weights = rng.integers(1, 9, n_demand)
+    costs = rng.integers(1, 5, n_sites).astype(float)
+    locked = [str(j) for j in range(n_locked) if costs[: j + 1].sum() <= budget]
+    model = MaximalCoverage.from_cost_matrix(
+        cost, weights, radius=300.0, budget=budget, costs=costs, locked=locked
+    )
+    greedy = model.solve(solver="greedy")
+    exact = model.solve(solver="exact")
+    assert exact.covered_weight >= greedy.covered_weight - 1e-9
+    assert greedy.upper_bound >= exact.covered_weight - 1e-9

@@ -120,8 +120,11 @@ def _upper_bound(st: _State, gains: np.ndarray) -> float:
         top = np.partition(pool, len(pool) - k)[len(pool) - k :] if 0 < k < len(pool) else pool
         bound = st.value + float(top.sum()) if k else st.value
     if p.budget is not None:
-        mask = p.eligible & ~st.chosen & (gains > 0)
-        bound = min(bound, st.value + _knapsack(gains[mask], p.costs[mask], p.budget - st.spent))
+        # The sites of a best plan that this one lacks may spend the whole budget
+        # left after the locked sites (not just what this plan left unspent).
+        capacity = p.budget - float(p.costs[p.locked].sum())
+        mask = p.eligible & ~st.chosen & (gains > 0) & (p.costs <= capacity * (1 + _EPS))
+        bound = min(bound, st.value + _knapsack(gains[mask], p.costs[mask], capacity))
     return float(bound)
 
 
