@@ -191,8 +191,7 @@ def import_tab(user: UserInfo, library: Any, tr: Translator) -> None:
         st.success(tr("registry.imported", stored=result.stored, skipped=result.skipped_existing,
                       errors=len(result.errors), flagged=result.flagged_duplicates))  # fmt: skip
         if result.errors:
-            rows = [{"row": p.row, "column": p.column, "message": p.message} for p in result.errors]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            ui.show_problems(result.errors, tr)
 
 
 def publications_tab(user: UserInfo, tr: Translator, lang: str) -> None:

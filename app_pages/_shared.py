@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from nudge._errors import BatchValidationError, NudgeError
-from nudge.i18n import Translator, error_key, translator
+from nudge._errors import BatchValidationError, NudgeError, RowProblem
+from nudge.i18n import Translator, error_key, error_text, problem_text, translator
 from nudge.registry import UserInfo, engine_from_url, upgrade_database
 from nudge.settings import Settings, settings_from_env
 
@@ -187,12 +187,26 @@ def show_error(exc: BaseException) -> None:
     """Show an error as a headline in the user's language and the library's explanation."""
     tr = t()
     if isinstance(exc, NudgeError):
-        st.error(f"**{tr(error_key(exc))}**\n\n{exc}", icon=":material/error:")
+        text = error_text(exc, tr.lang)
+        st.error(f"**{tr(error_key(exc))}**\n\n{text}", icon=":material/error:")
         if isinstance(exc, BatchValidationError):
-            st.dataframe([p.as_dict() for p in exc.problems], hide_index=True)
+            show_problems(exc.problems, tr)
         return
     log.exception("Unexpected error in a page", exc_info=exc)
     st.error(f"**{tr('errors.unexpected')}**\n\n{type(exc).__name__}", icon=":material/error:")
+
+
+def show_problems(problems: Sequence[RowProblem], tr: Translator) -> None:
+    """Show the problems of a batch as a table: row, column and message in the user's language."""
+    rows = [
+        {
+            tr("columns.problem_row"): p.row,
+            tr("columns.problem_column"): p.column or "",
+            tr("columns.problem_message"): problem_text(p, tr.lang),
+        }
+        for p in problems
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
 
 
 @contextmanager

@@ -9,11 +9,34 @@ message, which always says what was wrong and how to fix it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class NudgeError(Exception):
-    """Base of every error nudge raises on purpose."""
+    """Base of every error nudge raises on purpose.
+
+    The message is English (the CLI and logs show it). `code` names the same
+    message in the details catalogue (``nudge/locales/details/*.toml``) and
+    `params` fills its placeholders, so the app can say it in the user's
+    language; see `nudge.i18n.error_text`.
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, object] = params
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), str(self), self.code, self.params))
+
+
+def _rebuild(
+    cls: type[NudgeError], message: str, code: str | None, params: dict[str, object]
+) -> NudgeError:
+    exc = cls.__new__(cls)
+    NudgeError.__init__(exc, message, code=code, **params)
+    return exc
 
 
 class InputFileError(NudgeError, ValueError):
@@ -59,6 +82,8 @@ class RowProblem:
     row: int
     message: str
     column: str | None = None
+    code: str | None = None
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         """Return the problem as a JSON-ready mapping."""
@@ -77,9 +102,17 @@ class BatchValidationError(NudgeError, ValueError):
 
     def __init__(self, problems: Sequence[RowProblem], *, what: str = "batch") -> None:
         self.problems = list(problems)
+        self.what = what
         lines = [f"row {p.row}: {p.message}" for p in self.problems[:20]]
         more = len(self.problems) - len(lines)
         if more > 0:
             lines.append(f"... and {more} more")
         msg = f"The {what} has {len(self.problems)} problem(s):\n" + "\n".join(lines)
-        super().__init__(msg)
+        super().__init__(msg, code="batch_problems", n=len(self.problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_batch, (self.problems, self.what))
+
+
+def _rebuild_batch(problems: list[RowProblem], what: str) -> BatchValidationError:
+    return BatchValidationError(problems, what=what)

@@ -108,3 +108,65 @@ def error_key(exc: BaseException) -> str:
         if key in known:
             return key
     return "errors.NudgeError"
+
+
+@cache
+def load_details() -> dict[str, dict[str, str]]:
+    """Return the details catalogue: per error or problem code, its text in each language.
+
+    The catalogue is every ``nudge/locales/details/*.toml`` file; each holds
+    tables ``[code]`` with keys ``en``, ``ru`` and ``kk`` whose ``{name}``
+    placeholders are filled from the error's `params`.
+
+    Raises
+    ------
+    ValueError
+        When two files define the same code.
+    """
+    out: dict[str, dict[str, str]] = {}
+    folder = resources.files("nudge").joinpath("locales/details")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for code, texts in tomllib.loads(entry.read_text(encoding="utf-8")).items():
+            if code in out:
+                msg = f"The detail code {code!r} is defined twice (again in {entry.name})."
+                raise ValueError(msg)
+            out[code] = {lang: str(text) for lang, text in texts.items()}
+    return out
+
+
+def detail_text(
+    lang: str | None, code: str | None, params: Mapping[str, object], fallback: str
+) -> str:
+    """Return the text of detail `code` in `lang`, or `fallback` when it has none.
+
+    A placeholder that `params` lacks, or a code the catalogue lacks, gives
+    `fallback` (the English message the library wrote), never a broken text.
+    """
+    if code is None:
+        return fallback
+    texts = load_details().get(code)
+    if texts is None:
+        return fallback
+    text = texts.get(translator(lang).lang) or texts.get(FALLBACK_LANGUAGE)
+    if text is None or not placeholders(text) <= set(params):
+        return fallback
+    try:
+        return text.format_map(dict(params))
+    except (ValueError, IndexError, KeyError):
+        return fallback
+
+
+def error_text(exc: BaseException, lang: str | None) -> str:
+    """Return the message of a nudge error in `lang` (its English message when untranslated)."""
+    code = getattr(exc, "code", None)
+    params = getattr(exc, "params", None) or {}
+    return detail_text(lang, code, params, str(exc))
+
+
+def problem_text(problem: Any, lang: str | None) -> str:
+    """Return the message of a row problem (`RowProblem` or alike) in `lang`."""
+    code = getattr(problem, "code", None)
+    params = getattr(problem, "params", None) or {}
+    return detail_text(lang, code, params, str(problem.message))

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import ast
+import pickle
 import re
+from pathlib import Path
 
 import pytest
 
-from nudge._errors import AccessDeniedError, InfeasibleError, NudgeError, RecordError
+import nudge
+from nudge._errors import (
+    AccessDeniedError,
+    BatchValidationError,
+    InfeasibleError,
+    NudgeError,
+    RecordError,
+    RowProblem,
+)
 from nudge.content.language import KAZAKH_LETTERS, check_kazakh, check_russian
 from nudge.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
+    detail_text,
     error_key,
+    error_text,
+    load_details,
     load_messages,
     missing_keys,
     placeholders,
+    problem_text,
     translator,
 )
 
@@ -112,3 +127,101 @@ class _NewKindError(InfeasibleError):
 def test_error_headlines_in_every_language(exc: BaseException, key: str) -> None:
     assert error_key(exc) == key
     assert translator("kk")(key) != translator("en")(key) != key
+
+
+# --- The details catalogue: error and row-problem messages in the user's language ---
+
+PACKAGE = Path(nudge.__file__).parent
+
+
+def _coded_calls() -> list[tuple[str, str, set[str] | None]]:
+    """Return (where, code, parameter names or None when not literal) of every coded call.
+
+    A call is coded when it passes ``code="..."``; its parameters are its other
+    keywords, or the keys of a literal ``params={...}`` dict.
+    """
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            kw = {k.arg: k.value for k in node.keywords}
+            code = kw.get("code")
+            if not (isinstance(code, ast.Constant) and isinstance(code.value, str)):
+                continue
+            names: set[str] | None = {k for k in kw if k not in {"code", "params", None}}
+            if None in kw:  # **mapping: names unknown
+                names = None
+            params = kw.get("params")
+            if isinstance(params, ast.Dict):
+                keys = params.keys
+                if all(isinstance(k, ast.Constant) for k in keys):
+                    assert names is not None
+                    names |= {str(k.value) for k in keys if isinstance(k, ast.Constant)}
+                else:
+                    names = None
+            elif params is not None:
+                names = None
+            where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+            found.append((where, code.value, names))
+    return found
+
+
+def test_details_catalogue_is_complete_in_every_language() -> None:
+    details = load_details()
+    assert "batch_problems" in details
+    for code, texts in details.items():
+        assert set(texts) == set(LANGUAGES), code
+        assert all(t.strip() for t in texts.values()), code
+        assert (
+            placeholders(texts["kk"]) == placeholders(texts["en"]) == placeholders(texts["ru"])
+        ), code
+        assert _kazakh_problems(texts["kk"]) == [], (code, texts["kk"])
+        assert [i.message for i in check_russian(texts["ru"]) if i.severity == "error"] == [], code
+
+
+def test_every_coded_message_has_its_texts_and_placeholders() -> None:
+    details = load_details()
+    missing, wrong = [], []
+    for where, code, names in _coded_calls():
+        if code not in details:
+            missing.append(f"{where} {code}")
+        elif names is not None and placeholders(details[code]["en"]) - names:
+            wrong.append(f"{where} {code}: lacks {placeholders(details[code]['en']) - names}")
+    assert missing == []
+    assert wrong == []
+
+
+def test_every_catalogue_code_is_used() -> None:
+    used = {code for _, code, _ in _coded_calls()} | {"batch_problems"}
+    assert sorted(set(load_details()) - used) == []
+
+
+def test_error_text_speaks_the_users_language_and_falls_back() -> None:
+    exc = BatchValidationError([RowProblem(2, "bad"), RowProblem(3, "worse")])
+    assert error_text(exc, "en").startswith("2 row(s)")
+    assert "жолда" in error_text(exc, "kk")
+    assert "строк" in error_text(exc, "ru")
+    plain = RecordError("Plain English.")
+    assert error_text(plain, "kk") == "Plain English."
+    unknown = RecordError("English.", code="no-such-code")
+    assert error_text(unknown, "ru") == "English."
+    short = BatchValidationError([RowProblem(2, "bad")])
+    short.params.clear()  # a missing placeholder value never shows a broken text
+    assert error_text(short, "kk") == str(short)
+    assert detail_text("kk", None, {}, "fallback") == "fallback"
+    assert problem_text(RowProblem(4, "Fallback."), "kk") == "Fallback."
+
+
+def test_coded_errors_survive_pickling() -> None:
+    exc = RecordError("English.", code="batch_problems", n=3)
+    again = pickle.loads(pickle.dumps(exc))
+    assert (type(again), str(again), again.code, again.params) == (
+        RecordError,
+        "English.",
+        "batch_problems",
+        {"n": 3},
+    )
+    batch = pickle.loads(pickle.dumps(BatchValidationError([RowProblem(2, "bad")], what="file")))
+    assert batch.problems == [RowProblem(2, "bad")] and "file" in str(batch)
