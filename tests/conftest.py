@@ -6,8 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from nudge.settings import Settings
+
+# CI replays a fixed set of examples, so a landing never depends on luck; a
+# developer's run draws new ones (set HYPOTHESIS_PROFILE=ci to replay CI's).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    hypothesis_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
