@@ -15,6 +15,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import AccessDeniedError, RecordError
+from nudge.i18n import error_text, translator
 from nudge.registry import (
     add_user,
     audit_entries,
@@ -27,6 +28,8 @@ from nudge.registry import (
     update_installation,
     update_user,
 )
+from nudge.registry.auth import require
+from nudge.registry.models import User
 
 pytest_plugins = ["registry_support"]
 
@@ -135,3 +138,52 @@ def test_user_changes_are_audited(engine: Engine, users: Users) -> None:
     assert entry.new is not None
     assert entry.new["regions"] == ["AKM", "AST"]
     assert "password_hash" not in str(audit_entries(engine, table="users"))
+
+
+def test_refusals_carry_codes_and_are_said_in_kazakh(engine: Engine, users: Users) -> None:
+    with pytest.raises(AccessDeniedError) as info:
+        authenticate(engine, "aigerim", "wrong-pass")
+    assert info.value.code == "sign_in_failed"
+    assert error_text(info.value, "kk") == "Пайдаланушы аты немесе құпиясөз қате."
+    assert error_text(info.value, "ru") == "Неверное имя пользователя или пароль."
+    with pytest.raises(AccessDeniedError, match="may not log or change installations") as info:
+        log_installation(engine, user=users.viewer, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
+                         installed_on="2025-03-01")  # fmt: skip
+    assert (info.value.code, info.value.params) == (
+        "denied_edit_installations", {"user": "viewer", "role": "viewer"},
+    )  # fmt: skip
+    assert error_text(info.value, "kk") == (
+        "«viewer» пайдаланушысы (бақылаушы) орнатуларды тіркей немесе өзгерте алмайды."
+    )
+    with pytest.raises(AccessDeniedError, match="in AST Astana") as info:
+        log_installation(engine, user=users.almaty, kind="banner", lat=ASTANA[0],
+                         lon=ASTANA[1], installed_on="2025-03-01")  # fmt: skip
+    assert info.value.code == "denied_outside_regions"
+    assert info.value.params == {"user": "aigerim", "regions": "ALA", "region": "AST"}
+    assert error_text(info.value, "kk") == (
+        "«aigerim» пайдаланушысы мына облыстарды үйлестіреді: Алматы; "
+        "«Астана» облысында өзгеріс енгізе алмайды."
+    )
+    with pytest.raises(RecordError, match="too short") as info:
+        add_user(engine, username="x1", password="short", role="viewer", by=users.admin)
+    assert error_text(info.value, "kk") == "Құпиясөз тым қысқа; кемінде 8 таңба болуы керек."
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "code"),
+    [
+        ("planner", "manage_users", "denied_manage_users"),
+        ("designer", "edit_plans", "denied_edit_plans"),
+        ("viewer", "log_publications", "denied_log_publications"),
+        ("designer", "resolve_flags", "denied_resolve_flags"),
+        ("viewer", "fly", "denied_action"),
+    ],
+)
+def test_every_refused_action_has_its_own_text(role: str, action: str, code: str) -> None:
+    with pytest.raises(AccessDeniedError, match=f"'bob' \\({role}\\) may not") as info:
+        require(User(username="bob", role=role, active=True), action)
+    assert (info.value.code, info.value.params) == (code, {"user": "bob", "role": role})
+    kk = error_text(info.value, "kk")
+    role_kk = translator("kk")(f"roles.{role}")  # the role is named in Kazakh too
+    assert kk.startswith(f"«bob» пайдаланушысы ({role_kk}) ") and "{" not in kk
+    assert kk != error_text(info.value, "en")

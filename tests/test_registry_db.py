@@ -18,6 +18,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError, RecordError
+from nudge.i18n import error_text
 from nudge.registry import (
     backup_database,
     engine_from_settings,
@@ -37,8 +38,11 @@ pytest_plugins = ["registry_support"]
 def test_upgrade_creates_every_table_and_is_repeatable(registry_url: str) -> None:
     eng = engine_from_url(registry_url)
     assert schema_revision(eng) is None
-    with pytest.raises(RecordError, match="nudge db upgrade"):
+    with pytest.raises(RecordError, match="nudge db upgrade") as info:
         require_schema(eng)
+    assert error_text(info.value, "kk") == (
+        "Тізілім дерекқорында әлі кестелер жоқ; алдымен `nudge db upgrade` командасын орындаңыз."
+    )
     assert upgrade_database(registry_url) == "0001"
     assert upgrade_database(eng) == "0001"  # a second run changes nothing
     names = set(sa.inspect(eng).get_table_names())
@@ -94,8 +98,10 @@ def test_backup_copies_a_consistent_sqlite_file(
     assert result.done
     with sqlite3.connect(target) as copy:
         assert copy.execute("SELECT count(*) FROM installations").fetchone() == (1,)
-    with pytest.raises(InputFileError, match="already exists"):
+    with pytest.raises(InputFileError, match="already exists") as info:
         backup_database(engine, target)
+    assert (info.value.code, info.value.params) == ("backup_exists", {"path": str(target)})
+    assert "сақтық көшірме файлы бұрыннан бар" in error_text(info.value, "kk")
 
 
 def test_postgres_backup_runs_pg_dump_or_says_how(engine: Engine, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import AccessDeniedError, InputFileError, RecordError
+from nudge.i18n import error_text
 from nudge.registry import (
     attach_photo,
     get_installation,
@@ -159,3 +160,30 @@ def test_pixel_limit_guards_against_decompression_bombs(monkeypatch: pytest.Monk
     monkeypatch.setattr("nudge.registry.evidence.MAX_PIXELS", 1_000)
     with pytest.raises(InputFileError, match=r"^The photo has 64×48 pixels, more than 1,000"):
         inspect_photo(jpeg_bytes())
+
+
+def test_photo_refusals_are_said_in_kazakh(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InputFileError, match="not a readable photo") as info:
+        inspect_photo(b"<?php system($_GET['c']); ?>")
+    assert info.value.code == "photo_not_image"
+    kk = error_text(info.value, "kk")
+    assert kk.startswith("Жүктелген файл оқылатын фотосурет емес (cannot identify image file")
+    assert kk.endswith("JPEG, PNG, WebP немесе TIFF пішіміндегі фотосурет жіберіңіз.")
+    with pytest.raises(InputFileError, match="larger than") as info:
+        inspect_photo(b"x" * 2_000_001, max_bytes=2_000_000)
+    assert (info.value.code, info.value.params) == ("photo_too_large", {"mb": "2"})
+    assert error_text(info.value, "kk") == "Фотосурет 2 МБ-тан үлкен; кішірек көшірмесін жіберіңіз."
+    with pytest.raises(InputFileError, match="empty") as info:
+        inspect_photo(b"")
+    assert error_text(info.value, "kk") == "Фотосурет файлы бос."
+    gif = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(gif, format="GIF")
+    with pytest.raises(InputFileError, match="GIF") as info:
+        inspect_photo(gif.getvalue())
+    assert error_text(info.value, "ru").startswith("Фото в формате GIF не принимается")
+    monkeypatch.setattr("nudge.registry.evidence.MAX_PIXELS", 1_000_000)
+    with pytest.raises(InputFileError, match="pixels") as info:
+        inspect_photo(jpeg_bytes(size=(1100, 1000)))
+    assert error_text(info.value, "kk") == (
+        "Фотосуретте 1100×1000 пиксель бар, бұл 1 мегапиксельден көп; өлшемін кішірейтіңіз."
+    )

@@ -21,6 +21,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import AccessDeniedError, InputFileError
+from nudge.i18n import error_text, problem_text
 from nudge.registry import (
     audit_entries,
     import_installations,
@@ -107,17 +108,31 @@ def test_rows_with_problems_are_reported_together_and_good_rows_stored(
     assert any("'2025-13-45' is not a date" in m for m in by_row[4])
     assert "(lat 55.755800, lon 37.617300) is outside Kazakhstan" in by_row[5][0]
     assert "outside your regions ALA" in by_row[6][0]
+    codes = {p.row: p.code for p in result.errors if p.row in (3, 5, 6)}
+    assert codes == {3: "row_not_a_number", 5: "point_outside", 6: "row_outside_your_regions"}
+    mine = next(p for p in result.errors if p.row == 6)
+    assert mine.params == {"region": "AST", "regions": "ALA"}
+    assert problem_text(mine, "kk") == (
+        "Нүкте орналасқан облыс – Астана; ол сіздің облыстарыңызға кірмейді: Алматы."
+    )
 
 
 def test_missing_columns_and_wrong_delimiter_get_clear_messages(
     engine: Engine, users: Users, tmp_path: Path
 ) -> None:
     no_kind = write_csv(tmp_path / "a.csv", f"lat,lon,date\n{ALMATY[0]},{ALMATY[1]},2025-01-01\n")
-    with pytest.raises(InputFileError, match=r"no column for kind\. Found columns: \['lat'"):
+    with pytest.raises(
+        InputFileError, match=r"no column for kind\. Found columns: \['lat'"
+    ) as info:
         import_installations(engine, no_kind, user=users.almaty)
+    assert (info.value.code, info.value.params["missing"]) == ("import_columns_missing", "kind")
+    assert error_text(info.value, "kk").startswith("a.csv файлында kind бағаны жоқ.")
     colons = write_csv(tmp_path / "b.csv", f"lat:lon:kind\n{ALMATY[0]}:{ALMATY[1]}:banner\n")
-    with pytest.raises(InputFileError, match="Only one column was found"):
+    with pytest.raises(InputFileError, match="Only one column was found") as info:
         import_installations(engine, colons, user=users.almaty)
+    assert info.value.code == "import_not_split"
+    assert "ұяшықтар бөлінбеді" in error_text(info.value, "kk")
+    assert "«,» или «;»" in error_text(info.value, "ru")
     ragged = write_csv(tmp_path / "c.csv", 'lat,lon,kind\n1,2,3\n"4,5\n')
     with pytest.raises(InputFileError, match="could not be read"):
         import_installations(engine, ragged, user=users.almaty)

@@ -20,6 +20,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError, RecordError
+from nudge.i18n import error_text
 from nudge.registry import (
     Populations,
     attach_photo,
@@ -125,8 +126,9 @@ def test_theme_kind_and_cross_breakdowns(engine: Engine, campaign: dict[str, int
     cross = indicator_table(engine, by=["region", "month"], populations=POPS)
     assert _row(cross.rows, region="AST", month="2025-01")["installations"] == 1
     assert set(cross.rows.columns) >= {"region", "region_name", "month", "population"}
-    with pytest.raises(RecordError, match="Unknown breakdown"):
+    with pytest.raises(RecordError, match="Unknown breakdown") as info:
         indicator_table(engine, by=["colour"])
+    assert error_text(info.value, "kk").startswith("colour бөлуі белгісіз; мыналарды пайдаланыңыз:")
 
 
 def test_per_100k_for_cities_with_user_override(
@@ -169,8 +171,11 @@ def test_ministry_report_has_one_sheet_per_breakdown(
     csv = write_report(report, tmp_path / "report.csv")
     long = pd.read_csv(csv)
     assert set(long["breakdown"]) == {"region", "city", "district", "kind", "theme", "month"}
-    with pytest.raises(InputFileError, match=r"as a \.pdf file: use \.xlsx or \.csv"):
+    with pytest.raises(InputFileError, match=r"as a \.pdf file: use \.xlsx or \.csv") as info:
         write_report(report, tmp_path / "report.pdf")
+    assert error_text(info.value, "kk") == (
+        ".pdf файлын жазу мүмкін емес: .xlsx, .csv пішімдерінің бірін пайдаланыңыз."
+    )
     workbook = openpyxl.load_workbook(io.BytesIO(report_bytes(report, "xlsx")), read_only=True)
     assert "theme" in workbook.sheetnames
 

@@ -16,6 +16,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import RecordError
+from nudge.i18n import error_text
 from nudge.registry import (
     TRANSITIONS,
     InstallationRecord,
@@ -195,3 +196,61 @@ def test_list_filters_and_active_on(engine: Engine, users: Users) -> None:
     assert list_installations(engine, regions=["AST"]) == []
     with pytest.raises(RecordError, match="no installation #999"):
         get_installation(engine, 999)
+
+
+def test_refusals_carry_codes_and_are_said_in_kazakh(engine: Engine, users: Users) -> None:
+    with pytest.raises(RecordError, match=r"not logged: The point \(lat 10\.0") as info:
+        _log(engine, users, lat=10.0, lon=10.0)
+    assert (info.value.code, info.value.params) == ("point_outside", {"lat": 10.0, "lon": 10.0})
+    assert error_text(info.value, "kk").startswith("Нүкте (ендік 10.0, бойлық 10.0) Қазақстаннан")
+    with pytest.raises(RecordError, match="not a bearing") as info:
+        _log(engine, users, kind="zeppelin", facing_deg=400)
+    exc = info.value
+    assert exc.code == "installation_invalid"
+    assert {k: exc.params[k] for k in ("n", "columns")} == {"n": 2, "columns": "facing_deg, kind"}
+    # Each problem is said in the user's language, not just counted.
+    reasons = [code for code, _ in exc.params["reasons"]]
+    kk = error_text(exc, "kk")
+    assert len(reasons) == 2 and "zeppelin" in kk and "400" in kk and "{" not in kk
+    assert kk != error_text(exc, "en") and kk != str(exc)
+    exc.params["reasons"] = (("no-such-code", {}),) * 2  # untranslatable: the summary instead
+    assert error_text(exc, "kk") == (
+        "Орнату тіркелмеді: 2 қате табылды; facing_deg, kind өрістерін тексеріңіз."
+    )
+    rec = _log(engine, users, status="planned", installed_on=None)
+    with pytest.raises(RecordError, match="cannot go from planned to verified") as info:
+        change_status(engine, rec.id, "verified", user=users.almaty)
+    assert (info.value.code, info.value.params) == (
+        "status_transition",
+        {
+            "id": rec.id,
+            "old": "planned",
+            "new": "verified",
+            "options": "installed, ordered, removed",
+        },
+    )
+    assert "«жоспарланған» күйінен «расталған» күйіне ауыстыру мүмкін емес" in error_text(
+        info.value, "kk"
+    )
+    changed = update_installation(engine, rec.id, {"size": "3x6"}, user=users.almaty)
+    with pytest.raises(RecordError, match="changed by someone else") as info:
+        update_installation(engine, rec.id, {"size": "1x1"}, user=users.almaty,
+                            expected_version=rec.version)  # fmt: skip
+    assert info.value.params == {"id": rec.id, "version": changed.version, "expected": rec.version}
+    assert error_text(info.value, "kk").startswith(f"Осы аралықта №{rec.id} орнатуды басқа біреу")
+    with pytest.raises(RecordError, match="no installation #999") as info:
+        get_installation(engine, 999)
+    assert error_text(info.value, "kk") == "№999 орнату жоқ."
+    assert error_text(info.value, "ru") == "Установки №999 нет."
+
+
+def test_a_final_status_says_so_in_every_language(engine: Engine, users: Users) -> None:
+    rec = _log(engine, users)
+    change_status(engine, rec.id, "removed", user=users.almaty, on=date(2025, 6, 1))
+    with pytest.raises(RecordError, match="it is final") as info:
+        change_status(engine, rec.id, "installed", user=users.almaty)
+    assert info.value.code == "status_final"
+    assert error_text(info.value, "kk").endswith(": «алынған» – соңғы күй.")
+    with pytest.raises(RecordError, match="no flag #5") as info:
+        resolve_flag(engine, 5, user=users.almaty, note="ok")
+    assert error_text(info.value, "kk") == "№5 тексеру белгісі жоқ."

@@ -9,6 +9,7 @@ from registry_support import ALMATY, ASTANA, Users
 from sqlalchemy.engine import Engine
 
 from nudge._errors import RecordError
+from nudge.i18n import error_text
 from nudge.registry import audit_entries, list_publications, log_publication
 
 pytest_plugins = ["registry_support"]
@@ -70,3 +71,39 @@ def test_list_filters(engine: Engine, users: Users) -> None:
     assert [p.kind for p in list_publications(engine, kinds=["news_article"])] == ["news_article"]
     window = list_publications(engine, date_from=date(2025, 3, 10), date_to=date(2025, 3, 20))
     assert [p.title for p in window] == ["t15"]
+
+
+def test_publication_refusals_have_codes_and_kazakh_texts(engine: Engine, users: Users) -> None:
+    def refusal(**kw: object) -> RecordError:
+        fields: dict = {"kind": "podcast", "title": "Әулет", "published_on": date(2025, 3, 1),
+                        "region": "ALA", **kw}  # fmt: skip
+        with pytest.raises(RecordError) as info:
+            log_publication(engine, user=users.planner, **fields)
+        return info.value
+
+    cases = {
+        "publication_kind_unknown": refusal(kind="radio"),
+        "publication_place_missing": refusal(region=None),
+        "publication_region_mismatch": refusal(region="AST", lat=ALMATY[0], lon=ALMATY[1]),
+        "point_outside": refusal(region=None, lat=41.3, lon=69.24),
+        "publication_link_invalid": refusal(link="javascript:alert(1)"),
+        "publication_reach_negative": refusal(reach=-5),
+        "publication_in_future": refusal(published_on=date(2099, 1, 1)),
+        "publication_title_invalid": refusal(title="  "),
+    }
+    for code, exc in cases.items():
+        assert exc.code == code
+        kk, en = error_text(exc, "kk"), error_text(exc, "en")
+        assert "{" not in kk and kk != en, code
+    mismatch = cases["publication_region_mismatch"]
+    assert mismatch.params == {"lat": ALMATY[0], "lon": ALMATY[1], "found": "ALA", "region": "AST"}
+    assert error_text(mismatch, "kk").endswith(
+        "«Алматы» облысында, көрсетілген «AST» облысында емес."
+    )
+    assert error_text(cases["publication_in_future"], "kk") == (
+        "2099-01-01 күні әлі келген жоқ; жарияланымдарды жарыққа шыққаннан кейін тіркеңіз."
+    )
+    log_publication(engine, user=users.planner, kind="podcast", title="Әулет",
+                    published_on=date(2025, 3, 1), region="ALA")  # fmt: skip
+    again = refusal()
+    assert error_text(again, "kk") == "Бұл жарияланым («Әулет», 2025-03-01) бұрыннан тіркелген."

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nudge._errors import InputFileError, RecordError
+from nudge.i18n import error_text
 from nudge.registry.regions import (
     REGIONS,
     cities_of_points,
@@ -56,14 +57,26 @@ def test_city_units_win_over_the_region_around_them() -> None:
 
 
 def test_point_outside_kazakhstan_is_refused_naming_coordinates() -> None:
-    with pytest.raises(RecordError, match=r"lat 55\.755800, lon 37\.617300.*outside Kazakhstan"):
+    with pytest.raises(
+        RecordError, match=r"lat 55\.755800, lon 37\.617300.*outside Kazakhstan"
+    ) as info:
         region_of_point(55.7558, 37.6173)  # Moscow
+    assert (info.value.code, info.value.params) == (
+        "point_outside",
+        {"lat": 55.7558, "lon": 37.6173},
+    )
+    assert error_text(info.value, "kk").startswith(
+        "Нүкте (ендік 55.7558, бойлық 37.6173) Қазақстаннан тыс жерде; координаттарды тексеріңіз"
+    )
+    assert "за пределами Казахстана" in error_text(info.value, "ru")
     assert regions_of_points([0.0, np.nan], [0.0, 1.0]).tolist() == [None, None]
 
 
 def test_swapped_coordinates_get_a_hint() -> None:
-    with pytest.raises(RecordError, match="look swapped"):
+    with pytest.raises(RecordError, match="look swapped") as info:
         region_of_point(76.8897, 43.2389)
+    assert info.value.code == "point_outside_swapped"
+    assert "ендік пен бойлықтың орны ауысып кеткен" in error_text(info.value, "kk")
 
 
 def test_region_code_accepts_names_in_three_languages() -> None:
@@ -71,8 +84,9 @@ def test_region_code_accepts_names_in_three_languages() -> None:
     assert region_code("Алматы") == "ALA"
     assert region_code("Қарағанды облысы") == "KGD"
     assert region_code("Восточно-Казахстанская область") == "EKR"
-    with pytest.raises(RecordError, match="Unknown region 'Narnia'"):
+    with pytest.raises(RecordError, match="Unknown region 'Narnia'") as info:
         region_code("Narnia")
+    assert error_text(info.value, "kk").startswith("«Narnia» облысы белгісіз; ABY, AKM,")
 
 
 def test_cities_from_geonames_and_city_units() -> None:
@@ -98,8 +112,20 @@ def test_almaty_districts_from_the_osm_layer(shared_data: Path) -> None:
 def test_district_layer_errors_are_clear(tmp_path: Path) -> None:
     bad = tmp_path / "d.geojson"
     bad.write_text("not json", encoding="utf-8")
-    with pytest.raises(InputFileError, match="Cannot read the district layer"):
+    with pytest.raises(InputFileError, match="Cannot read the district layer") as info:
         district_layer_from_file(bad)
+    assert error_text(info.value, "kk").startswith(
+        "d.geojson аудандар қабатын оқу мүмкін болмады: "
+    )
+    bad.write_text('{"features": [{"geometry": {"type": "Point", "coordinates": [1, 2]}}]}')
+    with pytest.raises(InputFileError, match=r"District 1 in .* has no name") as info:
+        district_layer_from_file(bad)
+    assert info.value.code == "district_unnamed"
+    assert "{" not in error_text(info.value, "ru")
+    bad.write_text('{"features": []}')
+    with pytest.raises(InputFileError, match="holds no polygons") as info:
+        district_layer_from_file(bad)
+    assert error_text(info.value, "kk") == "d.geojson аудандар қабатында бірде-бір көпбұрыш жоқ."
 
 
 def test_population_tables(shared_data: Path, tmp_path: Path) -> None:
@@ -114,8 +140,16 @@ def test_population_tables(shared_data: Path, tmp_path: Path) -> None:
     assert sum(region_populations().values()) == pytest.approx(20_000_000, rel=0.05)
     bad = tmp_path / "p.csv"
     bad.write_text("town,people\nX,1\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match="needs a name column"):
+    with pytest.raises(InputFileError, match="needs a name column") as info:
         population_table_from_csv(bad)
+    assert info.value.params["found"] == "town, people"
+    assert "атау бағаны" in error_text(info.value, "kk")
+    bad.write_text("name,population\nX,many\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="'many' of 'X'") as info:
+        population_table_from_csv(bad)
+    assert error_text(info.value, "kk") == (
+        "p.csv файлындағы «X» үшін берілген тұрғындар саны «many» сан емес."
+    )
 
 
 def test_district_layers_from_a_folder(shared_data: Path, tmp_path: Path) -> None:

@@ -88,6 +88,8 @@ def scope_problems(actor: User, rows: pd.DataFrame) -> list[RowProblem]:
             int(r),
             f"the point is in {REGION_BY_CODE[c].name} ({c}), outside your regions {mine}",
             "lat",
+            code="row_outside_your_regions",
+            params={"region": c, "regions": mine},
         )
         for r, c in zip(outside["row"], outside["region_code"], strict=True)
     ]

@@ -26,6 +26,7 @@ from nudge.registry.regions import (
     DistrictLayer,
     cities_of_points,
     city_name,
+    looks_swapped,
     outside_message,
     regions_of_points,
 )
@@ -151,6 +152,12 @@ class Checked:
     problems: list[RowProblem]
 
 
+def _param(value: object, i: int) -> object:
+    if isinstance(value, np.ndarray):
+        value = value[i]
+    return value.item() if isinstance(value, np.generic) else value
+
+
 class Problems:
     """Problems of a batch, collected per rule with the row numbers people see."""
 
@@ -159,12 +166,49 @@ class Problems:
         self.items: list[RowProblem] = []
         self.bad = np.zeros(len(rows), dtype=bool)
 
-    def add(self, mask: np.ndarray, column: str, message: str | Callable[[int], str]) -> None:
-        """Record `message` (or `message(position)`) for every row where `mask` is true."""
+    def add(
+        self,
+        mask: np.ndarray,
+        column: str,
+        message: str | Callable[[int], str],
+        *,
+        code: str,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        """Record `message` (or `message(position)`) for every row where `mask` is true.
+
+        `code` names the message in the details catalogue and `params` fills its
+        placeholders: a value that is a numpy array holds one value per row (the
+        row's own is used), any other value is the same for every row.
+        """
+        given = params or {}
         for i in np.flatnonzero(mask):
             text = message(int(i)) if callable(message) else message
-            self.items.append(RowProblem(int(self.rows[i]), text, column))
+            values = {name: _param(value, int(i)) for name, value in given.items()}
+            self.items.append(RowProblem(int(self.rows[i]), text, column, code=code, params=values))
         self.bad |= mask
+
+    def add_outside(self, mask: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> None:
+        """Record the points of `mask` as outside Kazakhstan, saying when lat/lon look swapped."""
+        swapped = np.zeros(len(mask), dtype=bool)
+        where = np.flatnonzero(mask)
+        if where.size:
+            swapped[where] = looks_swapped(lat[where], lon[where])
+        lat6, lon6 = np.round(lat, 6), np.round(lon, 6)
+        self.add(
+            mask & ~swapped,
+            "lat",
+            lambda i: outside_message(lat[i], lon[i], swapped=False),
+            code="point_outside",
+            params={"lat": lat6, "lon": lon6},
+        )
+        self.add(
+            swapped,
+            "lat",
+            lambda i: outside_message(lat[i], lon[i], swapped=True),
+            code="point_outside_swapped",
+            params={"lat": lat6, "lon": lon6},
+        )
 
 
 def _number(value: object) -> float | None:
@@ -184,7 +228,13 @@ def numbers_of(cells: Cells, name: str, p: Problems) -> np.ndarray:
     out = np.array([np.nan if v is None else v for v in parsed], dtype=float)
     failed = np.array([c is not None and v is None for c, v in zip(cells, parsed, strict=True)],
                       dtype=bool)  # fmt: skip
-    p.add(failed, name, lambda i: f"{name} {cells[i]!r} is not a number")
+    p.add(
+        failed,
+        name,
+        lambda i: f"{name} {cells[i]!r} is not a number",
+        code="row_not_a_number",
+        params={"column": name, "value": cells},
+    )
     return out
 
 
@@ -219,6 +269,8 @@ def _dates(cells: Cells, name: str, p: Problems) -> Cells:
         failed,
         name,
         lambda i: f"{name} {cells[i]!r} is not a date; write it as 2025-03-31 or 31.03.2025",
+        code="row_not_a_date",
+        params={"column": name, "value": cells},
     )
     return out
 
@@ -233,6 +285,8 @@ def _choices(
         present(cells) & ~present(out),
         name,
         lambda i: f"{name} {cells[i]!r} is unknown; use {allowed}",
+        code="row_unknown_value",
+        params={"column": name, "value": cells, "allowed": allowed},
     )
     return out
 
@@ -253,6 +307,8 @@ def _booleans(cells: Cells, p: Problems) -> Cells:
         present(cells) & ~present(out),
         "illuminated",
         lambda i: f"illuminated {cells[i]!r} is not yes/no",
+        code="row_not_yes_no",
+        params={"column": "illuminated", "value": cells},
     )
     return out
 
@@ -288,6 +344,8 @@ def _location(
         ~known,
         "site_id",
         lambda i: f"site_id {site[i]!r} is not a planned site; import its plan first",
+        code="row_site_unknown",
+        params={"site": site},
     )
     site_id = np.empty(len(site), dtype=object)
     site_id[:] = [sites[s].id if s in sites else None for s in site]
@@ -299,11 +357,18 @@ def _location(
         ~has_lat & ~has_lon & ~present(site),
         "lat",
         "the location is missing: give lat and lon, or a site_id",
+        code="row_location_missing",
     )
-    p.add(has_lat ^ has_lon, "lat", "give both lat and lon")
+    p.add(has_lat ^ has_lon, "lat", "give both lat and lon", code="row_lat_lon_incomplete")
     with np.errstate(invalid="ignore"):
         out_of_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
-    p.add(out_of_range, "lat", lambda i: f"lat {lat[i]} / lon {lon[i]} are not valid degrees")
+    p.add(
+        out_of_range,
+        "lat",
+        lambda i: f"lat {lat[i]} / lon {lon[i]} are not valid degrees",
+        code="row_degrees_invalid",
+        params={"lat": lat, "lon": lon},
+    )
     return lat, lon, site_id
 
 
@@ -317,17 +382,21 @@ def _dates_and_status(table: pd.DataFrame, p: Problems, today: date) -> dict[str
         needs & ~present(installed),
         "installed_on",
         lambda i: f"status {status[i]} needs an install date (installed_on)",
+        code="row_install_date_needed",
+        params={"status": status},
     )
     p.add(
         (status == "removed") & ~present(removed),
         "removed_on",
         "status removed needs a removal date (removed_on)",
+        code="row_removal_date_needed",
     )
     p.add(
         status == "verified",
         "status",
         "a new installation cannot start as verified: log it as installed, attach photo "
         "evidence, then change its status to verified",
+        code="row_cannot_start_verified",
     )
     before = np.array(
         [
@@ -340,10 +409,18 @@ def _dates_and_status(table: pd.DataFrame, p: Problems, today: date) -> dict[str
         before,
         "removed_on",
         lambda i: f"removed_on {removed[i]} is before installed_on {installed[i]}",
+        code="row_removed_before_installed",
+        params={"removed": removed, "installed": installed},
     )
     latest = today + timedelta(days=1)
     future = np.array([d is not None and d > latest for d in installed], dtype=bool)
-    p.add(future, "installed_on", lambda i: f"installed_on {installed[i]} is in the future")
+    p.add(
+        future,
+        "installed_on",
+        lambda i: f"installed_on {installed[i]} is in the future",
+        code="row_installed_in_future",
+        params={"date": installed},
+    )
     return {"status": status, "installed_on": installed, "removed_on": removed}
 
 
@@ -354,7 +431,7 @@ def _kinds(table: pd.DataFrame, sites: Mapping[str, SiteInfo], p: Problems) -> C
     cells = np.empty(len(given), dtype=object)
     cells[:] = [g if g is not None else k for g, k in zip(given, implied, strict=True)]
     kind = _choices(cells, "kind", KIND_ALIASES, p)
-    p.add(~present(cells), "kind", "kind is missing")
+    p.add(~present(cells), "kind", "kind is missing", code="row_kind_missing")
     return kind
 
 
@@ -365,6 +442,8 @@ def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
             (facing < 0) | (facing > 360),
             "facing_deg",
             lambda i: f"facing_deg {facing[i]} is not a bearing between 0 and 360",
+            code="row_facing_invalid",
+            params={"value": facing},
         )
     texts: dict[str, Any] = {c: texts_of(cells_of(table, c)) for c in _MAX_LENGTH}
     themes = np.empty(len(table), dtype=object)
@@ -373,7 +452,13 @@ def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
     for column, limit in _MAX_LENGTH.items():
         values = texts[column]
         too_long = np.array([v is not None and len(v) > limit for v in values], dtype=bool)
-        p.add(too_long, column, f"{column} is longer than {limit} characters")
+        p.add(
+            too_long,
+            column,
+            f"{column} is longer than {limit} characters",
+            code="row_text_too_long",
+            params={"column": column, "limit": limit},
+        )
     return {
         "facing_deg": np.where(facing == 360, 0.0, facing),
         "illuminated": _booleans(cells_of(table, "illuminated"), p),
@@ -416,7 +501,7 @@ def validate_installations(
     region = regions_of_points(lat, lon)
     with np.errstate(invalid="ignore"):
         located = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    p.add(located & ~present(region), "lat", lambda i: outside_message(lat[i], lon[i]))
+    p.add_outside(located & ~present(region), lat, lon)
     columns: dict[str, Any] = {
         "row": p.rows, "lat": lat, "lon": lon, "region_code": region,
         "planned_site_id": site_id, "kind": _kinds(table, sites, p), **_details(table, p),

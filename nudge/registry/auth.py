@@ -92,7 +92,7 @@ def actor_in(session: Session, user: UserRef) -> User:
     found = session.scalar(sa.select(User).where(User.username == name))
     if found is None or not found.active:
         msg = f"Unknown or inactive user {name!r}; ask an admin to create it with `nudge user add`."
-        raise AccessDeniedError(msg)
+        raise AccessDeniedError(msg, code="user_unknown_or_inactive", user=name)
     return found
 
 
@@ -112,14 +112,37 @@ def require(actor: User, action: str, region: str | None = None) -> None:
     what = _ACTIONS.get(action, action)
     if action not in PERMISSIONS.get(actor.role, frozenset()):
         msg = f"User {actor.username!r} ({actor.role}) may not {what}."
-        raise AccessDeniedError(msg)
+        raise _denied(msg, action, actor.username, actor.role)
     if actor.role == "coordinator" and region is not None and region not in actor.region_codes:
         mine = ", ".join(_describe(c) for c in actor.region_codes) or "no region"
         msg = (
             f"User {actor.username!r} is coordinator of {mine} and may not {what} "
             f"in {_describe(region)}."
         )
-        raise AccessDeniedError(msg)
+        raise AccessDeniedError(
+            msg,
+            code="denied_outside_regions",
+            user=actor.username,
+            regions=", ".join(actor.region_codes) or "—",
+            region=region,
+        )
+
+
+def _denied(msg: str, action: str, user: str, role: str) -> AccessDeniedError:
+    """Return the error for a role lacking `action`, with a code per action."""
+    match action:
+        case "manage_users":
+            return AccessDeniedError(msg, code="denied_manage_users", user=user, role=role)
+        case "edit_plans":
+            return AccessDeniedError(msg, code="denied_edit_plans", user=user, role=role)
+        case "edit_installations":
+            return AccessDeniedError(msg, code="denied_edit_installations", user=user, role=role)
+        case "log_publications":
+            return AccessDeniedError(msg, code="denied_log_publications", user=user, role=role)
+        case "resolve_flags":
+            return AccessDeniedError(msg, code="denied_resolve_flags", user=user, role=role)
+        case _:
+            return AccessDeniedError(msg, code="denied_action", user=user, role=role)
 
 
 def _check_new_user(username: str, password: str, role: str) -> None:
@@ -128,13 +151,13 @@ def _check_new_user(username: str, password: str, role: str) -> None:
             f"User name {username!r} is not allowed; use 2–80 letters, digits, "
             "'_', '.', '@' or '-'."
         )
-        raise RecordError(msg)
+        raise RecordError(msg, code="username_invalid", user=username)
     if role not in ROLES:
         msg = f"Unknown role {role!r}; use one of {', '.join(ROLES)}."
-        raise RecordError(msg)
+        raise RecordError(msg, code="role_unknown", role=role, roles=", ".join(ROLES))
     if len(password) < MIN_PASSWORD_LENGTH:
         msg = f"The password is too short; use at least {MIN_PASSWORD_LENGTH} characters."
-        raise RecordError(msg)
+        raise RecordError(msg, code="password_too_short", min=MIN_PASSWORD_LENGTH)
 
 
 def add_user(
@@ -171,15 +194,15 @@ def add_user(
     codes = sorted({region_code(r) for r in regions})
     if role == "coordinator" and not codes:
         msg = f"Coordinator {username!r} needs at least one region (e.g. --region ALA)."
-        raise RecordError(msg)
+        raise RecordError(msg, code="coordinator_needs_region", user=username)
     if role != "coordinator" and codes:
         msg = f"Only coordinators are limited to regions; {role} {username!r} works everywhere."
-        raise RecordError(msg)
+        raise RecordError(msg, code="regions_only_for_coordinators", user=username, role=role)
     with write_session(engine) as session:
         actor = _creator(session, by)
         if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
             msg = f"User {username!r} already exists."
-            raise RecordError(msg)
+            raise RecordError(msg, code="user_exists", user=username)
         user = User(
             username=username,
             password_hash=_HASHER.hash(password),
@@ -201,7 +224,7 @@ def _creator(session: Session, by: UserRef | None) -> User | None:
     if by is None:
         if session.scalar(sa.select(sa.func.count()).select_from(User)):
             msg = "Users already exist; only an admin may add more (give --as ADMIN)."
-            raise AccessDeniedError(msg)
+            raise AccessDeniedError(msg, code="users_exist_admin_needed")
         return None
     actor = actor_in(session, by)
     require(actor, "manage_users")
@@ -222,11 +245,11 @@ def authenticate(engine: Engine, username: str, password: str) -> UserInfo:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None or not user.active:
             _HASHER.hash(password)  # spend the same time as for a known user
-            raise AccessDeniedError(msg)
+            raise AccessDeniedError(msg, code="sign_in_failed")
         try:
             _HASHER.verify(user.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            raise AccessDeniedError(msg) from None
+            raise AccessDeniedError(msg, code="sign_in_failed") from None
         if _HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = _HASHER.hash(password)
         return _info(user)
@@ -249,7 +272,7 @@ def update_user(
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None:
             msg = f"Unknown user {username!r}."
-            raise RecordError(msg)
+            raise RecordError(msg, code="user_unknown", user=username)
         old = {"role": user.role, "regions": list(user.region_codes), "active": user.active}
         new_role = role or user.role
         codes = sorted({region_code(r) for r in regions}) if regions is not None else None
@@ -263,7 +286,7 @@ def update_user(
             user.password_hash = _HASHER.hash(password)
         if user.role == "coordinator" and not user.region_codes:
             msg = f"Coordinator {username!r} needs at least one region."
-            raise RecordError(msg)
+            raise RecordError(msg, code="coordinator_needs_region", user=username)
         new = {"role": user.role, "regions": list(user.region_codes), "active": user.active}
         if password is not None:
             new["password"] = "changed"  # noqa: S105 (a note, not a password)

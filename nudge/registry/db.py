@@ -158,7 +158,7 @@ def require_schema(engine: Engine) -> None:
             f"The registry database {engine.url.render_as_string()} has no tables yet; "
             "run `nudge db upgrade` (or call upgrade_database) first."
         )
-        raise RecordError(msg)
+        raise RecordError(msg, code="registry_schema_missing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +205,7 @@ def backup_database(engine: Engine, target: Path, *, overwrite: bool = False) ->
     target = Path(target)
     if target.exists() and not overwrite:
         msg = f"The backup file {target} already exists; choose another name or allow overwrite."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="backup_exists", path=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     if engine.dialect.name == "sqlite":
         return _backup_sqlite(engine, target)
@@ -216,7 +216,7 @@ def _backup_sqlite(engine: Engine, target: Path) -> BackupResult:
     source_path = engine.url.database
     if not source_path or source_path == ":memory:":
         msg = "An in-memory SQLite database cannot be backed up; use a file database."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="backup_in_memory")
     tmp = target.with_name(target.name + ".part")
     src = sqlite3.connect(source_path, timeout=SQLITE_BUSY_TIMEOUT_S)
     dst = sqlite3.connect(tmp)

@@ -73,9 +73,9 @@ def sanitise_filename(name: str | None) -> str | None:
 
 
 def _too_large(max_bytes: int) -> InputFileError:
-    return InputFileError(
-        f"The photo is larger than {max_bytes / 1e6:.0f} MB; send a smaller copy."
-    )
+    mb = f"{max_bytes / 1e6:.0f}"
+    msg = f"The photo is larger than {mb} MB; send a smaller copy."
+    return InputFileError(msg, code="photo_too_large", mb=mb)
 
 
 def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
@@ -87,7 +87,9 @@ def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
             size = path.stat().st_size
         except OSError as exc:
             msg = f"Cannot read the photo {path.name}: {exc.strerror}."
-            raise InputFileError(msg) from exc
+            raise InputFileError(
+                msg, code="photo_unreadable_file", name=path.name, reason=str(exc.strerror)
+            ) from exc
         if size > max_bytes:
             raise _too_large(max_bytes)
         data = path.read_bytes()
@@ -95,7 +97,7 @@ def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
         raise _too_large(max_bytes)
     if not data:
         msg = "The photo file is empty."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="photo_empty")
     return data
 
 
@@ -111,7 +113,7 @@ def _probe(data: bytes) -> tuple[str, int, int]:
             probe.verify()
     except _UNREADABLE as exc:
         msg = f"The upload is not a readable photo ({exc}); send a {_KINDS} photo."
-        raise InputFileError(msg) from exc
+        raise InputFileError(msg, code="photo_not_image", reason=str(exc)) from exc
     return fmt, width, height
 
 
@@ -119,16 +121,22 @@ def _open_checked(data: bytes) -> Image.Image:
     fmt, width, height = _probe(data)
     if fmt not in ALLOWED_FORMATS:
         msg = f"The photo is a {fmt or 'unknown'} image; send a {_KINDS} photo."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="photo_format", format=fmt or "?")
     if width * height > MAX_PIXELS:
         msg = f"The photo has {width}×{height} pixels, more than {MAX_PIXELS:,}; resize it."
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="photo_too_many_pixels",
+            width=width,
+            height=height,
+            megapixels=f"{MAX_PIXELS / 1e6:g}",
+        )
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
     except _UNREADABLE as exc:
         msg = f"The upload is not a readable photo ({exc}); send a {_KINDS} photo."
-        raise InputFileError(msg) from exc
+        raise InputFileError(msg, code="photo_not_image", reason=str(exc)) from exc
     return image
 
 
@@ -369,13 +377,13 @@ def attach_photo(
         inst = session.get(Installation, installation_id)
         if inst is None:
             msg = f"There is no installation #{installation_id}."
-            raise RecordError(msg)
+            raise RecordError(msg, code="installation_missing", id=installation_id)
         require(actor, "edit_installations", inst.region_code)
         row, reused = _photo_row(session, facts, actor.id, name)
         attached = _attached_to(session, row.id)
         if installation_id in attached:
             msg = f"This photo is already attached to installation #{installation_id}."
-            raise RecordError(msg)
+            raise RecordError(msg, code="photo_already_attached", id=installation_id)
         path = _write_once(Path(photo_dir), row.stored_name, clean)
         session.add(InstallationPhoto(installation_id=inst.id, photo_id=row.id,
                                       attached_by=actor.id, attached_at=utcnow()))  # fmt: skip

@@ -48,7 +48,6 @@ from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, User
 from nudge.registry.regions import (
     DistrictLayer,
     cities_of_points,
-    outside_message,
     regions_of_points,
 )
 from nudge.tables import MAX_IMPORT_BYTES, read_table
@@ -83,28 +82,31 @@ class ImportResult:
 def _canonical_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     mapping = canonical_columns([c for c in table.columns if c != "row"])
     out = table[["row", *mapping]].rename(columns=mapping)
-    missing = []
+    missing, columns = [], []
     if "kind" not in out and "site_id" not in out:
         missing.append("kind")
+        columns.append("kind")
     if not {"lat", "lon"} <= set(out) and "site_id" not in out:
         missing.append("lat and lon (or site_id)")
-    if missing:
-        found = [str(c) for c in table.columns if c != "row"]
-        hint = ""
-        if len(found) == 1:
-            hint = (
-                " Only one column was found, so the cells were not split: save the file "
-                "with ',' or ';' between columns."
-            )
-        expected = "; ".join(
-            f"{c}: {', '.join(COLUMN_ALIASES[c][:4])}" for c in ("kind", "lat", "lon", "site_id")
+        columns.append("lat + lon / site_id")
+    if not missing:
+        return out
+    found = [str(c) for c in table.columns if c != "row"]
+    expected = "; ".join(
+        f"{c}: {', '.join(COLUMN_ALIASES[c][:4])}" for c in ("kind", "lat", "lon", "site_id")
+    )
+    msg = (
+        f"The file {name} has no column for {' and '.join(missing)}. Found columns: "
+        f"{found}. Accepted names — {expected}."
+    )
+    where = {"name": name, "missing": ", ".join(columns), "found": ", ".join(found)}
+    if len(found) == 1:
+        msg += (
+            " Only one column was found, so the cells were not split: save the file "
+            "with ',' or ';' between columns."
         )
-        msg = (
-            f"The file {name} has no column for {' and '.join(missing)}. Found columns: "
-            f"{found}. Accepted names — {expected}.{hint}"
-        )
-        raise InputFileError(msg)
-    return out
+        raise InputFileError(msg, code="import_not_split", **where)
+    raise InputFileError(msg, code="import_columns_missing", expected=expected, **where)
 
 
 def _display_name(source: Path | str | bytes, filename: str | None) -> str:
@@ -225,7 +227,7 @@ def import_installations(
             f"Nothing from {name} was stored: another import stored some of the same rows "
             f"at the same time ({exc.orig}). Import the file again; stored rows will be skipped."
         )
-        raise RecordError(msg) from exc
+        raise RecordError(msg, code="import_concurrent", name=name) from exc
 
 
 def _batch(session: Session, actor: User, name: str, digest: str, what: str) -> ImportBatch:
@@ -280,22 +282,26 @@ def _check_plan(table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
     table = table.reset_index(drop=True)
     p = Problems(np.asarray(table["row"].tolist()))
     site = texts_of(cells_of(table, "site_id"))
-    p.add(~present(site), "site_id", "site_id is missing")
+    p.add(~present(site), "site_id", "site_id is missing", code="plan_site_id_missing")
     kind = texts_of(cells_of(table, "kind"))
+    allowed = ", ".join(SITE_KINDS)
     p.add(
         np.array([k not in SITE_KINDS for k in kind], dtype=bool),
         "kind",
-        lambda i: f"kind {kind[i]!r} is not one of {', '.join(SITE_KINDS)}",
+        lambda i: f"kind {kind[i]!r} is not one of {allowed}",
+        code="plan_kind_unknown",
+        params={"value": kind, "allowed": allowed},
     )
     lat = numbers_of(cells_of(table, "lat"), "lat", p)
     lon = numbers_of(cells_of(table, "lon"), "lon", p)
-    p.add(np.isnan(lat) | np.isnan(lon), "lat", "the site has no point geometry")
-    region = regions_of_points(lat, lon)
     p.add(
-        ~np.isnan(lat) & ~np.isnan(lon) & ~present(region),
+        np.isnan(lat) | np.isnan(lon),
         "lat",
-        lambda i: outside_message(lat[i], lon[i]),
+        "the site has no point geometry",
+        code="plan_site_no_point",
     )
+    region = regions_of_points(lat, lon)
+    p.add_outside(~np.isnan(lat) & ~np.isnan(lon) & ~present(region), lat, lon)
     out = pd.DataFrame({
         "row": p.rows, "site_id": site, "kind": kind, "lat": lat, "lon": lon,
         "region_code": region, "name": texts_of(cells_of(table, "name")),

@@ -270,8 +270,11 @@ def indicators_from_frames(
     keys = list(dict.fromkeys(by))
     unknown = [k for k in keys if k not in BREAKDOWNS]
     if unknown or not keys:
-        msg = f"Unknown breakdown {unknown or keys}; use any of {', '.join(BREAKDOWNS)}."
-        raise RecordError(msg)
+        allowed = ", ".join(BREAKDOWNS)
+        msg = f"Unknown breakdown {unknown or keys}; use any of {allowed}."
+        raise RecordError(
+            msg, code="breakdown_unknown", given=", ".join(unknown or keys), allowed=allowed
+        )
     inst = _counts(installations, keys, "installations")
     pubs = _counts(publications, keys, "publications")
     table = inst.merge(pubs, on=keys, how="outer").sort_values(keys, kind="stable")

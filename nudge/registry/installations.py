@@ -67,14 +67,17 @@ def _check_one(
     fields: Mapping[str, Any], sites: Mapping[str, SiteInfo], districts: DistrictLayer | None
 ) -> pd.DataFrame:
     checked = validate_installations(_single_row(fields), sites=sites, districts=districts)
-    if checked.problems:
-        msg = (
-            "The installation was not logged: "
-            + "; ".join(p.message.rstrip(".") for p in checked.problems)
-            + "."
-        )
-        raise RecordError(msg)
-    return checked.rows
+    problems = checked.problems
+    if not problems:
+        return checked.rows
+    msg = "The installation was not logged: " + "; ".join(p.message.rstrip(".") for p in problems)
+    if len(problems) == 1:  # the app says the problem itself, in the user's language
+        raise RecordError(msg + ".", code=problems[0].code, **problems[0].params)
+    columns = ", ".join(dict.fromkeys(p.column or "?" for p in problems))
+    reasons = tuple((p.code, dict(p.params)) for p in problems)  # each said in the user's language
+    raise RecordError(
+        msg + ".", code="installation_invalid", n=len(problems), columns=columns, reasons=reasons
+    )
 
 
 def log_installation(
@@ -163,7 +166,7 @@ def log_installation(
             )
     except IntegrityError as exc:
         msg = f"The installation could not be stored: it was logged at the same time ({exc.orig})."
-        raise RecordError(msg) from exc
+        raise RecordError(msg, code="installation_concurrent") from exc
     with read_session(engine) as session:  # read back after the write lock is released
         return records_for(session, [session.get_one(Installation, ids[0])])[0]
 
@@ -171,7 +174,7 @@ def log_installation(
 def _raise_existing(session: Session, uid: str) -> None:
     found = session.scalar(sa.select(Installation.id).where(Installation.uid == uid))
     msg = f"This installation is already logged as #{found}; change that record instead."
-    raise RecordError(msg)
+    raise RecordError(msg, code="installation_exists", id=found)
 
 
 def _load_for_change(session: Session, installation_id: int) -> Installation:
@@ -180,7 +183,7 @@ def _load_for_change(session: Session, installation_id: int) -> Installation:
     )
     if inst is None:
         msg = f"There is no installation #{installation_id}."
-        raise RecordError(msg)
+        raise RecordError(msg, code="installation_missing", id=installation_id)
     return inst
 
 
@@ -190,7 +193,13 @@ def _check_version(inst: Installation, expected_version: int | None) -> None:
             f"Installation #{inst.id} was changed by someone else meanwhile (version "
             f"{inst.version}, you edited {expected_version}); reload it and try again."
         )
-        raise RecordError(msg)
+        raise RecordError(
+            msg,
+            code="version_conflict",
+            id=inst.id,
+            version=inst.version,
+            expected=expected_version,
+        )
 
 
 def change_status(
@@ -265,13 +274,22 @@ def _check_transition(session: Session, inst: Installation, status: str, when: d
             f"Installation #{inst.id} cannot go from {inst.status} to {status}; "
             f"from {inst.status} it may become {options}."
         )
-        raise RecordError(msg)
+        move = {"id": inst.id, "old": inst.status, "new": status}
+        if not allowed:
+            raise RecordError(msg, code="status_final", **move)
+        raise RecordError(msg, code="status_transition", options=", ".join(sorted(allowed)), **move)
     if inst.installed_on is not None and when < inst.installed_on:
         msg = (
             f"The date {when} is before installation #{inst.id} was installed "
             f"({inst.installed_on})."
         )
-        raise RecordError(msg)
+        raise RecordError(
+            msg,
+            code="status_date_before_install",
+            date=when,
+            id=inst.id,
+            installed=inst.installed_on,
+        )
     if status != "verified":
         return
     photos = session.scalar(
@@ -279,7 +297,7 @@ def _check_transition(session: Session, inst: Installation, status: str, when: d
     )
     if not photos:
         msg = f"Installation #{inst.id} has no photo evidence; attach a photo before verifying."
-        raise RecordError(msg)
+        raise RecordError(msg, code="verify_needs_photo", id=inst.id)
     open_flags = session.scalars(
         sa.select(Flag.message).where(Flag.installation_id == inst.id, Flag.resolved_at.is_(None))
     ).all()
@@ -287,7 +305,7 @@ def _check_transition(session: Session, inst: Installation, status: str, when: d
         msg = f"Installation #{inst.id} has open flags; resolve them before verifying: " + " ".join(
             open_flags
         )
-        raise RecordError(msg)
+        raise RecordError(msg, code="verify_open_flags", id=inst.id, n=len(open_flags))
 
 
 def update_installation(
@@ -325,7 +343,12 @@ def update_installation(
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         msg = f"Cannot change {', '.join(unknown)}; editable fields: {', '.join(EDITABLE_FIELDS)}."
-        raise RecordError(msg)
+        raise RecordError(
+            msg,
+            code="fields_not_editable",
+            fields=", ".join(unknown),
+            editable=", ".join(EDITABLE_FIELDS),
+        )
     with write_session(engine) as session:
         actor = actor_in(session, user)
         inst = _load_for_change(session, installation_id)
@@ -374,18 +397,18 @@ def resolve_flag(engine: Engine, flag_id: int, *, user: UserRef, note: str) -> F
     """Mark a flag as reviewed, with a note saying why it is not a mistake or how it was fixed."""
     if not note.strip():
         msg = "Say in a note why the flag is resolved."
-        raise RecordError(msg)
+        raise RecordError(msg, code="flag_note_missing")
     with write_session(engine) as session:
         actor = actor_in(session, user)
         flag = session.get(Flag, flag_id, with_for_update=True)
         if flag is None:
             msg = f"There is no flag #{flag_id}."
-            raise RecordError(msg)
+            raise RecordError(msg, code="flag_missing", id=flag_id)
         inst = session.get_one(Installation, flag.installation_id)
         require(actor, "resolve_flags", inst.region_code)
         if flag.resolved_at is not None:
             msg = f"Flag #{flag_id} is already resolved."
-            raise RecordError(msg)
+            raise RecordError(msg, code="flag_resolved", id=flag_id)
         flag.resolved_at = utcnow()
         flag.resolved_by = actor.id
         flag.resolution_note = note.strip()

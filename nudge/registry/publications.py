@@ -101,8 +101,9 @@ def _record(p: Publication) -> PublicationRecord:
 def _kind(kind: str) -> str:
     found = PUBLICATION_ALIASES.get(column_key(kind))
     if found is None:
-        msg = f"Unknown publication kind {kind!r}; use one of {', '.join(PUBLICATION_KINDS)}."
-        raise RecordError(msg)
+        allowed = ", ".join(PUBLICATION_KINDS)
+        msg = f"Unknown publication kind {kind!r}; use one of {allowed}."
+        raise RecordError(msg, code="publication_kind_unknown", value=kind, allowed=allowed)
     return found
 
 
@@ -110,7 +111,7 @@ def _place(lat: float | None, lon: float | None, region: str | None) -> str:
     if lat is None or lon is None:
         if region is None:
             msg = "Give the publication's location (lat and lon) or its region."
-            raise RecordError(msg)
+            raise RecordError(msg, code="publication_place_missing")
         return region_code(region)
     found = region_of_point(lat, lon)
     if region is not None and region_code(region) != found:
@@ -118,23 +119,30 @@ def _place(lat: float | None, lon: float | None, region: str | None) -> str:
             f"The location (lat {lat}, lon {lon}) is in {REGION_BY_CODE[found].name}, "
             f"not in the region {region!r} given."
         )
-        raise RecordError(msg)
+        raise RecordError(
+            msg,
+            code="publication_region_mismatch",
+            lat=lat,
+            lon=lon,
+            found=found,
+            region=region,
+        )
     return found
 
 
 def _check_fields(title: str, published_on: date, link: str | None, reach: int | None) -> None:
     if not title.strip() or len(title) > 300:
         msg = "Give the publication a title of 1–300 characters."
-        raise RecordError(msg)
+        raise RecordError(msg, code="publication_title_invalid")
     if published_on > date.today() + timedelta(days=1):
         msg = f"The date {published_on} is in the future; log publications once they are out."
-        raise RecordError(msg)
+        raise RecordError(msg, code="publication_in_future", date=published_on)
     if link is not None and (len(link) > 500 or not _URL.match(link)):
         msg = f"The link {link!r} is not an http(s) address."
-        raise RecordError(msg)
+        raise RecordError(msg, code="publication_link_invalid", link=link)
     if reach is not None and reach < 0:
         msg = f"The reach {reach} is negative."
-        raise RecordError(msg)
+        raise RecordError(msg, code="publication_reach_negative", reach=reach)
 
 
 def _city_and_district(
@@ -222,7 +230,9 @@ def log_publication(
             require(actor, "log_publications", code)
             if session.scalar(sa.select(Publication.id).where(Publication.uid == pub.uid)):
                 msg = f"This publication ({title!r}, {published_on}) is already logged."
-                raise RecordError(msg)
+                raise RecordError(
+                    msg, code="publication_exists", title=title.strip(), date=published_on
+                )
             pub.created_by, pub.created_at = actor.id, utcnow()
             session.add(pub)
             session.flush()
@@ -231,7 +241,9 @@ def log_publication(
             return _record(pub)
     except IntegrityError as exc:
         msg = f"This publication ({title!r}, {published_on}) was logged at the same time."
-        raise RecordError(msg) from exc
+        raise RecordError(
+            msg, code="publication_concurrent", title=title.strip(), date=published_on
+        ) from exc
 
 
 def list_publications(

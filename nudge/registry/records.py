@@ -196,7 +196,7 @@ def get_installation(engine: Engine, installation_id: int) -> InstallationRecord
     found = list_installations(engine, ids=[installation_id])
     if not found:
         msg = f"There is no installation #{installation_id}."
-        raise RecordError(msg)
+        raise RecordError(msg, code="installation_missing", id=installation_id)
     return found[0]
 
 

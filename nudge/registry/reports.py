@@ -148,7 +148,7 @@ def _format(name: str, allowed: tuple[str, ...], what: str) -> str:
         names = [f".{a}" for a in allowed]
         choices = ", ".join(names[:-1]) + f" or {names[-1]}"
         msg = f"Cannot write {what} as a .{fmt} file: use {choices}."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="export_format_unknown", fmt=fmt, allowed=", ".join(names))
     return fmt
 
 
