@@ -28,8 +28,17 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def _network_errors(what: str) -> Iterator[None]:
-    """Turn connection failures of the online services into one readable error."""
+def _network_errors(what: str, *, service: str) -> Iterator[None]:
+    """Turn connection failures and refusals of an online service into one readable error.
+
+    Parameters
+    ----------
+    what
+        What nudge was doing, for the English message (``"geocoding 'Astana'"``).
+    service
+        The service asked, ``Nominatim`` or ``Overpass``.
+    """
+    import osmnx as ox
     import requests
 
     try:
@@ -40,7 +49,15 @@ def _network_errors(what: str) -> Iterator[None]:
             f"({type(exc).__name__}). Check the internet connection, try again later, "
             "or load a local file with --file."
         )
-        raise OnlineSourceError(msg) from exc
+        raise OnlineSourceError(msg, code="osm_service_unreachable", service=service) from exc
+    except ox._errors.ResponseStatusCodeError as exc:
+        msg = (
+            f"OpenStreetMap's {service} service refused the request while {what} "
+            f"({str(exc)[:200]}). "
+            "It may be busy: try again later, choose a smaller area, "
+            "or load a local file with --file."
+        )
+        raise OnlineSourceError(msg, code="osm_service_refused", service=service) from exc
 
 
 def _configure(cache_dir: Path) -> None:
@@ -59,21 +76,23 @@ def polygon_from_place(place: str, *, cache_dir: Path) -> Polygon | MultiPolygon
 
     _configure(cache_dir)
     try:
-        with _network_errors(f"geocoding {place!r}"):
+        with _network_errors(f"geocoding {place!r}", service="Nominatim"):
             gdf = ox.geocode_to_gdf(place)
     except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
         msg = (
             f"The place {place!r} could not be found by Nominatim ({exc}). Check the spelling, "
             "add the country (e.g. 'Astana, Kazakhstan'), or pass --bbox or --polygon instead."
         )
-        raise InvalidQueryError(msg) from exc
+        raise InvalidQueryError(msg, code="place_not_found", place=place) from exc
     geom = gdf.geometry.iloc[0]
     if not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
         msg = (
             f"The place {place!r} geocodes to a {geom.geom_type}, not an area. Name a city or "
             "district, or pass --bbox or --polygon instead."
         )
-        raise InvalidQueryError(msg)
+        raise InvalidQueryError(
+            msg, code="place_not_an_area", place=place, geom_type=geom.geom_type
+        )
     return geom
 
 
@@ -85,15 +104,15 @@ def layers_from_polygon(
 
     _configure(cache_dir)
     try:
-        with _network_errors(f"downloading public spaces of {source}"):
+        with _network_errors(f"downloading public spaces of {source}", service="Overpass"):
             raw = ox.features_from_polygon(polygon, tags=load_taxonomy().osm_filter())
     except ox._errors.InsufficientResponseError as exc:
         msg = f"OpenStreetMap has no public spaces in {source}; choose a larger or other area."
-        raise EmptyDataError(msg) from exc
+        raise EmptyDataError(msg, code="area_no_public_spaces", source=source) from exc
     raw = raw.reset_index()
     features = features_from_tags(raw, ids=osm_ids(raw["element"], raw["id"]), source=source)
     try:
-        with _network_errors(f"downloading the streets of {source}"):
+        with _network_errors(f"downloading the streets of {source}", service="Overpass"):
             graph = ox.graph_from_polygon(polygon, network_type="all", retain_all=True)
         streets = streets_from_edges(ox.graph_to_gdfs(graph, nodes=False))
     except (ox._errors.InsufficientResponseError, ValueError):
@@ -123,14 +142,16 @@ def polygon_from_file(path: Path) -> Polygon | MultiPolygon:
         gdf = gpd.read_file(path)
     except Exception as exc:
         msg = f"The polygon file {path} could not be read ({exc}); use a GeoJSON or GeoPackage."
-        raise InputFileError(msg) from exc
+        raise InputFileError(
+            msg, code="polygon_file_unreadable", path=Path(path).name, reason=str(exc)
+        ) from exc
     gdf = gdf.to_crs(4326) if gdf.crs is not None else gdf.set_crs(4326)
     polys = gdf.loc[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         msg = f"The file {path} holds no polygon; draw the area as a polygon and save it again."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="polygon_file_no_polygon", path=Path(path).name)
     union = shapely.union_all(polys.geometry.array)
     if not isinstance(union, shapely.Polygon | shapely.MultiPolygon):
         msg = f"The polygons in {path} do not make one area; check the file."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="polygon_file_not_one_area", path=Path(path).name)
     return union

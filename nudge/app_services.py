@@ -76,7 +76,7 @@ def dataset_from_uploads(
     """
     if not files:
         msg = "Choose at least one OSM file to upload."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="upload_nothing_chosen")
     slug = datasets.slug_from_text(name or Path(files[0][0]).stem.split(".")[0])
     with tempfile.TemporaryDirectory(prefix="nudge-upload-") as tmp:
         city = datasets.dataset_from_files(readable_files(save_uploads(files, Path(tmp))))
@@ -258,7 +258,9 @@ def _read_overrides(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         msg = f"The campaign settings file {path} is not valid TOML: {exc}."
-        raise InputFileError(msg) from None
+        raise InputFileError(
+            msg, code="campaign_settings_invalid", path=str(path), reason=str(exc)
+        ) from None
 
 
 def campaign_options(settings: Settings) -> CampaignOptions:
@@ -284,11 +286,12 @@ def save_campaign_options(settings: Settings, options: CampaignOptions) -> Path:
         When the flight length is not 1–52 weeks or the buffer not 0–1000 m.
     """
     if not 1 <= options.flight_weeks <= 52 or not 0 <= options.exclusion_buffer_m <= 1000:
+        weeks, buffer = options.flight_weeks, f"{options.exclusion_buffer_m:g}"
         msg = (
-            f"A flight lasts 1–52 weeks (got {options.flight_weeks}) and the exclusion buffer "
-            f"is 0–1000 m (got {options.exclusion_buffer_m:g})."
+            f"A flight lasts 1–52 weeks (got {weeks}) and the exclusion buffer "
+            f"is 0–1000 m (got {buffer})."
         )
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="campaign_options_out_of_range", weeks=weeks, buffer=buffer)
     path = campaign_file(settings)
     data = _read_overrides(path)
     data.setdefault("language", {})["require_russian"] = bool(options.require_russian)

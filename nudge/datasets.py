@@ -79,7 +79,7 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         w, s, e, n = (float(p) for p in parts)
     except ValueError:
         msg = f"The bounding box {text!r} must be four numbers 'west,south,east,north' in degrees."
-        raise InvalidQueryError(msg) from None
+        raise InvalidQueryError(msg, code="bbox_not_numbers", text=text) from None
     bbox = (w, s, e, n)
     check_bbox(bbox)
     return bbox
@@ -90,14 +90,14 @@ def check_bbox(bbox: tuple[float, float, float, float]) -> None:
     w, s, e, n = bbox
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
         msg = f"The bounding box {bbox} is outside longitude ±180 / latitude ±90."
-        raise InvalidQueryError(msg)
+        raise InvalidQueryError(msg, code="bbox_out_of_range", bbox=bbox)
     if w >= e or s >= n:
+        fixed = f"{min(w, e)},{min(s, n)},{max(w, e)},{max(s, n)}"
         msg = (
             f"The bounding box {bbox} is in the wrong order: give west,south,east,north "
-            f"with west < east and south < north (did you mean {min(w, e)},{min(s, n)},"
-            f"{max(w, e)},{max(s, n)}?)."
+            f"with west < east and south < north (did you mean {fixed}?)."
         )
-        raise InvalidQueryError(msg)
+        raise InvalidQueryError(msg, code="bbox_wrong_order", bbox=bbox, fixed=fixed)
     kw, ks, ke, kn = KAZAKHSTAN_BOUNDS
     if w < kw or e > ke or s < ks or n > kn:
         warnings.warn(
@@ -124,7 +124,7 @@ def dataset_from_layers(layers: Sequence[OsmLayers]) -> CityDataset:
             f"{', '.join(sources)} hold(s) no public spaces or streets that nudge knows. "
             "Check that the area or file is the right one and contains OpenStreetMap data."
         )
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="no_data_in_sources", sources=", ".join(sources))
     return CityDataset(features, streets, _meta(features, streets, sources))
 
 
@@ -186,7 +186,7 @@ def dataset_from_dir(folder: str | Path) -> CityDataset:
     Raises
     ------
     DatasetError
-        When the folder or one of its files is missing.
+        When the folder or one of its files is missing or cannot be read.
     """
     folder = Path(folder)
     missing = [n for n in (FEATURES_FILE, STREETS_FILE, META_FILE) if not (folder / n).is_file()]
@@ -195,10 +195,22 @@ def dataset_from_dir(folder: str | Path) -> CityDataset:
             f"{folder} is not a complete nudge dataset (missing {', '.join(missing)}). "
             "Create it with `nudge load --file ... --out DIR` or `nudge load --place ...`."
         )
-        raise DatasetError(msg)
-    features = gpd.read_parquet(folder / FEATURES_FILE)
-    streets = gpd.read_parquet(folder / STREETS_FILE)
-    meta = json.loads((folder / META_FILE).read_text("utf-8"))
+        raise DatasetError(
+            msg, code="dataset_incomplete", folder=str(folder), missing=", ".join(missing)
+        )
+    try:
+        features = gpd.read_parquet(folder / FEATURES_FILE)
+        streets = gpd.read_parquet(folder / STREETS_FILE)
+        meta = json.loads((folder / META_FILE).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        msg = (
+            f"The nudge dataset {folder} could not be read ({reason}); it may be damaged. "
+            "Load the city's data again with `nudge load`."
+        )
+        raise DatasetError(
+            msg, code="dataset_unreadable", folder=str(folder), reason=reason
+        ) from exc
     return CityDataset(features, streets, meta, folder)
 
 
@@ -244,7 +256,7 @@ def dataset_from_place(place: str, *, cache_dir: Path) -> CityDataset:
 
     if not place.strip():
         msg = "The place name is empty; give a city such as 'Astana, Kazakhstan'."
-        raise InvalidQueryError(msg)
+        raise InvalidQueryError(msg, code="place_name_empty")
     return dataset_from_layers([layers_from_place(place, cache_dir=cache_dir)])
 
 

@@ -74,13 +74,13 @@ def sniff_kind(path: Path) -> str:
     """
     if not path.exists():
         msg = f"The file {path} does not exist; check the path."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="osm_file_missing", path=path.name)
     if path.is_dir():
         return "dir"
     head = path.read_bytes()[:4096] if path.stat().st_size < 4096 else _head(path)
     if not head.strip():
         msg = f"The file {path} is empty; export the data again or choose another file."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="osm_file_empty", path=path.name)
     kind = _kind_from_head(head, path)
     if kind is None:
         msg = (
@@ -88,7 +88,9 @@ def sniff_kind(path: Path) -> str:
             "Use .osm / .osm.bz2 XML, .osm.pbf, Overpass JSON, GeoJSON, GeoParquet, GeoPackage, "
             "CSV with lat/lon, or Geofabrik shapefiles (.shp or .zip)."
         )
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg, code="osm_file_unknown_kind", path=path.name, start=repr(head[:16])
+        )
     return kind
 
 
@@ -148,7 +150,13 @@ def layers_from_file(path: str | Path) -> OsmLayers:
             f"nudge could not read {path} as {kind.upper()} data ({type(exc).__name__}: {exc}). "
             "The file may be truncated or corrupt; download or export it again."
         )
-        raise InputFileError(msg) from exc
+        raise InputFileError(
+            msg,
+            code="osm_file_unreadable",
+            path=path.name,
+            kind=kind.upper(),
+            reason=f"{type(exc).__name__}: {exc}",
+        ) from exc
     log.info("%s: %d features, %d streets", path, len(layers.features), len(layers.streets))
     return layers
 
@@ -211,7 +219,7 @@ def _check_xml_complete(path: Path) -> None:
             f"The OSM XML file {path} ends before its closing </osm> tag: it is truncated. "
             "Download or export it again."
         )
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="osm_xml_truncated", path=path.name)
 
 
 def _read_overpass_json(path: Path) -> OsmLayers:
@@ -260,7 +268,7 @@ def _read_shapefiles(path: Path) -> OsmLayers:
         shps = [path]
     if not shps:
         msg = f"{path} holds no shapefile (.shp); point nudge at the Geofabrik layers."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="osm_no_shapefile", path=path.name)
     parts = [_layers_from_frame(_read_vector(p), source=Path(p).name) for p in shps]
     return _merge(parts, source=path.name)
 
@@ -271,12 +279,12 @@ def _read_dir(path: Path) -> OsmLayers:
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         msg = f"The folder {path} is empty; put OSM files or Geofabrik shapefiles in it."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="osm_folder_empty", path=path.name)
     return _merge([layers_from_file(p) for p in files], source=path.name)
 
 
 def _points_from_table(table: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
-    y, x = coordinates_of(table, name=f"{path} (a table without geometry)")
+    y, x = coordinates_of(table, name=f"{path} (a table without geometry)", file=Path(path).name)
     good = y.between(-90, 90) & x.between(-180, 180)
     if (~good).any():
         log.warning("%s: %d rows with missing or invalid coordinates skipped", path, (~good).sum())

@@ -35,9 +35,13 @@ GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
 
 
 def _too_large(name: str, size: int, max_bytes: int) -> InputFileError:
+    size_mb, limit_mb = f"{size / 1e6:.1f}", f"{max_bytes / 1e6:.0f}"
+    msg = (
+        f"The file {name} is {size_mb} MB; imports are limited to "
+        f"{limit_mb} MB. Split it into smaller files and import them one by one."
+    )
     return InputFileError(
-        f"The file {name} is {size / 1e6:.1f} MB; imports are limited to "
-        f"{max_bytes / 1e6:.0f} MB. Split it into smaller files and import them one by one."
+        msg, code="table_too_large", name=name, size_mb=size_mb, limit_mb=limit_mb
     )
 
 
@@ -49,7 +53,7 @@ def _file_bytes(source: Path | str | bytes, name: str, max_bytes: int) -> bytes:
     path = Path(source)
     if not path.is_file():
         msg = f"The file {path} does not exist."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="table_file_missing", path=Path(path).name)
     size = path.stat().st_size
     if size > max_bytes:
         raise _too_large(name, size, max_bytes)
@@ -87,7 +91,7 @@ def read_table(
     data = _file_bytes(source, name, max_bytes)
     if not data:
         msg = f"The file {name} is empty."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="table_file_empty", name=name)
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(name).suffix.lower()
     if suffix in XLSX_SUFFIXES or data[:4] == b"PK\x03\x04":
@@ -98,10 +102,10 @@ def read_table(
         table = _read_csv(data, name)
     else:
         msg = f"Cannot import {name}: use a .csv, .xlsx or .geojson file."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="table_unknown_kind", name=name)
     if table.empty:
         msg = f"The file {name} has a header but no rows."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="table_no_rows", name=name)
     return table, digest
 
 
@@ -128,7 +132,7 @@ def _delimiter(text: str) -> str:
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         msg = f"{name} is not a text CSV file (it holds binary data); save it as CSV."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="csv_binary", name=name)
     text = _decode(data)
     sep = _delimiter(text)
     try:
@@ -136,11 +140,14 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = str(exc).strip()
         msg = (
-            f"The CSV file {name} could not be read ({str(exc).strip()}). Check that every row "
+            f"The CSV file {name} could not be read ({reason}). Check that every row "
             f"has as many cells as the header and that cells holding {sep!r} are quoted."
         )
-        raise InputFileError(msg) from exc
+        raise InputFileError(
+            msg, code="csv_unreadable", name=name, reason=reason, sep=repr(sep)
+        ) from exc
     table = table.where(table != "", None)
     table.insert(0, "row", range(2, len(table) + 2))
     return table
@@ -151,7 +158,7 @@ def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
         table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         msg = f"The spreadsheet {name} could not be read ({exc}); save it again as .xlsx."
-        raise InputFileError(msg) from exc
+        raise InputFileError(msg, code="xlsx_unreadable", name=name, reason=str(exc)) from exc
     table = table.dropna(how="all")
     table = table.astype(object).where(table.notna(), None)
     table.insert(0, "row", table.index.to_numpy() + 2)
@@ -164,10 +171,10 @@ def _read_geojson(data: bytes, name: str) -> pd.DataFrame:
         features = doc["features"] if doc.get("type") == "FeatureCollection" else None
     except (ValueError, AttributeError, KeyError, UnicodeDecodeError) as exc:
         msg = f"{name} is not valid GeoJSON ({exc})."
-        raise InputFileError(msg) from exc
+        raise InputFileError(msg, code="geojson_invalid", name=name, reason=str(exc)) from exc
     if not isinstance(features, list):
         msg = f"{name} is not a GeoJSON FeatureCollection."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="geojson_not_collection", name=name)
     rows = []
     for number, feature in enumerate(features, start=1):
         props = dict(feature.get("properties") or {})
@@ -196,8 +203,20 @@ def find_column(table: pd.DataFrame, names: Sequence[str]) -> str | None:
     return next((columns[n] for n in names if n in columns), None)
 
 
-def coordinates_of(table: pd.DataFrame, *, name: str) -> tuple[pd.Series, pd.Series]:
+def coordinates_of(
+    table: pd.DataFrame, *, name: str, file: str | None = None
+) -> tuple[pd.Series, pd.Series]:
     """Return the latitude and longitude columns of `table` as numbers (NaN where not numeric).
+
+    Parameters
+    ----------
+    table
+        The table, e.g. from `read_table`.
+    name
+        What the table is, for the English message (``"The counts file c.csv"``).
+    file
+        The file's name alone, for the message in the user's language; `name`
+        when not given.
 
     Raises
     ------
@@ -206,11 +225,14 @@ def coordinates_of(table: pd.DataFrame, *, name: str) -> tuple[pd.Series, pd.Ser
     """
     lat, lon = find_column(table, LAT_NAMES), find_column(table, LON_NAMES)
     if lat is None or lon is None:
+        columns = ", ".join(str(c) for c in table.columns if c != "row")
         msg = (
             f"{name} needs latitude and longitude columns ('lat' and 'lon') or point "
-            f"geometries; its columns are {', '.join(str(c) for c in table.columns if c != 'row')}."
+            f"geometries; its columns are {columns}."
         )
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg, code="table_no_coordinates", file=name if file is None else file, columns=columns
+        )
     return (
         pd.to_numeric(table[lat], errors="coerce").astype(float),
         pd.to_numeric(table[lon], errors="coerce").astype(float),

@@ -11,6 +11,7 @@ from nudge import app_services
 from nudge._errors import InputFileError
 from nudge.content.campaign import campaign_for_settings
 from nudge.content.schema import item_from_raw
+from nudge.i18n import error_text
 from nudge.placement import candidates_from_dataset, score_candidates
 from nudge.settings import Settings
 
@@ -52,10 +53,14 @@ def test_save_uploads_keeps_shapefile_parts_together(tmp_path: Path) -> None:
 
 
 def test_dataset_from_uploads_refuses_nothing_and_bad_files(settings: Settings) -> None:
-    with pytest.raises(InputFileError, match="at least one"):
+    with pytest.raises(InputFileError, match="at least one") as info:
         app_services.dataset_from_uploads([], settings=settings, name="x")
-    with pytest.raises(InputFileError):
+    assert error_text(info.value, "kk") == "Жүктеу үшін кемінде бір OSM файлын таңдаңыз."
+    with pytest.raises(InputFileError) as info:
         app_services.dataset_from_uploads([("city.osm", b"")], settings=settings, name="x")
+    assert info.value.code == "osm_file_empty"
+    kazakh = "city.osm файлы бос; деректерді қайта экспорттаңыз немесе басқа файл таңдаңыз."
+    assert error_text(info.value, "kk").endswith(kazakh)
     assert not (settings.data_dir / "x").exists()
 
 
@@ -73,8 +78,15 @@ def test_campaign_options_round_trip_and_keep_other_overrides(settings: Settings
     assert data["formats"]["banner_6x3"]["max_words"] == 6
     campaign = campaign_for_settings(settings)
     assert campaign.require_russian and campaign.formats["banner_6x3"].max_words == 6
-    with pytest.raises(InputFileError, match="1–52 weeks"):
+    with pytest.raises(InputFileError, match="1–52 weeks") as info:
         app_services.save_campaign_options(settings, app_services.CampaignOptions(False, 0, 50))
+    assert info.value.params == {"weeks": 0, "buffer": "50"}
+    assert "(берілгені: 0)" in error_text(info.value, "kk")
+    path.write_text("[rotation\n", "utf-8")
+    with pytest.raises(InputFileError, match="not valid TOML") as info:
+        app_services.campaign_options(settings)
+    assert info.value.code == "campaign_settings_invalid"
+    assert "науқан баптаулары" in error_text(info.value, "kk")
 
 
 def test_toml_text_is_read_back() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from nudge import datasets
 from nudge._errors import DatasetError, EmptyDataError, InvalidQueryError
+from nudge.i18n import error_text
 
 
 def test_slug_from_text() -> None:
@@ -77,6 +78,52 @@ def test_incomplete_folder(tmp_path: Path) -> None:
     (tmp_path / "features.parquet").write_bytes(b"")
     with pytest.raises(DatasetError, match=r"missing streets\.parquet, meta\.json"):
         datasets.dataset_from_dir(tmp_path)
+
+
+def test_bbox_errors_carry_codes_and_speak_kazakh() -> None:
+    with pytest.raises(InvalidQueryError) as info:
+        datasets.parse_bbox("77.1,43.1,76.8,43.4")
+    assert info.value.code == "bbox_wrong_order"
+    assert info.value.params == {"bbox": (77.1, 43.1, 76.8, 43.4), "fixed": "76.8,43.1,77.1,43.4"}
+    assert "қате ретпен" in error_text(info.value, "kk")
+    assert "76.8,43.1,77.1,43.4" in error_text(info.value, "kk")
+    with pytest.raises(InvalidQueryError) as info:
+        datasets.parse_bbox("76.8,43.1")
+    assert (info.value.code, info.value.params) == ("bbox_not_numbers", {"text": "76.8,43.1"})
+    assert "төрт сан" in error_text(info.value, "kk")
+    with pytest.raises(InvalidQueryError) as info:
+        datasets.parse_bbox("76,43,200,44")
+    assert info.value.code == "bbox_out_of_range"
+    assert "неверном" not in error_text(info.value, "ru") and "±180" in error_text(info.value, "ru")
+    with pytest.raises(InvalidQueryError) as info:
+        datasets.dataset_from_place("  ", cache_dir=Path("unused"))
+    assert (
+        error_text(info.value, "kk")
+        == "Орынның атауы бос; қаланы жазыңыз, мысалы: «Астана, Қазақстан»."
+    )
+
+
+def test_dataset_errors_carry_codes(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError) as info:
+        datasets.dataset_from_dir(tmp_path / "nowhere")
+    assert info.value.code == "dataset_incomplete"
+    assert info.value.params["missing"] == "features.parquet, streets.parquet, meta.json"
+    assert "толық емес" in error_text(info.value, "kk")
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"version": 0.6, "elements": []}')
+    with pytest.raises(EmptyDataError) as info:
+        datasets.dataset_from_files([empty])
+    assert info.value.code == "no_data_in_sources"
+    assert error_text(info.value, "kk").startswith("empty.json ішінде")
+
+
+def test_damaged_folder_is_a_dataset_error(tmp_path: Path) -> None:
+    for name in ("features.parquet", "streets.parquet", "meta.json"):
+        (tmp_path / name).write_bytes(b"not parquet")
+    with pytest.raises(DatasetError, match="could not be read") as info:
+        datasets.dataset_from_dir(tmp_path)
+    assert info.value.code == "dataset_unreadable"
+    assert "бүлінген" in error_text(info.value, "kk")
 
 
 def test_combined_almaty_sources(shared_data: Path) -> None:

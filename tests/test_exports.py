@@ -9,6 +9,7 @@ import shapely
 
 from nudge._errors import InputFileError
 from nudge.exports import write_geoframe
+from nudge.i18n import error_text
 
 
 @pytest.fixture
@@ -45,5 +46,8 @@ def test_tables_have_lat_lon(tmp_path: Path, sites: gpd.GeoDataFrame, suffix: st
 
 
 def test_unknown_extension(tmp_path: Path, sites: gpd.GeoDataFrame) -> None:
-    with pytest.raises(InputFileError, match=r"\.geojson"):
+    with pytest.raises(InputFileError, match=r"\.geojson") as info:
         write_geoframe(sites, tmp_path / "out.shp")
+    assert info.value.code == "export_unknown_format"
+    assert info.value.params["name"] == "out.shp"
+    assert "пішімдердің" in error_text(info.value, "kk")

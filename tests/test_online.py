@@ -14,6 +14,7 @@ import shapely
 
 from nudge import _online
 from nudge._errors import EmptyDataError, InvalidQueryError, OnlineSourceError
+from nudge.i18n import error_text
 
 
 def _features_answer(*args: object, **kwargs: object) -> gpd.GeoDataFrame:
@@ -79,11 +80,69 @@ def test_empty_area(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         _online.layers_from_bbox((71.3, 51.0, 71.31, 51.01), cache_dir=tmp_path)
 
 
+def test_online_errors_carry_codes_and_speak_kazakh(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def no_result(query: str) -> gpd.GeoDataFrame:
+        msg = f"Nominatim geocoder returned 0 results for query {query!r}."
+        raise ox._errors.InsufficientResponseError(msg)
+
+    monkeypatch.setattr(ox, "geocode_to_gdf", no_result)
+    with pytest.raises(InvalidQueryError) as info:
+        _online.polygon_from_place("Nowhere", cache_dir=tmp_path)
+    assert (info.value.code, info.value.params) == ("place_not_found", {"place": "Nowhere"})
+    assert error_text(info.value, "kk").startswith("Nominatim «Nowhere» орнын таппады.")
+
+    def offline(query: str) -> gpd.GeoDataFrame:
+        raise requests.exceptions.ConnectionError("no route")
+
+    monkeypatch.setattr(ox, "geocode_to_gdf", offline)
+    with pytest.raises(OnlineSourceError) as info:
+        _online.polygon_from_place("Astana", cache_dir=tmp_path)
+    assert (info.value.code, info.value.params) == (
+        "osm_service_unreachable",
+        {"service": "Nominatim"},
+    )
+    assert "Интернет байланысын тексеріңіз" in error_text(info.value, "kk")
+
+    def nothing(*args: object, **kwargs: object) -> gpd.GeoDataFrame:
+        msg = "No matching features."
+        raise ox._errors.InsufficientResponseError(msg)
+
+    monkeypatch.setattr(ox, "features_from_polygon", nothing)
+    with pytest.raises(EmptyDataError) as info:
+        _online.layers_from_bbox((71.3, 51.0, 71.31, 51.01), cache_dir=tmp_path)
+    assert info.value.code == "area_no_public_spaces"
+    assert "bbox:71.3,51,71.31,51.01 аумағында қоғамдық орындар жоқ" in error_text(info.value, "kk")
+
+
+def test_overpass_refusal_is_an_online_source_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def refused(*args: object, **kwargs: object) -> gpd.GeoDataFrame:
+        msg = "'overpass-api.de' responded: 503 Service Unavailable <html>...</html>"
+        raise ox._errors.ResponseStatusCodeError(msg)
+
+    monkeypatch.setattr(ox, "features_from_polygon", refused)
+    with pytest.raises(OnlineSourceError, match="refused the request") as info:
+        _online.layers_from_bbox((71.3, 51.0, 71.31, 51.01), cache_dir=tmp_path)
+    assert (info.value.code, info.value.params) == ("osm_service_refused", {"service": "Overpass"})
+    assert "сұрауды қабылдамады" in error_text(info.value, "kk")
+    assert "отклонила запрос" in error_text(info.value, "ru")
+
+    monkeypatch.setattr(ox, "features_from_polygon", _features_answer)
+    monkeypatch.setattr(ox, "graph_from_polygon", refused)
+    with pytest.raises(OnlineSourceError, match="refused the request"):
+        _online.layers_from_bbox((71.3, 51.0, 71.31, 51.01), cache_dir=tmp_path)
+
+
 def test_polygon_file(tmp_path: Path) -> None:
     path = tmp_path / "area.geojson"
     gpd.GeoDataFrame(geometry=[shapely.box(71.3, 51.0, 71.5, 51.2)], crs=4326).to_file(path)
     assert _online.polygon_from_file(path).bounds == (71.3, 51.0, 71.5, 51.2)
     points = tmp_path / "points.geojson"
     gpd.GeoDataFrame(geometry=[shapely.Point(71.3, 51.0)], crs=4326).to_file(points)
-    with pytest.raises(Exception, match="holds no polygon"):
+    with pytest.raises(Exception, match="holds no polygon") as info:
         _online.polygon_from_file(points)
+    assert getattr(info.value, "code", None) == "polygon_file_no_polygon"
+    assert "полигон жоқ" in error_text(info.value, "kk")

@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from nudge._errors import InputFileError
+from nudge.i18n import error_text
 from nudge.osm_files import layers_from_file, sniff_kind
 
 OSM_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -139,8 +140,54 @@ def test_bad_files_give_clear_errors(tmp_path: Path, content: bytes, match: str)
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match="does not exist"):
+    with pytest.raises(InputFileError, match="does not exist") as info:
         layers_from_file(tmp_path / "nowhere.osm")
+    assert info.value.code == "osm_file_missing"
+    assert info.value.params == {"path": "nowhere.osm"}
+    assert error_text(info.value, "kk") == "nowhere.osm файлы жоқ; файлдың жолын тексеріңіз."
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "kazakh"),
+    [
+        (b"", "osm_file_empty", "файлы бос"),
+        (b"hello, this is not OSM", "osm_file_unknown_kind", "түрін анықтау мүмкін болмады"),
+        (b"\x00\x00\x00\x0d\x0a\x09OSMHeader\x18garbage", "osm_file_unreadable", "бүлінген"),
+        (
+            b'<?xml version="1.0"?>\n<osm version="0.6">\n<node id="1">',
+            "osm_xml_truncated",
+            "</osm>",
+        ),
+    ],
+)
+def test_bad_files_say_why_in_kazakh(
+    tmp_path: Path, content: bytes, code: str, kazakh: str
+) -> None:
+    path = tmp_path / "bad.osm.pbf"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError) as info:
+        layers_from_file(path)
+    assert info.value.code == code
+    assert info.value.params["path"] == path.name
+    assert kazakh in error_text(info.value, "kk")
+    assert error_text(info.value, "kk") != str(info.value)
+
+
+def test_empty_folder_and_table_without_coordinates_are_coded(tmp_path: Path) -> None:
+    import pandas as pd
+
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    with pytest.raises(InputFileError) as info:
+        layers_from_file(folder)
+    assert info.value.code == "osm_folder_empty"
+    assert "қалтасы бос" in error_text(info.value, "kk")
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"amenity": ["school"]}).to_parquet(path)
+    with pytest.raises(InputFileError, match="a table without geometry") as info:
+        layers_from_file(path)
+    assert info.value.params == {"file": path.name, "columns": "amenity"}
+    assert error_text(info.value, "kk").startswith(f"{path.name} ішінде ендік пен бойлық")
 
 
 def test_table_without_coordinates(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from nudge._errors import InputFileError
+from nudge.i18n import error_text
 from nudge.tables import coordinates_of, find_column, read_table
 
 
@@ -37,3 +38,35 @@ def test_read_table_windows_1251_semicolons(tmp_path: Path) -> None:
     empty.write_text("", "utf-8")
     with pytest.raises(InputFileError, match="is empty"):
         read_table(empty)
+
+
+def test_table_errors_carry_codes_and_speak_kazakh(tmp_path: Path) -> None:
+    table = pd.DataFrame({"row": [2], "name": ["A"], "address": ["B"]})
+    with pytest.raises(InputFileError, match=r"The counts file c\.csv needs") as info:
+        coordinates_of(table, name="The counts file c.csv", file="c.csv")
+    assert info.value.code == "table_no_coordinates"
+    assert info.value.params == {"file": "c.csv", "columns": "name, address"}
+    assert error_text(info.value, "kk") == (
+        "c.csv ішінде ендік пен бойлық бағандары («lat» және «lon») немесе нүктелік "
+        "геометриялар болуы керек; қазір ондағы бағандар: name, address."
+    )
+    with pytest.raises(InputFileError) as info:
+        coordinates_of(table, name="t.csv")
+    assert info.value.params["file"] == "t.csv"
+    with pytest.raises(InputFileError) as info:
+        read_table(b"a,b\n1,2\n", name="big.csv", max_bytes=4)
+    assert info.value.code == "table_too_large"
+    assert "импорт шегі" in error_text(info.value, "kk")
+    with pytest.raises(InputFileError) as info:
+        read_table(b"a,b\n1,2\n", name="sites.doc")
+    assert (info.value.code, info.value.params) == ("table_unknown_kind", {"name": "sites.doc"})
+    with pytest.raises(InputFileError) as info:
+        read_table(b"lat,lon\n", name="header.csv")
+    assert "тақырып жолы" in error_text(info.value, "kk")
+    with pytest.raises(InputFileError) as info:
+        read_table(b"PK\x03\x04broken", name="sites.xlsx")
+    assert info.value.code == "xlsx_unreadable"
+    assert "электрондық кестесін" in error_text(info.value, "kk")
+    with pytest.raises(InputFileError) as info:
+        read_table(tmp_path / "nowhere.csv")
+    assert info.value.code == "table_file_missing"
