@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from nudge._errors import InputFileError, ProfileError
+from nudge.i18n import error_text, problem_text
 from nudge.placement import calibrate_profile, counts_from_file, load_profile
 
 
@@ -92,3 +93,27 @@ def test_counts_file_without_required_columns(tmp_path: Path) -> None:
     path.write_text("latitude;longitude;pedestrians\n51.1;71.4;10\n", "cp1251")
     table, problems = counts_from_file(path)
     assert table["count"].tolist() == [10] and problems == []
+
+
+def test_count_problems_and_errors_in_the_users_language(tmp_path: Path) -> None:
+    scored = _scored(n=10)
+    path = tmp_path / "counts.csv"
+    _counts_csv(path, scored[:4], np.arange(4.0))
+    table, problems = counts_from_file(path)
+    assert [(p.code, p.params) for p in problems] == [
+        ("placement_bad_coordinates", {}),
+        ("counts_bad_count", {"value": "-5"}),
+        ("counts_bad_count", {"value": "many"}),
+    ]
+    assert problem_text(problems[2], "kk") == "«many» мәні 0-ге тең немесе одан үлкен сан емес."
+    far = pd.DataFrame(
+        {"lat": [43.25], "lon": [76.9], "count": [1.0], "period": [None], "row": [9]}
+    )
+    with pytest.raises(ProfileError) as info:
+        calibrate_profile(scored, pd.concat([table, far]), profile=load_profile("banner"))
+    assert info.value.code == "calibration_too_few_counts"
+    assert info.value.params == {"need": 8, "matched": 4}
+    assert error_text(info.value, "kk").startswith(
+        "Калибрлеу үшін кемінде 8 әртүрлі үміткер орындағы санау деректері керек; "
+        "сәйкес келгені: 4."
+    )

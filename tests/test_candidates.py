@@ -8,6 +8,7 @@ import pytest
 import shapely
 
 from nudge._errors import InputFileError
+from nudge.i18n import error_text, problem_text
 from nudge.placement.candidates import (
     candidates_from_dataset,
     candidates_from_file,
@@ -144,3 +145,37 @@ def test_stops_face_the_nearest_road(make_city) -> None:  # type: ignore[no-unty
     stop = c.loc[c["source"] == "transit"].iloc[0]
     assert stop["highway"] == "primary"
     assert stop["bearing"] in (pytest.approx(90, abs=1), pytest.approx(270, abs=1))
+
+
+def test_user_candidate_row_problems_in_the_users_language(tmp_path: Path, at) -> None:  # type: ignore[no-untyped-def]
+    lon, lat = at(10, 10)
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "id;lat;lon;kind\n"
+        f"a;{lat};{lon};\n"
+        "b;;76.9;banner\n"
+        f"c;{lat};{lon};poster\n"
+        f"a;{lat};{lon};banner\n",
+        encoding="utf-8",
+    )
+    _, problems = candidates_from_file(path, kind="banner")
+    assert [(p.row, p.code, p.params) for p in problems] == [
+        (0, "candidates_duplicate_id", {"id": "user/a"}),
+        (3, "placement_bad_coordinates", {}),
+        (4, "candidates_unknown_kind", {"kind": "poster", "kinds": "banner, exhibition, career"}),
+    ]
+    assert [problem_text(p, "kk") for p in problems] == [
+        "user/a идентификаторы қайталанады; бірінші жол қалдырылды.",
+        "Координаттар жоқ немесе қате.",
+        "«poster» түрі белгісіз; мыналардың бірін қолданыңыз: banner, exhibition, career.",
+    ]
+
+
+def test_missing_candidates_file_is_coded(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="does not exist") as info:
+        candidates_from_file(tmp_path / "sites.gpkg", kind="banner")
+    assert (info.value.code, info.value.params) == (
+        "candidates_file_missing",
+        {"file": "sites.gpkg"},
+    )
+    assert error_text(info.value, "kk") == "sites.gpkg үміткер орындар файлы жоқ; жолын тексеріңіз."

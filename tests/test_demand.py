@@ -7,6 +7,7 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from nudge._errors import EmptyDataError
+from nudge.i18n import error_text
 from nudge.placement.demand import (
     combine_demand,
     default_demand_weights,
@@ -92,3 +93,19 @@ def test_layers_combine_in_wgs84(features: gpd.GeoDataFrame) -> None:
     assert len(both) == 4
     assert both.crs.to_epsg() == 4326
     assert both["weight"].sum() == pytest.approx(20.0)
+
+
+def test_demand_errors_in_the_users_language() -> None:
+    layer = gpd.GeoDataFrame({"people": [1, -1]}, geometry=[Point(0, 0), Point(1, 1)], crs=3857)
+    with pytest.raises(EmptyDataError) as info:
+        demand_from_layer(layer, weight_column="people")
+    assert (info.value.code, info.value.params) == (
+        "demand_column_bad_values",
+        {"column": "people", "n": 1},
+    )
+    assert error_text(info.value, "kk") == "people сұраныс бағанында 1 бос немесе теріс мән бар."
+    with pytest.raises(EmptyDataError) as info:
+        demand_from_layer(layer)
+    assert error_text(info.value, "ru") == (
+        "В данных спроса нет столбца weight; есть столбцы: people, geometry."
+    )

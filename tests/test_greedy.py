@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from nudge._errors import InfeasibleError
+from nudge.i18n import error_text
 from nudge.placement._greedy import solve_greedy
 from nudge.placement.selection import MaximalCoverage
 
@@ -215,3 +216,21 @@ def test_greedy_budget_bound_holds_with_locked_sites(
     exact = model.solve(solver="exact")
     assert exact.covered_weight >= greedy.covered_weight - 1e-9
     assert greedy.upper_bound >= exact.covered_weight - 1e-9
+
+
+def test_a_short_greedy_plan_is_explained_in_the_users_language() -> None:
+    ring = np.full((5, 5), 1000.0)  # spacing conflicts form a ring: at most 2 of 5 sites fit
+    for j in range(5):
+        ring[j, (j + 1) % 5] = ring[(j + 1) % 5, j] = 100.0
+    model = MaximalCoverage.from_cost_matrix(
+        np.zeros((1, 5)), [1.0], radius=1.0, count=3, site_distances=ring, min_spacing=250
+    )
+    with pytest.raises(InfeasibleError, match=r"Try the exact solver") as info:
+        solve_greedy(model.problem)
+    exc = info.value
+    assert exc.code == "plan_greedy_short_spaced"
+    assert (exc.params["placed"], exc.params["count"], exc.params["spacing"]) == (2, 3, 250)
+    assert error_text(exc, "kk").startswith(
+        "Жылдам (ашкөз) алгоритм басқа шектеулер аясында бір-бірінен 250 м қашықтықта "
+        "3 орынның тек 2 орнын орналастыра алды."
+    )

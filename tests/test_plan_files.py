@@ -10,6 +10,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from nudge._errors import InputFileError
+from nudge.i18n import error_text
 from nudge.placement.plan_files import (
     costs_from_file,
     districts_from_file,
@@ -116,3 +117,26 @@ def test_districts_must_be_polygons(tmp_path: Path, shared_data: Path) -> None:
     gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(0, 0)], crs=4326).to_file(points)
     with pytest.raises(InputFileError, match=r"must hold only polygons"):
         districts_from_file(points)
+
+
+def test_plan_file_errors_in_the_users_language(tmp_path: Path) -> None:
+    bad = tmp_path / "cost.csv"
+    bad.write_text("kind,cost\nbanner,-1\n", encoding="utf-8")
+    with pytest.raises(InputFileError) as info:
+        costs_from_file(bad)
+    assert (info.value.code, info.value.params) == (
+        "cost_file_bad_values",
+        {"file": "cost.csv", "keys": "banner"},
+    )
+    assert error_text(info.value, "kk") == (
+        "cost.csv файлында мыналардың құны нөл немесе оң сан емес: banner."
+    )
+    with pytest.raises(InputFileError) as info:
+        site_ids_from_file(tmp_path / "locks.csv", what="lock")
+    assert error_text(info.value, "ru") == "Файл locks.csv не существует."
+    quota = tmp_path / "quota.csv"
+    quota.write_text("district,low\nWest,1\n", encoding="utf-8")
+    with pytest.raises(InputFileError) as info:
+        quota_from_file(quota)
+    assert info.value.code == "quota_file_columns_missing"
+    assert "«min» және/немесе «max» бағандары" in error_text(info.value, "kk")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from nudge._errors import ProfileError
+from nudge.i18n import error_text
 from nudge.placement.profiles import SIGNALS, load_profile, profile_from_file
 
 
@@ -68,3 +69,28 @@ def test_bad_profile_files(tmp_path: Path, text: str, match: str) -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(ProfileError, match="Unknown kind"):
         load_profile("poster")
+
+
+def test_profile_errors_in_the_users_language(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[weights]\nfootfall = 1\n", "utf-8")
+    with pytest.raises(ProfileError, match="unknown signal") as info:
+        profile_from_file(path, "banner")
+    exc = info.value
+    assert exc.code == "profile_unknown_signals"
+    assert (exc.params["unknown"], exc.params["signals"]) == ("footfall", ", ".join(SIGNALS))
+    assert error_text(exc, "kk") == (
+        f"{path} [profiles.banner] профилінде белгісіз сигналдар аталған: footfall; "
+        f"бар сигналдар: {', '.join(SIGNALS)}."
+    )
+    path.write_text("[weights]\ndwell = -1\n", "utf-8")
+    with pytest.raises(ProfileError) as info:
+        profile_from_file(path, "banner")
+    assert (info.value.code, info.value.params["weights"]) == (
+        "profile_weights_invalid",
+        "dwell = -1",
+    )
+    with pytest.raises(ProfileError) as info:
+        load_profile("poster")
+    assert info.value.code == "profile_unknown_kind"
+    assert error_text(info.value, "ru").startswith("Неизвестный тип места poster")

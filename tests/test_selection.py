@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from nudge._errors import EmptyDataError, InfeasibleError
+from nudge.i18n import error_text
 from nudge.placement._greedy import solve_greedy
 from nudge.placement.selection import PLAN_COLUMNS, MaximalCoverage, plan_sites
 
@@ -417,3 +418,75 @@ def test_evaluate_scores_a_given_layout() -> None:
     assert given.solver == "given"
     assert given.covered_weight == pytest.approx(8)
     assert any("not candidates" in w for w in given.warnings)
+
+
+# ---------------------------------------------------------------- reasons in the user's language
+
+
+def test_an_infeasible_plan_says_its_reason_in_the_users_language() -> None:
+    sites, demand = _quota_instance()
+    with pytest.raises(InfeasibleError, match=r"minimums add up to 4 sites") as info:
+        plan_sites(sites, demand, kind="banner", count=3, districts=make_districts(), quota="2:")
+    exc = info.value
+    assert exc.code == "plan_district_minimums_above_count"
+    assert (exc.params["need"], exc.params["count"]) == (4, 3)
+    assert error_text(exc, "kk") == (
+        "Аудандардағы ең аз орын сандарының қосындысы 4, бұл жоспардағы 3 орыннан көп."
+    )
+    assert error_text(exc, "ru").startswith("Минимумы по районам в сумме дают 4 мест")
+
+
+def test_every_reason_of_an_infeasible_plan_keeps_its_code() -> None:
+    sites = make_sites([(0, 0), (1000, 0)], ["a", "b"])
+    demand = make_demand([(0, 0)], [1])
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=1, locked=["zz"], excluded=["zz"])
+    exc = info.value
+    assert "not among the candidates; site(s) ['zz'] are both locked" in str(exc)
+    assert exc.code == "plan_locked_not_candidates"
+    assert exc.params["reasons"] == (
+        ("plan_locked_not_candidates", {"ids": "zz", "n": 1}),
+        ("plan_locked_and_excluded", {"ids": "zz", "n": 1}),
+    )
+    # The user reads every reason, each in their language.
+    assert error_text(exc, "kk") == (
+        "Бекітілген 1 орын үміткер орындардың арасында жоқ: zz. "
+        "1 орын әрі бекітілген, әрі шығарылған: zz. "
+        "Бекітуді алыңыз немесе оларға қайта рұқсат етіңіз."
+    )
+
+
+def test_budget_reasons_show_whole_numbers() -> None:
+    sites = make_sites([(0, 0), (1000, 0)], ["a", "b"])
+    demand = make_demand([(0, 0)], [1])
+    with pytest.raises(
+        InfeasibleError, match=r"costs 3e\+06, more than the budget of 2e\+06"
+    ) as info:
+        plan_sites(sites, demand, kind="banner", budget=2_000_000, cost=3_000_000.0)
+    assert info.value.code == "plan_cheapest_over_budget"
+    assert error_text(info.value, "ru") == (
+        "Самое дешёвое из доступных мест стоит 3000000 — больше бюджета 2000000."
+    )
+
+
+def test_bad_quotas_and_options_are_coded() -> None:
+    sites, demand = _quota_instance()
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=3, districts=make_districts(), quota="two")
+    assert (info.value.code, info.value.params) == ("quota_not_min_max", {"quota": "two"})
+    assert "«two»" in error_text(info.value, "kk")
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(
+            sites, demand, kind="banner", count=3, districts=make_districts(), quota={"North": 1}
+        )
+    assert info.value.code == "quota_unknown_districts"
+    assert error_text(info.value, "kk") == (
+        "Квоталарда белгісіз аудандар аталған: North. Бар аудандар: West, East."
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=1, solver="magic")
+    assert info.value.code == "plan_unknown_solver"
+    assert error_text(info.value, "kk").startswith("magic шешу әдісі белгісіз")
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=1, min_spacing=-1)
+    assert (info.value.code, info.value.params["spacing"]) == ("plan_spacing_negative", -1)

@@ -42,7 +42,7 @@ def _read_candidates(folder: Path, kind: str, path: Path | None) -> gpd.GeoDataF
     if not isinstance(table, gpd.GeoDataFrame):
         if not {"lat", "lon"} <= set(table.columns):
             msg = f"The candidates file {path} needs geometries or 'lat' and 'lon' columns."
-            raise InputFileError(msg)
+            raise InputFileError(msg, code="candidates_file_without_points", file=path.name)
         lon = pd.to_numeric(table["lon"], errors="coerce")
         lat = pd.to_numeric(table["lat"], errors="coerce")
         table = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
@@ -63,17 +63,17 @@ def _read_demand(
     if features:
         if not features_path.is_file():
             msg = f"{folder} is not a city dataset: it has no features.parquet. Run `nudge load`."
-            raise DatasetError(msg)
+            raise DatasetError(msg, code="plan_dataset_without_features", folder=str(folder))
         layers.append(demand_from_features(gpd.read_parquet(features_path)))
     if demand is not None:
         layer = plan_files.read_table(demand, what="demand")
         if not isinstance(layer, gpd.GeoDataFrame):
             msg = f"The demand file {demand} must hold geometries."
-            raise InputFileError(msg)
+            raise InputFileError(msg, code="demand_file_without_geometry", file=demand.name)
         layers.append(demand_from_layer(layer, weight_column=weight_column))
     if not layers:
         msg = "There is no demand: keep the dataset's features or give --demand FILE."
-        raise DatasetError(msg)
+        raise DatasetError(msg, code="plan_no_demand")
     return combine_demand(*layers)
 
 
@@ -169,7 +169,9 @@ def plan(
     """Choose the set of sites that together reach the most people, within the constraints."""
     if kind not in KINDS or solver not in SOLVERS:
         msg = f"--type must be one of {', '.join(KINDS)} and --solver one of {', '.join(SOLVERS)}."
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg, code="plan_cli_type_or_solver", kinds=", ".join(KINDS), solvers=", ".join(SOLVERS)
+        )
     folder = dataset_folder(dataset)
     cands, locked = _locks(lock, _read_candidates(folder, kind, candidates), kind)
     pop = plan_files.population_from_file(population) if population else None

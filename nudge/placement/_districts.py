@@ -43,7 +43,12 @@ def district_names(
     if column is not None:
         if column not in districts.columns:
             msg = f"The districts have no {column!r} column; columns: {list(districts.columns)}."
-            raise EmptyDataError(msg)
+            raise EmptyDataError(
+                msg,
+                code="districts_column_missing",
+                column=column,
+                columns=", ".join(map(str, districts.columns)),
+            )
         return districts[column].astype(str)
     present = [c for c in NAME_COLUMNS if c in districts.columns]
     if not present:
@@ -51,7 +56,12 @@ def district_names(
             "The districts need a name column (one of "
             f"{', '.join(NAME_COLUMNS)}); columns: {list(districts.columns)}."
         )
-        raise EmptyDataError(msg)
+        raise EmptyDataError(
+            msg,
+            code="districts_name_column_missing",
+            allowed=", ".join(NAME_COLUMNS),
+            columns=", ".join(map(str, districts.columns)),
+        )
     if population:
         keys = set(population)
         present.sort(key=lambda c: -districts[c].astype(str).isin(keys).sum())
@@ -59,7 +69,7 @@ def district_names(
     if names.duplicated().any():
         dupes = sorted(set(names[names.duplicated()]))
         msg = f"District names must be unique; repeated: {dupes}."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="districts_names_repeated", names=", ".join(dupes))
     return names
 
 
@@ -80,12 +90,12 @@ def _parse_pair(text: str) -> tuple[int | None, int | None]:
     low, sep, high = str(text).partition(":")
     if not sep:
         msg = f"A district quota looks like 'min:max' (e.g. '2:10', ':5', '1:'); got {text!r}."
-        raise InfeasibleError(msg)
+        raise InfeasibleError(msg, code="quota_not_min_max", quota=str(text))
     try:
         return (int(low) if low.strip() else None, int(high) if high.strip() else None)
     except ValueError:
         msg = f"A district quota needs whole numbers, as in '2:10'; got {text!r}."
-        raise InfeasibleError(msg) from None
+        raise InfeasibleError(msg, code="quota_not_whole_numbers", quota=str(text)) from None
 
 
 def _pair(value: Any) -> tuple[int | None, int | None]:
@@ -135,7 +145,12 @@ def quota_bounds(
         unknown = sorted(set(map(str, quota)) - set(names))
         if unknown:
             msg = f"Quotas name unknown districts {unknown}; districts are {list(names)}."
-            raise InfeasibleError(msg)
+            raise InfeasibleError(
+                msg,
+                code="quota_unknown_districts",
+                unknown=", ".join(unknown),
+                districts=", ".join(map(str, names)),
+            )
         pairs = {str(k): _pair(v) for k, v in quota.items()}
     else:
         pair = _pair(quota)
@@ -144,7 +159,8 @@ def quota_bounds(
         lo, hi = pairs.get(name, (None, None))
         if (lo is not None and lo < 0) or (hi is not None and hi < 0):
             msg = f"District quotas cannot be negative; district {name} has {lo}:{hi}."
-            raise InfeasibleError(msg)
+            quota_text = f"{'' if lo is None else lo}:{'' if hi is None else hi}"
+            raise InfeasibleError(msg, code="quota_negative", district=name, quota=quota_text)
         low[g] = lo or 0
         high[g] = NO_LIMIT if hi is None else hi
     return low, high
@@ -155,21 +171,26 @@ def _proportional(
 ) -> tuple[np.ndarray, np.ndarray]:
     if count is None:
         msg = "Proportional district quotas need a number of sites (count)."
-        raise InfeasibleError(msg)
+        raise InfeasibleError(msg, code="quota_proportional_needs_count")
     if shares is None:
         msg = "Proportional district quotas need a population (or demand) per district."
-        raise InfeasibleError(msg)
+        raise InfeasibleError(msg, code="quota_proportional_needs_population")
     missing = [n for n in names if n not in shares]
     if missing:
         msg = (
             f"Proportional quotas need a population for every district; missing for {missing}. "
             f"Known: {sorted(shares)}."
         )
-        raise InfeasibleError(msg)
+        raise InfeasibleError(
+            msg,
+            code="quota_population_missing",
+            missing=", ".join(map(str, missing)),
+            known=", ".join(sorted(map(str, shares))),
+        )
     weight = np.array([max(float(shares[n]), 0.0) for n in names])
     if weight.sum() <= 0:
         msg = "Proportional quotas need a positive population in at least one district."
-        raise InfeasibleError(msg)
+        raise InfeasibleError(msg, code="quota_population_not_positive")
     target = count * weight / weight.sum()
     low = np.floor(target + 1e-9).astype(np.int64)
     high = np.ceil(target - 1e-9).astype(np.int64)

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 import highspy
 import numpy as np
@@ -229,17 +230,7 @@ def _read(
         if status != highspy.HighsModelStatus.kInfeasible and start is not None:
             chosen = np.asarray(start, dtype=np.int64)
         else:
-            what = (
-                "was proven to have no plan"
-                if status == highspy.HighsModelStatus.kInfeasible
-                else "found no plan in time"
-            )
-            msg = (
-                f"The plan cannot be made: the exact solver {what} that meets the count or "
-                "budget, the spacing, the district quotas and the locked sites together. "
-                "Relax one of them."
-            )
-            raise InfeasibleError(msg)
+            _raise_no_plan(proven=status == highspy.HighsModelStatus.kInfeasible)
     else:
         values = np.asarray(h.getSolution().col_value[: len(red.sites)])
         chosen = np.r_[np.flatnonzero(p.locked), red.sites[values > 0.5]].astype(np.int64)
@@ -264,6 +255,18 @@ def _read(
         if status == highspy.HighsModelStatus.kTimeLimit
         else "stopped",
     )
+
+
+def _raise_no_plan(*, proven: bool) -> NoReturn:
+    what = "was proven to have no plan" if proven else "found no plan in time"
+    msg = (
+        f"The plan cannot be made: the exact solver {what} that meets the count or "
+        "budget, the spacing, the district quotas and the locked sites together. "
+        "Relax one of them."
+    )
+    if proven:
+        raise InfeasibleError(msg, code="plan_exact_infeasible")
+    raise InfeasibleError(msg, code="plan_exact_no_plan_in_time")
 
 
 def _covered(p: CoverageProblem, chosen: np.ndarray) -> float:

@@ -15,8 +15,14 @@ import heapq
 import numpy as np
 from scipy import sparse
 
-from nudge._errors import InfeasibleError
-from nudge.placement._problem import CoverageProblem, Solution, relative_gap
+from nudge.placement._problem import (
+    CoverageProblem,
+    Reason,
+    Solution,
+    number,
+    raise_infeasible,
+    relative_gap,
+)
 
 _EPS = 1e-9
 
@@ -392,28 +398,51 @@ def solve_greedy(p: CoverageProblem, *, swaps: bool = True) -> Solution:
     )
 
 
+def _short_count_reason(p: CoverageProblem, placed: int, count: int) -> Reason:
+    if p.min_spacing > 0:
+        msg = (
+            f"the greedy solver could place only {placed} of the {count} "
+            f"{p.noun} sites {p.min_spacing:g} m apart within the other constraints"
+        )
+        return Reason(
+            msg,
+            code="plan_greedy_short_spaced",
+            params={
+                "placed": placed,
+                "count": count,
+                "spacing": number(p.min_spacing),
+                "kind": p.noun,
+            },
+        )
+    msg = (
+        f"the greedy solver could place only {placed} of the {count} "
+        f"{p.noun} sites within the other constraints"
+    )
+    return Reason(
+        msg,
+        code="plan_greedy_short",
+        params={"placed": placed, "count": count, "kind": p.noun},
+    )
+
+
 def _raise_if_short(st: _State) -> None:
     p = st.p
-    problems: list[str] = []
+    problems: list[Reason] = []
     if p.exact_count and p.count is not None and len(st.order) < p.count:
-        spaced = f" {p.min_spacing:g} m apart" if p.min_spacing > 0 else ""
+        problems.append(_short_count_reason(p, len(st.order), p.count))
+    for g in np.flatnonzero(st.group_count < p.group_min):
+        name, got, low = p.group_names[g], int(st.group_count[g]), int(p.group_min[g])
+        msg = f"district {name} got {got} sites, fewer than its minimum of {low}"
         problems.append(
-            f"the greedy solver could place only {len(st.order)} of the {p.count} "
-            f"{p.noun} sites{spaced} within the other constraints"
+            Reason(
+                msg,
+                code="plan_greedy_district_short",
+                params={"district": name, "got": got, "min": low},
+            )
         )
-    short = np.flatnonzero(st.group_count < p.group_min)
-    problems += [
-        f"district {p.group_names[g]} got {st.group_count[g]} sites, "
-        f"fewer than its minimum of {p.group_min[g]}"
-        for g in short
-    ]
     if problems:
-        msg = (
-            "The plan cannot be made: "
-            + "; ".join(problems)
-            + ". Try the exact solver, or relax the spacing, quotas or count."
-        )
-        raise InfeasibleError(msg)
+        advice = " Try the exact solver, or relax the spacing, quotas or count."
+        raise_infeasible(problems, advice=advice)
 
 
 def explain_order(p: CoverageProblem, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from nudge._errors import EmptyDataError, InfeasibleError
+from nudge._errors import EmptyDataError
+from nudge.placement._problem import Reason, number, raise_infeasible
 
 RADIUS_BY_KIND = {"banner": 300.0, "exhibition": 500.0, "career": 500.0}
 KINDS = tuple(RADIUS_BY_KIND)
@@ -17,16 +18,24 @@ CostSpec = float | Mapping[str, float] | pd.Series | None
 
 
 def check_options(*, kind: str, radius: float | None, min_spacing: float) -> None:
-    problems = []
+    problems: list[Reason] = []
     if kind not in KINDS:
-        problems.append(f"unknown kind {kind!r} (use one of {', '.join(KINDS)})")
+        msg = f"unknown kind {kind!r} (use one of {', '.join(KINDS)})"
+        problems.append(
+            Reason(msg, code="plan_unknown_kind", params={"kind": kind, "kinds": ", ".join(KINDS)})
+        )
     if radius is not None and not radius > 0:
-        problems.append(f"the radius must be positive, not {radius:g} m")
+        msg = f"the radius must be positive, not {radius:g} m"
+        problems.append(
+            Reason(msg, code="plan_radius_not_positive", params={"radius": number(radius)})
+        )
     if not min_spacing >= 0:
-        problems.append(f"the minimum spacing must be zero or positive, not {min_spacing:g} m")
+        msg = f"the minimum spacing must be zero or positive, not {min_spacing:g} m"
+        problems.append(
+            Reason(msg, code="plan_spacing_negative", params={"spacing": number(min_spacing)})
+        )
     if problems:
-        msg = "The plan cannot be made: " + "; ".join(problems) + "."
-        raise InfeasibleError(msg)
+        raise_infeasible(problems)
 
 
 def check_arrays(coverage: Any, weights: np.ndarray, costs: np.ndarray, n_sites: int) -> None:
@@ -42,10 +51,10 @@ def check_arrays(coverage: Any, weights: np.ndarray, costs: np.ndarray, n_sites:
         raise EmptyDataError(msg)
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         msg = "Demand weights must be finite and zero or positive."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="demand_weights_invalid")
     if not weights.sum() > 0:
         msg = "The demand has no positive weight: there is nothing to cover."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="demand_nothing_to_cover")
 
 
 def candidate_table(
@@ -58,10 +67,12 @@ def candidate_table(
     if not len(table):
         found = sorted(candidates["kind"].unique().tolist()) if "kind" in candidates else []
         msg = f"There are no {kind} candidates (kinds found: {found}); score candidates first."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(
+            msg, code="plan_no_candidates_of_kind", kind=kind, found=", ".join(map(str, found))
+        )
     if candidates.crs is None:
         msg = "The candidates have no coordinate reference system; set one (e.g. EPSG:4326)."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="plan_candidates_without_crs")
     missing = (table.geometry.isna() | table.geometry.is_empty).to_numpy()
     if missing.any():
         warnings.append(
@@ -72,7 +83,7 @@ def candidate_table(
     if ids.duplicated().any():
         dupes = sorted(set(ids[ids.duplicated()]))[:5]
         msg = f"Candidate ids must be unique; repeated: {dupes}."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="plan_candidate_ids_repeated", ids=", ".join(dupes))
     if "score" not in table.columns:
         warnings.append("The candidates have no score; sites are chosen on coverage alone.")
     excluded = (
@@ -101,12 +112,17 @@ def candidate_table(
 def demand_table(demand: gpd.GeoDataFrame, weight_column: str) -> tuple[np.ndarray, gpd.GeoSeries]:
     if weight_column not in demand.columns:
         msg = f"The demand has no {weight_column!r} column; columns: {list(demand.columns)}."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(
+            msg,
+            code="demand_column_missing",
+            column=weight_column,
+            columns=", ".join(map(str, demand.columns)),
+        )
     weights = pd.to_numeric(demand[weight_column], errors="coerce").to_numpy(dtype=float)
     keep = np.isfinite(weights) & (weights > 0) & demand.geometry.notna().to_numpy()
     if not keep.any():
         msg = "The demand has no point with a positive weight: there is nothing to cover."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="demand_nothing_to_cover")
     return weights[keep], demand.geometry[keep]
 
 
@@ -120,16 +136,29 @@ def lock_and_exclude(
     index = pd.Index(ids)
     lock = [str(s) for s in locked_ids]
     drop = [str(s) for s in excluded_ids]
-    problems = []
+    problems: list[Reason] = []
     unknown = [s for s in lock if s not in index]
     if unknown:
-        problems.append(f"locked site(s) {unknown[:10]} are not among the candidates")
+        msg = f"locked site(s) {unknown[:10]} are not among the candidates"
+        problems.append(
+            Reason(
+                msg,
+                code="plan_locked_not_candidates",
+                params={"ids": ", ".join(unknown[:10]), "n": len(unknown)},
+            )
+        )
     both = sorted(set(lock) & set(drop))
     if both:
-        problems.append(f"site(s) {both[:10]} are both locked and excluded")
+        msg = f"site(s) {both[:10]} are both locked and excluded"
+        problems.append(
+            Reason(
+                msg,
+                code="plan_locked_and_excluded",
+                params={"ids": ", ".join(both[:10]), "n": len(both)},
+            )
+        )
     if problems:
-        msg = "The plan cannot be made: " + "; ".join(problems) + "."
-        raise InfeasibleError(msg)
+        raise_infeasible(problems)
     locked = index.isin(lock)
     if np.any(locked & ~eligible):
         names = list(ids[locked & ~eligible][:5])

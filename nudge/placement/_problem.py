@@ -8,7 +8,9 @@ runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 from scipy import sparse
@@ -16,6 +18,40 @@ from scipy import sparse
 from nudge._errors import InfeasibleError
 
 NO_LIMIT = np.iinfo(np.int64).max // 4
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason a plan cannot be made: English words, and a detail code to translate them.
+
+    `params` fill the placeholders of `code` in ``nudge/locales/details/placement.toml``.
+    """
+
+    message: str
+    code: str
+    params: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def number(value: float) -> int | float:
+    """Return `value` as a plain number for a message: whole numbers without ``.0``."""
+    value = float(value)
+    return int(value) if value.is_integer() and abs(value) < 1e15 else round(value, 3)
+
+
+def raise_infeasible(reasons: Sequence[Reason], *, advice: str = "") -> NoReturn:
+    """Raise `InfeasibleError` saying every reason in English.
+
+    The error's code and parameters are those of the first reason, so in the
+    user's language it says that one; its ``reasons`` parameter holds the
+    ``(code, params)`` of every reason.
+    """
+    msg = "The plan cannot be made: " + "; ".join(r.message for r in reasons) + "." + advice
+    first = reasons[0]
+    everything = tuple((r.code, dict(r.params)) for r in reasons)
+    raise InfeasibleError(msg, code=first.code, **first.params, reasons=everything)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +167,8 @@ def _clique_cover_size(graph: sparse.csr_array, mask: np.ndarray) -> int:
     return len(cliques)
 
 
-def infeasibility_reasons(p: CoverageProblem) -> list[str]:
-    """Return every reason, in words, why no plan can meet the constraints."""
+def infeasibility_reasons(p: CoverageProblem) -> list[Reason]:
+    """Return every reason, in words and as a detail code, why no plan can meet the constraints."""
     reasons = _basic_reasons(p)
     if reasons:
         return reasons
@@ -146,80 +182,136 @@ def check_feasible(p: CoverageProblem) -> None:
     """Raise `InfeasibleError` listing every reason no plan can meet the constraints."""
     reasons = infeasibility_reasons(p)
     if reasons:
-        msg = "The plan cannot be made: " + "; ".join(reasons) + "."
-        raise InfeasibleError(msg)
+        raise_infeasible(reasons)
 
 
-def _basic_reasons(p: CoverageProblem) -> list[str]:
-    reasons: list[str] = []
+def _basic_reasons(p: CoverageProblem) -> list[Reason]:
+    reasons: list[Reason] = []
     if p.count is None and p.budget is None:
-        reasons.append("give a number of sites (count) or a budget")
+        msg = "give a number of sites (count) or a budget"
+        reasons.append(Reason(msg, code="plan_count_or_budget_missing"))
     if p.count is not None and p.count < 1:
-        reasons.append(f"the number of sites must be at least 1, not {p.count}")
+        msg = f"the number of sites must be at least 1, not {p.count}"
+        reasons.append(Reason(msg, code="plan_count_below_one", params={"count": p.count}))
     if p.budget is not None and not p.budget > 0:
-        reasons.append(f"the budget must be positive, not {p.budget:g}")
+        msg = f"the budget must be positive, not {p.budget:g}"
+        reasons.append(
+            Reason(msg, code="plan_budget_not_positive", params={"budget": number(p.budget)})
+        )
     if np.any(p.costs < 0):
-        reasons.append("site costs must not be negative")
+        reasons.append(Reason("site costs must not be negative", code="plan_costs_negative"))
     if not p.eligible.any():
-        reasons.append(f"there is no eligible {p.noun} candidate")
-    bad = np.flatnonzero(p.group_min > p.group_max)
-    reasons += [
-        f"district {p.group_names[g]} has a minimum of {p.group_min[g]} sites, "
-        f"above its maximum of {p.group_max[g]}"
-        for g in bad
-    ]
+        msg = f"there is no eligible {p.noun} candidate"
+        reasons.append(Reason(msg, code="plan_no_eligible_candidate", params={"kind": p.noun}))
+    for g in np.flatnonzero(p.group_min > p.group_max):
+        name, low, high = p.group_names[g], int(p.group_min[g]), int(p.group_max[g])
+        msg = f"district {name} has a minimum of {low} sites, above its maximum of {high}"
+        reasons.append(
+            Reason(
+                msg,
+                code="plan_district_min_above_max",
+                params={"district": name, "min": low, "max": high},
+            )
+        )
     return reasons
 
 
-def _count_reasons(p: CoverageProblem) -> list[str]:
-    reasons: list[str] = []
+def _count_reasons(p: CoverageProblem) -> list[Reason]:
+    reasons: list[Reason] = []
     n_locked = int(p.locked.sum())
     if p.count is not None and n_locked > p.count:
-        reasons.append(f"{n_locked} sites are locked but the plan has only {p.count}")
+        msg = f"{n_locked} sites are locked but the plan has only {p.count}"
+        reasons.append(
+            Reason(
+                msg, code="plan_locked_above_count", params={"locked": n_locked, "count": p.count}
+            )
+        )
         return reasons
     if not p.exact_count or p.count is None:
         return reasons
     free = _free_sites(p)
     n_eligible = n_locked + int(free.sum())
     if n_eligible < p.count:
-        reasons.append(
+        msg = (
             f"only {n_eligible} {p.noun} candidates are eligible, "
             f"fewer than the {p.count} sites asked for"
+        )
+        reasons.append(
+            Reason(
+                msg,
+                code="plan_too_few_eligible",
+                params={"eligible": n_eligible, "count": p.count, "kind": p.noun},
+            )
         )
         return reasons
     spread = n_locked + _spread_bound(p, free)
     if spread < p.count:
-        reasons.append(
+        msg = (
             f"at most {spread} {p.noun} sites can be {p.min_spacing:g} m apart, "
             f"fewer than the {p.count} asked for; lower the minimum spacing or the count"
+        )
+        reasons.append(
+            Reason(
+                msg,
+                code="plan_spacing_too_wide",
+                params={"most": spread, "spacing": number(p.min_spacing), "count": p.count},
+            )
         )
     return reasons
 
 
-def _group_reasons(p: CoverageProblem) -> list[str]:
-    reasons: list[str] = []
+def _district_room_reason(p: CoverageProblem, name: str, room: int, need: int) -> Reason:
+    if p.min_spacing > 0:
+        msg = (
+            f"district {name} needs {need} sites but only {room} "
+            f"candidates are eligible {p.min_spacing:g} m apart"
+        )
+        return Reason(
+            msg,
+            code="plan_district_room_spaced",
+            params={
+                "district": name,
+                "min": need,
+                "room": room,
+                "spacing": number(p.min_spacing),
+            },
+        )
+    msg = f"district {name} needs {need} sites but only {room} candidates are eligible"
+    return Reason(
+        msg, code="plan_district_room", params={"district": name, "min": need, "room": room}
+    )
+
+
+def _group_reasons(p: CoverageProblem) -> list[Reason]:
+    reasons: list[Reason] = []
     free = _free_sites(p)
     for g, name in enumerate(p.group_names):
         in_g = p.groups == g
         locked_g = int((p.locked & in_g).sum())
         room = locked_g + _spread_bound(p, free & in_g)
         if p.group_min[g] > room:
-            spaced = f" {p.min_spacing:g} m apart" if p.min_spacing > 0 else ""
-            reasons.append(
-                f"district {name} needs {p.group_min[g]} sites but only {room} "
-                f"candidates are eligible{spaced}"
-            )
+            reasons.append(_district_room_reason(p, name, room, int(p.group_min[g])))
         if locked_g > p.group_max[g]:
+            high = int(p.group_max[g])
+            msg = f"district {name} has {locked_g} locked sites but at most {high} are allowed"
             reasons.append(
-                f"district {name} has {locked_g} locked sites but at most "
-                f"{p.group_max[g]} are allowed"
+                Reason(
+                    msg,
+                    code="plan_district_locked_above_max",
+                    params={"district": name, "locked": locked_g, "max": high},
+                )
             )
     if p.count is None or not len(p.group_names):
         return reasons
     need = int(np.maximum(p.group_min, 0).sum())
     if need > p.count:
+        msg = f"the district minimums add up to {need} sites, more than the {p.count} of the plan"
         reasons.append(
-            f"the district minimums add up to {need} sites, more than the {p.count} of the plan"
+            Reason(
+                msg,
+                code="plan_district_minimums_above_count",
+                params={"need": need, "count": p.count},
+            )
         )
     if p.exact_count:
         outside = int(((free | p.locked) & (p.groups < 0)).sum())
@@ -227,30 +319,55 @@ def _group_reasons(p: CoverageProblem) -> list[str]:
             min(int(p.group_max[g]), int(((free | p.locked) & (p.groups == g)).sum()))
             for g in range(len(p.group_names))
         ]
-        if outside + sum(inside) < p.count:
-            reasons.append(
-                f"at most {outside + sum(inside)} sites fit within the district maximums, "
+        most = outside + sum(inside)
+        if most < p.count:
+            msg = (
+                f"at most {most} sites fit within the district maximums, "
                 f"fewer than the {p.count} of the plan"
+            )
+            reasons.append(
+                Reason(
+                    msg,
+                    code="plan_district_maximums_below_count",
+                    params={"most": most, "count": p.count},
+                )
             )
     return reasons
 
 
-def _budget_reasons(p: CoverageProblem) -> list[str]:
+def _budget_reasons(p: CoverageProblem) -> list[Reason]:
     if p.budget is None:
         return []
-    reasons: list[str] = []
+    reasons: list[Reason] = []
+    budget = number(p.budget)
     locked_cost = float(p.costs[p.locked].sum())
     if locked_cost > p.budget:
-        reasons.append(
-            f"the {int(p.locked.sum())} locked sites cost {locked_cost:g}, "
+        n_locked = int(p.locked.sum())
+        msg = (
+            f"the {n_locked} locked sites cost {locked_cost:g}, "
             f"more than the budget of {p.budget:g}"
+        )
+        reasons.append(
+            Reason(
+                msg,
+                code="plan_locked_over_budget",
+                params={"locked": n_locked, "cost": number(locked_cost), "budget": budget},
+            )
         )
         return reasons
     free = _free_sites(p)
     if not p.locked.any() and free.any() and float(p.costs[free].min()) > p.budget:
-        reasons.append(
-            f"the cheapest eligible {p.noun} site costs {float(p.costs[free].min()):g}, "
+        cheapest_cost = float(p.costs[free].min())
+        msg = (
+            f"the cheapest eligible {p.noun} site costs {cheapest_cost:g}, "
             f"more than the budget of {p.budget:g}"
+        )
+        reasons.append(
+            Reason(
+                msg,
+                code="plan_cheapest_over_budget",
+                params={"cost": number(cheapest_cost), "budget": budget, "kind": p.noun},
+            )
         )
     extra = 0.0
     for g in range(len(p.group_names)):
@@ -259,9 +376,16 @@ def _budget_reasons(p: CoverageProblem) -> list[str]:
             cheapest = np.sort(p.costs[free & (p.groups == g)])[:missing]
             extra += float(cheapest.sum())
     if locked_cost + extra > p.budget:
-        reasons.append(
+        msg = (
             f"meeting the district minimums costs at least {locked_cost + extra:g}, "
             f"more than the budget of {p.budget:g}"
+        )
+        reasons.append(
+            Reason(
+                msg,
+                code="plan_district_minimums_over_budget",
+                params={"cost": number(locked_cost + extra), "budget": budget},
+            )
         )
     return reasons
 

@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import spearmanr
 
 from nudge._errors import InputFileError, ProfileError, RowProblem
+from nudge.placement._problem import number
 from nudge.placement.profiles import SIGNALS, Profile
 from nudge.tables import coordinates_of, find_column, read_table
 
@@ -62,14 +63,19 @@ def counts_from_file(path: str | Path) -> tuple[pd.DataFrame, list[RowProblem]]:
     """
     path = Path(path)
     table, _ = read_table(path, name=path.name)
-    lat, lon = coordinates_of(table, name=f"The counts file {path.name}")
+    lat, lon = coordinates_of(table, name=f"The counts file {path.name}", file=path.name)
     count_col = find_column(table, ("count", "counts", "pedestrians", "value"))
     if count_col is None:
         msg = (
             f"The counts file {path.name} needs a 'count' column; its columns are "
             f"{', '.join(str(c) for c in table.columns if c != 'row')}."
         )
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="counts_column_missing",
+            file=path.name,
+            columns=", ".join(str(c) for c in table.columns if c != "row"),
+        )
     count = pd.to_numeric(table[count_col], errors="coerce")
     period_col = find_column(table, ("period", "date", "month"))
     rows = table["row"].to_numpy()
@@ -77,10 +83,19 @@ def counts_from_file(path: str | Path) -> tuple[pd.DataFrame, list[RowProblem]]:
     bad_count = ~(count >= 0).to_numpy(dtype=bool) & ~bad_xy
     raw = table[count_col].to_numpy()
     problems = [
-        RowProblem(int(r), "missing or invalid coordinates", "lat/lon") for r in rows[bad_xy]
+        RowProblem(
+            int(r), "missing or invalid coordinates", "lat/lon", code="placement_bad_coordinates"
+        )
+        for r in rows[bad_xy]
     ]
     problems += [
-        RowProblem(int(r), f"count {v!r} is not a number >= 0", "count")
+        RowProblem(
+            int(r),
+            f"count {v!r} is not a number >= 0",
+            "count",
+            code="counts_bad_count",
+            params={"value": str(v)},
+        )
         for r, v in zip(rows[bad_count], raw[bad_count], strict=True)
     ]
     period = table[period_col].astype("string") if period_col else pd.NA
@@ -134,7 +149,14 @@ def calibrate_profile(
     dist, idx = cKDTree(cxy).query(shapely.get_coordinates(pts.array))
     far = dist > max_distance
     for row, d in zip(counts["row"].to_numpy()[far], dist[far], strict=True):
-        problems.append(RowProblem(int(row), f"no candidate within {max_distance:g} m ({d:.0f} m)"))
+        problems.append(
+            RowProblem(
+                int(row),
+                f"no candidate within {max_distance:g} m ({d:.0f} m)",
+                code="counts_no_candidate_near",
+                params={"max": number(max_distance), "distance": round(float(d))},
+            )
+        )
     matched = pd.DataFrame({"cand": idx[~far], "count": counts["count"].to_numpy()[~far]})
     per_site = matched.groupby("cand")["count"].mean()
     signals = [s for s in SIGNALS if f"signal_{s}" in candidates.columns]
@@ -146,14 +168,14 @@ def calibrate_profile(
             f"Calibration needs counts at {need} or more different candidate sites; "
             f"{len(y)} matched. Add counts, or place them closer to candidate sites."
         )
-        raise ProfileError(msg)
+        raise ProfileError(msg, code="calibration_too_few_counts", need=need, matched=len(y))
     w, b = _fit(x, y)
     loo = np.array([_predict_without(x, y, i) for i in range(len(y))])
     rho = spearmanr(y, loo).statistic if np.ptp(loo) > 0 and np.ptp(y) > 0 else 0.0
     weights = dict(zip(signals, w / w.sum() if w.sum() > 0 else w, strict=True))
     if sum(weights.values()) <= 0:
         msg = "The counts do not rise with any signal; calibration cannot fit positive weights."
-        raise ProfileError(msg)
+        raise ProfileError(msg, code="calibration_no_positive_weights")
     return Calibration(
         profile=profile.with_weights(weights),
         weights=weights,

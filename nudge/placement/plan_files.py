@@ -35,7 +35,7 @@ def _exists(path: Path, what: str) -> Path:
     path = Path(path)
     if not path.is_file():
         msg = f"The {what} file {path} does not exist."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="plan_file_missing", file=path.name)
     return path
 
 
@@ -56,7 +56,9 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, sep=_separator(path))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         msg = f"The {what} file {path} cannot be read: {exc}"
-        raise InputFileError(msg) from exc
+        raise InputFileError(
+            msg, code="plan_file_unreadable", file=path.name, reason=str(exc)
+        ) from exc
 
 
 def _separator(path: Path) -> str:
@@ -86,7 +88,13 @@ def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
             f"The {what} file {path} needs a column named one of {', '.join(ID_COLUMNS)}; "
             f"it has {list(table.columns)}."
         )
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="plan_file_id_column_missing",
+            file=path.name,
+            allowed=", ".join(ID_COLUMNS),
+            columns=", ".join(map(str, table.columns)),
+        )
     return [str(s).strip() for s in table[column] if str(s).strip()]
 
 
@@ -102,7 +110,9 @@ def costs_from_file(path: Path) -> dict[str, float]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             msg = f"The cost file {path} is not valid TOML: {exc}"
-            raise InputFileError(msg) from exc
+            raise InputFileError(
+                msg, code="cost_file_bad_toml", file=path.name, reason=str(exc)
+            ) from exc
         flat: dict[str, Any] = {k: v for k, v in data.items() if not isinstance(v, dict)}
         for section in ("kind", "site"):
             flat.update(data.get(section, {}))
@@ -111,7 +121,12 @@ def costs_from_file(path: Path) -> dict[str, float]:
     key = next((c for c in ("kind", *ID_COLUMNS) if c in table.columns), None)
     if key is None or "cost" not in table.columns:
         msg = f"The cost file {path} needs a 'cost' column and a 'kind' or 'site_id' column."
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="cost_file_columns_missing",
+            file=path.name,
+            columns=", ".join(map(str, table.columns)),
+        )
     return _numbers(dict(zip(table[key].astype(str), table["cost"], strict=True)), path)
 
 
@@ -128,7 +143,9 @@ def _numbers(mapping: dict[str, Any], path: Path) -> dict[str, float]:
                 bad.append(k)
     if bad:
         msg = f"The file {path} has costs that are not zero or positive numbers for {bad[:10]}."
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg, code="cost_file_bad_values", file=path.name, keys=", ".join(map(str, bad[:10]))
+        )
     return out
 
 
@@ -147,11 +164,20 @@ def population_from_file(path: Path) -> dict[str, float]:
             f"({', '.join(DISTRICT_COLUMNS)}) and a population column "
             f"({', '.join(POPULATION_COLUMNS)}); it has {list(table.columns)}."
         )
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="population_file_columns_missing",
+            file=path.name,
+            district_columns=", ".join(DISTRICT_COLUMNS),
+            population_columns=", ".join(POPULATION_COLUMNS),
+            columns=", ".join(map(str, table.columns)),
+        )
     values = pd.to_numeric(table[pop], errors="coerce")
     if values.isna().any() or (values < 0).any():
         msg = f"The population file {path} has missing or negative values in {pop!r}."
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg, code="population_file_bad_values", file=path.name, column=str(pop)
+        )
     return {str(n): float(v) for n, v in zip(table[name], values, strict=True)}
 
 
@@ -160,10 +186,10 @@ def districts_from_file(path: Path) -> gpd.GeoDataFrame:
     table = read_table(path, what="districts")
     if not isinstance(table, gpd.GeoDataFrame) or table.crs is None:
         msg = f"The districts file {path} must hold polygons with a coordinate reference system."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="districts_file_without_crs", file=path.name)
     if not table.geom_type.isin(["Polygon", "MultiPolygon"]).all():
         msg = f"The districts file {path} must hold only polygons."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="districts_file_not_polygons", file=path.name)
     return table
 
 
@@ -173,7 +199,13 @@ def quota_from_file(path: Path) -> dict[str, str]:
     name = next((c for c in DISTRICT_COLUMNS if c in table.columns), None)
     if name is None or not {"min", "max"} & set(table.columns):
         msg = f"The quota file {path} needs a district column and 'min' and/or 'max' columns."
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="quota_file_columns_missing",
+            file=path.name,
+            district_columns=", ".join(DISTRICT_COLUMNS),
+            columns=", ".join(map(str, table.columns)),
+        )
     low = table["min"].astype(str) if "min" in table.columns else pd.Series("", index=table.index)
     high = table["max"].astype(str) if "max" in table.columns else pd.Series("", index=table.index)
     return {str(n): f"{lo}:{hi}" for n, lo, hi in zip(table[name], low, high, strict=True)}
@@ -195,7 +227,9 @@ def plan_to_file(plan: PlanResult | gpd.GeoDataFrame, path: Path) -> Path:
     fmt = PLAN_FORMATS.get(path.suffix.lower())
     if fmt is None:
         msg = f"Cannot write a plan to {path.name}; use one of {', '.join(PLAN_FORMATS)}."
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg, code="plan_file_format", file=path.name, formats=", ".join(PLAN_FORMATS)
+        )
     sites = plan.chosen if isinstance(plan, PlanResult) else plan
     sites = gpd.GeoDataFrame(sites[PLAN_COLUMNS], geometry="geometry", crs=sites.crs)
     if fmt != "XLSX":

@@ -68,14 +68,28 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_SHIPPED = "the shipped profiles"
+
+
+def _source(where: str) -> str:
+    """Return `where` as a file name for a translated message (the shipped profiles by theirs)."""
+    return "nudge/placement/data/profiles.toml" if where == _SHIPPED else where
+
+
 def _check_weights(weights: Mapping[str, Any], *, where: str) -> None:
-    unknown = sorted(set(weights) - set(SIGNALS))
+    unknown = sorted(map(str, set(weights) - set(SIGNALS)))
     if unknown:
         msg = (
             f"{where} names unknown signal(s) {', '.join(unknown)}; "
             f"the signals are {', '.join(SIGNALS)}."
         )
-        raise ProfileError(msg)
+        raise ProfileError(
+            msg,
+            code="profile_unknown_signals",
+            source=_source(where),
+            unknown=", ".join(unknown),
+            signals=", ".join(SIGNALS),
+        )
     bad = {
         k: v
         for k, v in weights.items()
@@ -83,10 +97,15 @@ def _check_weights(weights: Mapping[str, Any], *, where: str) -> None:
     }
     if bad:
         msg = f"{where} has invalid weights {bad}: weights must be numbers of 0 or more."
-        raise ProfileError(msg)
+        raise ProfileError(
+            msg,
+            code="profile_weights_invalid",
+            source=_source(where),
+            weights=", ".join(f"{k} = {v!r}" for k, v in bad.items()),
+        )
     if sum(weights.values()) <= 0:
         msg = f"{where} has all weights 0; give at least one signal a positive weight."
-        raise ProfileError(msg)
+        raise ProfileError(msg, code="profile_weights_all_zero", source=_source(where))
 
 
 @cache
@@ -108,7 +127,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
     if kind not in KINDS:
         msg = f"Unknown kind of site {kind!r}; use one of {', '.join(KINDS)}."
-        raise ProfileError(msg)
+        raise ProfileError(msg, code="profile_unknown_kind", kind=kind, kinds=", ".join(KINDS))
     section = raw.get("profiles", {}).get(kind, {})
     weights = {
         k: float(v) if isinstance(v, int | float) else v for k, v in section["weights"].items()
@@ -121,11 +140,19 @@ def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
         msg = (
             f"{where}: decay function {function!r} is unknown; use {' or '.join(DECAY_FUNCTIONS)}."
         )
-        raise ProfileError(msg)
+        raise ProfileError(
+            msg,
+            code="profile_unknown_decay",
+            source=_source(where),
+            function=str(function),
+            functions=", ".join(DECAY_FUNCTIONS),
+        )
     scale, cutoff = float(decay.get("scale_m", 400)), float(decay.get("cutoff_m", 1200))
     if not 0 < scale <= cutoff:
         msg = f"{where}: decay needs 0 < scale_m ({scale}) <= cutoff_m ({cutoff})."
-        raise ProfileError(msg)
+        raise ProfileError(
+            msg, code="profile_decay_scale", source=_source(where), scale=scale, cutoff=cutoff
+        )
     return Profile(
         name=kind,
         weights=weights,
@@ -143,7 +170,7 @@ def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
 
 def load_profile(kind: str) -> Profile:
     """Return the shipped profile for `kind` (``banner``, ``exhibition`` or ``career``)."""
-    return _build(_shipped(), kind, where="the shipped profiles")
+    return _build(_shipped(), kind, where=_SHIPPED)
 
 
 def profile_from_file(path: str | Path, kind: str) -> Profile:
@@ -159,7 +186,9 @@ def profile_from_file(path: str | Path, kind: str) -> Profile:
         over = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         msg = f"The profile file {path} could not be read as TOML ({exc})."
-        raise ProfileError(msg) from exc
+        raise ProfileError(
+            msg, code="profile_file_unreadable", file=str(path), reason=str(exc)
+        ) from exc
     if "weights" in over:  # a bare [weights] table applies to the kind asked for
         over = {**over, "profiles": {kind: {"weights": over.pop("weights")}}}
     for name, section in over.get("profiles", {}).items():

@@ -208,7 +208,7 @@ def score_candidates(
     """
     if candidates.empty:
         msg = "There are no candidate sites to score; check the dataset and the kind of site."
-        raise EmptyDataError(msg)
+        raise EmptyDataError(msg, code="scoring_no_candidates")
     if profile is None:
         kinds = candidates["kind"].dropna().unique()
         profile = load_profile(str(kinds[0]) if len(kinds) == 1 else "banner")

@@ -336,7 +336,7 @@ class MaximalCoverage:
         )
         if o["quota"] is not None and not names:
             msg = "District quotas need districts: give the district polygons too."
-            raise InfeasibleError(msg)
+            raise InfeasibleError(msg, code="quota_needs_districts")
         shares = o["population"]
         if shares is None and names and isinstance(o["quota"], str):
             shares = _inputs.demand_shares(weights, demand_groups, names)
@@ -408,7 +408,9 @@ class MaximalCoverage:
         """
         if solver not in SOLVERS:
             msg = f"Unknown solver {solver!r}; use one of {', '.join(SOLVERS)}."
-            raise InfeasibleError(msg)
+            raise InfeasibleError(
+                msg, code="plan_unknown_solver", solver=solver, solvers=", ".join(SOLVERS)
+            )
         start = time.perf_counter()
         if solver == "greedy":
             solution = solve_greedy(self.problem)
