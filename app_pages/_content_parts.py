@@ -21,7 +21,7 @@ from nudge.content import (
 )
 from nudge.content.campaign import CampaignSettings
 from nudge.content.schema import FIELDS
-from nudge.i18n import Translator
+from nudge.i18n import Translator, problem_text
 
 LONG_FIELDS = {"text_kk", "text_ru", "story_kk", "story_ru", "quote_kk", "quote_ru"}
 
@@ -117,7 +117,20 @@ def _problems(report: Any, tr: Translator) -> None:
         st.success(tr("content.valid"), icon=":material/check:")
     for p in report.problems:
         where = tr(f"fields.{p.column}") if p.column else tr("content.entry")
-        (st.error if p.severity == "error" else st.warning)(f"**{where}**: {p.message}")
+        text = problem_text(p, tr.lang)
+        (st.error if p.severity == "error" else st.warning)(f"**{where}**: {text}")
+
+
+def _problem_table(problems: list[Any], tr: Translator) -> pd.DataFrame:
+    """Return the problems of an import as a table, each message in the user's language."""
+    return pd.DataFrame(
+        {
+            tr("columns.problem_row"): [p.row for p in problems],
+            "id": [p.id for p in problems],
+            tr("columns.problem_column"): [p.column or "" for p in problems],
+            tr("columns.problem_message"): [problem_text(p, tr.lang) for p in problems],
+        }
+    )
 
 
 def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) -> None:
@@ -134,9 +147,9 @@ def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Trans
             summary = report.as_dict()
             st.success(tr("content.imported", added=summary["added"], updated=summary["updated"],
                           rejected=summary["rejected"]))  # fmt: skip
-            problems = summary["errors"] + summary["warnings"]
+            problems = report.validation.errors + report.validation.warnings
             if problems:
-                st.dataframe(pd.DataFrame(problems), hide_index=True, width="stretch")
+                st.dataframe(_problem_table(problems, tr), hide_index=True, width="stretch")
     st.divider()
     collection = st.selectbox(
         tr("content.export"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),

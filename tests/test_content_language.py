@@ -11,6 +11,7 @@ from nudge.content.language import (
     has_kazakh_letters,
     russian_forms,
 )
+from nudge.i18n import problem_text
 
 
 def codes(issues: list) -> set[str]:
@@ -103,3 +104,23 @@ def test_helpers() -> None:
     assert has_kazakh_letters("еңбек")
     assert not has_kazakh_letters("труд")
     assert set(russian_forms("Труд и терпение")) == {"труд", "и", "терпение"}
+
+
+def test_issues_carry_their_code_and_params_for_the_users_language() -> None:
+    lookalike = next(i for i in check_kazakh("Eңбек етсең") if i.code == "latin-lookalike")
+    assert lookalike.params == {"words": "'Eңбек' -> 'Еңбек'"}
+    assert problem_text(lookalike, "kk") == (
+        "Кирилл сөздерінің ішінде латын әріптері бар: 'Eңбек' -> 'Еңбек'; "
+        "оларды кириллицамен қайта теріңіз."
+    )
+    assert "латинские буквы" in problem_text(lookalike, "ru").lower()
+    missing = next(i for i in check_kazakh("Енбек түбі") if i.code == "missing-kazakh-letter")
+    assert missing.params == {"word": "Енбек", "right": "еңбек"}
+    assert problem_text(missing, "kk") == (
+        "«Енбек» сөзі қазақ әріптерінсіз жазылған еңбек сөзіне ұқсайды."
+    )
+    typo = next(i for i in check_kazakh('еңбек - "береке"') if i.code == "typography")
+    assert typo.params == {"fixes": "' - ' → ' – '; \"…\" → «…»; 'е' → 'Е'"}
+    assert problem_text(typo, "ru").startswith("Типографика: замените ' - ' → ' – '")
+    kazakh = next(i for i in check_russian("Еңбек – елдің мұраты") if i.code == "kazakh-in-russian")
+    assert "казахские буквы (і ң ұ)" in problem_text(kazakh, "ru")

@@ -14,6 +14,7 @@ from nudge.content import campaign_from_file, export_items, import_items, load_l
 from nudge.content.library import ContentLibrary, library_dir, shipped_data_path
 from nudge.content.schema import FIELDS, THEMES
 from nudge.content.validation import validate_items
+from nudge.i18n import error_text, problem_text
 
 
 @pytest.fixture
@@ -212,3 +213,29 @@ def test_shipped_templates_import(tmp_path, campaign, name, collection) -> None:
     assert report.validation.errors == []
     for entry in library.entries(collection):
         assert entry["is_example"] is True
+
+
+def test_library_errors_and_import_problems_speak_the_users_language(tmp_path, campaign) -> None:
+    library = ContentLibrary()
+    with pytest.raises(RecordError) as info:
+        library.get("nope")
+    assert (info.value.code, info.value.params) == ("content_entry_missing", {"id": "nope"})
+    assert error_text(info.value, "kk") == (
+        "nope белгісі бар жазба жоқ; белгіні кітапханадан тексеріңіз."
+    )
+    path = write_csv(tmp_path / "bad.csv", PROVERB_HEADER, [
+        ["b1", "proverb", "", "", "", "diligence", "Test"],
+        ["b2", "proverb", "Еңбек.", "", "", "nope", "Test"],
+    ])  # fmt: skip
+    with pytest.raises(BatchValidationError) as batch:
+        import_items(library, path, campaign=campaign)
+    first, second = batch.value.problems
+    assert (first.code, first.params) == ("field-required", {"field": "text_kk"})
+    assert problem_text(first, "kk") == "text_kk өрісі міндетті, бірақ толтырылмаған."
+    assert second.code == "field-themes" and second.params["themes"] == "nope"
+    assert problem_text(second, "ru").startswith("Неизвестные темы: nope;")
+    unknown = write_csv(tmp_path / "misc.csv", ["a", "b"], [["1", "2"]])
+    with pytest.raises(InputFileError) as wrong:
+        import_items(library, unknown, campaign=campaign)
+    assert wrong.value.params == {"file": "misc.csv", "columns": "a, b"}
+    assert "misc.csv файлының қай жинаққа жататынын" in error_text(wrong.value, "kk")

@@ -12,6 +12,7 @@ from nudge.content import campaign_from_file, match_content
 from nudge.content.library import ContentLibrary
 from nudge.content.matching import plan_from_frame, rules_from_file, rules_from_mapping
 from nudge.content.schema import item_from_raw
+from nudge.i18n import error_text
 
 LON, LAT = 76.95, 43.25
 M = 1 / 111_000  # about a metre in degrees of latitude
@@ -138,3 +139,15 @@ def test_plan_checks() -> None:
     plan.loc[1, "site_id"] = "s0"
     with pytest.raises(InputFileError, match="duplicated site ids"):
         plan_from_frame(plan)
+
+
+def test_matching_errors_carry_their_code() -> None:
+    with pytest.raises(ProfileError) as info:
+        rules_from_mapping({"rule": [{"key": "x", "categories": ["market"], "colour": 1}]})
+    assert (info.value.code, info.value.params) == ("content_rules_invalid", {"rules": "x"})
+    assert error_text(info.value, "kk").startswith("Сәйкестендіру ережелері дұрыс емес (x)")
+    plan = site_plan([(0, 0), (1, 1)], ["banner", "banner"])
+    plan.loc[1, "site_id"] = "s0"
+    with pytest.raises(InputFileError) as dup:
+        plan_from_frame(plan)
+    assert error_text(dup.value, "ru") == "В плане повторяются идентификаторы мест, например s0."

@@ -10,6 +10,7 @@ from nudge._errors import InputFileError, ProfileError
 from nudge.content.campaign import campaign_from_file, campaign_from_mapping
 from nudge.content.schema import item_from_raw
 from nudge.content.validation import normalise_text, validate_items
+from nudge.i18n import error_text, problem_text
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_all_problems_reported_with_rows_and_good_rows_kept(campaign) -> None:
     report = validate_items(rows, collection="proverbs", campaign=campaign, rows=[2, 3, 4, 5, 6])
     by_row: dict[int, set[str]] = {}
     for p in report.errors:
-        by_row.setdefault(p.row, set()).add(p.code if p.code != "field" else p.column)
+        by_row.setdefault(p.row, set()).add(p.column if p.code.startswith("field-") else p.code)
     assert by_row == {
         3: {"duplicate"},
         4: {"latin-lookalike"},
@@ -102,13 +103,17 @@ def test_too_long_for_banner_is_a_warning_and_for_every_format_an_error(campaign
         [proverb("a", long_line.strip()), proverb("b", very_long.strip())],
         collection="proverbs", campaign=campaign,
     )  # fmt: skip
-    warn = next(p for p in report.warnings if p.code == "length")
+    warn = next(p for p in report.warnings if p.code == "too-long-for-format")
     assert warn.row == 1
     assert "banner_6x3" in warn.message
     assert "12 words" in warn.message
-    err = next(p for p in report.errors if p.code == "length")
+    assert warn.params == {"field": "text_kk", "words": 12, "chars": 71, "format": "banner_6x3",
+                           "max_words": 8, "max_chars": 60, "fitting": "citylight"}  # fmt: skip
+    err = next(p for p in report.errors if p.code == "too-long")
     assert err.row == 2
     assert "shorten" in err.message
+    assert "сократите" in problem_text(err, "ru")
+    assert "қысқартыңыз" in problem_text(err, "kk")
 
 
 def test_quote_needs_author_and_example_people_must_say_so(campaign) -> None:
@@ -179,3 +184,42 @@ def test_campaign_errors(tmp_path: Path) -> None:
         campaign_from_file(tmp_path / "missing.toml")
     with pytest.raises(ProfileError, match="needs max_words"):
         campaign_from_mapping({"formats": {"x": {"max_chars": 3}}})
+
+
+def test_problems_are_said_in_the_designers_language(campaign) -> None:
+    rows = [
+        {"id": "d", "kind": "riddle", "text_kk": "Жұмыла көтерген жүк жеңіл.",
+         "themes": "diligence", "source": "s"},
+        proverb("a", "Еңбек түбі – береке."),
+        proverb("b", "Еңбек түбі – береке!"),
+        proverb("c", "", text_ru="Труд кормит.", text_ru_kind="translation"),
+    ]  # fmt: skip
+    report = validate_items(rows, collection="proverbs", campaign=campaign)
+    by_code = {p.code: p for p in report.problems}
+    choice = by_code["field-choice"]
+    assert choice.params == {"field": "kind", "value": "riddle",
+                             "allowed": "proverb, saying, quote"}  # fmt: skip
+    assert problem_text(choice, "kk") == (
+        "kind өрісінің «riddle» мәні рұқсат етілген мәндердің қатарында жоқ: "
+        "proverb, saying, quote."
+    )
+    assert problem_text(by_code["duplicate"], "kk") == "Мәтін a жазбасының мәтінімен бірдей."
+    assert problem_text(by_code["duplicate"], "ru") == "Тот же текст, что у записи a."
+    assert problem_text(by_code["kazakh-required"], "kk") == "Қазақша мәтін міндетті."
+    assert problem_text(by_code["kazakh-required"], "en") == "The Kazakh text is mandatory."
+    bilingual = campaign_from_mapping({"language": {"require_russian": True},
+                                       "formats": {"b": {"max_words": 5, "max_chars": 40,
+                                                         "item_kinds": ["proverb"]}}})  # fmt: skip
+    (need_ru,) = validate_items([rows[1]], collection="proverbs", campaign=bilingual).errors
+    assert need_ru.code == "russian-required"
+    assert problem_text(need_ru, "ru") == "В этой кампании нужен и текст на русском."
+
+
+def test_campaign_errors_carry_their_code() -> None:
+    with pytest.raises(ProfileError) as info:
+        campaign_from_mapping(
+            {"formats": {"x": {"max_chars": 3}}, "duplicates": {"near_threshold": 2}}
+        )
+    assert info.value.code == "content_campaign_invalid"
+    assert info.value.params == {"where": "formats.x, duplicates.near_threshold, formats"}
+    assert "Науқан баптаулары дұрыс емес (formats.x" in error_text(info.value, "kk")

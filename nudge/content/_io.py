@@ -34,7 +34,7 @@ def rows_from_file(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     path = Path(path)
     if not path.is_file():
         msg = f"The file {path} does not exist; check the path."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="content_file_missing", path=Path(path).name)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         return _rows_from_yaml(path)
@@ -43,7 +43,7 @@ def rows_from_file(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     if suffix == ".xlsx":
         return _rows_from_xlsx(path)
     msg = f"Cannot read {path.name}: use a .yaml, .yml, .csv or .xlsx file."
-    raise InputFileError(msg)
+    raise InputFileError(msg, code="content_file_kind", file=path.name)
 
 
 def _rows_from_yaml(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
@@ -51,14 +51,16 @@ def _rows_from_yaml(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         msg = f"The file {path} is not valid UTF-8 YAML: {exc}"
-        raise InputFileError(msg) from None
+        raise InputFileError(
+            msg, code="content_file_bad_yaml", path=Path(path).name, reason=str(exc)
+        ) from None
     if data is None:
         return [], []
     if isinstance(data, Mapping) and len(data) == 1:
         data = next(iter(data.values()))
     if not isinstance(data, list) or not all(isinstance(r, Mapping) for r in data):
         msg = f"The file {path} must hold a YAML list of entries (mappings)."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="content_file_not_list", path=Path(path).name)
     return [dict(r) for r in data], list(range(1, len(data) + 1))
 
 
@@ -72,7 +74,7 @@ def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
             continue
     else:  # pragma: no cover - cp1251 decodes every byte
         msg = f"The file {path} is neither UTF-8 nor Windows-1251 text."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="content_file_encoding", path=Path(path).name)
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") and "\t" not in sample else ","
     if sample.count("\t") > max(sample.count(","), sample.count(";")):
@@ -92,7 +94,9 @@ def _rows_from_xlsx(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         msg = f"The file {path} is not a readable XLSX workbook: {exc}"
-        raise InputFileError(msg) from None
+        raise InputFileError(
+            msg, code="content_file_bad_xlsx", path=Path(path).name, reason=str(exc)
+        ) from None
     sheet = book.worksheets[0]
     values = sheet.iter_rows(values_only=True)
     header = next(values, None)
@@ -142,7 +146,7 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[
         write_xlsx_atomic(Path(path), {"entries": (list(columns), table)})
         return
     msg = f"Cannot write {Path(path).name}: use a .yaml, .csv or .xlsx file."
-    raise InputFileError(msg)
+    raise InputFileError(msg, code="content_file_write_kind", file=Path(path).name)
 
 
 def write_yaml_atomic(path: Path, data: Any) -> None:

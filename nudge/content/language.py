@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -47,11 +47,16 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 @dataclass(frozen=True, slots=True)
 class TextIssue:
-    """One problem of one text: a short code, a readable message and its severity."""
+    """One problem of one text: a short code, a readable message and its severity.
+
+    `code` names the message in the details catalogue and `params` fills its
+    placeholders (see `nudge.i18n.problem_text`).
+    """
 
     code: str
     message: str
     severity: str = "warning"
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +148,13 @@ def check_kazakh(text: str, *, lists: WordLists | None = None) -> list[TextIssue
     if not has_kazakh_letters(clean):
         russian = russian_forms(clean, lists=lists)
         if russian:
+            words = ", ".join(sorted(set(russian))[:5])
             issues.append(
                 TextIssue(
-                    "not-kazakh",
-                    "the Kazakh text has no Kazakh letter (ә ғ қ ң ө ұ ү һ і) and Russian "
-                    f"word forms ({', '.join(sorted(set(russian))[:5])}): is it Russian "
-                    "pasted into the Kazakh field?",
+                    code="not-kazakh",
+                    message="the Kazakh text has no Kazakh letter (ә ғ қ ң ө ұ ү һ і) and "
+                    f"Russian word forms ({words}): is it Russian pasted into the Kazakh field?",
+                    params={"words": words},
                 )
             )
     issues.extend(_degraded_words(clean, lists))
@@ -161,11 +167,13 @@ def check_russian(text: str) -> list[TextIssue]:
     issues = _script_issues(text)
     kazakh = sorted({ch for ch in fix_lookalikes(text) if ch in KAZAKH_LETTERS})
     if kazakh:
+        letters = " ".join(kazakh)
         issues.append(
             TextIssue(
-                "kazakh-in-russian",
-                f"the Russian text holds Kazakh letters ({' '.join(kazakh)}): is it Kazakh "
+                code="kazakh-in-russian",
+                message=f"the Russian text holds Kazakh letters ({letters}): is it Kazakh "
                 "text in the Russian field?",
+                params={"letters": letters},
             )
         )
     issues.extend(_typography(text))
@@ -180,9 +188,10 @@ def _script_issues(text: str) -> list[TextIssue]:
         pairs = ", ".join(f"{w!r} -> {f!r}" for w, f in zip(mixed, fixed, strict=True))
         issues.append(
             TextIssue(
-                "latin-lookalike",
-                f"Latin letters inside Cyrillic words: {pairs}; retype them in Cyrillic.",
-                "error",
+                code="latin-lookalike",
+                message=f"Latin letters inside Cyrillic words: {pairs}; retype them in Cyrillic.",
+                severity="error",
+                params={"words": pairs},
             )
         )
     foreign = sorted({ch for ch in text if ch in _FOREIGN})
@@ -191,9 +200,10 @@ def _script_issues(text: str) -> list[TextIssue]:
         fixes = ", ".join(f"{ch} -> {_FOREIGN[ch]}" for ch in foreign)
         issues.append(
             TextIssue(
-                "foreign-letter",
-                f"letters of another alphabet: {names}; use the Kazakh ones ({fixes}).",
-                "error",
+                code="foreign-letter",
+                message=f"letters of another alphabet: {names}; use the Kazakh ones ({fixes}).",
+                severity="error",
+                params={"fixes": fixes},
             )
         )
     return issues
@@ -209,9 +219,10 @@ def _degraded_words(text: str, lists: WordLists) -> list[TextIssue]:
         if right:
             issues.append(
                 TextIssue(
-                    "missing-kazakh-letter",
-                    f"{word!r} looks like {' or '.join(repr(r) for r in right)} written "
-                    "without its Kazakh letters.",
+                    code="missing-kazakh-letter",
+                    message=f"{word!r} looks like {' or '.join(repr(r) for r in right)} "
+                    "written without its Kazakh letters.",
+                    params={"word": word, "right": " / ".join(right)},
                 )
             )
     return issues
@@ -226,18 +237,34 @@ def _degraded_stem(word: str, lists: WordLists) -> tuple[str, ...]:
 
 
 def _typography(text: str) -> list[TextIssue]:
-    notes = []
+    """Return the typography warning of `text`, if any.
+
+    Its `fixes` parameter lists each fix as a language-neutral replacement
+    (``' - ' → ' – '``), so the app can say it in any language.
+    """
+    notes, fixes = [], []
     if re.search(r"\s-\s", text):
         notes.append("a hyphen used as a dash (write ' – ')")
+        fixes.append("' - ' → ' – '")
     if '"' in text:
         notes.append("straight quotes (write «...»)")
+        fixes.append('"…" → «…»')
     if "  " in text:
         notes.append("double spaces")
+        fixes.append("'  ' → ' '")
     if text != text.strip():
         notes.append("spaces at the start or end")
+        fixes.append("' … ' → '…'")
     first = next((ch for ch in text if ch.isalpha()), "")
     if first and first.islower():
         notes.append("a lower-case first letter")
+        fixes.append(f"'{first}' → '{first.upper()}'")
     if not notes:
         return []
-    return [TextIssue("typography", "typography: " + "; ".join(notes) + ".")]
+    return [
+        TextIssue(
+            code="typography",
+            message="typography: " + "; ".join(notes) + ".",
+            params={"fixes": "; ".join(fixes)},
+        )
+    ]

@@ -93,7 +93,7 @@ class ContentLibrary:
             if item.get("id") == item_id:
                 return collection, item
         msg = f"No content entry has id {item_id!r}; see `nudge content list` for the ids."
-        raise RecordError(msg)
+        raise RecordError(msg, code="content_entry_missing", id=item_id)
 
     def put(
         self, collection: str, raw: Mapping[str, Any], *, campaign: CampaignSettings
@@ -109,7 +109,10 @@ class ContentLibrary:
             [raw], collection=collection, campaign=campaign, existing=self.entries(collection)
         )
         if report.errors:
-            problems = [RowProblem(1, p.message, p.column) for p in report.errors]
+            problems = [
+                RowProblem(1, p.message, p.column, code=p.code, params=p.params)
+                for p in report.errors
+            ]
             raise BatchValidationError(problems, what=f"entry {raw.get('id')!r}")
         self._store(collection, report.items[0])
         return report
@@ -123,7 +126,7 @@ class ContentLibrary:
         for other in COLLECTIONS:
             if other != collection and any(e.get("id") == item["id"] for e in self.entries(other)):
                 msg = f"The id {item['id']!r} is already used in {other}; choose another id."
-                raise RecordError(msg)
+                raise RecordError(msg, code="content_id_taken", id=item["id"], collection=other)
         entries.append(item)
         return "added"
 
@@ -228,12 +231,14 @@ def _yaml_list(path: Path) -> list[dict[str, Any]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         msg = f"The library file {path} is not valid YAML: {exc}"
-        raise InputFileError(msg) from None
+        raise InputFileError(
+            msg, code="content_library_bad_yaml", path=str(path), reason=str(exc)
+        ) from None
     if data is None:
         return []
     if not isinstance(data, list):
         msg = f"The library file {path} must hold a YAML list of entries."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="content_library_not_list", path=str(path))
     return [dict(r) for r in data if isinstance(r, Mapping)]
 
 
@@ -249,11 +254,14 @@ def collection_of_columns(columns: list[str], *, name: str = "") -> str:
     for collection in COLLECTIONS:
         if collection.rstrip("s") in name.lower():
             return collection
+    listed = ", ".join(sorted(cols))
     msg = (
         f"Cannot tell which collection {name or 'the file'} belongs to from its columns "
-        f"({', '.join(sorted(cols)) or 'none'}); pass the collection explicitly."
+        f"({listed or 'none'}); pass the collection explicitly."
     )
-    raise InputFileError(msg)
+    raise InputFileError(
+        msg, code="content_collection_unknown", file=name or "—", columns=listed or "—"
+    )
 
 
 @dataclass(slots=True)
@@ -330,7 +338,10 @@ def import_items(
         rows=numbers,
     )
     if rows and not report.items:
-        problems = [RowProblem(p.row, p.message, p.column) for p in report.errors]
+        problems = [
+            RowProblem(p.row, p.message, p.column, code=p.code, params=p.params)
+            for p in report.errors
+        ]
         raise BatchValidationError(problems, what=f"import of {Path(path).name}")
     added: list[str] = []
     updated: list[str] = []

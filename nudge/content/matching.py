@@ -72,14 +72,16 @@ def rules_from_file(path: Path | str | None = None) -> MatchRules:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
         msg = f"Cannot read the matching rules {path}: {exc}."
-        raise InputFileError(msg) from None
+        raise InputFileError(
+            msg, code="content_rules_unreadable", path=str(path), reason=str(exc)
+        ) from None
     return rules_from_mapping(data)
 
 
 def rules_from_mapping(data: Mapping[str, Any]) -> MatchRules:
     """Build the matching rules from a parsed mapping (the layout of ``matching.toml``)."""
     known = set(MatchRule.__dataclass_fields__)
-    rules, problems = [], []
+    rules, problems, bad = [], [], []
     for raw in data.get("rule", []):
         unknown = set(raw) - known
         if unknown or "key" not in raw or not raw.get("categories"):
@@ -87,15 +89,17 @@ def rules_from_mapping(data: Mapping[str, Any]) -> MatchRules:
                 f"rule {raw.get('key')!r} needs key and categories"
                 + (f" and has unknown fields {sorted(unknown)}" if unknown else "")
             )
+            bad.append(str(raw.get("key", "?")))
             continue
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
         values.setdefault("reason", values["key"])
         rules.append(MatchRule(**values))
         if rules[-1].saturation <= 0 or rules[-1].weight < 0:
             problems.append(f"rule {raw['key']!r} needs saturation > 0 and weight >= 0")
+            bad.append(str(raw["key"]))
     if problems:
         msg = "The matching rules are invalid: " + "; ".join(problems) + "."
-        raise ProfileError(msg)
+        raise ProfileError(msg, code="content_rules_invalid", rules=", ".join(bad))
     home = dict(data.get("home", {}))
     aliases = {a.lower(): group[0].lower() for group in home.get("aliases", []) for a in group}
     return MatchRules(
@@ -196,8 +200,9 @@ def _items_table(items: ContentLibrary | pd.DataFrame) -> pd.DataFrame:
     frame = items.frame() if isinstance(items, ContentLibrary) else items.copy()
     if frame["id"].duplicated().any():
         dups = sorted(frame.loc[frame["id"].duplicated(), "id"].unique())
-        msg = f"Content ids must be unique; duplicated: {', '.join(dups[:10])}."
-        raise ProfileError(msg)
+        ids = ", ".join(dups[:10])
+        msg = f"Content ids must be unique; duplicated: {ids}."
+        raise ProfileError(msg, code="content_ids_duplicated", ids=ids)
     return frame.set_index("id", drop=False)
 
 
@@ -422,13 +427,15 @@ def plan_from_file(path: Path | str) -> gpd.GeoDataFrame:
     path = Path(path)
     if not path.is_file():
         msg = f"The plan file {path} does not exist; check the path."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="content_plan_missing", path=Path(path).name)
     try:
         parquet = path.suffix.lower() == ".parquet"
         plan = gpd.read_parquet(path) if parquet else gpd.read_file(path)
     except Exception as exc:
         msg = f"Cannot read the plan {path}: {exc}"
-        raise InputFileError(msg) from None
+        raise InputFileError(
+            msg, code="content_plan_unreadable", path=Path(path).name, reason=str(exc)
+        ) from None
     return plan_from_frame(plan, name=str(path))
 
 
@@ -441,12 +448,13 @@ def plan_from_frame(plan: gpd.GeoDataFrame, *, name: str = "the plan") -> gpd.Ge
         plan["site_id"] = plan.index.astype(str)
     else:
         msg = f"{name} has no site_id column; it must be a plan from `nudge plan`."
-        raise InputFileError(msg)
+        raise InputFileError(msg, code="content_plan_no_site_id")
     plan.index = plan.index.astype(str)
     plan.index.name = "site_id"
     if plan.index.duplicated().any():
-        msg = f"{name} has duplicated site ids, e.g. {plan.index[plan.index.duplicated()][0]!r}."
-        raise InputFileError(msg)
+        site = str(plan.index[plan.index.duplicated()][0])
+        msg = f"{name} has duplicated site ids, e.g. {site!r}."
+        raise InputFileError(msg, code="content_plan_duplicate_sites", site=site)
     if "kind" not in plan.columns:
         plan["kind"] = "banner"
     if plan.crs is None:

@@ -22,7 +22,7 @@ Typical use::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from nudge._errors import InputFileError
+from nudge._errors import InputFileError, ProfileError
 from nudge.content._solver import (
     RotationProblem,
     ScoreWeights,
@@ -58,13 +58,20 @@ RULES = ("unplaced", "gap", "neighbour", "theme", "locked", "format")
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One rule the rotation could not keep, with where and why."""
+    """One rule the rotation could not keep, with where and why.
+
+    `code` names the message in the details catalogue and `params` fills its
+    placeholders, so the app can say it in the user's language
+    (`nudge.i18n.problem_text`).
+    """
 
     rule: str
     site_id: str | None
     flight: int | None
     item_id: str | None
     message: str
+    code: str | None = None
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the violation as a JSON-ready mapping."""
@@ -160,7 +167,7 @@ def flight_table(start: date, flights: int, flight_weeks: int) -> pd.DataFrame:
     """Return the flights of a campaign: number, label, first and last day."""
     if flights < 1 or flight_weeks < 1:
         msg = f"flights ({flights}) and flight weeks ({flight_weeks}) must be at least 1."
-        raise ValueError(msg)
+        raise ProfileError(msg, code="content_flights", flights=flights, weeks=flight_weeks)
     starts = [start + timedelta(weeks=flight_weeks * k) for k in range(flights)]
     return pd.DataFrame(
         {
@@ -228,14 +235,13 @@ def _lock_array(
         entries = [((str(s), int(f)), str(i)) for (s, f), i in locked.items()]
     site_pos = pd.Series(np.arange(len(site_ids)), index=site_ids)
     item_pos = pd.Series(np.arange(len(items)), index=items.index)
-    problems, dropped = [], []
+    problems, cells, dropped = [], [], []
     for (site, flight), item in entries:
         if site not in site_pos.index or item not in item_pos.index or not 1 <= flight <= flights:
             problems.append(f"{site} / flight {flight} / {item}")
+            cells.append(f"{site} / {flight} / {item}")
         elif item in unusable:
-            dropped.append(
-                Violation("locked", site, flight, item, f"lock dropped: {unusable[item]}")
-            )
+            dropped.append(_dropped_lock(site, flight, item, items, unusable[item]))
         else:
             lock[site_pos[site], flight - 1] = item_pos[item]
     if problems:
@@ -243,8 +249,34 @@ def _lock_array(
             f"{len(problems)} locked assignment(s) name an unknown site, entry or flight "
             f"(flights are 1..{flights}): {'; '.join(problems[:10])}."
         )
-        raise InputFileError(msg)
+        raise InputFileError(
+            msg,
+            code="content_locks_unknown",
+            n=len(problems),
+            flights=flights,
+            locks="; ".join(cells[:10]),
+        )
     return lock, dropped
+
+
+def _dropped_lock(site: str, flight: int, item: str, items: pd.DataFrame, why: str) -> Violation:
+    """Return the violation of a lock on an entry that is never placed (`unusable_items`)."""
+    message = f"lock dropped: {why}"
+    status = str(items.at[item, "status"])
+    if status != "active":
+        return Violation(
+            "locked", site, flight, item, message,
+            code="rotation_lock_status", params={"item": item, "status": status},
+        )  # fmt: skip
+    if not bool(items.at[item, "consent"]):
+        return Violation(
+            "locked", site, flight, item, message,
+            code="rotation_lock_no_consent", params={"item": item},
+        )  # fmt: skip
+    return Violation(
+        "locked", site, flight, item, message,
+        code="rotation_lock_example", params={"item": item},
+    )  # fmt: skip
 
 
 def _theme_matrix(items: pd.DataFrame) -> np.ndarray:
@@ -318,7 +350,7 @@ def plan_rotation(
     plan = plan_from_frame(plan)
     if min_gap is not None and min_gap < 0:
         msg = f"min_gap {min_gap} must not be negative."
-        raise ValueError(msg)
+        raise ProfileError(msg, code="content_min_gap", min_gap=min_gap)
     table = flight_table(start, flights, flight_weeks)
     match = match or match_content(
         plan, items, campaign=campaign, features=features, rules=rules, city=city,
@@ -405,9 +437,10 @@ def check_rotation(
     placed = assign >= 0
     rows, cols = np.nonzero(placed & (problem.locked >= 0) & (assign != problem.locked))
     for r, c in zip(rows, cols, strict=True):
+        item = item_ids[problem.locked[r, c]]
         out.append(
-            Violation("locked", ids[r], int(c) + 1, item_ids[problem.locked[r, c]],
-                      "the locked entry could not be kept")
+            Violation("locked", ids[r], int(c) + 1, item, "the locked entry could not be kept",
+                      code="rotation_lock_not_kept", params={"item": item})
         )  # fmt: skip
     rows, cols = np.nonzero(
         placed & ~np.take_along_axis(problem.eligible, np.maximum(assign, 0), 1)
@@ -416,7 +449,28 @@ def check_rotation(
         item = item_ids[assign[r, c]]
         fmt = match.site_format.get(ids[r])
         why = match.not_fitting.get((str(fmt), item), "the entry may not go on this format")
-        out.append(Violation("format", ids[r], int(c) + 1, item, f"locked, but {why}"))
+        message = f"locked, but {why}"
+        if fmt is None:
+            violation = Violation(
+                "format",
+                ids[r],
+                int(c) + 1,
+                item,
+                message,
+                code="rotation_lock_no_format",
+                params={"item": item},
+            )
+        else:
+            violation = Violation(
+                "format",
+                ids[r],
+                int(c) + 1,
+                item,
+                message,
+                code="rotation_lock_format",
+                params={"item": item, "format": str(fmt)},
+            )
+        out.append(violation)  # fmt: skip
     return out
 
 
@@ -425,12 +479,19 @@ def _unplaced(assign: np.ndarray, site_ids: list[str], match: MatchResult) -> li
     out = []
     for r, c in zip(rows, cols, strict=True):
         fmt = match.site_format.iloc[r]
-        why = (
-            f"no placeable entry fits the format {fmt}"
-            if fmt is not None
-            else "no format of this campaign takes this site's kind"
-        )
-        out.append(Violation("unplaced", site_ids[r], int(c) + 1, None, why))
+        site, flight = site_ids[r], int(c) + 1
+        if fmt is None:
+            out.append(
+                Violation("unplaced", site, flight, None,
+                          "no format of this campaign takes this site's kind",
+                          code="rotation_unplaced_kind")
+            )  # fmt: skip
+        else:
+            out.append(
+                Violation("unplaced", site, flight, None,
+                          f"no placeable entry fits the format {fmt}",
+                          code="rotation_unplaced", params={"format": str(fmt)})
+            )  # fmt: skip
     return out
 
 
@@ -445,11 +506,12 @@ def _gap_violations(
         since[:, d:][same] = d
     out = []
     for r, c in zip(*np.nonzero(since), strict=True):
-        d = int(since[r, c])
+        d, before, gap = int(since[r, c]), int(c) - int(since[r, c]) + 1, int(problem.gap[r])
         out.append(
             Violation("gap", site_ids[r], int(c) + 1, item_ids[assign[r, c]],
-                      f"shown again {d} flight(s) after flight {int(c) - d + 1}; the gap is "
-                      f"{int(problem.gap[r])}: too few entries fit this site")
+                      f"shown again {d} flight(s) after flight {before}; the gap is "
+                      f"{gap}: too few entries fit this site",
+                      code="rotation_gap", params={"n": d, "before": before, "gap": gap})
         )  # fmt: skip
     return out
 
@@ -463,10 +525,12 @@ def _neighbour_violations(
     a, b = starts[mask], problem.nbr_idx[mask]
     same = (assign[a] == assign[b]) & (assign[a] >= 0)
     for k, c in zip(*np.nonzero(same), strict=True):
+        other = site_ids[b[k]]
         out.append(
             Violation("neighbour", site_ids[a[k]], int(c) + 1, item_ids[assign[a[k], c]],
-                      f"also shown at neighbour {site_ids[b[k]]} in the same flight: too few "
-                      "entries fit these neighbouring sites")
+                      f"also shown at neighbour {other} in the same flight: too few "
+                      "entries fit these neighbouring sites",
+                      code="rotation_neighbour", params={"neighbour": other})
         )  # fmt: skip
     return out
 
@@ -483,6 +547,7 @@ def _theme_violations(
             out.append(
                 Violation("theme", None, None, None,
                           f"region {name!r} never sees the theme {THEMES[t]!r}: no cell could "
-                          "take it without breaking the gap or neighbour rules")
+                          "take it without breaking the gap or neighbour rules",
+                          code="rotation_theme", params={"region": name, "theme": THEMES[t]})
             )  # fmt: skip
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 THEMES: tuple[str, ...] = (
@@ -80,11 +80,26 @@ _FALSE = {"false", "no", "n", "0", "нет", "жоқ", ""}
 
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
-    """One problem of one entry, with the field it concerns."""
+    """One problem of one entry, with the field it concerns.
+
+    `code` names the message in the details catalogue and `params` fills its
+    placeholders (see `nudge.i18n.problem_text`).
+    """
 
     column: str | None
     message: str
     severity: str = "error"
+    code: str = "field"
+    params: dict[str, object] = field(default_factory=dict, compare=False)
+
+
+class _BadValueError(ValueError):
+    """A field value that cannot be parsed, with the code and parameters of its message."""
+
+    def __init__(self, message: str, *, code: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def item_kind(collection: str, item: Mapping[str, Any]) -> str:
@@ -144,7 +159,14 @@ def item_from_raw(
     bad_columns = {p.column for p in problems}
     for name in _REQUIRED[collection]:
         if _blank(item.get(name)) and name not in bad_columns:
-            problems.append(FieldProblem(name, f"{name} is required but empty."))
+            problems.append(
+                FieldProblem(
+                    name,
+                    f"{name} is required but empty.",
+                    code="field-required",
+                    params={"field": name},
+                )
+            )
     problems.extend(_cross_checks(collection, item))
     return item, problems
 
@@ -169,7 +191,9 @@ def _parse_field(collection: str, name: str, value: Any, problems: list[FieldPro
     try:
         return parser(value, name)
     except ValueError as exc:
-        problems.append(FieldProblem(name, str(exc)))
+        code = getattr(exc, "code", "field")
+        params: dict[str, object] = getattr(exc, "params", {})
+        problems.append(FieldProblem(name, str(exc), code=code, params=params))
         return None
 
 
@@ -180,8 +204,9 @@ def _parse_text(value: Any, name: str) -> str:
 def _parse_choice(name: str, text: str) -> str:
     choices = {"kind": PROVERB_KINDS, "status": STATUSES, "text_ru_kind": RU_KINDS}.get(name)
     if choices is not None and text.lower() not in choices:
-        msg = f"{name} {text!r} is not one of {', '.join(choices)}."
-        raise ValueError(msg)
+        allowed = ", ".join(choices)
+        msg = f"{name} {text!r} is not one of {allowed}."
+        raise _BadValueError(msg, code="field-choice", field=name, value=text, allowed=allowed)
     return text.lower() if choices is not None else text
 
 
@@ -194,7 +219,7 @@ def _parse_id(value: Any, name: str = "id") -> str:
             f"id {text!r} is not usable: use 1-64 letters, digits, '_', '-', '.' or ':' "
             "starting with a letter or digit."
         )
-        raise ValueError(msg)
+        raise _BadValueError(msg, code="field-id", value=text)
     return text
 
 
@@ -205,8 +230,9 @@ def _parse_list(value: Any, name: str) -> list[str]:
         out = [t.lower() for t in out]
         unknown = [t for t in out if t not in THEMES]
         if unknown:
-            msg = f"unknown theme(s) {', '.join(unknown)}; use themes from: {', '.join(THEMES)}."
-            raise ValueError(msg)
+            themes, allowed = ", ".join(unknown), ", ".join(THEMES)
+            msg = f"unknown theme(s) {themes}; use themes from: {allowed}."
+            raise _BadValueError(msg, code="field-themes", themes=themes, allowed=allowed)
     return out
 
 
@@ -218,7 +244,7 @@ def _parse_members(value: Any, name: str = "members") -> list[dict[str, Any]]:
     for row in rows:
         if _blank(row.get("name")):
             msg = "every member needs a name (write members as 'name|role|years;...')."
-            raise ValueError(msg)
+            raise _BadValueError(msg, code="field-member-name")
     return rows
 
 
@@ -226,7 +252,7 @@ def _member_from_text(text: str) -> dict[str, Any]:
     parts = [p.strip() for p in text.split("|")]
     if len(parts) > 3:
         msg = f"member {text.strip()!r} has more than three '|'-separated parts (name|role|years)."
-        raise ValueError(msg)
+        raise _BadValueError(msg, code="field-member-parts", member=text.strip())
     parts += [""] * (3 - len(parts))
     return {"name": parts[0], "role": parts[1], "years": parts[2]}
 
@@ -242,7 +268,7 @@ def _parse_bool(value: Any, name: str) -> bool:
     if text in _FALSE:
         return False
     msg = f"{name} {value!r} is not yes or no (use yes/no, да/нет, иә/жоқ, true/false)."
-    raise ValueError(msg)
+    raise _BadValueError(msg, code="field-yes-no", field=name, value=str(value))
 
 
 def _parse_int(value: Any, name: str) -> int:
@@ -252,7 +278,7 @@ def _parse_int(value: Any, name: str) -> int:
         number = math.nan
     if math.isnan(number) or not number.is_integer():
         msg = f"{name} {value!r} is not a whole number."
-        raise ValueError(msg)
+        raise _BadValueError(msg, code="field-whole-number", field=name, value=str(value))
     return int(number)
 
 
@@ -278,10 +304,13 @@ def _cross_checks(collection: str, item: Mapping[str, Any]) -> list[FieldProblem
                     "text_ru_kind",
                     "text_ru_kind is required with text_ru: say whether the Russian is an "
                     "established 'equivalent' or a faithful 'translation'.",
+                    code="field-ru-kind",
                 )
             )
         if item.get("kind") == "quote" and _blank(item.get("author")):
-            out.append(FieldProblem("author", "a quote needs its author."))
+            out.append(
+                FieldProblem("author", "a quote needs its author.", code="field-quote-author")
+            )
         return out
     out.extend(_people_checks(collection, item))
     return out
@@ -297,18 +326,39 @@ def _people_checks(collection: str, item: Mapping[str, Any]) -> list[FieldProble
                 name_field,
                 f"{name!r} is marked as an example but its name does not say so; put "
                 "'Example' (Пример, Мысал) in the name so no one takes it for a real family.",
+                code="field-example-name",
+                params={"name": name},
             )
         )
     if not item.get("is_example") and _EXAMPLE_MARK.search(name):
         out.append(
-            FieldProblem("is_example", f"{name!r} looks like a sample; set is_example to yes.")
+            FieldProblem(
+                "is_example",
+                f"{name!r} looks like a sample; set is_example to yes.",
+                code="field-looks-like-example",
+                params={"name": name},
+            )
         )
     if not item.get("consent"):
-        out.append(FieldProblem("consent", "no consent to publication: never placed.", "warning"))
+        out.append(
+            FieldProblem(
+                "consent",
+                "no consent to publication: never placed.",
+                "warning",
+                code="field-no-consent",
+            )
+        )
     if collection == "dynasties":
         out.extend(_dynasty_numbers(item))
     elif item.get("year") is not None and not 1990 <= int(item["year"]) <= 2100:
-        out.append(FieldProblem("year", f"year {item['year']} is not a contest year."))
+        out.append(
+            FieldProblem(
+                "year",
+                f"year {item['year']} is not a contest year.",
+                code="field-contest-year",
+                params={"year": item["year"]},
+            )
+        )
     return out
 
 
@@ -316,12 +366,31 @@ def _dynasty_numbers(item: Mapping[str, Any]) -> list[FieldProblem]:
     out: list[FieldProblem] = []
     generations = item.get("generations")
     if generations is not None and generations < 1:
-        out.append(FieldProblem("generations", f"generations {generations} must be at least 1."))
+        out.append(
+            FieldProblem(
+                "generations",
+                f"generations {generations} must be at least 1.",
+                code="field-generations",
+                params={"generations": generations},
+            )
+        )
     elif generations == 1:
         out.append(
-            FieldProblem("generations", "a dynasty usually spans 2+ generations.", "warning")
+            FieldProblem(
+                "generations",
+                "a dynasty usually spans 2+ generations.",
+                "warning",
+                code="field-one-generation",
+            )
         )
     total = item.get("total_years")
     if total is not None and total < 0:
-        out.append(FieldProblem("total_years", f"total_years {total} must not be negative."))
+        out.append(
+            FieldProblem(
+                "total_years",
+                f"total_years {total} must not be negative.",
+                code="field-total-years",
+                params={"years": total},
+            )
+        )
     return out

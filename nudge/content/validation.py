@@ -17,8 +17,14 @@ import numpy as np
 from scipy import sparse
 
 from nudge.content.campaign import CampaignSettings, TextFormat
-from nudge.content.language import WordLists, check_kazakh, check_russian, fix_lookalikes
-from nudge.content.schema import TEXT_FIELDS, item_from_raw, item_kind
+from nudge.content.language import (
+    TextIssue,
+    WordLists,
+    check_kazakh,
+    check_russian,
+    fix_lookalikes,
+)
+from nudge.content.schema import TEXT_FIELDS, FieldProblem, item_from_raw, item_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +32,9 @@ class Problem:
     """One problem of one entry.
 
     ``row`` is 1-based in the batch as the designer sees it (a spreadsheet's
-    first data row is row 2, under the header).
+    first data row is row 2, under the header). `code` names the message in
+    the details catalogue and `params` fills its placeholders, so the app can
+    say it in the designer's language (`nudge.i18n.problem_text`).
     """
 
     row: int
@@ -36,6 +44,7 @@ class Problem:
     code: str
     message: str
     severity: str
+    params: dict[str, object] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the problem as a JSON-ready mapping."""
@@ -114,18 +123,26 @@ def fits_format(
     kind = item_kind(collection, item)
     if kind not in fmt.item_kinds:
         return False, f"{fmt.label} does not take {kind} entries"
-    reasons = []
-    for name in TEXT_FIELDS[collection][: 2 if bilingual else 1]:
-        text = str(item.get(name) or "")
-        words, chars = text_length(text)
-        if words > fmt.max_words or chars > fmt.max_chars:
-            reasons.append(
-                f"{name} has {words} words and {chars} characters, over the {fmt.label} "
-                f"limit of {fmt.max_words} words and {fmt.max_chars} characters"
-            )
+    reasons = [
+        f"{name} has {words} words and {chars} characters, over the {fmt.label} "
+        f"limit of {fmt.max_words} words and {fmt.max_chars} characters"
+        for name, words, chars in _over_limits(item, collection, fmt, bilingual=bilingual)
+    ]
     if reasons:
         return False, "; ".join(reasons)
     return True, None
+
+
+def _over_limits(
+    item: Mapping[str, Any], collection: str, fmt: TextFormat, *, bilingual: bool
+) -> list[tuple[str, int, int]]:
+    """Return ``(field, words, characters)`` of each text of an entry too long for `fmt`."""
+    out = []
+    for name in TEXT_FIELDS[collection][: 2 if bilingual else 1]:
+        words, chars = text_length(str(item.get(name) or ""))
+        if words > fmt.max_words or chars > fmt.max_chars:
+            out.append((name, words, chars))
+    return out
 
 
 def validate_items(
@@ -188,55 +205,97 @@ def _check_entry(
 ) -> tuple[dict[str, Any], list[Problem]]:
     item, field_problems = item_from_raw(collection, entry)
     ident = item.get("id")
-
-    def problem(column: str | None, code: str, message: str, severity: str) -> Problem:
-        return Problem(row, ident, collection, column, code, message, severity)
-
-    out = [problem(p.column, "field", p.message, p.severity) for p in field_problems]
     kk_field, ru_field = TEXT_FIELDS[collection]
     kk, ru = str(item.get(kk_field) or ""), str(item.get(ru_field) or "")
+    found = list(field_problems)
     if kk:
-        out += [
-            problem(kk_field, i.code, i.message, i.severity) for i in check_kazakh(kk, lists=lists)
-        ]
+        found += [_on(kk_field, i) for i in check_kazakh(kk, lists=lists)]
     elif ru:
-        out.append(problem(kk_field, "field", "the Kazakh text is mandatory.", "error"))
+        found.append(
+            FieldProblem(kk_field, "the Kazakh text is mandatory.", code="kazakh-required")
+        )
     if ru:
-        out += [problem(ru_field, i.code, i.message, i.severity) for i in check_russian(ru)]
+        found += [_on(ru_field, i) for i in check_russian(ru)]
     elif kk and campaign.require_russian:
-        out.append(
-            problem(ru_field, "field", "this campaign requires a Russian text too.", "error")
+        found.append(
+            FieldProblem(
+                ru_field, "this campaign requires a Russian text too.", code="russian-required"
+            )
         )
     if kk:
-        out.extend(
-            problem(c, "length", m, s) for c, m, s in _length_problems(item, collection, campaign)
-        )
+        found += _length_problems(item, collection, campaign)
+    out = [
+        Problem(row, ident, collection, p.column, p.code, p.message, p.severity, params=p.params)
+        for p in found
+    ]
     return item, out
+
+
+def _on(column: str, issue: TextIssue) -> FieldProblem:
+    return FieldProblem(column, issue.message, issue.severity, issue.code, issue.params)
 
 
 def _length_problems(
     item: Mapping[str, Any], collection: str, campaign: CampaignSettings
-) -> list[tuple[str, str, str]]:
+) -> list[FieldProblem]:
     kind = item_kind(collection, item)
     formats = campaign.formats_for_item_kind(kind)
     kk_field = TEXT_FIELDS[collection][0]
     if not formats:
-        return [(kk_field, f"no format of this campaign takes {kind} entries.", "warning")]
+        return [
+            FieldProblem(
+                kk_field,
+                f"no format of this campaign takes {kind} entries.",
+                "warning",
+                code="no-format-for-kind",
+                params={"kind": kind},
+            )
+        ]
     bilingual = campaign.require_russian
     verdicts = [(fmt, *fits_format(item, collection, fmt, bilingual=bilingual)) for fmt in formats]
     fitting = [fmt.key for fmt, ok, _ in verdicts if ok]
     if not fitting:
         why = "; ".join(f"{reason}" for _, _, reason in verdicts)
-        return [(kk_field, f"too long for every format it may go on: {why}; shorten it.", "error")]
-    return [
-        (
-            kk_field,
-            f"too long for {fmt.key}: {reason}; it goes only on {', '.join(fitting)}.",
-            "warning",
+        widest = max(formats, key=lambda f: (f.max_chars, f.max_words))
+        name, words, chars = _over_limits(item, collection, widest, bilingual=bilingual)[0]
+        return [
+            FieldProblem(
+                kk_field,
+                f"too long for every format it may go on: {why}; shorten it.",
+                code="too-long",
+                params={
+                    "field": name,
+                    "words": words,
+                    "chars": chars,
+                    "format": widest.key,
+                    "max_words": widest.max_words,
+                    "max_chars": widest.max_chars,
+                },
+            )
+        ]
+    out = []
+    for fmt, ok, reason in verdicts:
+        if ok:
+            continue
+        name, words, chars = _over_limits(item, collection, fmt, bilingual=bilingual)[0]
+        out.append(
+            FieldProblem(
+                kk_field,
+                f"too long for {fmt.key}: {reason}; it goes only on {', '.join(fitting)}.",
+                "warning",
+                code="too-long-for-format",
+                params={
+                    "field": name,
+                    "words": words,
+                    "chars": chars,
+                    "format": fmt.key,
+                    "max_words": fmt.max_words,
+                    "max_chars": fmt.max_chars,
+                    "fitting": ", ".join(fitting),
+                },
+            )
         )
-        for fmt, ok, reason in verdicts
-        if not ok
-    ]
+    return out
 
 
 def normalise_text(text: str) -> str:
@@ -267,36 +326,48 @@ def _duplicate_problems(
                     ident,
                     collection,
                     "id",
-                    "duplicate-id",
-                    f"id {ident!r} is already used in row {seen_ids[ident]}.",
-                    "error",
+                    code="duplicate-id",
+                    message=f"id {ident!r} is already used in row {seen_ids[ident]}.",
+                    severity="error",
+                    params={"id": ident, "first_row": seen_ids[ident]},
                 )
             )
         else:
             seen_ids[ident] = row
     texts = [normalise_text(str(e.get(kk_field) or "")) for e in others]
     labels = [f"stored entry {e.get('id')!r}" for e in others]
+    names = [str(e.get("id")) for e in others]
     texts += [normalise_text(str(item.get(kk_field) or "")) for _, item, _ in parsed]
     labels += [f"row {row} ({item.get('id')!r})" for row, item, _ in parsed]
+    names += [str(item.get("id") or f"#{row}") for row, item, _ in parsed]
     offset = len(others)
     for i, j, sim in _similar_pairs(texts, campaign.near_duplicate_threshold):
         if j < offset:
             continue
         row, item, _ = parsed[j - offset]
-        exact = texts[i] == texts[j]
-        code = "duplicate" if exact else "near-duplicate"
-        what = "the same text as" if exact else f"nearly the same text ({sim:.0%}) as"
-        out.append(
-            Problem(
+        if texts[i] == texts[j]:
+            problem = Problem(
                 row,
                 item.get("id"),
                 collection,
                 kk_field,
-                code,
-                f"{kk_field} is {what} {labels[i]}.",
-                "error" if exact else "warning",
+                code="duplicate",
+                message=f"{kk_field} is the same text as {labels[i]}.",
+                severity="error",
+                params={"field": kk_field, "other": names[i]},
             )
-        )
+        else:
+            problem = Problem(
+                row,
+                item.get("id"),
+                collection,
+                kk_field,
+                code="near-duplicate",
+                message=f"{kk_field} is nearly the same text ({sim:.0%}) as {labels[i]}.",
+                severity="warning",
+                params={"field": kk_field, "other": names[i], "percent": round(sim * 100)},
+            )
+        out.append(problem)
     return out
 
 
