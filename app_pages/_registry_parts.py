@@ -19,6 +19,7 @@ from nudge.registry import (
     REGIONS,
     STATUSES,
     TRANSITIONS,
+    FlagRecord,
     UserInfo,
     change_status,
     get_installation,
@@ -101,9 +102,25 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
         region = app_services.region_label(rec.region_code, st.session_state["lang"])
         st.success(tr("registry.logged", id=rec.id, region=region, city=rec.city or "–"))
         for flag in rec.open_flags:
-            st.warning(f"{tr('registry.flag')}: {tr(f'flags.{flag.code}')} ({flag.message})",
-                       icon=":material/flag:")  # fmt: skip
+            st.warning(f"{tr('registry.flag')}: {flag_text(flag, tr)}", icon=":material/flag:")
         st.session_state["registry_pin"] = None
+
+
+def flag_text(flag: FlagRecord, tr: Translator) -> str:
+    """Return a flag in the user's language: what it means, and how far and which record.
+
+    English readers get the library's full explanation; the others get the
+    same facts from the flag's fields (distance, other installation).
+    """
+    head = tr(f"flags.{flag.code}")
+    if tr.lang == "en":
+        return f"{head} ({flag.message})"
+    facts = []
+    if flag.distance_m is not None:
+        facts.append(tr("flags.at_distance", m=f"{flag.distance_m:,.0f}".replace(",", " ")))
+    if flag.other_installation_id is not None:
+        facts.append(tr("flags.other_installation", id=flag.other_installation_id))
+    return f"{head} ({', '.join(facts)})" if facts else head
 
 
 def installations_list(user: UserInfo, tr: Translator, lang: str) -> None:
@@ -151,7 +168,7 @@ def details(installation_id: int, user: UserInfo, tr: Translator) -> None:
             st.image([str(p.path) for p in photos if p.path.is_file()], width=220)
         for flag in rec.open_flags:
             c1, c2 = st.columns([3, 1])
-            c1.warning(f"{tr(f'flags.{flag.code}')} ({flag.message})", icon=":material/flag:")
+            c1.warning(flag_text(flag, tr), icon=":material/flag:")
             why = c2.text_input(tr("registry.resolve_note"), key=f"flag_note_{flag.id}")
             if c2.button(tr("registry.resolve"), key=f"flag_{flag.id}", disabled=not why.strip()):
                 with ui.guarded():

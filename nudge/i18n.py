@@ -149,19 +149,81 @@ def detail_text(
     texts = load_details().get(code)
     if texts is None:
         return fallback
-    text = texts.get(translator(lang).lang) or texts.get(FALLBACK_LANGUAGE)
+    language = translator(lang).lang
+    text = texts.get(language) or texts.get(FALLBACK_LANGUAGE)
     if text is None or not placeholders(text) <= set(params):
         return fallback
     try:
-        return text.format_map(dict(params))
-    except (ValueError, IndexError, KeyError):
+        return fill_detail(text, params, language)
+    except (ValueError, IndexError, KeyError, TypeError):
         return fallback
 
 
+def fill_detail(text: str, params: Mapping[str, object], lang: str) -> str:
+    """Fill `text`'s placeholders; ``{name:section}`` says a code's name from a vocabulary.
+
+    The section is a table of the interface texts (``{role:roles}`` says
+    ``planner`` as ``жоспарлаушы``) or ``region`` (a region code as the
+    region's name); a comma-separated value has each part named. Codes a
+    vocabulary lacks stay as they are. Any other spec is a format spec.
+    """
+    out: list[str] = []
+    for literal, name, spec, conversion in string.Formatter().parse(text):
+        out.append(literal)
+        if name is None:
+            continue
+        value = params[name]
+        if conversion:
+            msg = f"Conversions are not used in detail texts: {text!r}"
+            raise ValueError(msg)
+        if spec and (spec == "region" or spec in _sections()):
+            parts = [p.strip() for p in str(value).split(",")]
+            out.append(", ".join(_vocabulary_name(spec, p, lang) for p in parts))
+        else:
+            out.append(format(value, spec or ""))
+    return "".join(out)
+
+
+@cache
+def _sections() -> frozenset[str]:
+    return frozenset(key.split(".", 1)[0] for key in load_messages(FALLBACK_LANGUAGE))
+
+
+def _vocabulary_name(section: str, code: str, lang: str) -> str:
+    if section == "region":
+        return region_name(code, lang)
+    return load_messages(lang).get(f"{section}.{code}", code)
+
+
+def region_name(code: str, lang: str) -> str:
+    """Return the name of Kazakhstan's region `code` in `lang` (the code when unknown)."""
+    from nudge.registry.regions import REGIONS  # heavy; needed only here
+
+    for region in REGIONS:
+        if region.code == code:
+            return {"kk": region.name_kk, "ru": region.name_ru}.get(lang, region.name)
+    return code
+
+
 def error_text(exc: BaseException, lang: str | None) -> str:
-    """Return the message of a nudge error in `lang` (its English message when untranslated)."""
+    """Return the message of a nudge error in `lang` (its English message when untranslated).
+
+    An error with several reasons (a ``reasons`` parameter of ``(code,
+    params)`` pairs, as an infeasible plan has) says each of them, one
+    sentence per reason; it falls back to the English message as a whole
+    when any reason lacks a text.
+    """
     code = getattr(exc, "code", None)
     params = getattr(exc, "params", None) or {}
+    reasons = params.get("reasons")
+    if isinstance(reasons, list | tuple) and len(reasons) > 1:
+        texts = [
+            detail_text(lang, part[0], part[1], "")
+            for part in reasons
+            if isinstance(part, list | tuple) and len(part) == 2 and isinstance(part[1], Mapping)
+        ]
+        if len(texts) == len(reasons) and all(texts):
+            return " ".join(texts)
     return detail_text(lang, code, params, str(exc))
 
 

@@ -25,11 +25,13 @@ from nudge.i18n import (
     detail_text,
     error_key,
     error_text,
+    fill_detail,
     load_details,
     load_messages,
     missing_keys,
     placeholders,
     problem_text,
+    region_name,
     translator,
 )
 
@@ -225,3 +227,33 @@ def test_coded_errors_survive_pickling() -> None:
     )
     batch = pickle.loads(pickle.dumps(BatchValidationError([RowProblem(2, "bad")], what="file")))
     assert batch.problems == [RowProblem(2, "bad")] and "file" in str(batch)
+
+
+def test_an_error_with_several_reasons_says_each_or_falls_back_whole() -> None:
+    both = (("batch_problems", {"n": 2}), ("batch_problems", {"n": 5}))
+    exc = InfeasibleError("English whole.", code="batch_problems", n=2, reasons=both)
+    assert error_text(exc, "kk") == (
+        "2 жолда қате бар; төмендегі кестеде әрқайсысы жол нөмірімен көрсетілген. "
+        "5 жолда қате бар; төмендегі кестеде әрқайсысы жол нөмірімен көрсетілген."
+    )
+    half = (("batch_problems", {"n": 2}), ("no-such-code", {}))
+    exc = InfeasibleError("English whole.", code="batch_problems", n=2, reasons=half)
+    assert error_text(exc, "kk") == error_text(BatchValidationError([RowProblem(1, "a")] * 2), "kk")
+
+
+def test_codes_in_a_detail_text_are_named_in_the_users_language() -> None:
+    values = {"role": "planner", "old": "installed", "regions": "ALA, AST", "n": 1234.5}
+    template = "{role:roles} | {old:statuses} | {regions:region} | {n:,.1f}"
+    assert (
+        fill_detail(template, values, "kk") == "жоспарлаушы | орнатылған | Алматы, Астана | 1,234.5"
+    )
+    assert (
+        fill_detail(template, values, "ru")
+        == "планировщик | установлена | Алматы, Астана | 1,234.5"
+    )
+    assert (
+        fill_detail("{role:roles} {old:statuses}", {"role": "ghost", "old": "x"}, "en") == "ghost x"
+    )
+    assert region_name("ALA", "en") == "Almaty" and region_name("XX", "kk") == "XX"
+    with pytest.raises(ValueError, match="Invalid format specifier"):
+        fill_detail("{role:nothing}", values, "kk")  # detail_text then falls back to English
