@@ -24,6 +24,7 @@ from nudge.registry import (
     change_status,
     get_installation,
     import_installations,
+    import_publications,
     installations_frame,
     list_installations,
     list_publications,
@@ -211,6 +212,27 @@ def import_tab(user: UserInfo, library: Any, tr: Translator) -> None:
             ui.show_problems(result.errors, tr)
 
 
+def _publications_import(user: UserInfo, tr: Translator) -> None:
+    """Import publications from a spreadsheet; show the problems of each refused row."""
+    st.caption(tr("registry.pub_import_help"))
+    upload = st.file_uploader(
+        tr("registry.import_file"), type=["csv", "xlsx", "geojson", "json"], key="pub_import"
+    )
+    if upload is None or not st.button(tr("registry.import"), key="pub_import_go"):
+        return
+    with ui.guarded(), st.spinner(tr("registry.saving")):
+        result = app_services.with_upload(
+            upload.name, upload.getvalue(),
+            lambda path: import_publications(
+                ui.engine(), path, user=user, districts=ui.districts(str(ui.settings().data_dir))
+            ),
+        )  # fmt: skip
+        st.success(tr("registry.pub_imported", stored=result.stored,
+                      skipped=result.skipped_existing, errors=len(result.errors)))  # fmt: skip
+        if result.errors:
+            ui.show_problems(result.errors, tr)
+
+
 def publications_tab(user: UserInfo, tr: Translator, lang: str) -> None:
     """Log a publication or event, and list the latest ones."""
     with st.form("publication"):
@@ -237,6 +259,8 @@ def publications_tab(user: UserInfo, tr: Translator, lang: str) -> None:
                 themes=themes, note=note or None,
             )  # fmt: skip
             st.success(tr("registry.pub_logged", id=pub.id))
+    with st.expander(tr("registry.pub_import_title"), icon=":material/upload_file:"):
+        _publications_import(user, tr)
     pubs = list_publications(ui.engine())[-200:]
     if pubs:
         frame = pd.DataFrame([asdict(p) for p in pubs])

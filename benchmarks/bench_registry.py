@@ -35,6 +35,7 @@ from nudge.registry import (
     build_report,
     engine_from_url,
     import_installations,
+    import_publications,
     log_installation,
     upgrade_database,
     write_report,
@@ -60,6 +61,23 @@ def write_batch(path: Path, rows: int, seed: int = 1) -> Path:
     lines += [
         f"{lat[i]:.6f},{lon[i]:.6f},{kinds[i]},2025-{1 + i % 12:02d}-{1 + i % 28:02d},"
         f"proverb-{i % 90:03d},diligence;learning,3x6,{i % 360},yes"
+        for i in range(rows)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_publications(path: Path, rows: int, seed: int = 2) -> Path:
+    """Write a CSV of `rows` publications, half located in Almaty, half by region only."""
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(43.18, 43.32, rows)
+    lon = rng.uniform(76.80, 77.05, rows)
+    kinds = ["tv_programme", "podcast", "challenge_post", "news_article", "open_day"]
+    lines = ["kind,title,date,region,lat,lon,link,reach"]
+    lines += [
+        f"{kinds[i % 5]},Жарияланым {i},2025-{1 + i % 12:02d}-{1 + i % 28:02d},"
+        + (f",{lat[i]:.6f},{lon[i]:.6f}" if i % 2 else "ALA,,")
+        + f",https://example.kz/{i},{i * 10}"
         for i in range(rows)
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -96,6 +114,13 @@ def bench_import(workdir: Path, rows: int) -> None:
     print(
         f"re-import of the same file: {time.perf_counter() - start:.2f} s, stored "
         f"{again.stored}, skipped {again.skipped_existing:,}"
+    )
+    pubs = write_publications(workdir / "publications.csv", rows)
+    start = time.perf_counter()
+    done = import_publications(engine, pubs, user="admin")
+    print(
+        f"import {rows:,} publications (SQLite): {time.perf_counter() - start:.2f} s, "
+        f"stored {done.stored:,}, errors {len(done.errors)}"
     )
     start = time.perf_counter()
     report = build_report(engine)

@@ -357,6 +357,31 @@ def test_registry_flags_a_likely_duplicate_in_the_users_language(env: Env) -> No
     assert any(expected in w and f"№{older.id} орнату" in w for w in warnings), warnings
 
 
+def test_registry_imports_publications_with_a_row_problem_table(env: Env) -> None:
+    csv = (
+        "түрі,атауы,күні,облыс,сілтеме\n"
+        "tv,«Еңбек адамы»,2025-03-02,ALA,https://kaztv.kz/e\n"
+        "zeppelin,Белгісіз,2025-03-03,ALA,\n"
+        "news,Астана жаңалығы,2025-03-04,AST,\n"
+    ).encode()
+    at = open_page("coordinator", "registry", "kk", env)
+    at.file_uploader(key="pub_import").set_value([("pubs.csv", csv, "text/csv")])
+    at.run()
+    at.button(key="pub_import_go").click().run()
+    assert_clean(at)
+    tr = translator("kk")
+    assert tr("registry.pub_imported", stored=1, skipped=0, errors=2) in [
+        s.value for s in at.success
+    ]
+    problems = next(
+        d.value for d in at.dataframe if tr("columns.problem_message") in d.value.columns
+    )
+    assert list(problems[tr("columns.problem_row")]) == [3, 4]
+    texts = list(problems[tr("columns.problem_message")])
+    assert "zeppelin" in texts[0] and "жарияланым түрі белгісіз" in texts[0]
+    assert "«Астана»" in texts[1]  # outside the coordinator's region, said in Kazakh
+
+
 def test_admin_adds_a_user_and_saves_campaign_settings(env: Env) -> None:
     at = open_page("admin", "admin", "en", env)
     at.text_input(key="new_username").set_value("marat")

@@ -77,6 +77,19 @@ def test_import_prints_exactly_the_documented_json(
     assert report["total"]["installations"] == 1
     users = _run(app, cli_env, "user", "list", "--json")["users"]
     assert [u["username"] for u in users] == ["admin", "aigerim"]
+    pubs = write_csv(
+        tmp_path / "pubs.csv",
+        "kind,title,date,region,link\n"
+        "tv,Еңбек адамы,2025-03-02,ALA,https://kaztv.kz/1\n"
+        "news,Астана жаңалығы,2025-03-03,AST,\n",
+    )
+    cmd = ("registry", "import-publications", str(pubs), "--as", "aigerim", "--json")
+    out = _run(app, cli_env, *cmd)
+    assert (out["rows"], out["stored"], out["skipped_existing"]) == (2, 1, 0)
+    assert [e["row"] for e in out["errors"]] == [3]  # Astana: not aigerim's region
+    assert _run(app, cli_env, *cmd)["skipped_existing"] == 1
+    report = _run(app, cli_env, "report", "--by", "region", "--json")
+    assert report["total"]["publications"] == 1
 
 
 def test_log_status_photo_publication_export_report_audit(

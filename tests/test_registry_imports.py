@@ -26,7 +26,10 @@ from nudge.registry import (
     audit_entries,
     import_installations,
     import_plan,
+    import_publications,
+    indicator_table,
     list_installations,
+    list_publications,
     log_installation,
 )
 
@@ -317,3 +320,99 @@ def test_uploaded_content_is_imported_by_its_file_name(engine: Engine, users: Us
         import_installations(engine, content, user=users.almaty)
     with pytest.raises(InputFileError, match=r"is 0\.0 MB; imports are limited to 0 MB"):
         import_installations(engine, content, user=users.almaty, filename="b.csv", max_bytes=10)
+
+
+# ---------------------------------------------------------------- publications in a batch
+
+PUBLICATIONS_CSV = (
+    "Тип;Название;Дата;Область;Широта;Долгота;Ссылка;Охват\n"
+    "tv;«Еңбек адамы» телебағдарламасы;2025-03-03;;43.2389;76.8897;https://kaztv.kz/a;120000\n"
+    "статья;Әулет туралы мақала;04.03.2025;Алматы;;;https://example.kz/b;\n"
+    "open_day;Ашық есік күні;2025-03-05;ALA;;;;350\n"
+    "zeppelin;Бір нәрсе;2025-03-06;ALA;;;;\n"
+    "podcast;Болашақ подкасты;2099-01-01;ALA;;;;\n"
+    "podcast;Ескі подкаст;2025-03-07;ALA;;;not a link;\n"
+    "podcast;Шетелде;2025-03-08;;10.0;10.0;;\n"
+    "news;Астанадағы жаңалық;2025-03-09;AST;;;;\n"
+    "news;Қате аймақ;2025-03-10;AST;43.2389;76.8897;;\n"
+    "news;Сан емес қамту;2025-03-11;ALA;;;;көп\n"
+)
+
+
+def test_publications_file_is_checked_row_by_row_and_stored(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "публикации.csv", PUBLICATIONS_CSV)
+    result = import_publications(engine, path, user=users.almaty)
+    assert (result.rows, result.stored, result.skipped_existing) == (10, 3, 0)
+    codes = {p.row: p.code for p in result.errors}
+    assert codes == {
+        5: "publication_kind_unknown", 6: "publication_in_future", 7: "publication_link_invalid",
+        8: "point_outside", 9: "row_publication_outside_your_regions",
+        10: "publication_region_mismatch",
+        11: "row_not_a_number",
+    }  # fmt: skip
+    by_row = {p.row: p for p in result.errors}
+    assert "zeppelin" in problem_text(by_row[5], "kk") and "жарияланым түрі" in problem_text(
+        by_row[5], "kk"
+    )
+    assert problem_text(by_row[9], "ru").startswith("Публикация относится к области «Астана»")
+    pubs = list_publications(engine)
+    assert [p.kind for p in pubs] == ["tv_programme", "news_article", "open_day"]
+    assert {p.region_code for p in pubs} == {"ALA"}
+    assert {p.city for p in pubs} == {"Almaty"}  # from the location, or the city-level region
+    assert pubs[0].reach == 120_000 and pubs[0].verified and not pubs[2].verified
+    assert pubs[1].published_on == date(2025, 3, 4)
+    created = [e for e in audit_entries(engine, table="publications") if e.action == "create"]
+    assert sorted(e.record_id for e in created) == sorted(result.ids)
+    again = import_publications(engine, path, user=users.almaty)
+    assert (again.stored, again.skipped_existing) == (0, 3)  # the same file adds nothing
+    assert len(list_publications(engine)) == 3
+    table = indicator_table(engine, by=("region",))
+    assert table.total["publications"] == 3 and table.total["reach"] == 120_350
+
+
+def test_publications_from_xlsx_upload_and_admin_everywhere(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame({
+        "түрі": ["podcast", "contest"], "атауы": ["«Мен профимін» подкасты", "Байқау финалы"],
+        "күні": [date(2025, 4, 1), datetime(2025, 4, 2, 18, 0)], "облыс": ["Астана", "Шымкент"],
+        "сілтеме": ["https://podcast.kz/1", None],
+    })  # fmt: skip
+    xlsx = tmp_path / "p.xlsx"
+    frame.to_excel(xlsx, index=False)
+    result = import_publications(engine, xlsx.read_bytes(), filename="p.xlsx", user=users.admin)
+    assert (result.stored, result.errors) == (2, [])
+    assert [p.region_code for p in list_publications(engine)] == ["AST", "SHY"]
+    assert [p.published_on for p in list_publications(engine)] == [date(2025, 4, 1),
+                                                                  date(2025, 4, 2)]  # fmt: skip
+
+
+def test_publications_file_without_needed_columns_says_which(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "p.csv", "title,date\nA,2025-03-01\n")
+    with pytest.raises(InputFileError, match="no column for kind and region") as info:
+        import_publications(engine, path, user=users.admin)
+    assert info.value.code == "import_columns_missing"
+    assert "p.csv файлында" in error_text(info.value, "kk")
+    with pytest.raises(AccessDeniedError):
+        import_publications(engine, write_csv(tmp_path / "q.csv", PUBLICATIONS_CSV),
+                            user=users.viewer)  # fmt: skip
+    assert list_publications(engine) == []
+
+
+def test_failed_publication_import_stores_nothing(
+    engine: Engine, users: Users, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = table_counts(engine)
+    path = write_csv(tmp_path / "p.csv", PUBLICATIONS_CSV)
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("nudge.registry.imports.record_many", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_publications(engine, path, user=users.admin)
+    assert table_counts(engine) == before

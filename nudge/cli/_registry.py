@@ -169,6 +169,24 @@ def registry_import(
     emit(out, as_json=as_json, human=human)
 
 
+def registry_import_publications(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or GeoJSON of publications and events.")],
+    user: AsUser,
+    districts: DistrictsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import publications and events; every problem is reported with its row number."""
+    result = registry.import_publications(
+        _engine(), file, user=user, districts=_districts(districts)
+    )
+    human = (
+        f"rows: {result.rows}, stored: {result.stored}, skipped (already stored): "
+        f"{result.skipped_existing}, errors: {len(result.errors)}"
+    )
+    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
+    emit(result.as_dict(), as_json=as_json, human=human)
+
+
 def registry_import_plan(
     file: Annotated[Path, typer.Argument(help="Plan GeoJSON (output of `nudge plan`).")],
     user: AsUser,
@@ -378,6 +396,7 @@ def register(app: typer.Typer) -> None:
                       no_args_is_help=True)  # fmt: skip
     for name, func in (
         ("import", registry_import), ("import-plan", registry_import_plan),
+        ("import-publications", registry_import_publications),
         ("log", registry_log), ("status", registry_status), ("photo", registry_photo),
         ("publication", registry_publication), ("export", registry_export),
         ("backup", registry_backup), ("audit", registry_audit),

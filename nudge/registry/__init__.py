@@ -88,7 +88,13 @@ from nudge.registry.evidence import (
     inspect_photo,
     photos_of_installation,
 )
-from nudge.registry.imports import ImportResult, import_installations, import_plan
+from nudge.registry.imports import (
+    PUBLICATION_COLUMNS,
+    ImportResult,
+    import_installations,
+    import_plan,
+    import_publications,
+)
 from nudge.registry.indicators import (
     BREAKDOWNS,
     IndicatorTable,
@@ -140,6 +146,7 @@ __all__ = [
     "BREAKDOWNS",
     "INSTALLATION_KINDS",
     "PERMISSIONS",
+    "PUBLICATION_COLUMNS",
     "PUBLICATION_KINDS",
     "REGIONS",
     "ROLES",
@@ -177,6 +184,7 @@ __all__ = [
     "get_installation",
     "import_installations",
     "import_plan",
+    "import_publications",
     "indicator_table",
     "indicators_from_frames",
     "inspect_photo",

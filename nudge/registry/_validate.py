@@ -80,9 +80,11 @@ def column_key(name: object) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip().casefold()).strip("_")
 
 
-def canonical_columns(columns: Sequence[object]) -> dict[object, str]:
+def canonical_columns(
+    columns: Sequence[object], aliases: Mapping[str, Sequence[str]] = COLUMN_ALIASES
+) -> dict[object, str]:
     """Map a table's own column names to canonical ones (unknown columns are left out)."""
-    lookup = {column_key(a): canon for canon, aliases in COLUMN_ALIASES.items() for a in aliases}
+    lookup = {column_key(a): canon for canon, names in aliases.items() for a in names}
     out: dict[object, str] = {}
     for col in columns:
         canon = lookup.get(column_key(col))
@@ -261,7 +263,8 @@ def _date(value: object) -> date | None:
     return _date_from_text(str(value).strip())
 
 
-def _dates(cells: Cells, name: str, p: Problems) -> Cells:
+def dates_of(cells: Cells, name: str, p: Problems) -> Cells:
+    """Return cells as dates (None when empty), recording cells that are not dates."""
     out = np.empty(len(cells), dtype=object)
     out[:] = [None if v is None else _date(v) for v in cells]
     failed = present(cells) & ~present(out)
@@ -375,8 +378,8 @@ def _location(
 def _dates_and_status(table: pd.DataFrame, p: Problems, today: date) -> dict[str, Cells]:
     statuses = {s: s for s in STATUSES}
     status = _choices(cells_of(table, "status"), "status", statuses, p, default="installed")
-    installed = _dates(cells_of(table, "installed_on"), "installed_on", p)
-    removed = _dates(cells_of(table, "removed_on"), "removed_on", p)
+    installed = dates_of(cells_of(table, "installed_on"), "installed_on", p)
+    removed = dates_of(cells_of(table, "removed_on"), "removed_on", p)
     needs = np.array([s in NEEDS_INSTALL_DATE for s in status], dtype=bool)
     p.add(
         needs & ~present(installed),

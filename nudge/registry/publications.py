@@ -108,12 +108,21 @@ def _kind(kind: str) -> str:
 
 
 def _place(lat: float | None, lon: float | None, region: str | None) -> str:
-    if lat is None or lon is None:
+    found = region_of_point(lat, lon) if lat is not None and lon is not None else None
+    return _settle_region(lat, lon, region, found)
+
+
+def _settle_region(
+    lat: float | None, lon: float | None, region: str | None, found: str | None
+) -> str:
+    """Return the region code from the named `region` and the region `found` at the location."""
+    if lat is None or lon is None or found is None:
+        if lat is not None and lon is not None:
+            region_of_point(lat, lon)  # raises: the point is outside Kazakhstan
         if region is None:
             msg = "Give the publication's location (lat and lon) or its region."
             raise RecordError(msg, code="publication_place_missing")
         return region_code(region)
-    found = region_of_point(lat, lon)
     if region is not None and region_code(region) != found:
         msg = (
             f"The location (lat {lat}, lon {lon}) is in {REGION_BY_CODE[found].name}, "
@@ -155,6 +164,71 @@ def _city_and_district(
     found = cities_of_points([lat], [lon], [code])[0]
     district = districts.districts_of_points([lat], [lon])[0] if districts is not None else None
     return (city_name(city) if city else found), district
+
+
+def new_publication(
+    *,
+    kind: str,
+    title: str,
+    published_on: date,
+    region_code: str,
+    city: str | None,
+    district: str | None,
+    lat: float | None,
+    lon: float | None,
+    link: str | None,
+    reach: int | None,
+    content_id: str | None,
+    themes: Sequence[str] | str,
+    note: str | None,
+) -> Publication:
+    """Return an unsaved publication of checked values, with its natural key as `uid`.
+
+    The key is kind, title (any case), date, region and link: logging or
+    importing the same publication again finds it.
+    """
+    key = "|".join(
+        [kind, title.strip().casefold(), published_on.isoformat(), region_code, link or ""]
+    )
+    return Publication(
+        uid="h:" + hashlib.sha256(key.encode()).hexdigest()[:40], kind=kind, title=title.strip(),
+        published_on=published_on, region_code=region_code, city=city, district=district,
+        lat=lat, lon=lon, link=link, reach=reach, content_id=content_id,
+        themes=split_themes(themes), note=note,
+    )  # fmt: skip
+
+
+def check_publication_row(
+    *,
+    kind: str,
+    title: str,
+    published_on: date,
+    link: str | None,
+    reach: int | None,
+    lat: float | None,
+    lon: float | None,
+    region: str | None,
+    found: str | None,
+) -> tuple[str, str | None, str]:
+    """Check one imported row: kind, title, date, link, reach and place.
+
+    `found` is the region at the row's location, found for the whole batch at
+    once (None without a location or outside Kazakhstan).
+
+    Returns
+    -------
+    kind, link, region code
+        The canonical kind, the trimmed link (None when empty) and the region.
+
+    Raises
+    ------
+    RecordError
+        With the code and parameters of the first problem.
+    """
+    kind = _kind(kind)
+    link = link.strip() if link and link.strip() else None
+    _check_fields(title, published_on, link, reach)
+    return kind, link, _settle_region(lat, lon, region, found)
 
 
 def log_publication(
@@ -217,12 +291,10 @@ def log_publication(
     _check_fields(title, published_on, link, reach)
     code = _place(lat, lon, region)
     city, district = _city_and_district(lat, lon, code, city, districts)
-    key = "|".join([kind, title.strip().casefold(), published_on.isoformat(), code, link or ""])
-    pub = Publication(
-        uid="h:" + hashlib.sha256(key.encode()).hexdigest()[:40], kind=kind, title=title.strip(),
-        published_on=published_on, region_code=code, city=city, district=district, lat=lat,
-        lon=lon, link=link, reach=reach, content_id=content_id, themes=split_themes(themes),
-        note=note,
+    pub = new_publication(
+        kind=kind, title=title, published_on=published_on, region_code=code, city=city,
+        district=district, lat=lat, lon=lon, link=link, reach=reach, content_id=content_id,
+        themes=themes, note=note,
     )  # fmt: skip
     try:
         with write_session(engine) as session:
