@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages import _shared as ui
 from nudge import app_services
-from nudge.i18n import Translator
+from nudge.i18n import Translator, notice_text
 from nudge.placement import SIGNALS, ScoreResult
 from nudge.placement.compare import compare_plans
 from nudge.placement.plan_files import plan_to_file
@@ -150,7 +150,7 @@ def plan_results(plan: PlanResult, label: str, tr: Translator) -> None:
     c3.metric(tr("plan.gap"), f"{100 * plan.gap:.2f}%")
     c4.metric(tr("plan.seconds"), f"{plan.seconds:.2f}")
     for warning in plan.warnings:
-        st.warning(warning)
+        st.warning(notice_text(warning, tr.lang))
     table = pd.DataFrame(plan.chosen.drop(columns="geometry"))
     st.dataframe(table, hide_index=True, width="stretch")
     if plan.by_district:

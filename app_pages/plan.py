@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import _plan_parts as parts
 from app_pages import _shared as ui
 from nudge import app_services
+from nudge.i18n import notice_text
 from nudge.maps import CandidateLabels, candidates_map, interpret_click, marks_layer
 from nudge.placement.selection import KINDS
 
@@ -46,7 +47,7 @@ with ui.guarded():
     scores = app_services.reweighted(base, weights)
 st.caption(tr("plan.proxy_note"))
 for note in scores.warnings:
-    st.warning(note)
+    st.warning(notice_text(note, tr.lang))
 
 plans: dict = st.session_state["plans"]
 mine = {k: v for k, v in plans.items() if v[0] == slug}

@@ -75,6 +75,31 @@ class RecordError(NudgeError, ValueError):
     """A registry record is invalid or in conflict with stored records."""
 
 
+class Notice(str):
+    """A warning the library returns next to a result: an English text with a code.
+
+    It is a plain `str` (the CLI and JSON show the English text); `code` and
+    `params` let the app say it in the user's language, as for errors.
+    """
+
+    code: str | None
+    params: dict[str, object]
+
+    def __new__(cls, message: str, *, code: str | None = None, **params: object) -> Notice:
+        """Return the notice `message`, with its detail code and placeholder values."""
+        obj = super().__new__(cls, message)
+        obj.code = code
+        obj.params = params
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_notice, (str(self), self.code, self.params))
+
+
+def _rebuild_notice(message: str, code: str | None, params: dict[str, object]) -> Notice:
+    return Notice(message, code=code, **params)
+
+
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """One problem found in one row of an imported batch."""

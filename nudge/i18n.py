@@ -227,6 +227,13 @@ def error_text(exc: BaseException, lang: str | None) -> str:
     return detail_text(lang, code, params, str(exc))
 
 
+def notice_text(notice: str, lang: str | None) -> str:
+    """Return a warning (a `nudge._errors.Notice`, or any text) in `lang`."""
+    code = getattr(notice, "code", None)
+    params = getattr(notice, "params", None) or {}
+    return detail_text(lang, code, params, str(notice))
+
+
 def problem_text(problem: Any, lang: str | None) -> str:
     """Return the message of a row problem (`RowProblem` or alike) in `lang`."""
     code = getattr(problem, "code", None)

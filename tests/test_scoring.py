@@ -10,6 +10,7 @@ import pytest
 import shapely
 
 from nudge._errors import EmptyDataError
+from nudge.i18n import notice_text
 from nudge.placement import candidates_from_dataset, load_profile, score_candidates
 from nudge.placement.scoring import contributions
 
@@ -46,6 +47,7 @@ def test_site_by_station_outranks_empty_field(make_city, at, streets: bool) -> N
     assert result.distance == ("network" if streets else "euclidean")
     if not streets:
         assert "straight-line" in result.warnings[0]
+        assert "түзу сызықпен есептеледі" in notice_text(result.warnings[0], "kk")
         assert (c["contrib_centrality"] == 0).all()
 
 

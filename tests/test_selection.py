@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nudge._errors import EmptyDataError, InfeasibleError
-from nudge.i18n import error_text
+from nudge.i18n import error_text, notice_text
 from nudge.placement._greedy import solve_greedy
 from nudge.placement.selection import PLAN_COLUMNS, MaximalCoverage, plan_sites
 
@@ -271,6 +271,10 @@ def test_locked_sites_closer_than_the_spacing_stay_with_a_warning() -> None:
     plan = plan_sites(sites, demand, kind="banner", count=3, locked=["old1", "old2"])
     assert sorted(plan.site_ids) == ["new", "old1", "old2"]
     assert any("locked sites are closer than 250 m" in w for w in plan.warnings)
+    (close,) = [w for w in plan.warnings if getattr(w, "code", None) == "plan_locked_too_close"]
+    assert notice_text(close, "kk") == (
+        "Бекітілген орындардың 1 жұбы бір-біріне 250 м-ден жақын; олар жоспарда қалады."
+    )
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -418,6 +422,10 @@ def test_evaluate_scores_a_given_layout() -> None:
     assert given.solver == "given"
     assert given.covered_weight == pytest.approx(8)
     assert any("not candidates" in w for w in given.warnings)
+    (note,) = given.warnings
+    assert notice_text(note, "ru") == (
+        "Идентификаторы мест из заданного плана не относятся к местам-кандидатам (1): nowhere"
+    )
 
 
 # ---------------------------------------------------------------- reasons in the user's language

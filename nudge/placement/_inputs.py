@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from nudge._errors import EmptyDataError
+from nudge._errors import EmptyDataError, Notice
 from nudge.placement._problem import Reason, number, raise_infeasible
 
 RADIUS_BY_KIND = {"banner": 300.0, "exhibition": 500.0, "career": 500.0}
@@ -75,9 +75,8 @@ def candidate_table(
         raise EmptyDataError(msg, code="plan_candidates_without_crs")
     missing = (table.geometry.isna() | table.geometry.is_empty).to_numpy()
     if missing.any():
-        warnings.append(
-            f"{int(missing.sum())} {kind} candidate(s) without a location were left out."
-        )
+        msg = f"{int(missing.sum())} {kind} candidate(s) without a location were left out."
+        warnings.append(Notice(msg, code="plan_candidates_without_location", n=int(missing.sum())))
         table = table[~missing]
     ids = table.index.astype(str)
     if ids.duplicated().any():
@@ -85,7 +84,8 @@ def candidate_table(
         msg = f"Candidate ids must be unique; repeated: {dupes}."
         raise EmptyDataError(msg, code="plan_candidate_ids_repeated", ids=", ".join(dupes))
     if "score" not in table.columns:
-        warnings.append("The candidates have no score; sites are chosen on coverage alone.")
+        msg = "The candidates have no score; sites are chosen on coverage alone."
+        warnings.append(Notice(msg, code="plan_candidates_without_score"))
     excluded = (
         table["excluded"].fillna(False).astype(bool).to_numpy()
         if "excluded" in table.columns
@@ -162,10 +162,12 @@ def lock_and_exclude(
     locked = index.isin(lock)
     if np.any(locked & ~eligible):
         names = list(ids[locked & ~eligible][:5])
-        warnings.append(f"Locked site(s) {names} were excluded by scoring; they stay in the plan.")
+        msg = f"Locked site(s) {names} were excluded by scoring; they stay in the plan."
+        warnings.append(Notice(msg, code="plan_locked_were_excluded", ids=", ".join(names)))
     missing = [s for s in drop if s not in index]
     if missing:
-        warnings.append(f"{len(missing)} excluded id(s) are not candidates and were ignored.")
+        msg = f"{len(missing)} excluded id(s) are not candidates and were ignored."
+        warnings.append(Notice(msg, code="plan_excluded_not_candidates", n=len(missing)))
     return locked, eligible & ~index.isin(drop)
 
 
@@ -217,9 +219,11 @@ def site_costs(
     table.index = table.index.astype(str)
     base = float(table[kind]) if kind in table.index else 1.0
     if kind not in table.index and not table.index.isin(sites.index).all():
-        warnings.append(f"No cost for kind {kind!r}; sites without their own cost count as 1.")
+        msg = f"No cost for kind {kind!r}; sites without their own cost count as 1."
+        warnings.append(Notice(msg, code="plan_no_cost_for_kind", kind=kind))
     per_site = table.reindex(sites.index.astype(str))
     unknown = set(table.index) - set(KINDS) - set(sites.index.astype(str))
     if unknown:
-        warnings.append(f"{len(unknown)} cost entries match no {kind} candidate and were ignored.")
+        msg = f"{len(unknown)} cost entries match no {kind} candidate and were ignored."
+        warnings.append(Notice(msg, code="plan_cost_entries_unmatched", n=len(unknown)))
     return per_site.fillna(base).to_numpy(dtype=float)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nudge._errors import EmptyDataError
+from nudge._errors import EmptyDataError, Notice
 from nudge.datasets import CityDataset
 from nudge.placement.network import walk_network_from_streets
 from nudge.placement.profiles import SIGNALS, Profile, load_profile
@@ -37,9 +37,10 @@ PROXY_NOTE = (
     "Scores are a footfall PROXY estimated from OpenStreetMap (places, transit, street network), "
     "not pedestrian counts; calibrate with real counts where you have them."
 )
-NO_STREETS_NOTE = (
+NO_STREETS_NOTE = Notice(
     "The dataset has no walkable streets: straight-line distances are used and the centrality "
-    "signal is 0. Load the city's streets for network distances."
+    "signal is 0. Load the city's streets for network distances.",
+    code="score_no_streets",
 )
 _MIX_EXCLUDE = {"crossing", "worship", "historic", PEDESTRIAN_STREET}
 

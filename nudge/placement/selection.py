@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from nudge._errors import InfeasibleError
+from nudge._errors import InfeasibleError, Notice
 from nudge.placement import _coverage, _districts, _inputs
 from nudge.placement._exact import solve_exact
 from nudge.placement._greedy import plan_bound, solve_greedy
@@ -326,9 +326,13 @@ class MaximalCoverage:
         )
         pair_locked = locked[conflicts[:, 0]] & locked[conflicts[:, 1]] if len(conflicts) else []
         if np.any(pair_locked):
+            n_pairs = int(np.sum(pair_locked))
+            msg = (
+                f"{n_pairs} pair(s) of locked sites are closer than {o['min_spacing']:g} m; "
+                "they stay in the plan."
+            )
             warnings.append(
-                f"{int(np.sum(pair_locked))} pair(s) of locked sites are closer than "
-                f"{o['min_spacing']:g} m; they stay in the plan."
+                Notice(msg, code="plan_locked_too_close", n=n_pairs, spacing=o["min_spacing"])
             )
             conflicts = conflicts[~np.asarray(pair_locked)]
         groups, demand_groups, names = _inputs.group_codes(
@@ -341,7 +345,8 @@ class MaximalCoverage:
         if shares is None and names and isinstance(o["quota"], str):
             shares = _inputs.demand_shares(weights, demand_groups, names)
             if o["quota"].strip().lower() == "proportional":
-                warnings.append("No population given: district shares follow the demand weight.")
+                msg = "No population given: district shares follow the demand weight."
+                warnings.append(Notice(msg, code="plan_shares_from_demand"))
         low, high = _districts.quota_bounds(o["quota"], names, count=o["count"], shares=shares)
         max_sites = o["count"] or int(
             min(len(ids), max(1, (o["budget"] or 1) / max(costs.min(), 1e-9)))
@@ -470,7 +475,12 @@ class MaximalCoverage:
             status="given plan",
         )
         unknown = [w for w, q in zip(wanted, pos, strict=True) if q < 0]
-        extra = (f"{len(unknown)} site id(s) of the given plan are not candidates: {unknown[:5]}",)
+        msg = f"{len(unknown)} site id(s) of the given plan are not candidates: {unknown[:5]}"
+        extra = (
+            Notice(
+                msg, code="plan_given_not_candidates", n=len(unknown), ids=", ".join(unknown[:5])
+            ),
+        )
         return self._result(solution, 0.0, extra=extra if unknown else ())
 
     def _result(self, sol: Solution, seconds: float, *, extra: Sequence[str] = ()) -> PlanResult:
