@@ -21,7 +21,7 @@ from nudge.content import (
 )
 from nudge.content.campaign import CampaignSettings
 from nudge.content.schema import FIELDS
-from nudge.i18n import Translator, problem_text
+from nudge.i18n import Translator, notice_text, problem_text
 
 LONG_FIELDS = {"text_kk", "text_ru", "story_kk", "story_ru", "quote_kk", "quote_ru"}
 
@@ -202,6 +202,37 @@ def rotation(
         rotation_result(result, tr)
 
 
+def _violation_table(violations: list[Any], tr: Translator) -> pd.DataFrame:
+    """Return the rules a rotation could not keep, each said in the user's language."""
+    return pd.DataFrame(
+        {
+            tr("content.v_rule"): [tr(f"rules.{v.rule}") for v in violations],
+            tr("content.v_site"): [v.site_id or "" for v in violations],
+            tr("content.v_flight"): [v.flight for v in violations],
+            tr("content.v_item"): [v.item_id or "" for v in violations],
+            tr("content.v_message"): [problem_text(v, tr.lang) for v in violations],
+        }
+    )
+
+
+def _why_here(match: Any, sites: list[str], item: str, tr: Translator) -> None:
+    """Show the best entries of a site and why the chosen entry suits it, with reasons."""
+    st.markdown(f"**{tr('content.why_title')}**")
+    site = st.selectbox(tr("content.site"), sites, key="rotation_site")
+    best = match.best_items(site, n=5, lang=tr.lang).rename(
+        columns={
+            "item_id": tr("content.best_item"),
+            "score": tr("content.best_score"),
+            "reasons": tr("content.best_reasons"),
+        }
+    )
+    st.dataframe(best, hide_index=True, width="stretch")
+    st.caption(tr("content.why_item", item=item))
+    st.markdown(
+        "\n".join(f"- {notice_text(r, tr.lang)}" for r in match.explain(site, item, tr.lang))
+    )
+
+
 def rotation_result(result: Any, tr: Translator) -> None:
     """Show a rotation: rule checks, calendar, an entry's exposure, print orders."""
     counts = result.violation_counts
@@ -209,6 +240,10 @@ def rotation_result(result: Any, tr: Translator) -> None:
     cols[0].metric(tr("content.assignments"), result.assignments)
     for col, (rule, n) in zip(cols[1:], counts.items(), strict=True):
         col.metric(tr(f"rules.{rule}"), n)
+    if result.violations:
+        with st.expander(f"{tr('content.violations')} ({len(result.violations)})"):
+            st.dataframe(_violation_table(result.violations[:500], tr), hide_index=True,
+                         width="stretch")  # fmt: skip
     st.markdown(f"**{tr('content.calendar')}**")
     st.dataframe(result.calendar, width="stretch")
     exposure = result.exposure
@@ -216,6 +251,7 @@ def rotation_result(result: Any, tr: Translator) -> None:
     st.dataframe(exposure[exposure["item_id"] == item], hide_index=True, width="stretch")
     rows = result.schedule[result.schedule["item_id"] == item]
     st.dataframe(rows, hide_index=True, width="stretch")
+    _why_here(result.match, list(result.calendar.index), item, tr)
     st.markdown(f"**{tr('content.print_orders')}**")
     st.dataframe(result.print_orders, hide_index=True, width="stretch")
     c1, c2 = st.columns(2)

@@ -173,6 +173,8 @@ def fill_detail(text: str, params: Mapping[str, object], lang: str) -> str:
         if name is None:
             continue
         value = params[name]
+        if isinstance(value, str) and getattr(value, "code", None) is not None:
+            value = notice_text(value, lang)  # a Notice inside a text is said in `lang` too
         if conversion:
             msg = f"Conversions are not used in detail texts: {text!r}"
             raise ValueError(msg)

@@ -316,6 +316,28 @@ def test_content_rotation_for_a_plan_of_the_session(env: Env) -> None:
     assert rotation.assignments > 0
 
 
+def test_content_rotation_says_why_entries_suit_a_site_in_kazakh(env: Env) -> None:
+    from nudge.placement import candidates_from_dataset, score_candidates
+    from nudge.placement.demand import demand_from_features
+    from nudge.placement.selection import plan_sites
+
+    city = small_city()
+    scores = score_candidates(candidates_from_dataset(city, kind="banner"), city, draws=0)
+    plan = plan_sites(scores.candidates, demand_from_features(city.features), kind="banner",
+                      count=4)  # fmt: skip
+    state = {"dataset": "almaty-test", "plans": {"centre": ("almaty-test", plan)}}
+    at = open_page("designer", "content", "kk", env, state)
+    at.number_input(key="rotation_flights").set_value(2)
+    _submit(at, "content.build", "kk")
+    assert_clean(at)
+    tr = translator("kk")
+    best = next(d.value for d in at.dataframe if tr("content.best_reasons") in d.value.columns)
+    reasons = " ".join(best[tr("content.best_reasons")])
+    assert len(best) == 5 and "радиуста" in reasons  # the rules' reasons, in Kazakh
+    assert "within" not in reasons and "fits the format" not in reasons
+    assert at.selectbox(key="rotation_site").value in plan.site_ids
+
+
 def test_registry_logs_an_installation_and_indicators_count_it(env: Env) -> None:
     before = len(list_installations(env.engine))  # type: ignore[arg-type]
     at = open_page("coordinator", "registry", "kk", env, {"registry_pin": (43.2389, 76.8897)})

@@ -12,7 +12,7 @@ from nudge.content import campaign_from_file, match_content
 from nudge.content.library import ContentLibrary
 from nudge.content.matching import plan_from_frame, rules_from_file, rules_from_mapping
 from nudge.content.schema import item_from_raw
-from nudge.i18n import error_text
+from nudge.i18n import error_text, notice_text
 
 LON, LAT = 76.95, 43.25
 M = 1 / 111_000  # about a metre in degrees of latitude
@@ -79,6 +79,12 @@ def test_school_nearby_favours_learning_and_reason_is_shown(library) -> None:
     reasons = result.explain("s0", "learn")
     assert any("2 schools, colleges or universities within 400 m" in r for r in reasons)
     assert result.best_items("s0", n=1)["item_id"].tolist() == ["learn"]
+    # The same reasons in the designer's language, from the rules file.
+    kk = result.explain("s0", "learn", "kk")
+    assert any("400 м радиуста 2 мектеп, колледж не жоғары оқу орны бар" in r for r in kk)
+    ru = result.best_items("s0", n=1, lang="ru")["reasons"].iloc[0]
+    assert "2 школ, колледжей или вузов в радиусе 400 м" in ru
+    assert notice_text(result.explain("s1", "craft", "kk")[0], "kk").startswith("пішімге сай")
 
 
 def test_eligibility_excludes_retired_no_consent_long_text_and_wrong_format(library) -> None:
@@ -93,6 +99,15 @@ def test_eligibility_excludes_retired_no_consent_long_text_and_wrong_format(libr
     assert "no consent" in result.explain("s2", "secret")[0]
     assert "status is retired" in result.explain("s0", "old")[0]
     assert "12 words" in result.explain("s0", "long")[0]
+    # Why an entry is never shown, in Russian and Kazakh (nested reasons translated too).
+    assert notice_text(result.explain("s2", "secret")[0], "ru") == (
+        "не размещается: нет согласия на публикацию"
+    )
+    assert notice_text(result.explain("s0", "old")[0], "kk") == (
+        "орналастырылмайды: жазба белсенді емес (күйі: retired)"
+    )
+    long_kk = notice_text(result.explain("s0", "long")[0], "kk")
+    assert long_kk.startswith("banner_6x3 пішіміне келмейді: text_kk өрісінде 12 сөз")
     assert result.site_format.tolist() == ["banner_6x3", "citylight", "exhibition_caption"]
 
 

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from nudge._errors import InputFileError, ProfileError
+from nudge._errors import InputFileError, Notice, ProfileError
 from nudge.content.campaign import CampaignSettings, TextFormat
 from nudge.content.library import ContentLibrary, shipped_data_path
+from nudge.i18n import notice_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class MatchRule:
     key: str
     reason: str
     categories: tuple[str, ...]
+    reason_ru: str = ""
+    reason_kk: str = ""
     subcategories: tuple[str, ...] = ()
     saturation: float = 1.0
     weight: float = 1.0
@@ -56,6 +59,13 @@ class MatchRules:
     reason_city: str = "the family or winner comes from this city"
     reason_region: str = "the family or winner comes from this region"
     aliases: dict[str, str] | None = None
+    home_reasons: dict[str, str] | None = None
+    """Home reasons in other languages: ``city_ru``, ``city_kk``, ``region_ru``, ``region_kk``."""
+
+    def home_reason(self, where: str, lang: str = "en") -> str:
+        """Return the home reason (`where` is ``city`` or ``region``) in `lang`, else English."""
+        english = self.reason_city if where == "city" else self.reason_region
+        return (self.home_reasons or {}).get(f"{where}_{lang}") or english
 
     def place_key(self, name: object) -> str:
         """Return the comparable form of a city or region name (aliases resolved)."""
@@ -110,6 +120,12 @@ def rules_from_mapping(data: Mapping[str, Any]) -> MatchRules:
         reason_city=str(home.get("reason_city", "from this city")),
         reason_region=str(home.get("reason_region", "from this region")),
         aliases=aliases,
+        home_reasons={
+            f"{where}_{lang}": str(home[f"reason_{where}_{lang}"])
+            for where in ("city", "region")
+            for lang in ("ru", "kk")
+            if f"reason_{where}_{lang}" in home
+        },
     )
 
 
@@ -156,15 +172,25 @@ class MatchResult:
     not_fitting: dict[tuple[str, str], str]
     rules: MatchRules
 
-    def explain(self, site_id: str, item_id: str) -> list[str]:
-        """Return why `item_id` suits (or may not go to) `site_id`, one reason a line."""
+    def explain(self, site_id: str, item_id: str, lang: str = "en") -> list[str]:
+        """Return why `item_id` suits (or may not go to) `site_id`, one reason a line.
+
+        The rules' reasons are in `lang` where the rules file has them; the
+        other lines are `Notice` texts (`nudge.i18n.notice_text` says them in
+        any language).
+        """
         if item_id in self.unusable:
-            return [f"never placed: {self.unusable[item_id]}"]
+            why = self.unusable[item_id]
+            return [Notice(f"never placed: {why}", code="match_never_placed", reason=why)]
         fmt = self.site_format.get(site_id)
         if fmt is None:
-            return ["no format of this campaign takes this site's kind"]
+            msg = "no format of this campaign takes this site's kind"
+            return [Notice(msg, code="match_no_format")]
         if (fmt, item_id) in self.not_fitting:
-            return [f"not on {fmt}: {self.not_fitting[(fmt, item_id)]}"]
+            why = self.not_fitting[(fmt, item_id)]
+            return [
+                Notice(f"not on {fmt}: {why}", code="match_not_on_format", format=fmt, reason=why)
+            ]
         strengths = self.strengths.loc[site_id].to_numpy(dtype=float)
         counts = self.counts.loc[site_id].to_numpy(dtype=float)
         matches = self.item_match[item_id].to_numpy(dtype=float)
@@ -172,17 +198,19 @@ class MatchResult:
         for k, rule in enumerate(self.rules.rules):
             gain = rule.weight * strengths[k] * matches[k]
             if gain > 0:
-                text = rule.reason.format(count=int(counts[k]), radius=int(self.rules.radius_m))
+                template = {"ru": rule.reason_ru, "kk": rule.reason_kk}.get(lang) or rule.reason
+                text = template.format(count=int(counts[k]), radius=int(self.rules.radius_m))
                 out.append(f"{text} (+{gain:.2f})")
         home = float(self.home.loc[[site_id], [item_id]].to_numpy()[0, 0])
         if home >= self.rules.city_weight > 0:
-            out.append(f"{self.rules.reason_city} (+{home:.2f})")
+            out.append(f"{self.rules.home_reason('city', lang)} (+{home:.2f})")
         elif home > 0:
-            out.append(f"{self.rules.reason_region} (+{home:.2f})")
-        return out or ["fits the format; no particular reason to prefer it here"]
+            out.append(f"{self.rules.home_reason('region', lang)} (+{home:.2f})")
+        msg = "fits the format; no particular reason to prefer it here"
+        return out or [Notice(msg, code="match_no_reason")]
 
-    def best_items(self, site_id: str, *, n: int = 5) -> pd.DataFrame:
-        """Return the `n` most suitable placeable entries of a site, with reasons."""
+    def best_items(self, site_id: str, *, n: int = 5, lang: str = "en") -> pd.DataFrame:
+        """Return the `n` most suitable placeable entries of a site, with reasons in `lang`."""
         scores = self.scores.loc[site_id].to_numpy(dtype=float)
         ok = self.eligible.loc[site_id].to_numpy(dtype=bool)
         ids = np.asarray(self.scores.columns, dtype=object)
@@ -191,7 +219,10 @@ class MatchResult:
             {
                 "item_id": ids[order],
                 "score": scores[order],
-                "reasons": ["; ".join(self.explain(site_id, i)) for i in ids[order]],
+                "reasons": [
+                    "; ".join(notice_text(r, lang) for r in self.explain(site_id, i, lang))
+                    for i in ids[order]
+                ],
             }
         )
 
@@ -213,11 +244,11 @@ def unusable_items(items: pd.DataFrame, *, include_examples: bool = False) -> di
         items["id"], items["status"], items["consent"], items["is_example"], strict=True
     ):
         if status != "active":
-            out[ident] = f"status is {status}"
+            out[ident] = Notice(f"status is {status}", code="match_status", status=status)
         elif not consent:
-            out[ident] = "no consent to publication"
+            out[ident] = Notice("no consent to publication", code="match_no_consent")
         elif example and not include_examples:
-            out[ident] = "a fictional example entry"
+            out[ident] = Notice("a fictional example entry", code="match_example")
     return out
 
 
@@ -232,18 +263,23 @@ def _format_fit(
     why: dict[str, str] = {}
     for ident, kind in zip(items["id"], items["kind"], strict=True):
         if kind not in fmt.item_kinds:
-            why[ident] = f"{fmt.label} does not take {kind} entries"
+            msg = f"{fmt.label} does not take {kind} entries"
+            why[ident] = Notice(msg, code="match_kind_not_taken", format=fmt.label, kind=kind)
     for column in ("text_kk", "text_ru") if bilingual else ("text_kk",):
         text = items[column].fillna("").astype(str).str.split().str.join(" ")
         words = text.str.count(r"\S+").to_numpy()
         chars = text.str.len().to_numpy()
         long = (words > fmt.max_words) | (chars > fmt.max_chars)
         for ident, w, c in zip(items["id"][long], words[long], chars[long], strict=True):
+            msg = (
+                f"{column} has {int(w)} words and {int(c)} characters, over the limit of "
+                f"{fmt.max_words} words and {fmt.max_chars} characters"
+            )
             why.setdefault(
                 ident,
-                f"{column} has {int(w)} words and {int(c)} characters, over the limit of "
-                f"{fmt.max_words} words and {fmt.max_chars} characters",
-            )
+                Notice(msg, code="match_text_too_long", column=column, words=int(w),
+                       chars=int(c), max_words=fmt.max_words, max_chars=fmt.max_chars),
+            )  # fmt: skip
         fits &= ~long
     return fits, why
 
