@@ -20,6 +20,7 @@ from nudge.content import (
     validate_items,
 )
 from nudge.content.campaign import CampaignSettings
+from nudge.content.rotation import SOLVERS as ROTATION_SOLVERS
 from nudge.content.schema import FIELDS
 from nudge.i18n import Translator, notice_text, problem_text
 
@@ -187,6 +188,9 @@ def rotation(
                               key="rotation_start")  # fmt: skip
         gap = c2.number_input(tr("content.min_gap"), 0, 52, 3, key="rotation_gap")
         near = c3.number_input(tr("content.neighbours"), 0.0, 5000.0, 500.0, key="rotation_near")
+        solver = c1.selectbox(tr("content.solver"), ROTATION_SOLVERS, key="rotation_solver",
+                              format_func=lambda s: tr(f"content.solver_{s}"),
+                              help=tr("content.solver_help"))  # fmt: skip
         build = st.form_submit_button(tr("content.build"), type="primary")
     if build:
         city = ui.active_dataset()
@@ -194,7 +198,7 @@ def rotation(
             st.session_state["rotation"] = plan_rotation(
                 plans[label].chosen, library, flights=int(flights), start=start,
                 campaign=campaign, flight_weeks=int(weeks), min_gap=int(gap),
-                neighbour_distance=float(near),
+                neighbour_distance=float(near), solver=solver, time_limit=60.0,
                 features=None if city is None else city.features,
             )  # fmt: skip
     result = st.session_state.get("rotation")
@@ -238,6 +242,8 @@ def rotation_result(result: Any, tr: Translator) -> None:
     counts = result.violation_counts
     cols = st.columns(len(counts) + 1)
     cols[0].metric(tr("content.assignments"), result.assignments)
+    if result.solver == "exact":
+        st.caption(tr("content.solved", status=notice_text(result.status, tr.lang)))
     for col, (rule, n) in zip(cols[1:], counts.items(), strict=True):
         col.metric(tr(f"rules.{rule}"), n)
     if result.violations:

@@ -328,9 +328,11 @@ def test_content_rotation_says_why_entries_suit_a_site_in_kazakh(env: Env) -> No
     state = {"dataset": "almaty-test", "plans": {"centre": ("almaty-test", plan)}}
     at = open_page("designer", "content", "kk", env, state)
     at.number_input(key="rotation_flights").set_value(2)
+    at.selectbox(key="rotation_solver").set_value("exact")
     _submit(at, "content.build", "kk")
     assert_clean(at)
     tr = translator("kk")
+    assert any(c.value.startswith("Дәл әдіс: оңтайлы; құны") for c in at.caption)
     best = next(d.value for d in at.dataframe if tr("content.best_reasons") in d.value.columns)
     reasons = " ".join(best[tr("content.best_reasons")])
     assert len(best) == 5 and "радиуста" in reasons  # the rules' reasons, in Kazakh

@@ -79,6 +79,13 @@ def test_rotate_json_and_files(env: Path) -> None:
     assert out["out"] == str(env / "cal.csv")
     assert (env / "cal.xlsx").exists()
     assert (env / "cal_print_orders.csv").exists()
+    assert (out["solver"], out["status"], out["gap"]) == ("greedy", "greedy with repair", None)
+    exact = run("rotate", str(env / "plan.geojson"), "--flights", "4", "--start", "2025-03-03",
+                "--min-gap", "1", "--neighbour-distance", "300", "--solver", "exact",
+                "--time-limit", "20", "--out", str(env / "exact.csv"))  # fmt: skip
+    assert exact["solver"] == "exact" and exact["status"].startswith("optimal")
+    assert exact["gap"] == 0 and exact["assignments"] == 12
+    assert sum(exact["violations"].values()) <= sum(out["violations"].values())
 
 
 def test_rotate_bad_date_is_a_clean_error(env: Path) -> None:

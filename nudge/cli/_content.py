@@ -242,6 +242,10 @@ def rotate(
     include_examples: Annotated[
         bool, typer.Option(help="Also place fictional example entries (demos).")
     ] = False,
+    solver: Annotated[
+        str, typer.Option(help="greedy (any size) or exact (HiGHS from the greedy, small plans).")
+    ] = "greedy",
+    time_limit: Annotated[float, typer.Option(help="Seconds the exact solver may run.")] = 60.0,
     as_json: JsonOption = False,
 ) -> None:
     """Build the rotation calendar of a plan: one entry per site and flight."""
@@ -255,7 +259,7 @@ def rotate(
         campaign=_campaign(campaign), flight_weeks=flight_weeks, min_gap=min_gap,
         neighbour_distance=neighbour_distance, locked=_locked(locked),
         features=_features(dataset), rules=rules_from_file(rules), city=city, region=region,
-        include_examples=include_examples,
+        include_examples=include_examples, solver=solver, time_limit=time_limit,
     )  # fmt: skip
     written = write_rotation(result, out)
     summary: dict[str, Any] = result.as_dict(out=str(written["calendar"]))

@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from nudge._errors import InputFileError, ProfileError
+from nudge._errors import InputFileError, Notice, ProfileError
+from nudge.content._exact import (
+    MAX_CELLS,
+    ExactRotation,
+    cell_count,
+    solve_exact,
+)
 from nudge.content._solver import (
     RotationProblem,
     ScoreWeights,
@@ -51,6 +57,10 @@ from nudge.content.matching import (
     site_points,
 )
 from nudge.content.schema import THEMES
+
+GREEDY_STATUS = Notice("greedy with repair", code="rotation_greedy")
+SOLVERS = ("greedy", "exact")
+"""Rotation solvers: greedy with repair (any size), or exact (HiGHS, started from the greedy)."""
 
 RULES = ("unplaced", "gap", "neighbour", "theme", "locked", "format")
 """Rules a rotation reports on (counts per rule in `RotationResult.violation_counts`)."""
@@ -118,6 +128,12 @@ class RotationResult:
         How many pairs of sites are neighbours.
     match
         The suitability of every entry at every site, with reasons.
+    solver, status
+        The solver asked for and what it did (``optimal``, ``time limit``...).
+    cost, gap
+        With the exact solver: the objective of `nudge.content._exact` (lower
+        is better) and how far above the proven lower bound it may be (0 when
+        optimal); NaN otherwise.
     """
 
     flights: pd.DataFrame
@@ -132,6 +148,10 @@ class RotationResult:
     neighbour_distance: float
     neighbour_pairs: int
     match: MatchResult
+    solver: str = "greedy"
+    status: str = "greedy with repair"  # the GREEDY_STATUS notice
+    cost: float = float("nan")
+    gap: float = float("nan")
 
     @property
     def violation_counts(self) -> dict[str, int]:
@@ -159,6 +179,9 @@ class RotationResult:
             "neighbour_distance": self.neighbour_distance,
             "neighbour_pairs": self.neighbour_pairs,
             "items_used": int((self.exposure["placements"] > 0).sum()),
+            "solver": self.solver,
+            "status": self.status,
+            "gap": None if np.isnan(self.gap) else round(self.gap, 6),
             "violation_details": [v.as_dict() for v in self.violations[:details]],
         }
 
@@ -308,6 +331,8 @@ def plan_rotation(
     include_examples: bool = False,
     weights: ScoreWeights | None = None,
     seed: int = 0,
+    solver: str = "greedy",
+    time_limit: float = 60.0,
 ) -> RotationResult:
     """Build the rotation calendar of a plan.
 
@@ -339,9 +364,16 @@ def plan_rotation(
     match
         A suitability already computed for this plan and library.
     weights
-        How the solver weighs fairness, suitability and new themes.
+        How the greedy weighs fairness, suitability and new themes.
     seed
         Seed of the tie-breaking.
+    solver
+        ``greedy`` (greedy with repair, any size) or ``exact``: the greedy
+        result improved by a mixed-integer programme in HiGHS, for up to
+        `nudge.content._exact.MAX_CELLS` site x flight x entry variables
+        (larger rotations keep the greedy result and say so in `status`).
+    time_limit
+        Seconds the exact solver may run.
 
     Returns
     -------
@@ -359,8 +391,14 @@ def plan_rotation(
     problem, dropped, pairs = _problem_from(
         plan, match, flights=flights, min_gap=min_gap, distance=neighbour_distance, locked=locked
     )
+    if solver not in SOLVERS:
+        msg = f"Unknown rotation solver {solver!r}; use one of {', '.join(SOLVERS)}."
+        raise ProfileError(msg, code="content_solver_unknown", solver=solver,
+                           allowed=", ".join(SOLVERS))  # fmt: skip
     assign = solve_greedy(problem, weights=weights, seed=seed)
     assign = repair_themes(problem, assign)
+    outcome = _improve(problem, assign, solver=solver, time_limit=time_limit)
+    assign = outcome.assign
     groups = region_groups(plan)[1]
     violations = dropped + check_rotation(assign, problem, plan.index, match, groups)
     tables = rotation_tables(plan, match, problem, assign, table)
@@ -379,7 +417,25 @@ def plan_rotation(
         neighbour_distance=float(neighbour_distance),
         neighbour_pairs=len(pairs),
         match=match,
+        solver=solver,
+        status=outcome.status,
+        cost=outcome.cost,
+        gap=outcome.gap,
     )
+
+
+def _improve(
+    problem: RotationProblem, assign: np.ndarray, *, solver: str, time_limit: float
+) -> ExactRotation:
+    """Return the greedy `assign` as it is, or improved by the exact solver."""
+    if solver == "greedy":
+        return ExactRotation(assign, np.nan, np.nan, np.nan, GREEDY_STATUS)
+    cells = cell_count(problem)
+    if cells > MAX_CELLS:
+        msg = f"greedy with repair: {cells:,} variables are too many for the exact solver"
+        status = Notice(msg, code="rotation_exact_too_large", cells=cells, most=MAX_CELLS)
+        return ExactRotation(assign, np.nan, np.nan, np.nan, status)
+    return solve_exact(problem, start=assign, time_limit=time_limit)
 
 
 def _problem_from(

@@ -9,10 +9,6 @@ greedy plan is passed as the starting solution.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -21,27 +17,9 @@ import numpy as np
 from scipy import sparse
 
 from nudge._errors import InfeasibleError
+from nudge._highs import build_lp, new_highs
 from nudge.placement._coverage import aggregate_rows
 from nudge.placement._problem import CoverageProblem, Solution, relative_gap
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Send C-level stdout to stderr (HiGHS prints a banner on first use)."""
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-        err = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    saved = os.dup(fd)
-    try:
-        os.dup2(err, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,27 +116,17 @@ def _spacing_rows(p: CoverageProblem, sites: np.ndarray) -> sparse.csr_array:
 def _build(p: CoverageProblem, red: _Reduced) -> highspy.HighsLp:
     n_s, n_r = len(red.sites), red.rows.shape[0]
     matrix, lower, upper = _constraints(p, red)
-    csc = sparse.csc_array(matrix)
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_s + n_r
-    lp.num_row_ = csc.shape[0]
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.offset_ = red.fixed_weight + p.score_weight * float(p.scores[p.locked].sum())
-    lp.col_cost_ = np.r_[p.score_weight * p.scores[red.sites], red.row_weights].astype(float)
-    lp.col_lower_ = np.zeros(n_s + n_r)
-    lp.col_upper_ = np.ones(n_s + n_r)
-    lp.row_lower_ = np.asarray(lower, dtype=float)
-    lp.row_upper_ = np.asarray(upper, dtype=float)
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_s + [
-        highspy.HighsVarType.kContinuous
-    ] * n_r
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-    lp.a_matrix_.value_ = csc.data.astype(float)
-    lp.a_matrix_.num_col_ = n_s + n_r
-    lp.a_matrix_.num_row_ = csc.shape[0]
-    return lp
+    return build_lp(
+        cost=np.r_[p.score_weight * p.scores[red.sites], red.row_weights],
+        col_lower=np.zeros(n_s + n_r),
+        col_upper=np.ones(n_s + n_r),
+        integer=np.r_[np.ones(n_s, dtype=bool), np.zeros(n_r, dtype=bool)],
+        matrix=matrix,
+        row_lower=np.asarray(lower, dtype=float),
+        row_upper=np.asarray(upper, dtype=float),
+        maximize=True,
+        offset=red.fixed_weight + p.score_weight * float(p.scores[p.locked].sum()),
+    )
 
 
 def _start(red: _Reduced, start: np.ndarray | None) -> highspy.HighsSolution | None:
@@ -207,11 +175,7 @@ def solve_exact(
         finds none within the time limit and no start plan was given.
     """
     red = _reduce(p)
-    with _stdout_to_stderr():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h = new_highs(time_limit=time_limit, mip_gap=mip_gap)
     h.passModel(_build(p, red))
     sol = _start(red, start)
     if sol is not None:
