@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from nudge.settings import Settings
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 # CI replays a fixed set of examples, so a landing never depends on luck; a
 # developer's run draws new ones (set HYPOTHESIS_PROFILE=ci to replay CI's).
@@ -164,3 +168,24 @@ def helsinki_dataset(helsinki_pbf: Path):  # type: ignore[no-untyped-def]
     from nudge.datasets import dataset_from_files
 
     return dataset_from_files([helsinki_pbf])
+
+
+@pytest.fixture(scope="session")
+def almaty_plan(shared_data: Path) -> gpd.GeoDataFrame:
+    """Return 200 real Almaty bus stops as a banner plan, with districts and made-up scores."""
+    import geopandas as gpd
+    import numpy as np
+
+    folder = shared_data / "osm" / "almaty"
+    points = gpd.read_file(folder / "almaty_points.geojson")
+    stops = points[points["fclass"] == "bus_stop"].sort_values("osm_id").iloc[::4].head(200)
+    districts = gpd.read_file(folder / "almaty_districts_osm_2019.geojson")[["name", "geometry"]]
+    plan = gpd.sjoin(stops, districts.rename(columns={"name": "district"}), how="left",
+                     predicate="within")  # fmt: skip
+    rng = np.random.default_rng(5)
+    return gpd.GeoDataFrame(
+        {"site_id": "banner/" + plan["osm_id"].astype(str), "kind": "banner",
+         "name": plan["name"], "score": rng.uniform(20, 90, len(plan)).round(1),
+         "district": plan["district"]},
+        geometry=plan.geometry.to_numpy(), crs="EPSG:4326",
+    )  # fmt: skip

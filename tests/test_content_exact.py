@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from test_content_rotation import START, plan_at, proverbs
 
 from nudge._errors import ProfileError
-from nudge.content import campaign_from_file, plan_rotation
+from nudge.content import campaign_from_file, load_library, plan_rotation
 from nudge.content._exact import MAX_CELLS, cell_count, rotation_cost, solve_exact
 from nudge.content._solver import RotationProblem, fair_shares, repair_themes, solve_greedy
 from nudge.i18n import error_text, notice_text
@@ -133,3 +133,16 @@ def test_an_unknown_solver_is_refused_in_the_users_language(campaign) -> None:
         plan_rotation(plan_at([(0, 0)]), proverbs(2), flights=1, start=START,
                       campaign=campaign, solver="magic")  # fmt: skip
     assert "«magic» ротация әдісі белгісіз" in error_text(info.value, "kk")
+
+
+def test_real_almaty_stops_exact_never_worse(almaty_plan, settings, campaign) -> None:
+    library = load_library(settings)
+    plan = almaty_plan.head(30)
+    common = {"flights": 4, "start": START, "campaign": campaign, "city": "Almaty"}
+    greedy = plan_rotation(plan, library, **common)
+    exact = plan_rotation(plan, library, solver="exact", time_limit=10, **common)
+    assert exact.assignments == greedy.assignments == 30 * 4
+    hard = ("unplaced", "gap", "neighbour", "locked", "format")
+    assert [exact.violation_counts[r] for r in hard] == [0] * 5
+    assert exact.violation_counts["theme"] <= greedy.violation_counts["theme"]
+    assert exact.cost <= float(exact.status.split("greedy start ")[1].split(")")[0]) + 1e-9

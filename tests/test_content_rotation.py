@@ -255,23 +255,6 @@ def test_random_plans_keep_or_report_every_rule(case) -> None:
         assert counts["gap"] == 0
 
 
-@pytest.fixture(scope="module")
-def almaty_plan(shared_data) -> gpd.GeoDataFrame:
-    folder = shared_data / "osm" / "almaty"
-    points = gpd.read_file(folder / "almaty_points.geojson")
-    stops = points[points["fclass"] == "bus_stop"].sort_values("osm_id").iloc[::4].head(200)
-    districts = gpd.read_file(folder / "almaty_districts_osm_2019.geojson")[["name", "geometry"]]
-    plan = gpd.sjoin(stops, districts.rename(columns={"name": "district"}), how="left",
-                     predicate="within")  # fmt: skip
-    rng = np.random.default_rng(5)
-    return gpd.GeoDataFrame(
-        {"site_id": "banner/" + plan["osm_id"].astype(str), "kind": "banner",
-         "name": plan["name"], "score": rng.uniform(20, 90, len(plan)).round(1),
-         "district": plan["district"]},
-        geometry=plan.geometry.to_numpy(), crs="EPSG:4326",
-    )  # fmt: skip
-
-
 def test_real_almaty_plan_rotated_over_a_year(almaty_plan, settings, campaign, tmp_path) -> None:
     library = load_library(settings)
     if len(library.proverbs) < 80:

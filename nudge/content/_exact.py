@@ -328,7 +328,7 @@ def solve_exact(
         said = Notice(f"optimal; cost {said_cost} (greedy start {said_start})",
                       code="rotation_exact_optimal", cost=said_cost, start=said_start)  # fmt: skip
     else:
-        said_bound = f"{bound:.4g}"
+        said_bound = f"{bound:.4g}" if np.isfinite(bound) else "−∞"
         said = Notice(
             f"time limit; cost {said_cost} (greedy start {said_start}), no rotation can cost "
             f"less than {said_bound}",
