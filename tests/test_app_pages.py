@@ -19,6 +19,7 @@ from nudge.datasets import CityDataset, dataset_from_layers, save_dataset
 from nudge.features import features_from_tags
 from nudge.i18n import LANGUAGES, translator
 from nudge.osm_files import OsmLayers
+from nudge.placement.selection import PlanResult
 from nudge.registry import (
     UserInfo,
     add_user,
@@ -297,15 +298,20 @@ def test_content_editor_checks_inline_and_saves(env: Env) -> None:
     assert item["text_kk"].startswith("Еңбек етсең") and item["themes"] == ["diligence"]
 
 
-def test_content_rotation_for_a_plan_of_the_session(env: Env) -> None:
+def small_city_plan() -> PlanResult:
+    """Return a 4-banner plan of the small city, as the Plan page would keep it."""
     from nudge.placement import candidates_from_dataset, score_candidates
     from nudge.placement.demand import demand_from_features
     from nudge.placement.selection import plan_sites
 
     city = small_city()
     scores = score_candidates(candidates_from_dataset(city, kind="banner"), city, draws=0)
-    plan = plan_sites(scores.candidates, demand_from_features(city.features), kind="banner",
+    return plan_sites(scores.candidates, demand_from_features(city.features), kind="banner",
                       count=4)  # fmt: skip
+
+
+def test_content_rotation_for_a_plan_of_the_session(env: Env) -> None:
+    plan = small_city_plan()
     state = {"dataset": "almaty-test", "plans": {"centre": ("almaty-test", plan)}}
     at = open_page("designer", "content", "en", env, state)
     at.number_input(key="rotation_flights").set_value(3)
@@ -317,14 +323,7 @@ def test_content_rotation_for_a_plan_of_the_session(env: Env) -> None:
 
 
 def test_content_rotation_says_why_entries_suit_a_site_in_kazakh(env: Env) -> None:
-    from nudge.placement import candidates_from_dataset, score_candidates
-    from nudge.placement.demand import demand_from_features
-    from nudge.placement.selection import plan_sites
-
-    city = small_city()
-    scores = score_candidates(candidates_from_dataset(city, kind="banner"), city, draws=0)
-    plan = plan_sites(scores.candidates, demand_from_features(city.features), kind="banner",
-                      count=4)  # fmt: skip
+    plan = small_city_plan()
     state = {"dataset": "almaty-test", "plans": {"centre": ("almaty-test", plan)}}
     at = open_page("designer", "content", "kk", env, state)
     at.number_input(key="rotation_flights").set_value(2)

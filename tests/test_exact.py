@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from test_greedy import ring_model
 
 from nudge._errors import InfeasibleError
 from nudge.i18n import error_text
@@ -127,12 +128,7 @@ def test_almaty_proportional_quotas_from_real_districts(shared_data: Path) -> No
 
 
 def test_a_proven_infeasible_plan_is_explained_in_the_users_language() -> None:
-    ring = np.full((5, 5), 1000.0)  # spacing conflicts form a ring: at most 2 of 5 sites fit
-    for j in range(5):
-        ring[j, (j + 1) % 5] = ring[(j + 1) % 5, j] = 100.0
-    model = MaximalCoverage.from_cost_matrix(
-        np.zeros((1, 5)), [1.0], radius=1.0, count=3, site_distances=ring, min_spacing=250
-    )
+    model = ring_model()
     with pytest.raises(InfeasibleError, match=r"was proven to have no plan") as info:
         solve_exact(model.problem)
     assert info.value.code == "plan_exact_infeasible"

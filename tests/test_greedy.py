@@ -218,13 +218,18 @@ def test_greedy_budget_bound_holds_with_locked_sites(
     assert greedy.upper_bound >= exact.covered_weight - 1e-9
 
 
-def test_a_short_greedy_plan_is_explained_in_the_users_language() -> None:
-    ring = np.full((5, 5), 1000.0)  # spacing conflicts form a ring: at most 2 of 5 sites fit
+def ring_model() -> MaximalCoverage:
+    """Return 3 sites to place among 5 whose spacing conflicts form a ring (2 fit at most)."""
+    ring = np.full((5, 5), 1000.0)
     for j in range(5):
         ring[j, (j + 1) % 5] = ring[(j + 1) % 5, j] = 100.0
-    model = MaximalCoverage.from_cost_matrix(
+    return MaximalCoverage.from_cost_matrix(
         np.zeros((1, 5)), [1.0], radius=1.0, count=3, site_distances=ring, min_spacing=250
     )
+
+
+def test_a_short_greedy_plan_is_explained_in_the_users_language() -> None:
+    model = ring_model()
     with pytest.raises(InfeasibleError, match=r"Try the exact solver") as info:
         solve_greedy(model.problem)
     exc = info.value

@@ -505,28 +505,12 @@ def check_rotation(
         item = item_ids[assign[r, c]]
         fmt = match.site_format.get(ids[r])
         why = match.not_fitting.get((str(fmt), item), "the entry may not go on this format")
-        message = f"locked, but {why}"
+        where = ("format", ids[r], int(c) + 1, item, f"locked, but {why}")
         if fmt is None:
-            violation = Violation(
-                "format",
-                ids[r],
-                int(c) + 1,
-                item,
-                message,
-                code="rotation_lock_no_format",
-                params={"item": item},
-            )
+            out.append(Violation(*where, code="rotation_lock_no_format", params={"item": item}))
         else:
-            violation = Violation(
-                "format",
-                ids[r],
-                int(c) + 1,
-                item,
-                message,
-                code="rotation_lock_format",
-                params={"item": item, "format": str(fmt)},
-            )
-        out.append(violation)  # fmt: skip
+            params = {"item": item, "format": str(fmt)}
+            out.append(Violation(*where, code="rotation_lock_format", params=params))
     return out
 
 
