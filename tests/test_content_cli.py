@@ -84,7 +84,7 @@ def test_rotate_json_and_files(env: Path) -> None:
                 "--min-gap", "1", "--neighbour-distance", "300", "--solver", "exact",
                 "--time-limit", "20", "--out", str(env / "exact.csv"))  # fmt: skip
     assert exact["solver"] == "exact" and exact["status"].startswith("optimal")
-    assert exact["gap"] == 0 and exact["assignments"] == 12
+    assert 0 <= exact["gap"] < 1e-3 and exact["assignments"] == 12
     assert sum(exact["violations"].values()) <= sum(out["violations"].values())
 
 

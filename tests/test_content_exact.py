@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from test_content_rotation import START, plan_at, proverbs
@@ -41,7 +41,7 @@ def test_a_clique_with_enough_entries_is_solved_without_any_clash() -> None:
     problem = clique_problem(sites=4, items=4, flights=3, gap=2)
     greedy = repair_themes(problem, solve_greedy(problem))
     exact = solve_exact(problem, start=greedy, time_limit=30)
-    assert exact.status.startswith("optimal") and exact.gap == 0
+    assert exact.status.startswith("optimal") and 0 <= exact.gap <= 1e-4 * max(1.0, exact.cost)
     for flight in range(3):  # neighbours differ in every flight
         assert len(set(exact.assign[:, flight])) == 4
     for site in range(4):  # and no entry comes back to a site within 2 flights
@@ -73,7 +73,7 @@ def test_locked_cells_stay_and_the_result_says_how_it_was_solved(campaign) -> No
     assert notice_text(result.status, "ru").startswith("оптимально; стоимость")
     assert result.violations == []
     summary = result.as_dict()
-    assert (summary["solver"], summary["gap"]) == ("exact", 0.0)
+    assert summary["solver"] == "exact" and 0 <= summary["gap"] < 1e-3
 
 
 def random_problem(seed: int, sites: int, items: int, flights: int) -> RotationProblem:
@@ -98,6 +98,7 @@ def random_problem(seed: int, sites: int, items: int, flights: int) -> RotationP
 
 @hyp_settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**16), st.integers(2, 8), st.integers(1, 6), st.integers(1, 4))
+@example(2896, 3, 3, 2)  # HiGHS, warm-started, reported an optimum but returned the start
 def test_the_exact_result_never_costs_more_than_the_greedy(
     seed: int, sites: int, items: int, flights: int
 ) -> None:
@@ -108,6 +109,8 @@ def test_the_exact_result_never_costs_more_than_the_greedy(
     assert exact.cost <= exact.start_cost + 1e-9
     assert exact.cost == pytest.approx(rotation_cost(problem, exact.assign), abs=1e-6)
     assert exact.bound <= exact.cost + 1e-9
+    if exact.status.startswith("optimal"):  # a proven optimum (within the MIP gap) is returned
+        assert exact.cost - exact.bound <= 1e-4 * max(1.0, abs(exact.cost)) + 1e-9
     if problem.locked[0, 0] >= 0:
         assert exact.assign[0, 0] == problem.locked[0, 0]
     # every cell that can show something does
