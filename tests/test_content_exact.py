@@ -99,6 +99,7 @@ def random_problem(seed: int, sites: int, items: int, flights: int) -> RotationP
 @hyp_settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**16), st.integers(2, 8), st.integers(1, 6), st.integers(1, 4))
 @example(2896, 3, 3, 2)  # HiGHS, warm-started, reported an optimum but returned the start
+@example(96, 2, 1, 1)  # no site may show anything: no integer column, no MIP bound
 def test_the_exact_result_never_costs_more_than_the_greedy(
     seed: int, sites: int, items: int, flights: int
 ) -> None:

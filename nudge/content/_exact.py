@@ -308,6 +308,8 @@ def _run(
     info = h.getInfo()
     bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else -np.inf
     optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    if optimal and model.n_x == 0:  # nothing to choose: solved as an LP, no MIP bound
+        bound = float(info.objective_function_value)
     if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
         return _Run(np.full(shape, -1, dtype=np.int64), np.inf, np.inf, bound, optimal)
     values = np.asarray(h.getSolution().col_value[: model.n_x]).reshape(model.flights, -1)
