@@ -207,16 +207,15 @@ def region_name(code: str, lang: str) -> str:
     return code
 
 
-def error_text(exc: BaseException, lang: str | None) -> str:
-    """Return the message of a nudge error in `lang` (its English message when untranslated).
+def coded_text(item: object, lang: str | None, fallback: str) -> str:
+    """Return the text in `lang` of anything with a ``code`` and ``params``, else `fallback`.
 
-    An error with several reasons (a ``reasons`` parameter of ``(code,
+    An item with several reasons (a ``reasons`` parameter of ``(code,
     params)`` pairs, as an infeasible plan has) says each of them, one
-    sentence per reason; it falls back to the English message as a whole
-    when any reason lacks a text.
+    sentence per reason; it falls back as a whole when any reason lacks a text.
     """
-    code = getattr(exc, "code", None)
-    params = getattr(exc, "params", None) or {}
+    code = getattr(item, "code", None)
+    params = getattr(item, "params", None) or {}
     reasons = params.get("reasons")
     if isinstance(reasons, list | tuple) and len(reasons) > 1:
         texts = [
@@ -226,18 +225,19 @@ def error_text(exc: BaseException, lang: str | None) -> str:
         ]
         if len(texts) == len(reasons) and all(texts):
             return " ".join(texts)
-    return detail_text(lang, code, params, str(exc))
+    return detail_text(lang, code, params, fallback)
+
+
+def error_text(exc: BaseException, lang: str | None) -> str:
+    """Return the message of a nudge error in `lang` (its English message when untranslated)."""
+    return coded_text(exc, lang, str(exc))
 
 
 def notice_text(notice: str, lang: str | None) -> str:
     """Return a warning (a `nudge._errors.Notice`, or any text) in `lang`."""
-    code = getattr(notice, "code", None)
-    params = getattr(notice, "params", None) or {}
-    return detail_text(lang, code, params, str(notice))
+    return coded_text(notice, lang, str(notice))
 
 
 def problem_text(problem: Any, lang: str | None) -> str:
     """Return the message of a row problem (`RowProblem` or alike) in `lang`."""
-    code = getattr(problem, "code", None)
-    params = getattr(problem, "params", None) or {}
-    return detail_text(lang, code, params, str(problem.message))
+    return coded_text(problem, lang, str(problem.message))

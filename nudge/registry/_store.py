@@ -66,13 +66,13 @@ def sites_by_id(session: Session, site_ids: Iterable[object]) -> dict[str, SiteI
     return out
 
 
-def existing_uids(session: Session, uids: Iterable[str]) -> set[str]:
-    """Return those of `uids` already stored."""
+def existing_uids(
+    session: Session, uids: Iterable[str], *, column: Any = Installation.uid
+) -> set[str]:
+    """Return those of `uids` already stored in `column` (installations' by default)."""
     found: set[str] = set()
     for chunk in _chunks(sorted(set(uids))):
-        found.update(
-            session.scalars(sa.select(Installation.uid).where(Installation.uid.in_(chunk)))
-        )
+        found.update(session.scalars(sa.select(column).where(column.in_(chunk))))
     return found
 
 

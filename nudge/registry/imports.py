@@ -8,9 +8,10 @@ twice adds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -92,12 +93,24 @@ def _canonical_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     if not {"lat", "lon"} <= set(out) and "site_id" not in out:
         missing.append("lat and lon (or site_id)")
         columns.append("lat + lon / site_id")
-    if not missing:
-        return out
+    if missing:
+        shown = ("kind", "lat", "lon", "site_id")
+        _raise_missing(table, name, missing, columns=columns, aliases=COLUMN_ALIASES, shown=shown)
+    return out
+
+
+def _raise_missing(
+    table: pd.DataFrame,
+    name: str,
+    missing: list[str],
+    *,
+    columns: list[str],
+    aliases: Mapping[str, Sequence[str]],
+    shown: Sequence[str],
+) -> NoReturn:
+    """Refuse a file without the `missing` columns, listing the accepted names of `shown`."""
     found = [str(c) for c in table.columns if c != "row"]
-    expected = "; ".join(
-        f"{c}: {', '.join(COLUMN_ALIASES[c][:4])}" for c in ("kind", "lat", "lon", "site_id")
-    )
+    expected = "; ".join(f"{c}: {', '.join(aliases[c][:4])}" for c in shown)
     msg = (
         f"The file {name} has no column for {' and '.join(missing)}. Found columns: "
         f"{found}. Accepted names — {expected}."
@@ -406,22 +419,11 @@ def _publication_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     missing = [c for c in ("kind", "title", "published_on") if c not in out]
     if not {"lat", "lon"} <= set(out) and "region" not in out:
         missing.append("region (or lat and lon)")
-    if not missing:
-        return out
-    found = [str(c) for c in table.columns if c != "row"]
-    expected = "; ".join(
-        f"{c}: {', '.join(PUBLICATION_COLUMNS[c][:4])}"
-        for c in ("kind", "title", "published_on", "region", "lat", "lon")
-    )
-    msg = (
-        f"The file {name} has no column for {' and '.join(missing)}. Found columns: "
-        f"{found}. Accepted names — {expected}."
-    )
-    where = {"name": name, "missing": ", ".join(missing), "found": ", ".join(found)}
-    if len(found) == 1:
-        msg += " Only one column was found: save the file with ',' or ';' between columns."
-        raise InputFileError(msg, code="import_not_split", **where)
-    raise InputFileError(msg, code="import_columns_missing", expected=expected, **where)
+    if missing:
+        shown = ("kind", "title", "published_on", "region", "lat", "lon")
+        _raise_missing(table, name, missing, columns=missing, aliases=PUBLICATION_COLUMNS,
+                       shown=shown)  # fmt: skip
+    return out
 
 
 def _check_publications(
@@ -585,12 +587,8 @@ def _outside_your_regions(row: int, code: str, mine: set[str]) -> RowProblem:
 
 def _new_publications(session: Session, pubs: list[Publication]) -> tuple[list[Publication], int]:
     """Return the publications not stored yet (nor earlier in the same file), and how many not."""
-    uids = [pub.uid for pub in pubs]
-    stored: set[str] = set()
-    for part in range(0, len(uids), 500):
-        chunk = uids[part : part + 500]
-        stored |= set(session.scalars(sa.select(Publication.uid).where(Publication.uid.in_(chunk))))
-    fresh, seen = [], set(stored)
+    seen = existing_uids(session, [pub.uid for pub in pubs], column=Publication.uid)
+    fresh = []
     for pub in pubs:
         if pub.uid not in seen:
             fresh.append(pub)
