@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge import app_services
 from nudge.content import (
     COLLECTIONS,
     THEMES,
@@ -23,6 +22,10 @@ from nudge.content.campaign import CampaignSettings
 from nudge.content.rotation import SOLVERS as ROTATION_SOLVERS
 from nudge.content.schema import FIELDS
 from nudge.i18n import Translator, notice_text, problem_text
+from nudge.ui import campaign as ui_campaign
+from nudge.ui import files as ui_files
+from nudge.ui import installations as ui_installations
+from nudge.ui import library as ui_library
 
 LONG_FIELDS = {"text_kk", "text_ru", "story_kk", "story_ru", "quote_kk", "quote_ru"}
 
@@ -80,7 +83,7 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) 
         tr("content.entry"), ["", *ids], format_func=lambda i: i or tr("content.new"),
         key=f"content_entry_{collection}",
     )  # fmt: skip
-    current = app_services.entry_as_text(library.get(choice)[1]) if choice else {}
+    current = ui_library.entry_as_text(library.get(choice)[1]) if choice else {}
     raw: dict[str, Any] = {}
     for name in FIELDS[collection]:
         key = f"content_field_{collection}_{choice}_{name}"
@@ -141,7 +144,7 @@ def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Trans
     )
     if upload is not None and st.button(tr("content.import"), key="content_import_go"):
         with ui.guarded():
-            report = app_services.with_upload(
+            report = ui_files.with_upload(
                 upload.name, upload.getvalue(),
                 lambda path: import_items(library, path, campaign=campaign),
             )  # fmt: skip
@@ -160,7 +163,7 @@ def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Trans
     for col, suffix in zip(cols, (".csv", ".xlsx"), strict=True):
         col.download_button(
             suffix.upper().lstrip("."),
-            data=app_services.file_bytes(
+            data=ui_files.file_bytes(
                 lambda path: export_items(library, path, collection=collection), suffix
             ),
             file_name=f"{collection}{suffix}",
@@ -176,7 +179,7 @@ def rotation(
     if not plans:
         st.info(tr("content.no_plan"), icon=":material/info:")
         return
-    options = app_services.campaign_options(ui.settings())
+    options = ui_campaign.campaign_options(ui.settings())
     with st.form("rotation_form"):
         c1, c2, c3 = st.columns(3)
         label = c1.selectbox(tr("content.plan"), list(plans), key="rotation_plan")
@@ -184,8 +187,8 @@ def rotation(
         weeks = c3.number_input(
             tr("content.flight_weeks"), 1, 52, options.flight_weeks, key="rotation_weeks"
         )
-        start = c1.date_input(tr("content.start"), value=app_services.today() + timedelta(days=7),
-                              key="rotation_start")  # fmt: skip
+        next_week = ui_installations.today() + timedelta(days=7)
+        start = c1.date_input(tr("content.start"), value=next_week, key="rotation_start")
         gap = c2.number_input(tr("content.min_gap"), 0, 52, 3, key="rotation_gap")
         near = c3.number_input(tr("content.neighbours"), 0.0, 5000.0, 500.0, key="rotation_near")
         solver = c1.selectbox(tr("content.solver"), ROTATION_SOLVERS, key="rotation_solver",
@@ -266,6 +269,6 @@ def rotation_result(result: Any, tr: Translator) -> None:
         file_name="print_orders.csv", key="rotation_orders", icon=":material/download:",
     )  # fmt: skip
     c2.download_button(
-        tr("content.download_workbook"), data=app_services.rotation_workbook(result),
+        tr("content.download_workbook"), data=ui_library.rotation_workbook(result),
         file_name="rotation.xlsx", key="rotation_xlsx", icon=":material/download:",
     )  # fmt: skip

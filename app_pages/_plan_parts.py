@@ -8,13 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge import app_services
 from nudge.i18n import Translator, notice_text
 from nudge.placement import SIGNALS, ScoreResult
 from nudge.placement.compare import compare_plans
 from nudge.placement.plan_files import plan_to_file
 from nudge.placement.selection import SOLVERS, PlanResult
 from nudge.registry import import_plan
+from nudge.ui import files as ui_files
+from nudge.ui import planning as ui_planning
 
 EXPORTS = {".geojson": "GeoJSON", ".gpkg": "GeoPackage", ".csv": "CSV", ".xlsx": "Excel"}
 
@@ -68,7 +69,7 @@ def site_panel(scores: ScoreResult, tr: Translator) -> None:
         st.caption(tr("plan.band", low=f"{row['score_low']:.1f}", high=f"{row['score_high']:.1f}"))
     if bool(row["excluded"]):
         st.warning(tr("plan.excluded_because", reason=row.get("exclusion_reason") or "–"))
-    table = app_services.contribution_table(scores, site)
+    table = ui_planning.contribution_table(scores, site)
     table["signal"] = [tr(f"signals.{s}") for s in table["signal"]]
     st.bar_chart(table.set_index("signal")["points"], horizontal=True, height=220)
     st.dataframe(
@@ -101,7 +102,7 @@ def _site_label(cands: pd.DataFrame, site: str) -> str:
     return f"{score:.1f} · {text}"
 
 
-def plan_form(kind: str, tr: Translator) -> tuple[app_services.PlanRequest, Any, str] | None:
+def plan_form(kind: str, tr: Translator) -> tuple[ui_planning.PlanRequest, Any, str] | None:
     """Show the plan settings; return the request, districts upload and label when run."""
     with st.form("plan_form"):
         c1, c2, c3 = st.columns(3)
@@ -127,7 +128,7 @@ def plan_form(kind: str, tr: Translator) -> tuple[app_services.PlanRequest, Any,
         run = st.form_submit_button(tr("plan.run"), type="primary", icon=":material/play_arrow:")
     if not run:
         return None
-    request = app_services.PlanRequest(
+    request = ui_planning.PlanRequest(
         kind=kind,
         count=int(count) if mode == "count" else None,
         budget=float(budget) if mode == "budget" else None,
@@ -163,7 +164,7 @@ def plan_results(plan: PlanResult, label: str, tr: Translator) -> None:
     for col, (suffix, name) in zip(cols, EXPORTS.items(), strict=False):
         col.download_button(
             name,
-            data=app_services.file_bytes(lambda p: plan_to_file(plan, p), suffix),
+            data=ui_files.file_bytes(lambda p: plan_to_file(plan, p), suffix),
             file_name=f"{label}{suffix}".replace(" ", "_").replace("·", "-"),
             key=f"plan_dl_{suffix}",
             icon=":material/download:",

@@ -9,10 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge import app_services
 from nudge.content.schema import THEMES
-from nudge.i18n import Translator
-from nudge.maps import installations_map, interpret_click, pin_layer
+from nudge.i18n import Translator, region_name
 from nudge.registry import (
     INSTALLATION_KINDS,
     PUBLICATION_KINDS,
@@ -32,6 +30,10 @@ from nudge.registry import (
     photos_of_installation,
     resolve_flag,
 )
+from nudge.ui import files as ui_files
+from nudge.ui import installations as ui_installations
+from nudge.ui import library as ui_library
+from nudge.ui.maps import installations_map, interpret_click, pin_layer
 
 REGION_CODES = [r.code for r in REGIONS]
 
@@ -60,7 +62,7 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
     """Log one installation with its photo; show the flags it raised."""
     pin = st.session_state["registry_pin"] or (None, None)
     st.caption(tr("registry.pin_help"))
-    choices = app_services.content_choices(library) if library is not None else {}
+    choices = ui_library.content_choices(library) if library is not None else {}
     with st.form("log_installation", clear_on_submit=False):
         c1, c2, c3 = st.columns(3)
         lat = c1.number_input(tr("registry.lat"), -90.0, 90.0, value=pin[0], format="%.6f",
@@ -75,7 +77,7 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
             tr("registry.content"), ["", *choices],
             format_func=lambda i: f"{i} · {choices[i]}" if i else "–", key="log_content",
         )  # fmt: skip
-        installed = c2.date_input(tr("registry.installed_on"), value=app_services.today(),
+        installed = c2.date_input(tr("registry.installed_on"), value=ui_installations.today(),
                                   key="log_installed")  # fmt: skip
         size = c3.text_input(tr("registry.size"), placeholder="6x3", key="log_size")
         facing = c1.number_input(tr("registry.facing"), 0.0, 360.0, value=None, key="log_facing")
@@ -87,7 +89,7 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
         submitted = st.form_submit_button(tr("registry.log"), type="primary")
     if not submitted:
         return
-    themes = app_services.themes_lookup(library)(content) if library is not None and content else ()
+    themes = ui_library.themes_lookup(library)(content) if library is not None and content else ()
     fields = {
         "kind": kind, "lat": lat, "lon": lon, "installed_on": installed,
         "content_id": content or None, "themes": themes, "size": size or None,
@@ -95,12 +97,12 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
     }  # fmt: skip
     with ui.guarded(), st.spinner(tr("registry.saving")):
         upload = ui.uploaded(photo)
-        done = app_services.log_with_photo(
+        done = ui_installations.log_with_photo(
             ui.engine(), user=user, fields=fields, photo=upload[0] if upload else None,
             photo_dir=ui.settings().photo_dir, districts=ui.districts(str(ui.settings().data_dir)),
         )  # fmt: skip
         rec = done.record
-        region = app_services.region_label(rec.region_code, st.session_state["lang"])
+        region = region_name(rec.region_code, st.session_state["lang"])
         st.success(tr("registry.logged", id=rec.id, region=region, city=rec.city or "–"))
         for flag in rec.open_flags:
             st.warning(f"{tr('registry.flag')}: {flag_text(flag, tr)}", icon=":material/flag:")
@@ -129,7 +131,7 @@ def installations_list(user: UserInfo, tr: Translator, lang: str) -> None:
     c1, c2, c3 = st.columns(3)
     regions = c1.multiselect(
         tr("common.region"), REGION_CODES, default=list(user.regions) or None,
-        format_func=lambda c: app_services.region_label(c, lang), key="reg_regions",
+        format_func=lambda c: region_name(c, lang), key="reg_regions",
     )  # fmt: skip
     kinds = c2.multiselect(tr("registry.kind"), INSTALLATION_KINDS, key="reg_kinds",
                            format_func=lambda k: tr(f"installation_kinds.{k}"))  # fmt: skip
@@ -197,9 +199,9 @@ def import_tab(user: UserInfo, library: Any, tr: Translator) -> None:
     )
     if upload is None or not st.button(tr("registry.import"), key="reg_import_go"):
         return
-    lookup = app_services.themes_lookup(library) if library is not None else None
+    lookup = ui_library.themes_lookup(library) if library is not None else None
     with ui.guarded(), st.spinner(tr("registry.saving")):
-        result = app_services.with_upload(
+        result = ui_files.with_upload(
             upload.name, upload.getvalue(),
             lambda path: import_installations(
                 ui.engine(), path, user=user, themes_of=lookup,
@@ -221,7 +223,7 @@ def _publications_import(user: UserInfo, tr: Translator) -> None:
     if upload is None or not st.button(tr("registry.import"), key="pub_import_go"):
         return
     with ui.guarded(), st.spinner(tr("registry.saving")):
-        result = app_services.with_upload(
+        result = ui_files.with_upload(
             upload.name, upload.getvalue(),
             lambda path: import_publications(
                 ui.engine(), path, user=user, districts=ui.districts(str(ui.settings().data_dir))
@@ -240,10 +242,12 @@ def publications_tab(user: UserInfo, tr: Translator, lang: str) -> None:
         kind = c1.selectbox(tr("registry.pub_kind"), PUBLICATION_KINDS, key="pub_kind",
                             format_func=lambda k: tr(f"publication_kinds.{k}"))  # fmt: skip
         title = c2.text_input(tr("registry.title_field"), key="pub_title")
-        day = c3.date_input(tr("registry.published_on"), value=app_services.today(), key="pub_day")
+        day = c3.date_input(
+            tr("registry.published_on"), value=ui_installations.today(), key="pub_day"
+        )
         region = c1.selectbox(
             tr("common.region"), list(user.regions) or REGION_CODES, key="pub_region",
-            format_func=lambda c: app_services.region_label(c, lang),
+            format_func=lambda c: region_name(c, lang),
         )  # fmt: skip
         link = c2.text_input(tr("registry.link"), key="pub_link", placeholder="https://")
         reach = c3.number_input(tr("registry.reach"), 0, value=None, key="pub_reach")

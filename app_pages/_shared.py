@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # heavy modules are imported by the pages that use them
     import folium
     from sqlalchemy.engine import Engine
 
-    from nudge.datasets import CityDataset
+    from nudge.osm.datasets import CityDataset
     from nudge.placement import ScoreResult
 
 log = logging.getLogger("nudge.app")
@@ -134,7 +134,7 @@ def current_user() -> UserInfo | None:
 @st.cache_data(show_spinner=False, max_entries=6)
 def cached_dataset(path: str, stamp: float) -> CityDataset:
     """Read a dataset folder (cached until its ``meta.json`` changes)."""
-    from nudge.datasets import dataset_from_dir
+    from nudge.osm.datasets import dataset_from_dir
 
     del stamp  # part of the cache key only
     return dataset_from_dir(path)
@@ -145,17 +145,17 @@ def cached_scores(
     path: str, stamp: float, *, kind: str, profile: str, spacing: float, buffer: float
 ) -> ScoreResult:
     """Propose and score candidates of one kind for a dataset (cached per parameters)."""
-    from nudge import app_services
+    from nudge.ui import planning as ui_planning
 
     city = cached_dataset(path, stamp)
-    return app_services.score_dataset(
+    return ui_planning.score_dataset(
         city, kind=kind, profile=profile, spacing=spacing, buffer=buffer
     )
 
 
 def dataset_slugs() -> list[str]:
     """Return the slugs of the datasets in the data folder."""
-    from nudge.datasets import META_FILE
+    from nudge.osm.datasets import META_FILE
 
     root = settings().data_dir
     folders = sorted(root.iterdir()) if root.is_dir() else []
@@ -175,12 +175,12 @@ def active_dataset_path() -> Path | None:
 
 def active_dataset() -> CityDataset | None:
     """Return the active dataset (cached), or None."""
-    from nudge import app_services
+    from nudge.ui import loading as ui_loading
 
     folder = active_dataset_path()
     if folder is None:
         return None
-    return cached_dataset(str(folder), app_services.dataset_stamp(folder))
+    return cached_dataset(str(folder), ui_loading.dataset_stamp(folder))
 
 
 def show_error(exc: BaseException) -> None:
@@ -247,7 +247,7 @@ def show_map(
     """
     from streamlit_folium import st_folium
 
-    from nudge.maps import RETURNED_OBJECTS
+    from nudge.ui.maps import RETURNED_OBJECTS
 
     result = st_folium(
         m,

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge import app_services
+from nudge.i18n import region_name
 from nudge.registry import REGIONS, ROLES, add_user, audit_entries, list_users, update_user
+from nudge.ui import campaign as ui_campaign
 
 tr = ui.t()
 lang = st.session_state["lang"]
@@ -22,8 +23,8 @@ if user is None or user.role != "admin":
 codes = [r.code for r in REGIONS]
 
 
-def region_name(code: str) -> str:
-    return app_services.region_label(code, lang)
+def region_label(code: str) -> str:
+    return region_name(code, lang)
 
 
 users_tab, campaign_tab, audit_tab = st.tabs(
@@ -53,7 +54,7 @@ with users_tab, ui.guarded():
         password = c2.text_input(tr("sign_in.password"), type="password", key="new_password")
         role = c3.selectbox(tr("admin.role"), ROLES, format_func=lambda r: tr(f"roles.{r}"),
                             key="new_role")  # fmt: skip
-        regions = c4.multiselect(tr("admin.regions"), codes, format_func=region_name,
+        regions = c4.multiselect(tr("admin.regions"), codes, format_func=region_label,
                                  key="new_regions", help=tr("admin.regions_help"))  # fmt: skip
         if st.form_submit_button(tr("admin.create"), type="primary"):
             with ui.guarded():
@@ -69,7 +70,7 @@ with users_tab, ui.guarded():
         role = c1.selectbox(tr("admin.role"), ROLES, index=ROLES.index(current.role),
                             format_func=lambda r: tr(f"roles.{r}"))  # fmt: skip
         regions = c2.multiselect(tr("admin.regions"), codes, default=list(current.regions),
-                                 format_func=region_name)  # fmt: skip
+                                 format_func=region_label)  # fmt: skip
         active = c3.checkbox(tr("admin.active"), value=current.active)
         password = c4.text_input(tr("admin.new_password"), type="password")
         if st.form_submit_button(tr("common.save"), key="edit_user_save"):
@@ -80,7 +81,7 @@ with users_tab, ui.guarded():
                 st.rerun()
 
 with campaign_tab, ui.guarded():
-    options = app_services.campaign_options(ui.settings())
+    options = ui_campaign.campaign_options(ui.settings())
     with st.form("campaign"):
         russian = st.checkbox(
             tr("admin.require_russian"),
@@ -92,9 +93,9 @@ with campaign_tab, ui.guarded():
         buffer = st.number_input(tr("plan.buffer"), 0.0, 1000.0, options.exclusion_buffer_m)
         if st.form_submit_button(tr("common.save"), type="primary", key="campaign_save"):
             with ui.guarded():
-                app_services.save_campaign_options(
+                ui_campaign.save_campaign_options(
                     ui.settings(),
-                    app_services.CampaignOptions(bool(russian), int(weeks), float(buffer)),
+                    ui_campaign.CampaignOptions(bool(russian), int(weeks), float(buffer)),
                 )
                 st.success(tr("admin.saved"))
 

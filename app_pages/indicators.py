@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge import app_services
-from nudge.maps import regions_map
+from nudge.i18n import region_name
 from nudge.registry import build_report, list_installations, list_publications, write_report
+from nudge.ui import files as ui_files
+from nudge.ui import installations as ui_installations
+from nudge.ui.maps import regions_map
 
 BREAKDOWNS = ("region", "month", "kind", "theme", "city")
 MEASURES = (
@@ -25,7 +27,7 @@ st.title(tr("indicators.title"))
 c1, c2, c3, c4 = st.columns(4)
 mode = c1.radio(tr("indicators.count"), ["active", "period"], key="ind_mode",
                 format_func=lambda m: tr(f"indicators.mode_{m}"))  # fmt: skip
-today = app_services.today()
+today = ui_installations.today()
 active_on: date | None = None
 date_from: date | None = None
 date_to: date | None = None
@@ -60,7 +62,7 @@ if measure in by_region.columns:
     }  # fmt: skip
 left, right = st.columns([3, 2])
 with left, ui.guarded():
-    names = {c: app_services.region_label(c, lang) for c in ui.region_outlines()}
+    names = {c: region_name(c, lang) for c in ui.region_outlines()}
     fmap = regions_map(
         ui.region_outlines(), values, names=names, caption=tr(f"indicators.{measure}")
     )
@@ -79,7 +81,7 @@ tabs = st.tabs([tr(f"indicators.by_{b}") for b in BREAKDOWNS])
 for tab, key in zip(tabs, BREAKDOWNS, strict=True):
     rows = report.tables[key].rows.drop(columns=["installation_ids", "publication_ids"])
     if key == "region":
-        rows["region_name"] = rows["region"].map(lambda c: app_services.region_label(c, lang))
+        rows["region_name"] = rows["region"].map(lambda c: region_name(c, lang))
     tab.dataframe(rows.rename(columns=lambda c: tr(f"columns.{c}")), hide_index=True,
                   width="stretch")  # fmt: skip
 
@@ -108,7 +110,7 @@ r1, r2 = st.columns(2)
 for col, suffix in zip((r1, r2), (".xlsx", ".csv"), strict=True):
     col.download_button(
         tr("indicators.download", fmt=suffix.lstrip(".").upper()),
-        data=app_services.file_bytes(lambda p: write_report(report, p), suffix),
+        data=ui_files.file_bytes(lambda p: write_report(report, p), suffix),
         file_name=f"nudge-indicators-{today.isoformat()}{suffix}",
         key=f"ind_dl_{suffix}", icon=":material/download:",
     )  # fmt: skip

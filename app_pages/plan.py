@@ -6,10 +6,12 @@ import streamlit as st
 
 from app_pages import _plan_parts as parts
 from app_pages import _shared as ui
-from nudge import app_services
 from nudge.i18n import notice_text
-from nudge.maps import CandidateLabels, candidates_map, interpret_click, marks_layer
 from nudge.placement.selection import KINDS
+from nudge.ui import campaign as ui_campaign
+from nudge.ui import loading as ui_loading
+from nudge.ui import planning as ui_planning
+from nudge.ui.maps import CandidateLabels, candidates_map, interpret_click, marks_layer
 
 tr = ui.t()
 st.title(tr("plan.title"))
@@ -19,7 +21,7 @@ if city is None:
     st.stop()
 folder = ui.active_dataset_path()
 slug = str(st.session_state["dataset"])
-options = app_services.campaign_options(ui.settings())
+options = ui_campaign.campaign_options(ui.settings())
 
 c1, c2, c3, c4 = st.columns(4)
 kind = c1.selectbox(tr("plan.kind"), KINDS, format_func=lambda k: tr(f"kinds.{k}"), key="plan_kind")
@@ -35,7 +37,7 @@ buffer = c4.number_input(
 base = None
 with ui.guarded(), st.spinner(tr("plan.scoring")):
     base = ui.cached_scores(
-        str(folder), app_services.dataset_stamp(str(folder)),
+        str(folder), ui_loading.dataset_stamp(str(folder)),
         kind=kind, profile=profile, spacing=float(spacing), buffer=float(buffer),
     )  # fmt: skip
 if base is None:
@@ -44,7 +46,7 @@ with st.expander(tr("plan.weights"), icon=":material/tune:"):
     weights = parts.weight_sliders(base, tr, prefix=f"w_{kind}_{profile}")
 scores = base
 with ui.guarded():
-    scores = app_services.reweighted(base, weights)
+    scores = ui_planning.reweighted(base, weights)
 st.caption(tr("plan.proxy_note"))
 for note in scores.warnings:
     st.warning(notice_text(note, tr.lang))
@@ -89,10 +91,10 @@ if asked is not None:
     with ui.guarded(), st.spinner(tr("plan.running")):
         districts = None
         if districts_file is not None:
-            districts = app_services.districts_from_upload(
+            districts = ui_planning.districts_from_upload(
                 districts_file.name, districts_file.getvalue()
             )
-        plan = app_services.plan_from_scores(scores, city, request, districts=districts)
+        plan = ui_planning.plan_from_scores(scores, city, request, districts=districts)
         name = label.strip() or f"{slug} · {tr(f'kinds.{kind}')} · {len(mine) + 1}"
         plans[name] = (slug, plan)
         st.session_state["plan_shown"] = name

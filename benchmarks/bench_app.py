@@ -28,10 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from app_browser import browser_page, map_ready, running_app, wait_idle  # noqa: E402
 
-from nudge import app_services  # noqa: E402
 from nudge.i18n import translator  # noqa: E402
 from nudge.registry import add_user, engine_from_url, import_installations  # noqa: E402
 from nudge.settings import settings_from_env  # noqa: E402
+from nudge.ui import installations as ui_installations  # noqa: E402
+from nudge.ui import loading as ui_loading  # noqa: E402
 
 ALMATY = ROOT.parent / "shared" / "data" / "osm" / "almaty"
 T = translator("kk")
@@ -46,10 +47,10 @@ def _seed(data_dir: Path) -> None:
     os.environ.pop("NUDGE_DATABASE_URL", None)
     settings = settings_from_env()
     engine = engine_from_url(settings.database_url)
-    app_services.engine_ready(engine)
+    ui_installations.engine_ready(engine)
     add_user(engine, username="admin", password=PASSWORD, role="admin")
     start = time.perf_counter()
-    app_services.dataset_from_paths(
+    ui_loading.dataset_from_paths(
         [ALMATY / "geofabrik_shp", ALMATY / "almaty_points.geojson"], settings=settings,
         name="almaty",
     )  # fmt: skip

@@ -19,7 +19,7 @@ SHARED = ROOT.parent / "shared" / "data" / "osm"
 CHILD = """
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from nudge.datasets import dataset_from_files
+from nudge.osm.datasets import dataset_from_files
 paths = sys.argv[1:]
 t0 = time.perf_counter()
 ds = dataset_from_files(paths)

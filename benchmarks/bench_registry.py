@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 import nudge.registry.auth as registry_auth
+from nudge.geo.regions import preload
 from nudge.registry import (
     add_user,
     build_report,
@@ -40,7 +41,6 @@ from nudge.registry import (
     upgrade_database,
     write_report,
 )
-from nudge.registry.regions import preload
 
 KINDS = ("banner", "billboard", "city_light", "photo_exhibition", "led_screen")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -23,7 +23,7 @@ ALMATY = ROOT.parent / "shared" / "data" / "osm" / "almaty"
 ALMATY_CASE = """
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from nudge.datasets import dataset_from_files
+from nudge.osm.datasets import dataset_from_files
 from nudge.placement import candidates_from_dataset, score_candidates
 base = sys.argv[1]
 ds = dataset_from_files([base + "/geofabrik_shp", base + "/almaty_points.geojson"])
@@ -43,9 +43,9 @@ SYNTHETIC_CASE = """
 import json, resource, time, warnings
 warnings.simplefilter("ignore")
 import geopandas as gpd, numpy as np, pandas as pd, shapely
-from nudge.datasets import CityDataset
-from nudge.features import FEATURE_COLUMNS
-from nudge.osm_files import empty_streets
+from nudge.osm.datasets import CityDataset
+from nudge.osm.features import FEATURE_COLUMNS
+from nudge.osm.files import empty_streets
 from nudge.placement import score_candidates
 rng = np.random.default_rng(0)
 cats = ["retail_food", "education", "health", "transit_stop", "transit_station", "park",

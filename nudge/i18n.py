@@ -199,7 +199,7 @@ def _vocabulary_name(section: str, code: str, lang: str) -> str:
 
 def region_name(code: str, lang: str) -> str:
     """Return the name of Kazakhstan's region `code` in `lang` (the code when unknown)."""
-    from nudge.registry.regions import REGIONS  # heavy; needed only here
+    from nudge.geo.regions import REGIONS  # heavy; needed only here
 
     for region in REGIONS:
         if region.code == code:

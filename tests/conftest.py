@@ -113,10 +113,10 @@ def make_city():  # type: ignore[no-untyped-def]
     import pandas as pd
     import shapely
 
-    from nudge.datasets import dataset_from_layers
-    from nudge.features import features_from_tags
-    from nudge.osm_files import OsmLayers, empty_streets
-    from nudge.streets import streets_from_lines
+    from nudge.osm.datasets import dataset_from_layers
+    from nudge.osm.features import features_from_tags
+    from nudge.osm.files import OsmLayers, empty_streets
+    from nudge.osm.streets import streets_from_lines
 
     tag_key = {
         "transit_stop": ("highway", "bus_stop"),
@@ -153,7 +153,7 @@ def make_city():  # type: ignore[no-untyped-def]
             ids = pd.Series([f"node/{r['i'] + 1}" for r in rows])
             feats = features_from_tags(frame, ids=ids, source="synthetic")
         else:
-            from nudge.features import empty_features
+            from nudge.osm.features import empty_features
 
             feats = empty_features()
         st = streets_from_lines(street_frame) if streets else empty_streets()
@@ -165,7 +165,7 @@ def make_city():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def helsinki_dataset(helsinki_pbf: Path):  # type: ignore[no-untyped-def]
     """Return the Helsinki extract as a city dataset (read once per test session)."""
-    from nudge.datasets import dataset_from_files
+    from nudge.osm.datasets import dataset_from_files
 
     return dataset_from_files([helsinki_pbf])
 

@@ -13,12 +13,12 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from nudge import app_services
 from nudge.content import load_library
-from nudge.datasets import CityDataset, dataset_from_layers, save_dataset
-from nudge.features import features_from_tags
 from nudge.i18n import LANGUAGES, translator
-from nudge.osm_files import OsmLayers
+from nudge.osm.datasets import CityDataset, dataset_from_layers, save_dataset
+from nudge.osm.features import features_from_tags
+from nudge.osm.files import OsmLayers
+from nudge.osm.streets import streets_from_lines
 from nudge.placement.selection import PlanResult
 from nudge.registry import (
     UserInfo,
@@ -29,7 +29,8 @@ from nudge.registry import (
     upgrade_database,
 )
 from nudge.settings import Settings, settings_from_env
-from nudge.streets import streets_from_lines
+from nudge.ui import campaign as ui_campaign
+from nudge.ui import loading as ui_loading
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PASSWORD = "correct-horse-1"
@@ -189,7 +190,7 @@ def test_data_page_loads_a_city_by_name_offline(env: Env, monkeypatch: pytest.Mo
         calls.append((place, cache_dir))
         return small_city()
 
-    monkeypatch.setattr(app_services.datasets, "dataset_from_place", fake_place)
+    monkeypatch.setattr(ui_loading.datasets, "dataset_from_place", fake_place)
     at = open_page("planner", "data", "en", env)
     at.text_input(key="data_place").set_value("Shymkent, Kazakhstan").run()
     at.button(key="data_download").click().run()
@@ -418,5 +419,5 @@ def test_admin_adds_a_user_and_saves_campaign_settings(env: Env) -> None:
     at.checkbox(key="campaign_russian").check()
     at.button(key="campaign_save").click().run()
     assert_clean(at)
-    assert app_services.campaign_options(env.settings).require_russian
-    app_services.save_campaign_options(env.settings, app_services.CampaignOptions())
+    assert ui_campaign.campaign_options(env.settings).require_russian
+    ui_campaign.save_campaign_options(env.settings, ui_campaign.CampaignOptions())

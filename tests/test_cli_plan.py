@@ -185,7 +185,7 @@ def test_incomplete_dataset_without_scores_is_explained(city: Path) -> None:
 
 
 def test_missing_scores_are_computed_and_kept(helsinki_dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from nudge.datasets import save_dataset
+    from nudge.osm.datasets import save_dataset
 
     folder = save_dataset(helsinki_dataset, tmp_path / "helsinki")
     out = tmp_path / "plan.geojson"

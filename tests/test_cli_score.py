@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nudge.cli import app
-from nudge.datasets import save_dataset
+from nudge.osm.datasets import save_dataset
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
-from nudge import datasets
 from nudge._errors import DatasetError, EmptyDataError, InvalidQueryError
 from nudge.i18n import error_text
+from nudge.osm import datasets
 
 
 def test_slug_from_text() -> None:

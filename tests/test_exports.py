@@ -8,8 +8,8 @@ import pytest
 import shapely
 
 from nudge._errors import InputFileError
-from nudge.exports import write_geoframe
 from nudge.i18n import error_text
+from nudge.io.exports import write_geoframe
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from nudge.features import (
+from nudge.osm.features import (
     FEATURE_COLUMNS,
     combine_features,
     features_from_geofabrik,

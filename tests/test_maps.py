@@ -9,7 +9,7 @@ import pytest
 import shapely
 from jinja2.utils import htmlsafe_json_dumps
 
-from nudge import maps
+from nudge.ui import maps
 
 XSS = "<img src=x onerror=alert(1)>"
 TEMPLATE_BREAK = "`);alert(2);//${alert(3)}\\"

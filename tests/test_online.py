@@ -12,9 +12,9 @@ import pytest
 import requests
 import shapely
 
-from nudge import _online
 from nudge._errors import EmptyDataError, InvalidQueryError, OnlineSourceError
 from nudge.i18n import error_text
+from nudge.osm import _online
 
 
 def _features_answer(*args: object, **kwargs: object) -> gpd.GeoDataFrame:

@@ -12,7 +12,7 @@ import shapely
 
 from nudge._errors import InputFileError
 from nudge.i18n import error_text
-from nudge.osm_files import layers_from_file, sniff_kind
+from nudge.osm.files import layers_from_file, sniff_kind
 
 OSM_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6" generator="nudge-test">

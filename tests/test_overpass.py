@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import shapely
 
-from nudge.overpass import element_geometry, elements_to_frame
+from nudge.osm.overpass import element_geometry, elements_to_frame
 
 ELEMENTS = [
     {"type": "node", "id": 1, "lat": 51.128, "lon": 71.43, "tags": {"highway": "bus_stop",

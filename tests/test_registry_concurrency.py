@@ -12,8 +12,8 @@ from registry_support import (
 )
 from sqlalchemy.engine import Engine
 
+from nudge.geo.regions import preload
 from nudge.registry import engine_from_url, log_installation
-from nudge.registry.regions import preload
 
 PROCESSES = 4
 PER_PROCESS = 50

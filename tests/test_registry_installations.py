@@ -16,6 +16,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import RecordError
+from nudge.geo.regions import district_layer_from_file
 from nudge.i18n import error_text
 from nudge.registry import (
     TRANSITIONS,
@@ -30,7 +31,6 @@ from nudge.registry import (
     status_history,
     update_installation,
 )
-from nudge.registry.regions import district_layer_from_file
 
 METRE_LAT = 1 / 111_195  # degrees of latitude per metre
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from nudge._errors import InputFileError, RecordError
-from nudge.i18n import error_text
-from nudge.registry.regions import (
+from nudge.geo.regions import (
     REGIONS,
     cities_of_points,
     city_name,
@@ -22,6 +21,7 @@ from nudge.registry.regions import (
     region_populations,
     regions_of_points,
 )
+from nudge.i18n import error_text
 
 KNOWN = {
     (43.2389, 76.8897): "ALA",  # Almaty

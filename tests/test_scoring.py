@@ -127,7 +127,7 @@ def test_helsinki_banners(helsinki_dataset) -> None:  # type: ignore[no-untyped-
 
 
 def test_astana_stops_centre_above_median_edge_below(shared_data: Path) -> None:
-    from nudge.datasets import dataset_from_files
+    from nudge.osm.datasets import dataset_from_files
 
     city = dataset_from_files([shared_data / "osm/astana/pois_astana_osm.parquet"])
     with pytest.warns(UserWarning, match="straight-line"):
@@ -143,7 +143,7 @@ def test_astana_stops_centre_above_median_edge_below(shared_data: Path) -> None:
 
 
 def test_almaty_central_avenue_above_city_median(shared_data: Path) -> None:
-    from nudge.datasets import dataset_from_files
+    from nudge.osm.datasets import dataset_from_files
 
     base = shared_data / "osm/almaty"
     city = dataset_from_files([base / "geofabrik_shp", base / "almaty_points.geojson"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import shapely
 
-from nudge.streets import node_count, streets_from_edges, streets_from_lines
+from nudge.osm.streets import node_count, streets_from_edges, streets_from_lines
 
 
 def _lines() -> gpd.GeoDataFrame:
@@ -82,7 +82,7 @@ def test_segments_are_joined_between_intersections_keeping_osm_ids() -> None:
         geometry=[shapely.LineString([pts[a], pts[b]]) for _, a, b in segs],
         crs=4326,
     )  # fmt: skip
-    from nudge.streets import streets_from_segments
+    from nudge.osm.streets import streets_from_segments
 
     streets = streets_from_segments(edges)
     pairs = {(int(u), int(v)) for u, v in zip(streets["u"], streets["v"], strict=True)}

@@ -7,7 +7,7 @@ import pytest
 
 from nudge._errors import InputFileError
 from nudge.i18n import error_text
-from nudge.tables import coordinates_of, find_column, read_table
+from nudge.io.tables import coordinates_of, find_column, read_table
 
 
 def test_find_column_any_case_and_language() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nudge.taxonomy import categorise_fclass, categorise_tags, category_counts, load_taxonomy
+from nudge.osm.taxonomy import categorise_fclass, categorise_tags, category_counts, load_taxonomy
 
 REQUIRED = {
     "transit_stop", "transit_station", "market", "mall", "retail_food", "education", "health",

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from nudge import datasets
 from nudge._errors import InvalidQueryError
 from nudge.cli._common import JsonOption, dataset_folder, emit, get_settings
+from nudge.osm import datasets
 
 
 def load(

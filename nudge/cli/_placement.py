@@ -9,10 +9,10 @@ import geopandas as gpd
 import pandas as pd
 import typer
 
-from nudge import datasets
 from nudge._errors import RowProblem
 from nudge.cli._common import JsonOption, dataset_folder, emit
-from nudge.exports import write_geoframe
+from nudge.io.exports import write_geoframe
+from nudge.osm import datasets
 from nudge.placement import (
     calibrate_profile,
     candidates_from_dataset,

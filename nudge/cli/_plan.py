@@ -12,8 +12,8 @@ import typer
 
 from nudge._errors import DatasetError, InputFileError
 from nudge.cli._common import JsonOption, dataset_folder, emit
-from nudge.datasets import dataset_from_dir
-from nudge.exports import write_geoframe
+from nudge.io.exports import write_geoframe
+from nudge.osm.datasets import dataset_from_dir
 from nudge.placement import candidates_from_dataset, plan_files, score_candidates
 from nudge.placement.compare import compare_plans
 from nudge.placement.demand import combine_demand, demand_from_features, demand_from_layer

@@ -20,9 +20,9 @@ from scipy.spatial import cKDTree
 from scipy.stats import spearmanr
 
 from nudge._errors import InputFileError, ProfileError, RowProblem
+from nudge.io.tables import coordinates_of, find_column, read_table
 from nudge.placement._problem import number
 from nudge.placement.profiles import SIGNALS, Profile
-from nudge.tables import coordinates_of, find_column, read_table
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import shapely
 from pyproj import Geod, Transformer
 
 from nudge._errors import InputFileError, RowProblem
-from nudge.datasets import CityDataset
-from nudge.tables import coordinates_of, find_column, read_table
+from nudge.io.tables import coordinates_of, find_column, read_table
+from nudge.osm.datasets import CityDataset
 
 CANDIDATE_COLUMNS = [
     "kind", "name", "source", "osm_id", "category", "highway", "street_name", "bearing",

@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from nudge._errors import InputFileError
-from nudge.exports import table_with_lonlat, write_geoframe
+from nudge.io.exports import table_with_lonlat, write_geoframe
 from nudge.placement._report import PLAN_COLUMNS, PlanResult
 
 ID_COLUMNS = ("site_id", "candidate_id", "id")

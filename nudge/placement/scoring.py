@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from nudge._errors import EmptyDataError, Notice
-from nudge.datasets import CityDataset
+from nudge.osm.datasets import CityDataset
 from nudge.placement.network import walk_network_from_streets
 from nudge.placement.profiles import SIGNALS, Profile, load_profile
 from nudge.placement.signals import (

@@ -59,6 +59,17 @@ Typical use (e.g. from the app)::
 
 from __future__ import annotations
 
+from nudge.geo.regions import (
+    REGIONS,
+    DistrictLayer,
+    Region,
+    district_layer_from_dir,
+    district_layer_from_file,
+    preload,
+    region_boundaries,
+    region_code,
+    region_of_point,
+)
 from nudge.registry.audit import AuditRecord, audit_entries
 from nudge.registry.auth import (
     PERMISSIONS,
@@ -121,17 +132,6 @@ from nudge.registry.records import (
     get_installation,
     list_installations,
     status_history,
-)
-from nudge.registry.regions import (
-    REGIONS,
-    DistrictLayer,
-    Region,
-    district_layer_from_dir,
-    district_layer_from_file,
-    preload,
-    region_boundaries,
-    region_code,
-    region_of_point,
 )
 from nudge.registry.reports import (
     Report,

@@ -17,16 +17,16 @@ from scipy.spatial import cKDTree
 from sqlalchemy.orm import Session
 
 from nudge._errors import RowProblem
-from nudge.registry._validate import SiteInfo, frame_records
-from nudge.registry.audit import record_many, utcnow
-from nudge.registry.models import Flag, Installation, PlannedSite, StatusChange, User
-from nudge.registry.regions import (
+from nudge.geo.regions import (
     EARTH_RADIUS_M,
     REGION_BY_CODE,
     chord_for_metres,
     unit_vectors,
 )
-from nudge.registry.regions import distance_m as _distance_m
+from nudge.geo.regions import distance_m as _distance_m
+from nudge.registry._validate import SiteInfo, frame_records
+from nudge.registry.audit import record_many, utcnow
+from nudge.registry.models import Flag, Installation, PlannedSite, StatusChange, User
 
 DEFAULT_DUPLICATE_RADIUS_M = 15.0
 SITE_KIND_TO_INSTALLATION = {"banner": "banner", "exhibition": "photo_exhibition"}

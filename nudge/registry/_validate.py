@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from nudge._errors import RowProblem
-from nudge.registry.models import INSTALLATION_KINDS, STATUSES
-from nudge.registry.regions import (
+from nudge.geo.regions import (
     DistrictLayer,
     cities_of_points,
     city_name,
@@ -30,7 +29,8 @@ from nudge.registry.regions import (
     outside_message,
     regions_of_points,
 )
-from nudge.tables import LAT_NAMES, LON_NAMES
+from nudge.io.tables import LAT_NAMES, LON_NAMES
+from nudge.registry.models import INSTALLATION_KINDS, STATUSES
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "lat": LAT_NAMES,

@@ -27,10 +27,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge._errors import AccessDeniedError, RecordError
+from nudge.geo.regions import REGION_BY_CODE, region_code
 from nudge.registry.audit import record_change, utcnow
 from nudge.registry.db import read_session, write_session
 from nudge.registry.models import ROLES, User, UserRegion
-from nudge.registry.regions import REGION_BY_CODE, region_code
 
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")

@@ -21,6 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nudge._errors import InputFileError, RecordError, RowProblem
+from nudge.geo.regions import (
+    DistrictLayer,
+    cities_of_points,
+    city_name,
+    regions_of_points,
+)
+from nudge.io.tables import MAX_IMPORT_BYTES, read_table
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
     existing_uids,
@@ -48,13 +55,6 @@ from nudge.registry.db import read_session, write_session
 from nudge.registry.evidence import sanitise_filename
 from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, Publication, User
 from nudge.registry.publications import check_publication_row, new_publication
-from nudge.registry.regions import (
-    DistrictLayer,
-    cities_of_points,
-    city_name,
-    regions_of_points,
-)
-from nudge.tables import MAX_IMPORT_BYTES, read_table
 
 ThemesOf = Callable[[str], Sequence[str]]
 """Look up the themes of a content item by its id (e.g. from the content library)."""

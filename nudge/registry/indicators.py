@@ -29,15 +29,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from nudge._errors import RecordError
-from nudge.registry.db import read_session
-from nudge.registry.models import Flag, Installation, InstallationPhoto, Publication
-from nudge.registry.regions import (
+from nudge.geo.regions import (
     REGION_BY_CODE,
     city_name,
     city_populations,
     population_table_from_csv,
     region_populations,
 )
+from nudge.registry.db import read_session
+from nudge.registry.models import Flag, Installation, InstallationPhoto, Publication
 
 BREAKDOWNS = ("region", "city", "district", "kind", "theme", "month")
 GEOGRAPHIC = ("district", "city", "region")  # most specific first

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nudge._errors import RecordError
+from nudge.geo.regions import DistrictLayer
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
     existing_uids,
@@ -36,7 +37,6 @@ from nudge.registry.auth import UserRef, actor_in, require
 from nudge.registry.db import read_session, write_session
 from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
 from nudge.registry.records import FlagRecord, InstallationRecord, flag_record, records_for
-from nudge.registry.regions import DistrictLayer
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"ordered", "installed", "removed"}),

@@ -18,12 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from nudge._errors import RecordError
-from nudge.registry._validate import column_key, split_themes
-from nudge.registry.audit import record_change, snapshot, utcnow
-from nudge.registry.auth import UserRef, actor_in, require
-from nudge.registry.db import read_session, write_session
-from nudge.registry.models import PUBLICATION_KINDS, Publication
-from nudge.registry.regions import (
+from nudge.geo.regions import (
     REGION_BY_CODE,
     DistrictLayer,
     cities_of_points,
@@ -31,6 +26,11 @@ from nudge.registry.regions import (
     region_code,
     region_of_point,
 )
+from nudge.registry._validate import column_key, split_themes
+from nudge.registry.audit import record_change, snapshot, utcnow
+from nudge.registry.auth import UserRef, actor_in, require
+from nudge.registry.db import read_session, write_session
+from nudge.registry.models import PUBLICATION_KINDS, Publication
 
 PUBLICATION_ALIASES: dict[str, str] = {
     **{k: k for k in PUBLICATION_KINDS},

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge._errors import RecordError
+from nudge.geo.regions import REGION_BY_CODE
 from nudge.registry.db import read_session
 from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
-from nudge.registry.regions import REGION_BY_CODE
 
 
 @dataclass(frozen=True, slots=True)

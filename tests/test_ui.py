@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from nudge import app_services
 from nudge._errors import InputFileError
 from nudge.content.campaign import campaign_for_settings
 from nudge.content.schema import item_from_raw
-from nudge.i18n import error_text
+from nudge.i18n import error_text, region_name
 from nudge.placement import candidates_from_dataset, score_candidates
 from nudge.settings import Settings
+from nudge.ui import campaign as ui_campaign
+from nudge.ui import files as ui_files
+from nudge.ui import installations as ui_installations
+from nudge.ui import library as ui_library
+from nudge.ui import loading as ui_loading
+from nudge.ui import planning as ui_planning
 
 PLACES = [
     ("transit_stop", "bus_stop", 500, 500, "Stop"),
@@ -33,31 +38,31 @@ def test_reweighted_matches_a_full_rescoring(city) -> None:  # type: ignore[no-u
     cands = candidates_from_dataset(city, kind="banner")
     base = score_candidates(cands, city, draws=20)
     weights = {"poi_gravity": 1.0, "transit_access": 0.0, "road_class": 0.5}
-    fast = app_services.reweighted(base, weights)
+    fast = ui_planning.reweighted(base, weights)
     full = score_candidates(cands, city, profile=base.profile.with_weights(weights), draws=0)
     assert fast.candidates["score"].to_numpy() == pytest.approx(full.candidates["score"].to_numpy())
     assert (fast.candidates["rank"] == full.candidates["rank"]).all()
     assert "score_low" in fast.candidates and fast.uncertainty is not None  # band redrawn
-    assert app_services.reweighted(base, dict(base.profile.weights)) is base
-    table = app_services.contribution_table(fast, str(fast.candidates.index[0]))
+    assert ui_planning.reweighted(base, dict(base.profile.weights)) is base
+    table = ui_planning.contribution_table(fast, str(fast.candidates.index[0]))
     assert table["points"].sum() == pytest.approx(fast.candidates["score"].iloc[0])
 
 
 def test_save_uploads_keeps_shapefile_parts_together(tmp_path: Path) -> None:
     files = [("roads.shp", b"a"), ("roads.dbf", b"b"), ("../../etc/passwd", b"c"), ("a.shp", b"d")]
-    paths = app_services.save_uploads([*files, ("roads.shp", b"e")], tmp_path)
+    paths = ui_files.save_uploads([*files, ("roads.shp", b"e")], tmp_path)
     assert [p.name for p in paths] == ["roads.shp", "roads.dbf", "passwd", "a.shp", "04_roads.shp"]
     assert all(p.parent == tmp_path for p in paths)
-    assert [p.name for p in app_services.readable_files(paths)] == ["roads.shp", "passwd", "a.shp",
+    assert [p.name for p in ui_files.readable_files(paths)] == ["roads.shp", "passwd", "a.shp",
                                                                    "04_roads.shp"]  # fmt: skip
 
 
 def test_dataset_from_uploads_refuses_nothing_and_bad_files(settings: Settings) -> None:
     with pytest.raises(InputFileError, match="at least one") as info:
-        app_services.dataset_from_uploads([], settings=settings, name="x")
+        ui_loading.dataset_from_uploads([], settings=settings, name="x")
     assert error_text(info.value, "kk") == "Жүктеу үшін кемінде бір OSM файлын таңдаңыз."
     with pytest.raises(InputFileError) as info:
-        app_services.dataset_from_uploads([("city.osm", b"")], settings=settings, name="x")
+        ui_loading.dataset_from_uploads([("city.osm", b"")], settings=settings, name="x")
     assert info.value.code == "osm_file_empty"
     kazakh = "city.osm файлы бос; деректерді қайта экспорттаңыз немесе басқа файл таңдаңыз."
     assert error_text(info.value, "kk").endswith(kazakh)
@@ -65,33 +70,28 @@ def test_dataset_from_uploads_refuses_nothing_and_bad_files(settings: Settings) 
 
 
 def test_campaign_options_round_trip_and_keep_other_overrides(settings: Settings) -> None:
-    path = app_services.campaign_file(settings)
+    path = ui_campaign.campaign_file(settings)
     path.parent.mkdir(parents=True)
     path.write_text('[formats.banner_6x3]\nmax_words = 6\nsite_kinds = ["banner"]\n', "utf-8")
-    assert app_services.campaign_options(settings) == app_services.CampaignOptions()
-    app_services.save_campaign_options(
+    assert ui_campaign.campaign_options(settings) == ui_campaign.CampaignOptions()
+    ui_campaign.save_campaign_options(
         settings,
-        app_services.CampaignOptions(require_russian=True, flight_weeks=2, exclusion_buffer_m=75.0),
+        ui_campaign.CampaignOptions(require_russian=True, flight_weeks=2, exclusion_buffer_m=75.0),
     )
-    assert app_services.campaign_options(settings) == app_services.CampaignOptions(True, 2, 75.0)
+    assert ui_campaign.campaign_options(settings) == ui_campaign.CampaignOptions(True, 2, 75.0)
     data = tomllib.loads(path.read_text("utf-8"))
     assert data["formats"]["banner_6x3"]["max_words"] == 6
     campaign = campaign_for_settings(settings)
     assert campaign.require_russian and campaign.formats["banner_6x3"].max_words == 6
     with pytest.raises(InputFileError, match="1–52 weeks") as info:
-        app_services.save_campaign_options(settings, app_services.CampaignOptions(False, 0, 50))
+        ui_campaign.save_campaign_options(settings, ui_campaign.CampaignOptions(False, 0, 50))
     assert info.value.params == {"weeks": 0, "buffer": "50"}
     assert "(берілгені: 0)" in error_text(info.value, "kk")
     path.write_text("[rotation\n", "utf-8")
     with pytest.raises(InputFileError, match="not valid TOML") as info:
-        app_services.campaign_options(settings)
+        ui_campaign.campaign_options(settings)
     assert info.value.code == "campaign_settings_invalid"
     assert "науқан баптаулары" in error_text(info.value, "kk")
-
-
-def test_toml_text_is_read_back() -> None:
-    data = {"a": True, "b": 1.5, "t": {"s": 'x "y"\n', "l": [1, 2], "u": {"k": "v"}}}
-    assert tomllib.loads(app_services.toml_text(data)) == data
 
 
 def test_entry_as_text_is_read_back_by_the_schema() -> None:
@@ -105,7 +105,7 @@ def test_entry_as_text_is_read_back_by_the_schema() -> None:
         },
     )  # fmt: skip
     assert problems == []
-    text = app_services.entry_as_text(item)
+    text = ui_library.entry_as_text(item)
     assert text["members"] == "Асқар|машинист|1960–1995"
     assert text["consent"] == "yes" and text["themes"] == "family-tradition; mastery"
     again, problems = item_from_raw("dynasties", text)
@@ -113,10 +113,10 @@ def test_entry_as_text_is_read_back_by_the_schema() -> None:
 
 
 def test_region_labels_in_three_languages() -> None:
-    assert app_services.region_label("ALA", "kk") == "Алматы"
-    assert app_services.region_label("AKM", "ru") == "Акмолинская область"
-    assert app_services.region_label("AKM", "en") == "Akmola Region"
-    assert app_services.region_label("XXX", "kk") == "XXX"
+    assert region_name("ALA", "kk") == "Алматы"
+    assert region_name("AKM", "ru") == "Акмолинская область"
+    assert region_name("AKM", "en") == "Akmola Region"
+    assert region_name("XXX", "kk") == "XXX"
 
 
 def test_log_with_photo_assigns_the_district(shared_data: Path, tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_log_with_photo_assigns_the_district(shared_data: Path, tmp_path: Path) 
     upgrade_database(engine)
     admin = add_user(engine, username="admin", password="long-enough-pw", role="admin")
     layer = district_layer_from_file(shared_data / "osm/almaty/almaty_districts_osm_2019.geojson")
-    done = app_services.log_with_photo(
+    done = ui_installations.log_with_photo(
         engine,
         user=admin,
         fields={"lat": 43.2567, "lon": 76.9286, "kind": "banner", "installed_on": date(2026, 5, 1)},

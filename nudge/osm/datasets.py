@@ -27,10 +27,10 @@ import pandas as pd
 import shapely
 
 from nudge._errors import DatasetError, EmptyDataError, InvalidQueryError
-from nudge.features import combine_features
-from nudge.osm_files import OsmLayers, layers_from_file, merge_streets
-from nudge.streets import node_count
-from nudge.taxonomy import category_counts
+from nudge.osm.features import combine_features
+from nudge.osm.files import OsmLayers, layers_from_file, merge_streets
+from nudge.osm.streets import node_count
+from nudge.osm.taxonomy import category_counts
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def dataset_from_layers(layers: Sequence[OsmLayers]) -> CityDataset:
 
 
 def dataset_from_files(paths: Sequence[str | Path]) -> CityDataset:
-    """Read one or more local OSM files into one dataset (see `nudge.osm_files`)."""
+    """Read one or more local OSM files into one dataset (see `nudge.osm.files`)."""
     return dataset_from_layers([layers_from_file(p) for p in paths])
 
 
@@ -252,7 +252,7 @@ def list_datasets(data_dir: str | Path) -> pd.DataFrame:
 
 def dataset_from_place(place: str, *, cache_dir: Path) -> CityDataset:
     """Geocode `place` (e.g. ``"Astana, Kazakhstan"``) and download its data through osmnx."""
-    from nudge._online import layers_from_place
+    from nudge.osm._online import layers_from_place
 
     if not place.strip():
         msg = "The place name is empty; give a city such as 'Astana, Kazakhstan'."
@@ -262,7 +262,7 @@ def dataset_from_place(place: str, *, cache_dir: Path) -> CityDataset:
 
 def dataset_from_bbox(bbox: tuple[float, float, float, float], *, cache_dir: Path) -> CityDataset:
     """Download the data inside ``(west, south, east, north)`` through osmnx."""
-    from nudge._online import layers_from_bbox
+    from nudge.osm._online import layers_from_bbox
 
     check_bbox(bbox)
     return dataset_from_layers([layers_from_bbox(bbox, cache_dir=cache_dir)])
@@ -270,7 +270,7 @@ def dataset_from_bbox(bbox: tuple[float, float, float, float], *, cache_dir: Pat
 
 def dataset_from_polygon_file(path: str | Path, *, cache_dir: Path) -> CityDataset:
     """Download the data inside the polygon(s) of a vector file through osmnx."""
-    from nudge._online import layers_from_polygon, polygon_from_file
+    from nudge.osm._online import layers_from_polygon, polygon_from_file
 
     polygon = polygon_from_file(Path(path))
     check_bbox(tuple(float(v) for v in polygon.bounds))  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The category taxonomy of public spaces, read from ``nudge/data/taxonomy.toml``.
+"""The category taxonomy of public spaces, read from ``nudge/osm/data/taxonomy.toml``.
 
 One table maps both raw OpenStreetMap tags and Geofabrik ``fclass`` values to
 nudge's categories. `categorise_tags` and `categorise_fclass` apply it to whole
@@ -79,7 +79,7 @@ class Taxonomy:
 @cache
 def load_taxonomy() -> Taxonomy:
     """Read the taxonomy shipped with the package."""
-    text = resources.files("nudge").joinpath("data/taxonomy.toml").read_text(encoding="utf-8")
+    text = resources.files("nudge.osm").joinpath("data/taxonomy.toml").read_text(encoding="utf-8")
     raw = tomllib.loads(text)
     cats = tuple(
         Category(

@@ -1,7 +1,7 @@
 """Public spaces: normalise tagged OSM elements into nudge's feature schema.
 
 Pure functions over GeoDataFrames; reading files and fetching from the network
-live in `nudge.osm_files` and `nudge._online`.
+live in `nudge.osm.files` and `nudge.osm._online`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nudge.taxonomy import Taxonomy, categorise_fclass, categorise_tags, load_taxonomy
+from nudge.osm.taxonomy import Taxonomy, categorise_fclass, categorise_tags, load_taxonomy
 
 FEATURE_COLUMNS = [
     "osm_id", "category", "subcategory", "name", "name_kk", "name_ru", "name_en", "source",

@@ -22,7 +22,8 @@ import pyogrio
 import shapely
 
 from nudge._errors import InputFileError
-from nudge.features import (
+from nudge.io.tables import coordinates_of
+from nudge.osm.features import (
     combine_features,
     empty_features,
     features_from_geofabrik,
@@ -30,16 +31,15 @@ from nudge.features import (
     osm_ids,
     osm_ids_from_geometry,
 )
-from nudge.overpass import elements_to_frame
-from nudge.streets import (
+from nudge.osm.overpass import elements_to_frame
+from nudge.osm.streets import (
     STREET_CLASSES,
     STREET_COLUMNS,
     streets_from_edges,
     streets_from_lines,
     streets_from_segments,
 )
-from nudge.tables import coordinates_of
-from nudge.taxonomy import load_taxonomy
+from nudge.osm.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
 

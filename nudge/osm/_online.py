@@ -16,10 +16,10 @@ import geopandas as gpd
 import shapely
 
 from nudge._errors import EmptyDataError, InvalidQueryError, OnlineSourceError
-from nudge.features import features_from_tags, osm_ids
-from nudge.osm_files import OsmLayers, empty_streets
-from nudge.streets import streets_from_edges
-from nudge.taxonomy import load_taxonomy
+from nudge.osm.features import features_from_tags, osm_ids
+from nudge.osm.files import OsmLayers, empty_streets
+from nudge.osm.streets import streets_from_edges
+from nudge.osm.taxonomy import load_taxonomy
 
 if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon, Polygon

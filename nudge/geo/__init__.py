@@ -1,0 +1,1 @@
+"""Geography of Kazakhstan: regions, cities and their populations, district layers, distances."""
