@@ -22,6 +22,7 @@ from nudge.content.campaign import CampaignSettings
 from nudge.content.rotation import SOLVERS as ROTATION_SOLVERS
 from nudge.content.schema import FIELDS
 from nudge.i18n import Translator, notice_text, problem_text
+from nudge.io.sheets import csv_bytes
 from nudge.ui import campaign as ui_campaign
 from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
@@ -265,7 +266,7 @@ def rotation_result(result: Any, tr: Translator) -> None:
     st.dataframe(result.print_orders, hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     c1.download_button(
-        tr("content.download_orders"), data=result.print_orders.to_csv(index=False).encode(),
+        tr("content.download_orders"), data=csv_bytes(result.print_orders),
         file_name="print_orders.csv", key="rotation_orders", icon=":material/download:",
     )  # fmt: skip
     c2.download_button(

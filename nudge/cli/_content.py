@@ -28,6 +28,7 @@ from nudge.content._io import rows_from_file
 from nudge.content.campaign import CampaignSettings, campaign_for_settings
 from nudge.content.library import collection_of_columns
 from nudge.content.validation import ValidationReport
+from nudge.io.sheets import csv_bytes
 
 content_app = typer.Typer(
     help="Keep the content library: proverbs, labour dynasties, contest winners.",
@@ -202,7 +203,7 @@ def match_command(
     )  # fmt: skip
     frames = [result.best_items(s, n=top).assign(site_id=s) for s in sites.index]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    table.to_csv(out, index=False)
+    Path(out).write_bytes(csv_bytes(table))
     placeable = int(result.eligible.to_numpy().any(axis=1).sum())
     emit({"sites": len(sites), "sites_with_entries": placeable, "out": str(out)}, as_json=as_json)
 

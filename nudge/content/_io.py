@@ -19,6 +19,7 @@ import openpyxl
 import yaml
 
 from nudge._errors import InputFileError
+from nudge.io.sheets import rows_csv_bytes, rows_xlsx_bytes, unquote_cell
 
 SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
 
@@ -82,7 +83,7 @@ def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     rows, numbers = [], []
     for number, row in enumerate(reader, start=2):
-        clean = {str(k).strip(): v for k, v in row.items() if k is not None}
+        clean = {str(k).strip(): unquote_cell(v) for k, v in row.items() if k is not None}
         if any(str(v or "").strip() for v in clean.values()):
             rows.append(clean)
             numbers.append(number)
@@ -136,11 +137,7 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[
         return
     table = [[cell_text(r.get(c)) for c in columns] for r in rows]
     if suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(table)
-        write_bytes_atomic(Path(path), buffer.getvalue().encode("utf-8"))
+        write_bytes_atomic(Path(path), rows_csv_bytes(columns, table))
         return
     if suffix == ".xlsx":
         write_xlsx_atomic(Path(path), {"entries": (list(columns), table)})
@@ -174,20 +171,4 @@ def write_xlsx_atomic(
     path: Path, sheets: Mapping[str, tuple[list[str], Iterable[Sequence[Any]]]]
 ) -> None:
     """Write sheets (name -> header and rows) to an XLSX workbook, atomically."""
-    book = openpyxl.Workbook(write_only=True)
-    for name, (header, rows) in sheets.items():
-        sheet = book.create_sheet(title=name[:31])
-        sheet.append(header)
-        for row in rows:
-            sheet.append([_xlsx_cell(v) for v in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    write_bytes_atomic(path, buffer.getvalue())
-
-
-def _xlsx_cell(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+    write_bytes_atomic(path, rows_xlsx_bytes(sheets))

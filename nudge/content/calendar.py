@@ -16,6 +16,7 @@ import pandas as pd
 from nudge.content._io import write_bytes_atomic, write_xlsx_atomic
 from nudge.content._solver import RotationProblem
 from nudge.content.matching import MatchResult
+from nudge.io.sheets import csv_bytes
 
 if TYPE_CHECKING:
     from nudge.content.rotation import RotationResult
@@ -160,7 +161,7 @@ def write_rotation(result: RotationResult, path: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     for name, frame in tables.items():
         target = path.with_suffix(".csv") if name == "calendar" else Path(f"{stem}_{name}.csv")
-        write_bytes_atomic(target, frame.to_csv(index=False).encode("utf-8"))
+        write_bytes_atomic(target, csv_bytes(frame))
         written[name] = target
     xlsx = path.with_suffix(".xlsx")
     write_xlsx_atomic(xlsx, {name: _sheet(frame) for name, frame in tables.items()})

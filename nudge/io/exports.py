@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from nudge._errors import InputFileError
+from nudge.io.sheets import csv_bytes, xlsx_bytes
 
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
 SUFFIXES = (".geojson", ".json", ".gpkg", ".parquet", ".csv", ".xlsx")
@@ -79,9 +80,9 @@ def write_geoframe(frame: gpd.GeoDataFrame, path: str | Path, *, index: bool = T
         if suffix == ".parquet":
             out.to_parquet(tmp, index=False)
         elif suffix == ".csv":
-            table_with_lonlat(_plain(out)).to_csv(tmp, index=False)
+            tmp.write_bytes(csv_bytes(table_with_lonlat(_plain(out))))
         elif suffix == ".xlsx":
-            table_with_lonlat(_plain(out)).to_excel(tmp, index=False)
+            tmp.write_bytes(xlsx_bytes({"sheet1": table_with_lonlat(_plain(out))}))
         elif suffix == ".gpkg":
             layer = re.sub(r"\W+", "_", path.stem).strip("_") or "layer"
             _plain(out).to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")

@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from nudge._errors import InputFileError
+from nudge.io.sheets import unquote_cell
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 # Column names accepted for coordinates (English, Russian, Kazakh), first match wins.
@@ -106,6 +107,8 @@ def read_table(
     if table.empty:
         msg = f"The file {name} has a header but no rows."
         raise InputFileError(msg, code="table_no_rows", name=name)
+    for col in table.select_dtypes(include="object").columns:
+        table[col] = table[col].map(unquote_cell)  # our own CSV exports import unchanged
     return table, digest
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from nudge._errors import InputFileError
 from nudge.io.exports import table_with_lonlat, write_geoframe
+from nudge.io.sheets import xlsx_bytes
 from nudge.placement._report import PLAN_COLUMNS, PlanResult
 
 ID_COLUMNS = ("site_id", "candidate_id", "id")
@@ -234,17 +235,14 @@ def plan_to_file(plan: PlanResult | gpd.GeoDataFrame, path: Path) -> Path:
     sites = gpd.GeoDataFrame(sites[PLAN_COLUMNS], geometry="geometry", crs=sites.crs)
     if fmt != "XLSX":
         return write_geoframe(sites, path, index=False)
-    flat = table_with_lonlat(sites)
+    sheets = {"plan": table_with_lonlat(sites)}
+    if isinstance(plan, PlanResult):
+        table = pd.DataFrame.from_dict(plan.by_district, orient="index")
+        if "site_ids" in table.columns:
+            table["site_ids"] = table["site_ids"].map(", ".join)
+        sheets["districts"] = table.rename_axis("district").reset_index()
+        summary = {k: v for k, v in plan.summary().items() if not isinstance(v, dict | list)}
+        sheets["summary"] = pd.Series(summary, name="value").rename_axis("figure").reset_index()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        flat.to_excel(writer, sheet_name="plan", index=False)
-        if isinstance(plan, PlanResult):
-            table = pd.DataFrame.from_dict(plan.by_district, orient="index")
-            if "site_ids" in table.columns:
-                table["site_ids"] = table["site_ids"].map(", ".join)
-            table.rename_axis("district").to_excel(writer, sheet_name="districts")
-            summary = {k: v for k, v in plan.summary().items() if not isinstance(v, dict | list)}
-            pd.Series(summary, name="value").rename_axis("figure").to_excel(
-                writer, sheet_name="summary"
-            )
+    path.write_bytes(xlsx_bytes(sheets))
     return path

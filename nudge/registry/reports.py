@@ -9,7 +9,6 @@ column.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +19,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError
+from nudge.io.sheets import csv_bytes, xlsx_bytes
 from nudge.registry.indicators import (
     BREAKDOWNS,
     IndicatorTable,
@@ -168,18 +168,15 @@ def report_bytes(report: Report, fmt: str = "xlsx") -> bytes:
         The file's content (e.g. for a download button).
     """
     fmt = _format(fmt, REPORT_FORMATS, "a report")
-    buffer = io.BytesIO()
     if fmt == "xlsx":
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            _summary(report).to_excel(writer, sheet_name="summary", index=False)
-            for key, table in report.tables.items():
-                _sheet(table).to_excel(writer, sheet_name=key[:31], index=False)
-            _records(report).to_excel(writer, sheet_name="records", index=False)
-        return buffer.getvalue()
+        sheets = {"summary": _summary(report)}
+        sheets.update({key: _sheet(table) for key, table in report.tables.items()})
+        sheets["records"] = _records(report)
+        return xlsx_bytes(sheets)
     parts = [_sheet(t).assign(breakdown=k) for k, t in report.tables.items()]
     long = pd.concat(parts, ignore_index=True)
     cols = ["breakdown", *[c for c in long.columns if c != "breakdown"]]
-    return long[cols].to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(long[cols], encoding="utf-8-sig")
 
 
 def write_report(report: Report, path: Path | str) -> Path:
@@ -207,11 +204,9 @@ def installations_bytes(
     fmt = _format(fmt, EXPORT_FORMATS, "installations")
     frame = installations_frame(engine, active_on=active_on, date_from=date_from, date_to=date_to)
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8-sig"), len(frame)
+        return csv_bytes(frame, encoding="utf-8-sig"), len(frame)
     if fmt == "xlsx":
-        buffer = io.BytesIO()
-        frame.to_excel(buffer, index=False, engine="openpyxl")
-        return buffer.getvalue(), len(frame)
+        return xlsx_bytes({"installations": frame}), len(frame)
     props = frame.drop(columns=["lat", "lon"])
     for col in ("installed_on", "removed_on"):
         props[col] = [d.isoformat() if isinstance(d, date) else None for d in props[col]]
