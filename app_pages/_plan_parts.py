@@ -25,13 +25,15 @@ def weight_sliders(base: ScoreResult, tr: Translator, *, prefix: str) -> dict[st
     weights = {}
     cols = st.columns(3)
     for i, signal in enumerate(SIGNALS):
+        key = f"{prefix}_{signal}"
+        if key not in st.session_state:  # set here once; fitted weights may replace it later
+            st.session_state[key] = float(base.profile.weights.get(signal, 0.0))
         weights[signal] = cols[i % 3].slider(
             tr(f"signals.{signal}"),
             min_value=0.0,
             max_value=1.0,
-            value=float(base.profile.weights.get(signal, 0.0)),
             step=0.05,
-            key=f"{prefix}_{signal}",
+            key=key,
             help=tr(f"signals.{signal}_help"),
         )
     return weights
@@ -195,3 +197,43 @@ def comparison(plans: dict[str, PlanResult], tr: Translator) -> None:
     )
     if cmp.by_district:
         st.dataframe(pd.DataFrame.from_dict(cmp.by_district, orient="index"))
+
+
+def validation_panel(city: Any, profile: str, tr: Translator, *, prefix: str) -> None:
+    """Check the score against measured counts the planner uploads; offer the fitted weights."""
+    with st.form(f"validate_{profile}"):
+        upload = st.file_uploader(
+            tr("plan.validate_file"), type=["csv", "xlsx", "geojson", "json"],
+            help=tr("plan.validate_file_help"),
+        )  # fmt: skip
+        what = st.radio(
+            tr("plan.validate_what"), ["boardings", "pedestrians"], horizontal=True,
+            format_func=lambda w: tr(f"plan.validate_{w}"),
+        )  # fmt: skip
+        run = st.form_submit_button(tr("plan.validate_run"), icon=":material/query_stats:")
+    if run and upload is not None:
+        with ui.guarded(), st.spinner(tr("plan.validate_running")):
+            st.session_state[f"{prefix}_validation"] = ui_planning.validation_from_upload(
+                upload.name, upload.getvalue(), city, profile=profile, what=what
+            )
+    result = st.session_state.get(f"{prefix}_validation")
+    if result is None:
+        return
+    names = ("predictor", "spearman", "interval", "kendall", "top_decile", "default",
+             "calibrated", "places_within_300m", "near_city_centre")  # fmt: skip
+    labels = {k: tr(f"plan.validate_{k}") for k in names}
+    st.dataframe(ui_planning.validation_table(result, labels), hide_index=True, width="stretch")
+    st.caption(tr("plan.validate_summary", matched=result.matched, outside=result.outside))
+    st.image(ui_planning.validation_png(result), width=520)
+    weights = {s: w for s, w in result.calibrated_weights.items() if w > 0}
+    st.caption(
+        tr("plan.validate_weights")
+        + " "
+        + ", ".join(f"{tr(f'signals.{s}')} {w:.2f}" for s, w in weights.items())
+    )
+    if st.button(tr("plan.validate_use"), key=f"{prefix}_use_fit", icon=":material/tune:"):
+        for signal in SIGNALS:
+            st.session_state[f"{prefix}_{signal}"] = float(
+                round(result.calibrated_weights.get(signal, 0.0), 2)
+            )
+        st.rerun()

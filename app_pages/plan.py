@@ -42,6 +42,9 @@ with ui.guarded(), st.spinner(tr("plan.scoring")):
     )  # fmt: skip
 if base is None:
     st.stop()
+with st.expander(tr("plan.validate_title"), icon=":material/query_stats:"):
+    st.caption(tr("plan.validate_help"))
+    parts.validation_panel(city, profile, tr, prefix=f"w_{kind}_{profile}")
 with st.expander(tr("plan.weights"), icon=":material/tune:"):
     weights = parts.weight_sliders(base, tr, prefix=f"w_{kind}_{profile}")
 scores = base

@@ -171,6 +171,14 @@ def helsinki_dataset(helsinki_pbf: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def helsinki_dir(helsinki_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """Return the Helsinki extract saved as a dataset folder (once per test session)."""
+    from nudge.osm.datasets import save_dataset
+
+    return save_dataset(helsinki_dataset, tmp_path_factory.mktemp("geo") / "helsinki")
+
+
+@pytest.fixture(scope="session")
 def almaty_plan(shared_data: Path) -> gpd.GeoDataFrame:
     """Return 200 real Almaty bus stops as a banner plan, with districts and made-up scores."""
     import geopandas as gpd

@@ -257,6 +257,31 @@ def _submit(at: AppTest, key: str, lang: str) -> None:
     button.click().run()
 
 
+def test_plan_page_checks_the_score_against_counts_and_takes_the_fitted_weights(env: Env) -> None:
+    from nudge.ui import planning as ui_planning
+
+    city = small_city()
+    rows = [f"{_at(x, y)[1]},{_at(x, y)[0]},{5000 - 2 * (x + y)}" for x in (100, 450, 800)
+            for y in (100, 300, 500, 700)]  # fmt: skip
+    data = ("lat,lon,count\n" + "\n".join(rows) + "\n").encode()
+    result = ui_planning.validation_from_upload(
+        "counts.csv", data, city, profile="banner", what="pedestrians"
+    )
+    assert result.matched == 12 and result.what == "pedestrians"
+    at = open_page("planner", "plan", "kk", env,
+                   {"dataset": "almaty-test", "w_banner_banner_validation": result})  # fmt: skip
+    assert_clean(at)
+    tr = translator("kk")
+    table = next(d.value for d in at.dataframe if tr("plan.validate_spearman") in d.value.columns)
+    assert tr("plan.validate_default") in table[tr("plan.validate_predictor")].tolist()
+    assert len(at.get("image")) >= 1  # the scatter plot
+    _submit(at, "plan.validate_use", "kk")
+    assert_clean(at)
+    fitted = {s: round(w, 2) for s, w in result.calibrated_weights.items()}
+    slider = at.slider(key="w_banner_banner_transit_service")
+    assert slider.value == pytest.approx(fitted["transit_service"])
+
+
 def test_plan_page_explains_an_impossible_plan(env: Env) -> None:
     at = open_page("planner", "plan", "ru", env, {"dataset": "almaty-test"})
     at.number_input(key="plan_count").set_value(400)

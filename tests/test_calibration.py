@@ -10,7 +10,7 @@ import shapely
 
 from nudge._errors import InputFileError, ProfileError
 from nudge.i18n import error_text, problem_text
-from nudge.placement import calibrate_profile, counts_from_file, load_profile
+from nudge.placement import SIGNALS, calibrate_profile, counts_from_file, load_profile
 
 
 def _scored(n: int = 40, seed: int = 1) -> gpd.GeoDataFrame:
@@ -78,7 +78,7 @@ def test_too_few_counts_and_far_counts(tmp_path: Path) -> None:
         f"{p.y},{p.x},{i}" for i, p in enumerate(scored.geometry[:4])
     ) + "\n43.25,76.9,100\n", "utf-8")  # fmt: skip
     table, _ = counts_from_file(path)
-    with pytest.raises(ProfileError, match="needs counts at 8 or more"):
+    with pytest.raises(ProfileError, match=f"needs counts at {len(SIGNALS) + 2} or more"):
         calibrate_profile(scored, table, profile=load_profile("banner"))
 
 
@@ -112,8 +112,9 @@ def test_count_problems_and_errors_in_the_users_language(tmp_path: Path) -> None
     with pytest.raises(ProfileError) as info:
         calibrate_profile(scored, pd.concat([table, far]), profile=load_profile("banner"))
     assert info.value.code == "calibration_too_few_counts"
-    assert info.value.params == {"need": 8, "matched": 4}
+    need = len(SIGNALS) + 2
+    assert info.value.params == {"need": need, "matched": 4}
     assert error_text(info.value, "kk").startswith(
-        "Калибрлеу үшін кемінде 8 әртүрлі үміткер орындағы санау деректері керек; "
+        f"Калибрлеу үшін кемінде {need} әртүрлі үміткер орындағы санау деректері керек; "
         "сәйкес келгені: 4."
     )

@@ -15,6 +15,7 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from nudge.cli import app
+from nudge.osm.files import empty_streets
 
 runner = CliRunner()
 X0, Y0 = 500_000.0, 5_640_000.0
@@ -44,6 +45,8 @@ def city(tmp_path: Path) -> Path:
         crs=4326,
     )
     features.to_parquet(folder / "features.parquet")
+    empty_streets().to_parquet(folder / "streets.parquet")
+    (folder / "meta.json").write_text(json.dumps({"slug": "tiny"}), "utf-8")
     candidates = gpd.GeoDataFrame(
         {
             "candidate_id": [f"banner/{i}" for i in range(6)],
@@ -70,7 +73,8 @@ def city(tmp_path: Path) -> Path:
 
 
 def invoke(*args: str) -> dict:
-    result = runner.invoke(app, ["plan", *args, "--json"])
+    # public spaces weigh by category here, for round figures (footfall: test below)
+    result = runner.invoke(app, ["plan", *args, "--weigh-by", "category", "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -177,6 +181,7 @@ def test_compare_with_an_earlier_plan(city: Path, tmp_path: Path) -> None:
 
 
 def test_incomplete_dataset_without_scores_is_explained(city: Path) -> None:
+    (city / "meta.json").unlink()
     result = runner.invoke(
         app, ["plan", str(city), "--type", "exhibition", "--count", "2", "--json"]
     )
@@ -231,3 +236,16 @@ def test_json_is_alone_on_stdout_with_the_exact_solver(city: Path, tmp_path: Pat
     result = json.loads(proc.stdout)  # exactly one JSON object, no solver banner
     assert result["out"] == str(city / "plans" / "banner-plan.geojson")
     assert result["solver"] == "exact"
+
+
+def test_plan_weighs_demand_by_estimated_footfall(helsinki_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["plan", str(helsinki_dir), "--type", "banner", "--count", "5", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert "estimated footfall" in summary["demand"]
+    # footfall weights are banner scores (0-100 each), not category weights (at most 8 each)
+    assert summary["total_weight"] > 8 * summary["chosen"]
+    bad = runner.invoke(app, ["plan", str(helsinki_dir), "--count", "5", "--weigh-by", "people"])
+    assert bad.exit_code != 0 and "--weigh-by must be one of" in str(bad.exception)

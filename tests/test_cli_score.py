@@ -6,16 +6,10 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import pytest
 from typer.testing import CliRunner
 
 from nudge.cli import app
-from nudge.osm.datasets import save_dataset
-
-
-@pytest.fixture(scope="module")
-def helsinki_dir(helsinki_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
-    return save_dataset(helsinki_dataset, tmp_path_factory.mktemp("geo") / "helsinki")
+from nudge.placement import SIGNALS
 
 
 def test_score_json_and_outputs(helsinki_dir: Path, tmp_path: Path) -> None:
@@ -29,9 +23,7 @@ def test_score_json_and_outputs(helsinki_dir: Path, tmp_path: Path) -> None:
     assert summary["candidates"] == summary["by_kind"]["banner"] > 300
     assert 0 < summary["excluded"] < summary["candidates"]
     assert 0 <= summary["score_min"] < summary["score_max"] <= 100
-    assert summary["signals"] == [
-        "poi_gravity", "transit_access", "centrality", "road_class", "dwell", "land_use_mix"
-    ]  # fmt: skip
+    assert summary["signals"] == list(SIGNALS)
     assert "PROXY" in summary["note"]
     written = gpd.read_file(out)
     assert len(written) == summary["candidates"]

@@ -109,3 +109,15 @@ def test_demand_errors_in_the_users_language() -> None:
     assert error_text(info.value, "ru") == (
         "В данных спроса нет столбца weight; есть столбцы: people, geometry."
     )
+
+
+def test_footfall_demand_weighs_a_served_stop_above_a_kiosk(helsinki_dataset) -> None:  # type: ignore[no-untyped-def]
+    from nudge.placement import demand_from_footfall
+
+    demand = demand_from_footfall(helsinki_dataset)
+    assert demand["weight"].between(0, 100).all() and (demand["weight"] > 0).all()
+    median = demand.groupby("category")["weight"].median()
+    # the estimate behind the banner score: stops with many routes draw more than shops
+    assert median["transit_station"] > median["transit_stop"] > median["retail_food"]
+    assert set(demand.columns) >= {"category", "weight", "category_weight", "geometry"}
+    assert demand.crs.to_epsg() == 4326

@@ -27,6 +27,69 @@ def _features_answer(*args: object, **kwargs: object) -> gpd.GeoDataFrame:
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_route_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answer route-relation queries with nothing, so no test reaches the network."""
+    monkeypatch.setattr(ox._overpass, "_overpass_request", lambda data: {"elements": []})
+
+
+ROUTE_ANSWER = {
+    "elements": [
+        {"type": "relation", "id": 7, "tags": {"type": "route", "route": "bus", "ref": "32"},
+         "members": [{"type": "node", "ref": 1, "role": "platform"},
+                     {"type": "node", "ref": 2, "role": "platform"},
+                     {"type": "way", "ref": 9, "role": ""}]},
+        {"type": "node", "id": 1, "lat": 51.13, "lon": 71.43},
+        {"type": "node", "id": 2, "lat": 51.14, "lon": 71.44},
+        {"type": "way", "id": 9, "nodes": [1, 2]},
+    ]
+}  # fmt: skip
+
+
+def _features_with_buildings(
+    *args: object, tags: dict | None = None, **kw: object
+) -> gpd.GeoDataFrame:
+    if tags == {"building": True}:
+        index = pd.MultiIndex.from_tuples([("way", 5)], names=["element", "id"])
+        square = shapely.box(71.4300, 51.1300, 71.4303, 51.1302)  # about 21 x 22 m
+        return gpd.GeoDataFrame(
+            {"building": ["apartments"], "building:levels": ["9"]}, geometry=[square],
+            index=index, crs=4326,
+        )  # fmt: skip
+    return _features_answer()
+
+
+def test_online_load_keeps_routes_and_buildings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(ox, "features_from_polygon", _features_with_buildings)
+    monkeypatch.setattr(ox, "graph_from_polygon", _graph_answer)
+    monkeypatch.setattr(ox._overpass, "_overpass_request", lambda data: ROUTE_ANSWER)
+    layers = _online.layers_from_bbox((71.3, 51.0, 71.5, 51.2), cache_dir=tmp_path / "cache")
+    assert layers.routes is not None and layers.buildings is not None
+    assert layers.routes["route_id"].unique().tolist() == ["relation/7"]
+    assert layers.routes["last"].tolist() == [False, True]
+    assert len(layers.buildings) == 1
+    assert layers.buildings["floor_area_m2"].iloc[0] == pytest.approx(
+        9 * layers.buildings["footprint_m2"].iloc[0]
+    )
+    assert 400 < layers.buildings["footprint_m2"].iloc[0] < 550
+
+
+def test_a_refused_route_query_keeps_the_load_and_marks_routes_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def refused(data: object) -> dict:
+        raise requests.exceptions.ConnectionError("refused")
+
+    monkeypatch.setattr(ox, "features_from_polygon", _features_answer)
+    monkeypatch.setattr(ox, "graph_from_polygon", _graph_answer)
+    monkeypatch.setattr(ox._overpass, "_overpass_request", refused)
+    layers = _online.layers_from_bbox((71.3, 51.0, 71.5, 51.2), cache_dir=tmp_path / "cache")
+    assert layers.routes is None  # missing, not an empty (zero) table
+    assert len(layers.features) == 2
+
+
 def _graph_answer(*args: object, **kwargs: object) -> nx.MultiDiGraph:
     g = nx.MultiDiGraph(crs="epsg:4326")
     g.add_node(1, x=71.40, y=51.10)

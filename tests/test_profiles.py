@@ -18,12 +18,21 @@ def test_shipped_profiles(kind: str) -> None:
     assert p.decay == "exponential"
 
 
-def test_banner_favours_roads_and_exhibition_favours_dwell() -> None:
-    assert (
-        load_profile("banner").weights["road_class"]
-        > load_profile("exhibition").weights["road_class"]
-    )
+def test_banner_rests_on_the_measured_signals_and_exhibition_favours_dwell() -> None:
+    banner = load_profile("banner").weights
+    # the signals that track measured boardings carry the banner score (docs/validation.md)
+    assert banner["transit_service"] > banner["built_intensity"] > 0
+    assert banner["destinations"] > 0
+    assert banner["transit_service"] + banner["built_intensity"] + banner["destinations"] == 1
     assert load_profile("exhibition").weights["dwell"] > load_profile("banner").weights["dwell"]
+
+
+def test_new_signal_settings_are_read() -> None:
+    p = load_profile("banner")
+    assert p.transit_radius_m == 50
+    assert p.transit_modes["train"] > p.transit_modes["bus"]
+    assert p.destination_categories["transit_station"] > p.destination_categories["retail_food"]
+    assert (p.near().scale_m, p.near().cutoff_m) == (400, 1200)
 
 
 def test_user_file_overrides_part_of_a_profile(tmp_path: Path) -> None:
@@ -31,7 +40,7 @@ def test_user_file_overrides_part_of_a_profile(tmp_path: Path) -> None:
     path.write_text("[weights]\ndwell = 0.5\n\n[decay]\nfunction = 'gaussian'\n", "utf-8")
     p = profile_from_file(path, "banner")
     assert p.weights["dwell"] == 0.5
-    assert p.weights["road_class"] == load_profile("banner").weights["road_class"]
+    assert p.weights["transit_service"] == load_profile("banner").weights["transit_service"]
     assert p.decay == "gaussian"
 
 

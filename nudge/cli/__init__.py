@@ -27,6 +27,7 @@ COMMANDS = {
     "info": "_data",
     "datasets": "_data",
     "score": "_placement",
+    "validate": "_placement",
     "plan": "_plan",
     "content": "_content",
     "rotate": "_content",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -23,6 +23,7 @@ from nudge.placement import (
     profile_from_file,
     score_candidates,
 )
+from nudge.placement.validation import CountKind, scatter_png, validate_profile
 
 KindOption = Annotated[str, typer.Option("--type", help="banner, exhibition or career.")]
 
@@ -92,6 +93,42 @@ def score(
     emit(summary, as_json=as_json)
 
 
+def validate(
+    dataset: Annotated[str, typer.Argument(help="Dataset folder, or a dataset name in DATA_DIR.")],
+    counts: Annotated[
+        Path, typer.Option(help="Measured counts (CSV/XLSX/GeoJSON with lat, lon, count).")
+    ],
+    kind: KindOption = "banner",
+    what: Annotated[
+        str, typer.Option(help="What was counted: boardings (transit) or pedestrians.")
+    ] = "boardings",
+    profile: Annotated[Path | None, typer.Option(help="TOML file overriding the weights.")] = None,
+    block: Annotated[
+        float, typer.Option(help="Side in metres of the blocks of the cross-validation.")
+    ] = 1000.0,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a scatter plot of score against counts (PNG).")
+    ] = None,
+    credit: Annotated[
+        str, typer.Option(help="Source and licence of the counts, printed on the plot.")
+    ] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Check the footfall score against measured counts, beside naive baselines."""
+    city = datasets.dataset_from_dir(dataset_folder(dataset))
+    prof = profile_from_file(profile, kind) if profile else load_profile(kind)
+    table, problems = counts_from_file(counts)
+    kind_of_counts = cast(CountKind, what)  # validate_profile refuses other values
+    result = validate_profile(
+        table, city, profile=prof, what=kind_of_counts, block_m=block, problems=problems
+    )
+    summary = result.summary()
+    if plot:
+        summary["plot"] = str(scatter_png(result, plot, credit=credit))
+    emit(summary, as_json=as_json)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main CLI application."""
     app.command("score")(score)
+    app.command("validate")(validate)

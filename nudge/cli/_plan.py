@@ -16,9 +16,16 @@ from nudge.io.exports import write_geoframe
 from nudge.osm.datasets import dataset_from_dir
 from nudge.placement import candidates_from_dataset, plan_files, score_candidates
 from nudge.placement.compare import compare_plans
-from nudge.placement.demand import combine_demand, demand_from_features, demand_from_layer
+from nudge.placement.demand import (
+    FOOTFALL_NOTE,
+    combine_demand,
+    demand_from_features,
+    demand_from_footfall,
+    demand_from_layer,
+)
 from nudge.placement.selection import KINDS, SOLVERS, MaximalCoverage, PlanResult
 
+WEIGH_BY = ("footfall", "category")
 ID_COLUMNS = ("candidate_id", "site_id")
 
 
@@ -55,16 +62,24 @@ def _read_candidates(folder: Path, kind: str, path: Path | None) -> gpd.GeoDataF
 
 
 def _read_demand(
-    folder: Path, demand: Path | None, weight_column: str, *, features: bool
+    folder: Path, demand: Path | None, weight_column: str, *, features: bool, weigh_by: str
 ) -> gpd.GeoDataFrame:
-    """Return the demand: the dataset's features by category and/or a user layer."""
+    """Return the demand: the dataset's features (by footfall or category) and/or a user layer."""
+    if weigh_by not in WEIGH_BY:
+        msg = f"--weigh-by must be one of {', '.join(WEIGH_BY)}, not {weigh_by!r}."
+        raise InputFileError(
+            msg, code="plan_cli_weigh_by", value=weigh_by, choices=", ".join(WEIGH_BY)
+        )
     layers = []
     features_path = folder / "features.parquet"
     if features:
         if not features_path.is_file():
             msg = f"{folder} is not a city dataset: it has no features.parquet. Run `nudge load`."
             raise DatasetError(msg, code="plan_dataset_without_features", folder=str(folder))
-        layers.append(demand_from_features(gpd.read_parquet(features_path)))
+        if weigh_by == "footfall":
+            layers.append(demand_from_footfall(dataset_from_dir(folder)))
+        else:
+            layers.append(demand_from_features(gpd.read_parquet(features_path)))
     if demand is not None:
         layer = plan_files.read_table(demand, what="demand")
         if not isinstance(layer, gpd.GeoDataFrame):
@@ -158,6 +173,12 @@ def plan(
     features: Annotated[
         bool, typer.Option(help="Count the dataset's public spaces as demand.")
     ] = True,
+    weigh_by: Annotated[
+        str,
+        typer.Option(
+            help="Weigh the public spaces by estimated 'footfall' or by 'category' alone."
+        ),
+    ] = "footfall",
     compare: Annotated[
         Path | None, typer.Option(help="Another plan file to compare this plan with.")
     ] = None,
@@ -177,7 +198,7 @@ def plan(
     pop = plan_files.population_from_file(population) if population else None
     model = MaximalCoverage.from_geodataframe(
         cands,
-        _read_demand(folder, demand, weight_column, features=features),
+        _read_demand(folder, demand, weight_column, features=features, weigh_by=weigh_by),
         kind=kind,
         count=count,
         budget=budget,
@@ -193,6 +214,8 @@ def plan(
     result = model.solve(solver=solver, time_limit=time_limit)
     path = plan_files.plan_to_file(result, out or folder / "plans" / f"{kind}-plan.geojson")
     summary = {**result.summary(), "out": str(path)}
+    if features and weigh_by == "footfall":
+        summary["demand"] = FOOTFALL_NOTE
     if compare is not None:
         other = model.evaluate(plan_files.site_ids_from_file(compare, what="compared plan"))
         summary["comparison"] = compare_plans(other, result).as_dict()

@@ -107,8 +107,10 @@ def read_table(
     if table.empty:
         msg = f"The file {name} has a header but no rows."
         raise InputFileError(msg, code="table_no_rows", name=name)
-    for col in table.select_dtypes(include="object").columns:
-        table[col] = table[col].map(unquote_cell)  # our own CSV exports import unchanged
+    types = pd.api.types
+    for col in table.columns:
+        if types.is_object_dtype(table[col]) or types.is_string_dtype(table[col]):
+            table[col] = table[col].map(unquote_cell)  # our own CSV exports import unchanged
     return table, digest
 
 

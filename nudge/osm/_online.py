@@ -7,17 +7,20 @@ that was loaded once loads again without the network.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import shapely
 
 from nudge._errors import EmptyDataError, InvalidQueryError, OnlineSourceError
+from nudge.osm.buildings import buildings_from_frame, empty_buildings
 from nudge.osm.features import features_from_tags, osm_ids
 from nudge.osm.files import OsmLayers, empty_streets
+from nudge.osm.routes import ROUTE_TYPES, route_stops_from_elements
 from nudge.osm.streets import streets_from_edges
 from nudge.osm.taxonomy import load_taxonomy
 
@@ -118,7 +121,59 @@ def layers_from_polygon(
     except (ox._errors.InsufficientResponseError, ValueError):
         log.warning("%s: no street network found", source)
         streets = empty_streets()
-    return OsmLayers(features, streets, source)
+    return OsmLayers(
+        features, streets, source,
+        routes=_optional(lambda: route_stops_from_elements(route_elements_from_polygon(polygon)),
+                         "public-transport routes", source),
+        buildings=_optional(lambda: _buildings_from_polygon(polygon), "buildings", source),
+    )  # fmt: skip
+
+
+def _optional(
+    fetch: Callable[[], gpd.GeoDataFrame], what: str, source: str
+) -> gpd.GeoDataFrame | None:
+    """Return an optional layer, or None (the signal is then missing) when it cannot be fetched.
+
+    Public spaces and streets are what a dataset needs; routes and buildings refine the score,
+    so a refusal of the service for them keeps the load and says so in the log and the data.
+    """
+    try:
+        with _network_errors(f"downloading the {what} of {source}", service="Overpass"):
+            return fetch()
+    except OnlineSourceError as exc:
+        log.warning("%s: %s are missing from the dataset (%s)", source, what, exc)
+        return None
+
+
+def route_elements_from_polygon(polygon: Polygon | MultiPolygon) -> list[dict[str, Any]]:
+    """Return the raw Overpass elements of the route relations inside `polygon`.
+
+    The relations come with their members' nodes and ways (``out body; >; out skel qt;``), so
+    `nudge.osm.routes.route_stops_from_elements` can locate each stop.
+    """
+    import osmnx as ox
+
+    kinds = "|".join(sorted(ROUTE_TYPES))
+    elements: list[dict[str, Any]] = []
+    for coords in ox._overpass._make_overpass_polygon_coord_strs(polygon):
+        query = (
+            f"{ox._overpass._make_overpass_settings()};"
+            f'(relation["type"="route"]["route"~"^({kinds})$"](poly:"{coords}"););'
+            "out body;>;out skel qt;"
+        )
+        answer = ox._overpass._overpass_request(OrderedDict(data=query))
+        elements.extend(answer.get("elements", []))
+    return elements
+
+
+def _buildings_from_polygon(polygon: Polygon | MultiPolygon) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    try:
+        raw = ox.features_from_polygon(polygon, tags={"building": True})
+    except ox._errors.InsufficientResponseError:
+        return empty_buildings()
+    return buildings_from_frame(raw.reset_index())
 
 
 def layers_from_place(place: str, *, cache_dir: Path) -> OsmLayers:

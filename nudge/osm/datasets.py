@@ -1,7 +1,9 @@
 """City datasets: a folder with public spaces, streets and a small description.
 
 ``<data_dir>/<slug>/`` holds ``features.parquet``, ``streets.parquet`` (both
-GeoParquet in EPSG:4326) and ``meta.json``. A dataset is written to a
+GeoParquet in EPSG:4326) and ``meta.json``; ``routes.parquet`` (stops of public-transport
+route relations) and ``buildings.parquet`` (building points with floor area) when the source
+carries them (`nudge.osm.routes`, `nudge.osm.buildings`). A dataset is written to a
 temporary folder beside its target and moved into place only when complete,
 so a failed load never leaves a half-written folder.
 """
@@ -28,7 +30,8 @@ import shapely
 
 from nudge._errors import DatasetError, EmptyDataError, InvalidQueryError
 from nudge.osm.features import combine_features
-from nudge.osm.files import OsmLayers, layers_from_file, merge_streets
+from nudge.osm.files import OsmLayers, concat_optional, layers_from_file, merge_streets
+from nudge.osm.routes import route_count
 from nudge.osm.streets import node_count
 from nudge.osm.taxonomy import category_counts
 
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 FEATURES_FILE = "features.parquet"
 STREETS_FILE = "streets.parquet"
 META_FILE = "meta.json"
+ROUTES_FILE = "routes.parquet"
+BUILDINGS_FILE = "buildings.parquet"
 # A generous box around Kazakhstan (lon 46.5-87.3 E, lat 40.6-55.4 N).
 KAZAKHSTAN_BOUNDS = (45.0, 40.0, 88.0, 56.0)
 
@@ -49,6 +54,8 @@ class CityDataset:
     streets: gpd.GeoDataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    routes: gpd.GeoDataFrame | None = None
+    buildings: gpd.GeoDataFrame | None = None
 
     @property
     def has_streets(self) -> bool:
@@ -125,7 +132,12 @@ def dataset_from_layers(layers: Sequence[OsmLayers]) -> CityDataset:
             "Check that the area or file is the right one and contains OpenStreetMap data."
         )
         raise EmptyDataError(msg, code="no_data_in_sources", sources=", ".join(sources))
-    return CityDataset(features, streets, _meta(features, streets, sources))
+    routes = concat_optional([layer.routes for layer in layers])
+    buildings = concat_optional([layer.buildings for layer in layers])
+    meta = _meta(features, streets, sources)
+    meta["routes"] = None if routes is None else route_count(routes)
+    meta["buildings"] = None if buildings is None else len(buildings)
+    return CityDataset(features, streets, meta, routes=routes, buildings=buildings)
 
 
 def dataset_from_files(paths: Sequence[str | Path]) -> CityDataset:
@@ -167,6 +179,10 @@ def save_dataset(dataset: CityDataset, folder: str | Path, *, slug: str | None =
     try:
         dataset.features.to_parquet(tmp / FEATURES_FILE, index=False)
         dataset.streets.to_parquet(tmp / STREETS_FILE, index=False)
+        if dataset.routes is not None:
+            dataset.routes.to_parquet(tmp / ROUTES_FILE, index=False)
+        if dataset.buildings is not None:
+            dataset.buildings.to_parquet(tmp / BUILDINGS_FILE, index=False)
         (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
         old = folder.with_name(f".{folder.name}.old")
         if folder.exists():
@@ -202,6 +218,8 @@ def dataset_from_dir(folder: str | Path) -> CityDataset:
         features = gpd.read_parquet(folder / FEATURES_FILE)
         streets = gpd.read_parquet(folder / STREETS_FILE)
         meta = json.loads((folder / META_FILE).read_text("utf-8"))
+        routes = _optional_table(folder / ROUTES_FILE)
+        buildings = _optional_table(folder / BUILDINGS_FILE)
     except (OSError, ValueError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         msg = (
@@ -211,7 +229,11 @@ def dataset_from_dir(folder: str | Path) -> CityDataset:
         raise DatasetError(
             msg, code="dataset_unreadable", folder=str(folder), reason=reason
         ) from exc
-    return CityDataset(features, streets, meta, folder)
+    return CityDataset(features, streets, meta, folder, routes=routes, buildings=buildings)
+
+
+def _optional_table(path: Path) -> gpd.GeoDataFrame | None:
+    return gpd.read_parquet(path) if path.is_file() else None
 
 
 def dataset_summary(dataset: CityDataset) -> dict[str, Any]:
@@ -225,6 +247,8 @@ def dataset_summary(dataset: CityDataset) -> dict[str, Any]:
         "bbox": meta.get("bbox", []),
         "source": meta.get("source", []),
         "created": meta.get("created"),
+        "routes": meta.get("routes"),
+        "buildings": meta.get("buildings"),
         "out": str(dataset.path) if dataset.path else None,
     }
 

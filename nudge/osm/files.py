@@ -13,7 +13,7 @@ import bz2
 import json
 import logging
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,6 +23,7 @@ import shapely
 
 from nudge._errors import InputFileError
 from nudge.io.tables import coordinates_of
+from nudge.osm.buildings import buildings_from_file, buildings_from_frame
 from nudge.osm.features import (
     combine_features,
     empty_features,
@@ -32,6 +33,7 @@ from nudge.osm.features import (
     osm_ids_from_geometry,
 )
 from nudge.osm.overpass import elements_to_frame
+from nudge.osm.routes import route_stops_from_elements, route_stops_from_file
 from nudge.osm.streets import (
     STREET_CLASSES,
     STREET_COLUMNS,
@@ -48,11 +50,18 @@ _LINES = ("LineString", "MultiLineString")
 
 @dataclass(frozen=True, slots=True)
 class OsmLayers:
-    """Public-space features and street edges read from one source."""
+    """Public-space features and street edges read from one source.
+
+    ``routes`` (stops of public-transport route relations, `nudge.osm.routes`) and
+    ``buildings`` (`nudge.osm.buildings`) are None when the source cannot carry them
+    (Geofabrik shapefiles, GeoJSON of points, CSV), and empty when it can but has none.
+    """
 
     features: gpd.GeoDataFrame
     streets: gpd.GeoDataFrame
     source: str
+    routes: gpd.GeoDataFrame | None = None
+    buildings: gpd.GeoDataFrame | None = None
 
 
 def empty_streets() -> gpd.GeoDataFrame:
@@ -179,7 +188,11 @@ def _read_pbf(path: Path) -> OsmLayers:
         features = features_from_tags(raw, ids=ids, source=path.name)
     network = osm.get_network(network_type="all", nodes=True)
     streets = empty_streets() if network is None else streets_from_segments(network[1])
-    return OsmLayers(features, streets, path.name)
+    return OsmLayers(
+        features, streets, path.name,
+        routes=route_stops_from_file(path, file_format="pbf"),
+        buildings=buildings_from_file(path, file_format="pbf"),
+    )  # fmt: skip
 
 
 def _read_xml(path: Path) -> OsmLayers:
@@ -200,7 +213,12 @@ def _read_xml(path: Path) -> OsmLayers:
         streets = streets_from_edges(edges)
     except (ox._errors.InsufficientResponseError, ValueError):
         streets = empty_streets()
-    return OsmLayers(features, streets, path.name)
+    fmt = "osm.bz2" if _head(path)[:3] == b"BZh" else "osm"
+    return OsmLayers(
+        features, streets, path.name,
+        routes=route_stops_from_file(path, file_format=fmt),
+        buildings=buildings_from_file(path, file_format=fmt),
+    )  # fmt: skip
 
 
 def _check_xml_complete(path: Path) -> None:
@@ -224,8 +242,12 @@ def _check_xml_complete(path: Path) -> None:
 
 def _read_overpass_json(path: Path) -> OsmLayers:
     data = json.loads(path.read_text(encoding="utf-8"))
-    frame = elements_to_frame(data.get("elements", []))
-    return _layers_from_tagged(frame, source=path.name)
+    elements = data.get("elements", [])
+    frame = elements_to_frame(elements)
+    layers = _layers_from_tagged(frame, source=path.name)
+    return replace(
+        layers, routes=route_stops_from_elements(elements), buildings=buildings_from_frame(frame)
+    )
 
 
 def _read_vector(path: Path | str, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -356,7 +378,19 @@ def _merge(parts: list[OsmLayers], *, source: str) -> OsmLayers:
         combine_features([p.features for p in parts]),
         merge_streets([p.streets for p in parts]),
         source,
+        routes=concat_optional([p.routes for p in parts]),
+        buildings=concat_optional([p.buildings for p in parts]),
     )
+
+
+def concat_optional(parts: list[gpd.GeoDataFrame | None]) -> gpd.GeoDataFrame | None:
+    """Concatenate the tables that sources carry; None when no source carries one."""
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return gpd.GeoDataFrame(pd.concat(present, ignore_index=True), crs=4326)
 
 
 def merge_streets(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

@@ -21,6 +21,7 @@ from nudge.placement.demand import (
     combine_demand,
     default_demand_weights,
     demand_from_features,
+    demand_from_footfall,
     demand_from_layer,
 )
 from nudge.placement.profiles import SIGNALS, Profile, load_profile, profile_from_file
@@ -51,6 +52,7 @@ __all__ = [
     "counts_from_file",
     "default_demand_weights",
     "demand_from_features",
+    "demand_from_footfall",
     "demand_from_layer",
     "load_profile",
     "mark_exclusions",

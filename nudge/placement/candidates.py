@@ -332,6 +332,22 @@ def _point_table(path: Path) -> pd.DataFrame:
     return table.assign(lat=shapely.get_y(pts), lon=shapely.get_x(pts))
 
 
+def candidates_from_points(
+    lon: np.ndarray, lat: np.ndarray, *, kind: str, labels: list[str]
+) -> gpd.GeoDataFrame:
+    """Return candidate sites of one kind at the given points, indexed by `labels`.
+
+    No exclusion zones are applied: for scoring places where something was measured.
+    """
+    out = _frame(
+        {"kind": np.full(len(labels), kind), "source": "user"},
+        np.asarray(shapely.points(lon, lat)),
+        4326,
+    )
+    out.index = pd.Index(labels, name="candidate_id")
+    return out
+
+
 def candidates_from_file(
     path: str | Path, *, kind: str, features: gpd.GeoDataFrame | None = None,
     exclusion_buffer: float = 50.0,

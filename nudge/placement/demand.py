@@ -1,7 +1,9 @@
 """Demand for site selection: the weighted points a plan should reach.
 
 By default the demand is the public spaces of a city dataset, one point per
-feature, weighted by category (``nudge/placement/data/demand.toml``). Any
+feature, weighted by the footfall estimated there (`demand_from_footfall`); the
+categories of ``nudge/placement/data/demand.toml`` say which places count
+(`demand_from_features` weighs them by category alone). Any
 other layer with a weight column (population points, residential buildings,
 pedestrian counts) can be used instead or added.
 """
@@ -9,14 +11,22 @@ pedestrian counts) can be used instead or added.
 from __future__ import annotations
 
 import tomllib
+import warnings
 from collections.abc import Mapping
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from nudge._errors import EmptyDataError
+from nudge.placement.candidates import candidates_from_points
+from nudge.placement.profiles import Profile, load_profile
+from nudge.placement.scoring import score_candidates
+
+if TYPE_CHECKING:
+    from nudge.osm.datasets import CityDataset
 
 DEMAND_COLUMNS = ["category", "weight", "geometry"]
 
@@ -160,3 +170,46 @@ def combine_demand(*layers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         raise EmptyDataError(msg, code="demand_layers_empty")
     out = pd.concat(parts, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+FOOTFALL_NOTE = (
+    "Demand is the city's public spaces weighted by the estimated footfall at each (the banner "
+    "score, 0-100: a stop served by many routes weighs more than a corner kiosk), so "
+    "covered_weight is the estimated footfall the sites reach."
+)
+
+
+def demand_from_footfall(
+    dataset: CityDataset, *, profile: Profile | None = None
+) -> gpd.GeoDataFrame:
+    """Build demand points from a dataset's public spaces, weighted by estimated footfall.
+
+    Each public space that counts as demand (a positive weight in ``demand.toml``) weighs
+    its footfall estimate: the score of the banner profile at that point (0–100), the same
+    estimate that ranks banner sites (see docs/validation.md for what it rests on).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``category``, ``weight`` (footfall 0–100), ``category_weight`` and points in
+        EPSG:4326, on the features' index; places with no estimated footfall are left out.
+    """
+    base = demand_from_features(dataset.features)
+    points = base.geometry.to_crs(4326)
+    labels = [f"demand/{i}" for i in range(len(base))]
+    sites = candidates_from_points(
+        points.x.to_numpy(), points.y.to_numpy(), kind="banner", labels=labels
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the plan's own scoring says what the data lacks
+        scored = score_candidates(
+            sites, dataset, profile=profile or load_profile("banner"), draws=0
+        )
+    footfall = scored.candidates.loc[labels, "score"].to_numpy(dtype=float)
+    out = base.to_crs(4326).assign(category_weight=base["weight"], weight=footfall)
+    out = out[["category", "weight", "category_weight", "geometry"]]
+    keep = footfall > 0
+    if not keep.any():
+        msg = "No public space of the dataset has any estimated footfall to cover."
+        raise EmptyDataError(msg, code="demand_no_footfall")
+    return out.loc[keep]

@@ -19,7 +19,10 @@ from typing import Any
 
 from nudge._errors import ProfileError
 
-SIGNALS = ("poi_gravity", "transit_access", "centrality", "road_class", "dwell", "land_use_mix")
+SIGNALS = (
+    "transit_service", "built_intensity", "destinations",
+    "poi_gravity", "transit_access", "centrality", "road_class", "dwell", "land_use_mix",
+)  # fmt: skip
 KINDS = ("banner", "exhibition", "career")
 DECAY_FUNCTIONS = ("exponential", "gaussian")
 
@@ -39,6 +42,16 @@ class Profile:
     transit_categories: dict[str, float] = field(default_factory=dict)
     dwell_categories: dict[str, float] = field(default_factory=dict)
     road_class: dict[str, float] = field(default_factory=dict)
+    near_scale_m: float = 400.0
+    near_cutoff_m: float = 1200.0
+    transit_radius_m: float = 50.0
+    transit_min_coverage: float = 0.5
+    transit_modes: dict[str, float] = field(default_factory=dict)
+    destination_categories: dict[str, float] = field(default_factory=dict)
+
+    def near(self) -> Profile:
+        """Return this profile with the near reach as its decay (built intensity, destinations)."""
+        return replace(self, scale_m=self.near_scale_m, cutoff_m=self.near_cutoff_m)
 
     def with_weights(self, weights: Mapping[str, float]) -> Profile:
         """Return a copy with some weights changed (for sliders and calibration)."""
@@ -153,6 +166,8 @@ def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
         raise ProfileError(
             msg, code="profile_decay_scale", source=_source(where), scale=scale, cutoff=cutoff
         )
+    near = raw.get("near", {})
+    transit = raw.get("transit_service", {})
     return Profile(
         name=kind,
         weights=weights,
@@ -165,6 +180,12 @@ def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
         transit_categories=dict(raw.get("transit_categories", {})),
         dwell_categories=dict(raw.get("dwell_categories", {})),
         road_class=dict(raw.get("road_class", {})),
+        near_scale_m=float(near.get("scale_m", 400)),
+        near_cutoff_m=float(near.get("cutoff_m", 1200)),
+        transit_radius_m=float(transit.get("radius_m", 50)),
+        transit_min_coverage=float(transit.get("min_coverage", 0.5)),
+        transit_modes=dict(transit.get("modes", {})),
+        destination_categories=dict(raw.get("destination_categories", {})),
     )
 
 

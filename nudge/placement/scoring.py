@@ -17,20 +17,25 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from nudge._errors import EmptyDataError, Notice
 from nudge.osm.datasets import CityDataset
 from nudge.placement.network import walk_network_from_streets
 from nudge.placement.profiles import SIGNALS, Profile, load_profile
 from nudge.placement.signals import (
+    BUILT,
     PEDESTRIAN_STREET,
     gravity_euclidean,
     gravity_network,
     land_use_mix,
     places_from_dataset,
     road_class_values,
+    route_coverage,
     scale_unit,
+    transit_service_levels,
     weighted_columns,
+    with_buildings,
 )
 
 PROXY_NOTE = (
@@ -42,7 +47,18 @@ NO_STREETS_NOTE = Notice(
     "signal is 0. Load the city's streets for network distances.",
     code="score_no_streets",
 )
-_MIX_EXCLUDE = {"crossing", "worship", "historic", PEDESTRIAN_STREET}
+NO_ROUTES_NOTE = Notice(
+    "The dataset's source has no public-transport route relations (Geofabrik shapefiles, "
+    "GeoJSON or CSV carry none): the transit_service signal is missing and counts the stops "
+    "and stations nearby instead. Load an .osm.pbf, .osm or Overpass extract for route counts.",
+    code="score_no_routes",
+)
+NO_BUILDINGS_NOTE = Notice(
+    "The dataset's source has no building footprints: the built_intensity signal is missing "
+    "(0). Load an .osm.pbf, .osm or Overpass extract for building floor area.",
+    code="score_no_buildings",
+)
+_MIX_EXCLUDE = {"crossing", "worship", "historic", PEDESTRIAN_STREET, BUILT}
 
 
 @dataclass(frozen=True)
@@ -116,16 +132,33 @@ def signal_matrix(
         )
         distance = "network"
     cats = places.categories
+    # Within a few minutes' walk straight lines are used even where streets exist: the walk
+    # is about 1.25 times the straight line there, nearly everywhere, while snapping a stop
+    # and a building to the nearest network node can put them on the wrong side of a road
+    # whose sidewalks are mapped apart (docs/validation.md has the figures).
+    near_places = with_buildings(places, dataset.buildings, crs=crs)
+    near = gravity_euclidean(cand_xy, near_places, profile=profile.near())
+    transit_access = scale_unit(weighted_columns(gravity, cats, profile.transit_categories))
+    service, service_note = _transit_service(cand_xy, dataset, profile=profile, crs=crs)
+    if service is None:
+        service = transit_access
+    if service_note is not None:
+        notes.append(service_note)
+    if dataset.buildings is None:
+        notes.append(NO_BUILDINGS_NOTE)
     dwell = scale_unit(weighted_columns(gravity, cats, {**profile.dwell_categories}))
     area = candidates["area_m2"].astype(float).fillna(0.0).to_numpy()
     if area.any():
         dwell = 0.7 * dwell + 0.3 * scale_unit(np.log1p(area))
     table = pd.DataFrame(
         {
-            "poi_gravity": scale_unit(weighted_columns(gravity, cats, profile.poi_categories)),
-            "transit_access": scale_unit(
-                weighted_columns(gravity, cats, profile.transit_categories)
+            "transit_service": service,
+            "built_intensity": scale_unit(near[:, -1]),
+            "destinations": scale_unit(
+                weighted_columns(near, near_places.categories, profile.destination_categories)
             ),
+            "poi_gravity": scale_unit(weighted_columns(gravity, cats, profile.poi_categories)),
+            "transit_access": transit_access,
             "centrality": centrality,
             "road_class": road_class_values(
                 candidates, dataset.streets, crs=crs, table=profile.road_class
@@ -136,6 +169,33 @@ def signal_matrix(
         index=candidates.index,
     )
     return table[list(SIGNALS)], distance, notes
+
+
+def _transit_service(
+    cand_xy: np.ndarray, dataset: CityDataset, *, profile: Profile, crs: CRS
+) -> tuple[np.ndarray | None, Notice | None]:
+    """Return the scaled transit service level, or None (with the reason) to fall back."""
+    routes = dataset.routes
+    if routes is None:
+        return None, NO_ROUTES_NOTE
+    stops = dataset.features.loc[dataset.features["category"] == "transit_stop"]
+    coverage = route_coverage(stops, routes, crs=crs, radius=profile.transit_radius_m)
+    if coverage < profile.transit_min_coverage:
+        share = f"{100 * coverage:.0f}"
+        msg = (
+            f"Only {share}% of the dataset's transit stops belong to an OpenStreetMap route "
+            "relation, too few to count the routes at each stop: transit_service counts the "
+            "stops and stations nearby instead (as transit_access does)."
+        )
+        return None, Notice(msg, code="score_routes_sparse", share=share)
+    levels = transit_service_levels(
+        cand_xy,
+        routes,
+        crs=crs,
+        radius=profile.transit_radius_m,
+        mode_weights=profile.transit_modes,
+    )
+    return scale_unit(np.log1p(levels)), None
 
 
 def contributions(signals: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:

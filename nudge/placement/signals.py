@@ -11,7 +11,7 @@ own attributes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -199,3 +199,89 @@ def road_class_values(
         filled[need] = joined["hw"].to_numpy()
         own = pd.Series(filled, index=candidates.index, dtype="string")
     return own.map(table).astype(float).fillna(0.0).to_numpy()
+
+
+BUILT = "built_floor_area"
+"""Category of the building points inside the near-gravity matrix (weight: floor area)."""
+
+
+def with_buildings(places: Places, buildings: gpd.GeoDataFrame | None, *, crs: CRS) -> Places:
+    """Return `places` plus the building points, weighted by floor area in 1,000 m²."""
+    if buildings is None or buildings.empty:
+        return replace(places, categories=(*places.categories, BUILT))
+    xy = shapely.get_coordinates(buildings.geometry.to_crs(crs).array)
+    code = np.full(len(xy), len(places.categories))
+    weight = buildings["floor_area_m2"].to_numpy(dtype=float) / 1000.0
+    return Places(
+        xy=np.r_[places.xy, xy].reshape(-1, 2),
+        code=np.r_[places.code, code],
+        weight=np.r_[places.weight, np.nan_to_num(weight)],
+        categories=(*places.categories, BUILT),
+    )
+
+
+def routes_near(
+    cand_xy: np.ndarray, stop_xy: np.ndarray, route_key: np.ndarray, *, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct (candidate, route) pairs with a stop of the route within `radius`.
+
+    Parameters
+    ----------
+    cand_xy, stop_xy
+        Metric coordinates of the candidates and of the route stops.
+    route_key
+        For each stop, the integer id of its route (routes running both ways share one).
+    radius
+        Metres.
+    """
+    if len(stop_xy) == 0 or len(cand_xy) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    near = cKDTree(stop_xy).query_ball_point(cand_xy, r=radius)
+    sizes = np.fromiter((len(n) for n in near), dtype=np.int64, count=len(near))
+    if sizes.sum() == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cand = np.repeat(np.arange(len(cand_xy)), sizes)
+    stops = np.concatenate([np.asarray(n, dtype=np.int64) for n in near if n])
+    pairs = np.unique(np.c_[cand, route_key[stops]], axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def transit_service_levels(
+    cand_xy: np.ndarray,
+    routes: gpd.GeoDataFrame,
+    *,
+    crs: CRS,
+    radius: float,
+    mode_weights: dict[str, float],
+) -> np.ndarray:
+    """Return the weighted number of distinct routes that stop within `radius` of each site.
+
+    A route is its kind and number (``ref``, else name, else relation), so the two
+    directions of one line count once. Stops where a route ends are left out: people
+    leave there, they do not board. Each route counts its kind's weight in `mode_weights`
+    (a train more than a bus: it carries more people per departure).
+    """
+    boarding = routes.loc[~routes["last"].to_numpy(dtype=bool)]
+    if boarding.empty:
+        return np.zeros(len(cand_xy))
+    label = boarding["ref"].fillna(boarding["name"]).fillna(boarding["route_id"]).astype(str)
+    key = boarding["route"].astype(str) + "|" + label
+    codes, uniques = pd.factorize(key)
+    kinds = np.array([k.split("|", 1)[0] for k in uniques])
+    weight = np.array([float(mode_weights.get(k, 1.0)) for k in kinds])
+    stop_xy = shapely.get_coordinates(boarding.geometry.to_crs(crs).array)
+    cand, route = routes_near(cand_xy, stop_xy, codes.astype(np.int64), radius=radius)
+    return np.bincount(cand, weights=weight[route], minlength=len(cand_xy))
+
+
+def route_coverage(
+    stops: gpd.GeoDataFrame, routes: gpd.GeoDataFrame | None, *, crs: CRS, radius: float
+) -> float:
+    """Return the share of the dataset's transit stops that some route relation stops at."""
+    if routes is None or routes.empty or stops.empty:
+        return 0.0
+    pts = stops["point"] if "point" in stops.columns else stops.geometry
+    xy = shapely.get_coordinates(gpd.GeoSeries(pts, crs=4326).to_crs(crs).array)
+    route_xy = shapely.get_coordinates(routes.geometry.to_crs(crs).array)
+    dist, _ = cKDTree(route_xy).query(xy, k=1, distance_upper_bound=radius)
+    return float(np.mean(np.isfinite(dist)))

@@ -6,17 +6,19 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
 
 from nudge.osm import datasets
 from nudge.placement import ScoreResult, candidates_from_dataset, load_profile, score_candidates
-from nudge.placement.demand import demand_from_features
+from nudge.placement.calibration import counts_from_file
+from nudge.placement.demand import demand_from_footfall
 from nudge.placement.scoring import rescore
 from nudge.placement.selection import PlanResult, plan_sites
-from nudge.ui.files import save_uploads
+from nudge.placement.validation import CountKind, Validation, scatter_png, validate_profile
+from nudge.ui.files import file_bytes, save_uploads, with_upload
 
 
 def score_dataset(
@@ -72,7 +74,7 @@ def plan_from_scores(
     quota: Any = request.quota.strip() if request.quota and request.quota.strip() else None
     return plan_sites(
         scores.candidates,
-        demand_from_features(city.features),
+        demand_from_footfall(city),
         kind=request.kind,
         count=request.count,
         budget=request.budget,
@@ -100,3 +102,42 @@ def districts_from_upload(name: str, data: bytes) -> gpd.GeoDataFrame:
 def registry_plan_name(dataset: str, kind: str, label: str) -> str:
     """Return the name a plan is stored under in the registry."""
     return f"{dataset}/{kind}/{label}"[:120]
+
+
+def validation_from_upload(
+    name: str, data: bytes, city: datasets.CityDataset, *, profile: str, what: str
+) -> Validation:
+    """Check a shipped profile against uploaded counts (see `nudge.placement.validation`)."""
+    table, problems = with_upload(name, data, counts_from_file)
+    return validate_profile(
+        table, city, profile=load_profile(profile), what=cast(CountKind, what), problems=problems
+    )
+
+
+def validation_table(result: Validation, labels: Mapping[str, str]) -> pd.DataFrame:
+    """Return one row per predictor: Spearman, its 95% interval, Kendall, top-decile hit.
+
+    `labels` names the predictors (``default``, ``calibrated``, ``places_within_300m``,
+    ``near_city_centre``) and the columns (``predictor``, ``spearman``, ``interval``,
+    ``kendall``, ``top_decile``) in the user's language.
+    """
+    rows = [("default", result.default), ("calibrated", result.calibrated)]
+    rows += list(result.baselines.items())
+    return pd.DataFrame(
+        [
+            {
+                labels["predictor"]: labels.get(key, key),
+                labels["spearman"]: round(a.spearman, 2),
+                labels["interval"]: f"{a.spearman_low:.2f} – {a.spearman_high:.2f}",
+                labels["kendall"]: round(a.kendall, 2),
+                labels["top_decile"]: round(a.top_decile_hit, 2),
+            }
+            for key, a in rows
+            if a is not None
+        ]
+    )
+
+
+def validation_png(result: Validation, *, credit: str = "") -> bytes:
+    """Return the scatter plot of score against counts as PNG bytes."""
+    return file_bytes(lambda p: scatter_png(result, p, credit=credit), ".png")
