@@ -32,6 +32,10 @@ def load(
     out: Annotated[
         Path | None, typer.Option(help="Dataset folder; default DATA_DIR/<name>.")
     ] = None,
+    gtfs: Annotated[
+        Path | None,
+        typer.Option(help="GTFS timetable (zip): score by departures per weekday at each stop."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build a city dataset of public spaces and streets from OSM files or online."""
@@ -55,6 +59,8 @@ def load(
         assert polygon is not None
         dataset = datasets.dataset_from_polygon_file(polygon, cache_dir=settings.cache_dir)
         default = polygon.stem
+    if gtfs is not None:
+        dataset = datasets.with_gtfs(dataset, gtfs)
     slug = datasets.slug_from_text(name or default)
     folder = datasets.save_dataset(dataset, out or settings.dataset_dir(slug), slug=slug)
     emit(datasets.dataset_summary(datasets.dataset_from_dir(folder)), as_json=as_json)

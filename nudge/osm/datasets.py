@@ -18,7 +18,7 @@ import tempfile
 import unicodedata
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nudge._errors import DatasetError, EmptyDataError, InvalidQueryError
+from nudge._errors import DatasetError, EmptyDataError, InputFileError, InvalidQueryError
 from nudge.osm.features import combine_features
 from nudge.osm.files import OsmLayers, concat_optional, layers_from_file, merge_streets
+from nudge.osm.gtfs import departures_from_gtfs
 from nudge.osm.routes import route_count
 from nudge.osm.streets import node_count
 from nudge.osm.taxonomy import category_counts
@@ -41,6 +42,7 @@ FEATURES_FILE = "features.parquet"
 STREETS_FILE = "streets.parquet"
 META_FILE = "meta.json"
 ROUTES_FILE = "routes.parquet"
+DEPARTURES_FILE = "departures.parquet"
 BUILDINGS_FILE = "buildings.parquet"
 # A generous box around Kazakhstan (lon 46.5-87.3 E, lat 40.6-55.4 N).
 KAZAKHSTAN_BOUNDS = (45.0, 40.0, 88.0, 56.0)
@@ -56,6 +58,7 @@ class CityDataset:
     path: Path | None = None
     routes: gpd.GeoDataFrame | None = None
     buildings: gpd.GeoDataFrame | None = None
+    departures: gpd.GeoDataFrame | None = None
 
     @property
     def has_streets(self) -> bool:
@@ -183,6 +186,8 @@ def save_dataset(dataset: CityDataset, folder: str | Path, *, slug: str | None =
             dataset.routes.to_parquet(tmp / ROUTES_FILE, index=False)
         if dataset.buildings is not None:
             dataset.buildings.to_parquet(tmp / BUILDINGS_FILE, index=False)
+        if dataset.departures is not None:
+            dataset.departures.to_parquet(tmp / DEPARTURES_FILE, index=False)
         (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
         old = folder.with_name(f".{folder.name}.old")
         if folder.exists():
@@ -220,6 +225,7 @@ def dataset_from_dir(folder: str | Path) -> CityDataset:
         meta = json.loads((folder / META_FILE).read_text("utf-8"))
         routes = _optional_table(folder / ROUTES_FILE)
         buildings = _optional_table(folder / BUILDINGS_FILE)
+        departures = _optional_table(folder / DEPARTURES_FILE)
     except (OSError, ValueError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         msg = (
@@ -229,7 +235,35 @@ def dataset_from_dir(folder: str | Path) -> CityDataset:
         raise DatasetError(
             msg, code="dataset_unreadable", folder=str(folder), reason=reason
         ) from exc
-    return CityDataset(features, streets, meta, folder, routes=routes, buildings=buildings)
+    return CityDataset(
+        features, streets, meta, folder, routes=routes, buildings=buildings, departures=departures
+    )
+
+
+def with_gtfs(dataset: CityDataset, path: str | Path) -> CityDataset:
+    """Return `dataset` with the weekday departures of a GTFS feed's stops inside its area.
+
+    Scoring then counts departures near a site instead of OSM routes (`nudge.osm.gtfs`).
+
+    Raises
+    ------
+    InputFileError
+        When the feed cannot be read, or none of its stops lies in the dataset's area.
+    """
+    stops = departures_from_gtfs(path)
+    bbox = dataset.meta.get("bbox") or []
+    if len(bbox) == 4:
+        w, s, e, n = bbox
+        pad = 0.01  # about 1 km
+        xy = stops.geometry
+        inside = xy.x.between(w - pad, e + pad) & xy.y.between(s - pad, n + pad)
+        stops = stops.loc[inside.to_numpy()].reset_index(drop=True)
+    if stops.empty:
+        name = Path(path).name
+        msg = f"No stop of the GTFS feed {name} lies in the dataset's area; is it the same city?"
+        raise InputFileError(msg, code="gtfs_outside_area", file=name)
+    meta = {**dataset.meta, "departures": len(stops), "gtfs": Path(path).name}
+    return replace(dataset, departures=stops, meta=meta)
 
 
 def _optional_table(path: Path) -> gpd.GeoDataFrame | None:
@@ -249,6 +283,7 @@ def dataset_summary(dataset: CityDataset) -> dict[str, Any]:
         "created": meta.get("created"),
         "routes": meta.get("routes"),
         "buildings": meta.get("buildings"),
+        "departures": meta.get("departures"),
         "out": str(dataset.path) if dataset.path else None,
     }
 

@@ -21,6 +21,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 ROUTE_TYPES = frozenset(
     {"bus", "trolleybus", "tram", "subway", "train", "light_rail", "monorail", "share_taxi",
@@ -29,6 +30,8 @@ ROUTE_TYPES = frozenset(
 """Values of ``route=`` that carry passengers who board at stops."""
 
 ROUTE_STOP_COLUMNS = ["route_id", "route", "ref", "name", "role", "last", "geometry"]
+LINE_MATCH_M = 15.0
+"""A route known only by its line serves the stops within this distance of it."""
 
 
 def empty_route_stops() -> gpd.GeoDataFrame:
@@ -57,9 +60,14 @@ def route_stops_from_routes(
     """Return one row per located stop or platform member of the given routes.
 
     A platform drawn as a way stands at the mean of its points. The last stop member of a
-    route (by member order) is flagged: passengers leave there, they do not board.
+    route (by member order) is flagged: passengers leave there, they do not board. A route
+    whose members name no stop at all gets one row with role ``line`` and the lines of its
+    ways instead: scoring then takes the stops it passes within `LINE_MATCH_M` as served. A
+    route whose stops lie outside a clipped extract only passes through it and gets no row
+    (counting such lines was tried: it ranks measured boardings worse).
     """
     rows: list[tuple[Any, ...]] = []
+    lines: list[tuple[Any, ...]] = []
     for route in routes:
         stops = [(t, ref, role) for t, ref, role in route.members if _is_stop_role(role)]
         # the last stop member, and any platform after it, is where the route ends
@@ -78,11 +86,27 @@ def route_stops_from_routes(
                 (f"relation/{route.osm_id}", tags.get("route"), tags.get("ref"),
                  tags.get("name"), role, is_last, lon, lat)
             )  # fmt: skip
-    if not rows:
+        if not stops:  # the relation names no stop at all (not just none in this extract)
+            parts = [
+                way_xy[ref] for t, ref, _ in route.members
+                if t == "w" and ref in way_xy and len(way_xy[ref]) >= 2
+            ]  # fmt: skip
+            if parts:
+                tags = route.tags
+                geom = shapely.MultiLineString([shapely.LineString(p) for p in parts])
+                lines.append((f"relation/{route.osm_id}", tags.get("route"), tags.get("ref"),
+                              tags.get("name"), "line", False, geom))  # fmt: skip
+    frames = []
+    if rows:
+        frame = pd.DataFrame(rows, columns=[*ROUTE_STOP_COLUMNS[:-1], "lon", "lat"])
+        points = gpd.points_from_xy(frame.pop("lon"), frame.pop("lat"), crs=4326)
+        frames.append(gpd.GeoDataFrame(frame, geometry=points, crs=4326))
+    if lines:
+        frames.append(gpd.GeoDataFrame(lines, columns=ROUTE_STOP_COLUMNS, geometry="geometry",
+                                       crs=4326))  # fmt: skip
+    if not frames:
         return empty_route_stops()
-    frame = pd.DataFrame(rows, columns=[*ROUTE_STOP_COLUMNS[:-1], "lon", "lat"])
-    points = gpd.points_from_xy(frame.pop("lon"), frame.pop("lat"), crs=4326)
-    return gpd.GeoDataFrame(frame, geometry=points, crs=4326)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
 
 
 def route_stops_from_file(path: str | Path, *, file_format: str | None = None) -> gpd.GeoDataFrame:
@@ -117,9 +141,7 @@ def route_stops_from_file(path: str | Path, *, file_format: str | None = None) -
     want_nodes = {
         ref for r in routes for t, ref, role in r.members if t == "n" and _is_stop_role(role)
     }
-    want_ways = {
-        ref for r in routes for t, ref, role in r.members if t == "w" and _is_stop_role(role)
-    }
+    want_ways = {ref for r in routes for t, ref, _ in r.members if t == "w"}  # platforms, lines
     node_xy: dict[int, tuple[float, float]] = {}
     way_xy: dict[int, np.ndarray] = {}
     source = osmium.io.File(str(path), file_format) if file_format else str(path)

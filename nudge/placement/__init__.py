@@ -14,6 +14,7 @@ from nudge.placement.calibration import Calibration, calibrate_profile, counts_f
 from nudge.placement.candidates import (
     candidates_from_dataset,
     candidates_from_file,
+    candidates_from_points,
     mark_exclusions,
 )
 from nudge.placement.compare import PlanComparison, compare_plans
@@ -47,6 +48,7 @@ __all__ = [
     "calibrate_profile",
     "candidates_from_dataset",
     "candidates_from_file",
+    "candidates_from_points",
     "combine_demand",
     "compare_plans",
     "counts_from_file",

@@ -26,6 +26,7 @@ from nudge.placement.profiles import SIGNALS, Profile, load_profile
 from nudge.placement.signals import (
     BUILT,
     PEDESTRIAN_STREET,
+    departures_near,
     gravity_euclidean,
     gravity_network,
     land_use_mix,
@@ -175,6 +176,11 @@ def _transit_service(
     cand_xy: np.ndarray, dataset: CityDataset, *, profile: Profile, crs: CRS
 ) -> tuple[np.ndarray | None, Notice | None]:
     """Return the scaled transit service level, or None (with the reason) to fall back."""
+    if dataset.departures is not None and len(dataset.departures):
+        departures = departures_near(
+            cand_xy, dataset.departures, crs=crs, radius=profile.transit_radius_m
+        )
+        return scale_unit(np.log1p(departures)), None
     routes = dataset.routes
     if routes is None:
         return None, NO_ROUTES_NOTE

@@ -21,6 +21,7 @@ from pyproj import CRS
 from scipy.signal import oaconvolve
 from scipy.spatial import cKDTree
 
+from nudge.osm.routes import LINE_MATCH_M
 from nudge.placement.network import WalkNetwork
 from nudge.placement.profiles import Profile
 
@@ -246,6 +247,17 @@ def routes_near(
     return pairs[:, 0], pairs[:, 1]
 
 
+def serving_routes(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the route rows that say where people board.
+
+    Route lines (role ``line``: relations that name no stop) count only when no route of the
+    dataset names its stops: a line also passes stops it does not serve, and where stops are
+    known, counting lines ranks measured boardings worse (docs/validation.md).
+    """
+    is_line = (routes["role"] == "line").to_numpy()
+    return routes if is_line.all() else routes.loc[~is_line]
+
+
 def transit_service_levels(
     cand_xy: np.ndarray,
     routes: gpd.GeoDataFrame,
@@ -261,7 +273,8 @@ def transit_service_levels(
     leave there, they do not board. Each route counts its kind's weight in `mode_weights`
     (a train more than a bus: it carries more people per departure).
     """
-    boarding = routes.loc[~routes["last"].to_numpy(dtype=bool)]
+    boarding = serving_routes(routes)
+    boarding = boarding.loc[~boarding["last"].to_numpy(dtype=bool)]
     if boarding.empty:
         return np.zeros(len(cand_xy))
     label = boarding["ref"].fillna(boarding["name"]).fillna(boarding["route_id"]).astype(str)
@@ -269,19 +282,56 @@ def transit_service_levels(
     codes, uniques = pd.factorize(key)
     kinds = np.array([k.split("|", 1)[0] for k in uniques])
     weight = np.array([float(mode_weights.get(k, 1.0)) for k in kinds])
-    stop_xy = shapely.get_coordinates(boarding.geometry.to_crs(crs).array)
-    cand, route = routes_near(cand_xy, stop_xy, codes.astype(np.int64), radius=radius)
+    geoms = boarding.geometry.to_crs(crs).array
+    is_line = (boarding["role"] == "line").to_numpy()
+    stop_xy = shapely.get_coordinates(geoms[~is_line])
+    cand, route = routes_near(cand_xy, stop_xy, codes[~is_line].astype(np.int64), radius=radius)
+    if is_line.any():  # routes known only by their line serve the stops they pass
+        tree = shapely.STRtree(np.asarray(geoms[is_line]))
+        pts = shapely.points(cand_xy)
+        c, r = tree.query(pts, predicate="dwithin", distance=LINE_MATCH_M)
+        pairs = np.unique(
+            np.c_[np.r_[cand, c], np.r_[route, codes[is_line][r]]].astype(np.int64), axis=0
+        )
+        cand, route = pairs[:, 0], pairs[:, 1]
     return np.bincount(cand, weights=weight[route], minlength=len(cand_xy))
 
 
 def route_coverage(
     stops: gpd.GeoDataFrame, routes: gpd.GeoDataFrame | None, *, crs: CRS, radius: float
 ) -> float:
-    """Return the share of the dataset's transit stops that some route relation stops at."""
+    """Return the share of the dataset's transit stops that some route relation serves."""
     if routes is None or routes.empty or stops.empty:
         return 0.0
+    routes = serving_routes(routes)
     pts = stops["point"] if "point" in stops.columns else stops.geometry
     xy = shapely.get_coordinates(gpd.GeoSeries(pts, crs=4326).to_crs(crs).array)
-    route_xy = shapely.get_coordinates(routes.geometry.to_crs(crs).array)
-    dist, _ = cKDTree(route_xy).query(xy, k=1, distance_upper_bound=radius)
-    return float(np.mean(np.isfinite(dist)))
+    served = np.zeros(len(xy), dtype=bool)
+    geoms = routes.geometry.to_crs(crs).array
+    is_line = (routes["role"] == "line").to_numpy()
+    if (~is_line).any():
+        route_xy = shapely.get_coordinates(geoms[~is_line])
+        dist, _ = cKDTree(route_xy).query(xy, k=1, distance_upper_bound=radius)
+        served |= np.isfinite(dist)
+    if is_line.any():
+        tree = shapely.STRtree(np.asarray(geoms[is_line]))
+        hit, _ = tree.query(shapely.points(xy), predicate="dwithin", distance=LINE_MATCH_M)
+        served[np.unique(hit)] = True
+    return float(np.mean(served))
+
+
+def departures_near(
+    cand_xy: np.ndarray, stops: gpd.GeoDataFrame, *, crs: CRS, radius: float
+) -> np.ndarray:
+    """Return the weekday departures (GTFS, `nudge.osm.gtfs`) from stops within `radius`."""
+    if stops.empty or len(cand_xy) == 0:
+        return np.zeros(len(cand_xy))
+    xy = shapely.get_coordinates(stops.geometry.to_crs(crs).array)
+    near = cKDTree(xy).query_ball_point(cand_xy, r=radius)
+    sizes = np.fromiter((len(n) for n in near), dtype=np.int64, count=len(near))
+    if sizes.sum() == 0:
+        return np.zeros(len(cand_xy))
+    cand = np.repeat(np.arange(len(cand_xy)), sizes)
+    idx = np.concatenate([np.asarray(n, dtype=np.int64) for n in near if n])
+    weight = stops["departures"].to_numpy(dtype=float)
+    return np.bincount(cand, weights=weight[idx], minlength=len(cand_xy))
