@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge.i18n import Translator, notice_text
+from nudge.i18n import Translator, format_number, notice_text
 from nudge.placement import SIGNALS, ScoreResult
 from nudge.placement.compare import compare_plans
 from nudge.placement.plan_files import plan_to_file
@@ -149,9 +149,11 @@ def plan_results(plan: PlanResult, label: str, tr: Translator) -> None:
     """Show a plan: figures, chosen sites, districts, explanation, exports."""
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(tr("plan.sites"), len(plan.chosen))
-    c2.metric(tr("plan.covered"), f"{100 * plan.covered_share:.1f}%")
-    c3.metric(tr("plan.gap"), f"{100 * plan.gap:.2f}%")
-    c4.metric(tr("plan.seconds"), f"{plan.seconds:.2f}")
+    c2.metric(
+        tr("plan.covered"), format_number(100 * plan.covered_share, tr.lang, decimals=1) + "%"
+    )
+    c3.metric(tr("plan.gap"), format_number(100 * plan.gap, tr.lang, decimals=2) + "%")
+    c4.metric(tr("plan.seconds"), format_number(plan.seconds, tr.lang, decimals=2))
     for warning in plan.warnings:
         st.warning(notice_text(warning, tr.lang))
     table = pd.DataFrame(plan.chosen.drop(columns="geometry"))

@@ -177,7 +177,7 @@ def details(installation_id: int, user: UserInfo, tr: Translator) -> None:
                 with ui.guarded():
                     resolve_flag(ui.engine(), flag.id, user=user, note=why)
                     st.rerun()
-        nexts = sorted(TRANSITIONS.get(rec.status, ()))
+        nexts = [s for s in STATUSES if s in TRANSITIONS.get(rec.status, ())]  # in lifecycle order
         if nexts and user.can("edit_installations", rec.region_code):
             c1, c2, c3 = st.columns(3)
             new = c1.selectbox(tr("registry.new_status"), nexts, key=f"status_{rec.id}",

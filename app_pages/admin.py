@@ -52,8 +52,8 @@ with users_tab, ui.guarded():
         c1, c2, c3, c4 = st.columns(4)
         name = c1.text_input(tr("sign_in.username"), key="new_username")
         password = c2.text_input(tr("sign_in.password"), type="password", key="new_password")
-        role = c3.selectbox(tr("admin.role"), ROLES, format_func=lambda r: tr(f"roles.{r}"),
-                            key="new_role")  # fmt: skip
+        role = c3.selectbox(tr("admin.role"), ROLES, index=ROLES.index("viewer"),
+                            format_func=lambda r: tr(f"roles.{r}"), key="new_role")  # fmt: skip
         regions = c4.multiselect(tr("admin.regions"), codes, format_func=region_label,
                                  key="new_regions", help=tr("admin.regions_help"))  # fmt: skip
         if st.form_submit_button(tr("admin.create"), type="primary"):

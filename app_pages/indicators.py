@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as ui
-from nudge.i18n import region_name
+from nudge.i18n import format_number, region_name
 from nudge.registry import build_report, list_installations, list_publications, write_report
 from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
@@ -51,7 +51,7 @@ total = report.tables["region"].total
 m = st.columns(5)
 for col, key in zip(m, ("installations", "installations_verified", "publications",
                         "publications_verified", "reach"), strict=True):  # fmt: skip
-    col.metric(tr(f"indicators.{key}"), f"{int(str(total.get(key) or 0)):,}")
+    col.metric(tr(f"indicators.{key}"), format_number(int(str(total.get(key) or 0)), tr.lang))
 
 by_region = report.tables["region"].rows
 values = {}
@@ -110,7 +110,7 @@ r1, r2 = st.columns(2)
 for col, suffix in zip((r1, r2), (".xlsx", ".csv"), strict=True):
     col.download_button(
         tr("indicators.download", fmt=suffix.lstrip(".").upper()),
-        data=ui_files.file_bytes(lambda p: write_report(report, p), suffix),
+        data=ui_files.file_bytes(lambda p: write_report(report, p, lang=tr.lang), suffix),
         file_name=f"nudge-indicators-{today.isoformat()}{suffix}",
         key=f"ind_dl_{suffix}", icon=":material/download:",
     )  # fmt: skip

@@ -101,6 +101,7 @@ if asked is not None:
         name = label.strip() or f"{slug} · {tr(f'kinds.{kind}')} · {len(mine) + 1}"
         plans[name] = (slug, plan)
         st.session_state["plan_shown"] = name
+        st.session_state["plan_result_pick"] = name  # the new plan replaces the shown one
         ui.flash("success", tr("plan.done", name=name, share=f"{100 * plan.covered_share:.1f}"))
         st.rerun()
 

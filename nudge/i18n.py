@@ -241,3 +241,19 @@ def notice_text(notice: str, lang: str | None) -> str:
 def problem_text(problem: Any, lang: str | None) -> str:
     """Return the message of a row problem (`RowProblem` or alike) in `lang`."""
     return coded_text(problem, lang, str(problem.message))
+
+
+_NUMBER_LOCALES = {"kk": "kk_KZ", "ru": "ru_RU", "en": "en_US"}
+
+
+def format_number(value: float, lang: str | None, *, decimals: int = 0) -> str:
+    """Return `value` written as people of `lang` write numbers (Babel's CLDR data).
+
+    Kazakh and Russian group thousands with a no-break space and use a decimal comma
+    (``2 185``, ``1 000 000,00``); English ``2,185`` and ``1,000,000.00``.
+    """
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    locale = _NUMBER_LOCALES.get(lang or FALLBACK_LANGUAGE, "kk_KZ")
+    return format_decimal(value, format=pattern, locale=locale)

@@ -14,7 +14,7 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from nudge.content import load_library
-from nudge.i18n import LANGUAGES, translator
+from nudge.i18n import LANGUAGES, format_number, translator
 from nudge.osm.datasets import CityDataset, dataset_from_layers, save_dataset
 from nudge.osm.features import features_from_tags
 from nudge.osm.files import OsmLayers
@@ -205,20 +205,38 @@ def test_data_page_reads_an_uploaded_file(env: Env, tmp_path: Path) -> None:
     path = tmp_path / "points.geojson"
     small_city().features.drop(columns="point").to_file(path, driver="GeoJSON")
     at = open_page("admin", "data", "ru", env)
-    at.file_uploader(key="data_files").set_value(
+    at.file_uploader(key="data_files_0").set_value(
         [("points.geojson", path.read_bytes(), "application/geo+json")]
     )
-    at.text_input(key="data_name").set_value("Мой город")
+    at.text_input(key="data_name_0").set_value("Мой город")
     at.run()
     at.button(key="data_load").click().run()
     assert_clean(at)
     slug = at.session_state["dataset"]
     assert (env.settings.dataset_dir(slug) / "meta.json").is_file()
+    # the next load starts empty: no leftover files to merge in, no leftover name
+    assert at.file_uploader(key="data_files_1").value in (None, [])
+    assert at.text_input(key="data_name_1").value == ""
+
+
+def test_data_page_loads_the_almaty_demo_with_its_attribution(env: Env) -> None:
+    at = open_page("admin", "data", "kk", env)
+    demos = [b.key for b in at.button if str(b.key).startswith("data_demo_")]
+    assert demos == ["data_demo_almaty-2013", "data_demo_helsinki"]  # Almaty first
+    captions = " ".join(c.value for c in at.caption)
+    assert "OpenStreetMap" in captions and "ODbL" in captions and "2013-12-21" in captions
+    at.button(key="data_demo_almaty-2013").click().run()
+    assert_clean(at)
+    assert at.session_state["dataset"] == "almaty-2013"
+    meta = (env.settings.dataset_dir("almaty-2013") / "meta.json").read_text("utf-8")
+    assert '"buildings": 8201' in meta
 
 
 def test_upload_of_a_broken_file_shows_a_readable_message(env: Env) -> None:
     at = open_page("admin", "data", "kk", env)
-    at.file_uploader(key="data_files").set_value([("city.osm.pbf", b"not a pbf", "application/x")])
+    at.file_uploader(key="data_files_0").set_value(
+        [("city.osm.pbf", b"not a pbf", "application/x")]
+    )
     at.run()
     at.button(key="data_load").click().run()
     assert [e.value for e in at.exception] == []
@@ -246,6 +264,12 @@ def test_plan_page_runs_locks_compares_and_exports(env: Env) -> None:
     _submit(at, "plan.run", "kk")
     assert_clean(at)
     assert len(at.session_state["plans"]) == 2
+    # the new plan is the one shown, with its figures (not the first plan's)
+    second = list(at.session_state["plans"])[-1]
+    assert at.selectbox(key="plan_result_pick").value == second
+    share = at.session_state["plans"][second][1].covered_share
+    covered = next(m for m in at.metric if m.label == translator("kk")("plan.covered"))
+    assert covered.value == format_number(100 * share, "kk", decimals=1) + "%"  # e.g. 18,8%
     labels = [m.label for m in at.metric]
     assert translator("kk")("plan.common") in labels
     assert len(at.get("download_button")) >= 4
@@ -433,6 +457,7 @@ def test_registry_imports_publications_with_a_row_problem_table(env: Env) -> Non
 
 def test_admin_adds_a_user_and_saves_campaign_settings(env: Env) -> None:
     at = open_page("admin", "admin", "en", env)
+    assert at.selectbox(key="new_role").value == "viewer"  # least rights unless chosen
     at.text_input(key="new_username").set_value("marat")
     at.text_input(key="new_password").set_value(PASSWORD)
     at.selectbox(key="new_role").set_value("coordinator")

