@@ -19,8 +19,9 @@ from nudge.content import (
     validate_items,
 )
 from nudge.content.campaign import CampaignSettings
+from nudge.content.library import search_ids
 from nudge.content.rotation import SOLVERS as ROTATION_SOLVERS
-from nudge.content.schema import FIELDS
+from nudge.content.schema import FIELDS, PROVERB_KINDS, RU_KINDS, STATUSES
 from nudge.i18n import Translator, notice_text, problem_text
 from nudge.io.sheets import csv_bytes
 from nudge.ui import campaign as ui_campaign
@@ -49,17 +50,7 @@ def browse(library: ContentLibrary, tr: Translator) -> None:
     )  # fmt: skip
     keep = pd.Series(True, index=frame.index)
     if text.strip():
-        needle = text.strip().casefold()
-        hay = (
-            frame["id"]
-            + " "
-            + frame["text_kk"]
-            + " "
-            + frame["text_ru"]
-            + " "
-            + frame["field_text"]
-        )
-        keep &= hay.str.casefold().str.contains(needle, regex=False)
+        keep &= frame["id"].isin(search_ids(library, text))
     if collections:
         keep &= frame["collection"].isin(collections)
     if themes:
@@ -88,8 +79,7 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) 
     raw: dict[str, Any] = {}
     for name in FIELDS[collection]:
         key = f"content_field_{collection}_{choice}_{name}"
-        widget = st.text_area if name in LONG_FIELDS else st.text_input
-        raw[name] = widget(tr(f"fields.{name}"), value=current.get(name, ""), key=key)
+        raw[name] = _field_input(name, current.get(name, ""), key, tr)
     if not any(str(v).strip() for v in raw.values()):
         st.caption(tr("content.fill_in"))
         return
@@ -115,6 +105,29 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) 
                 (library.restore if retired else library.retire)(choice)
                 library.save()
                 st.rerun()
+
+
+CHOICES = {"kind": ("entry_kinds", PROVERB_KINDS), "status": ("content", STATUSES),
+           "text_ru_kind": ("ru_kinds", RU_KINDS)}  # fmt: skip
+
+
+def _field_input(name: str, value: str, key: str, tr: Translator) -> str:
+    """Show one field of an entry: choices in the user's language, text fields as text."""
+    label = tr(f"fields.{name}")
+    if name in CHOICES:
+        section, options = CHOICES[name]
+        shown = ["", *options]
+        index = shown.index(value) if value in shown else 0
+        picked = st.selectbox(label, shown, index=index, key=key,
+                              format_func=lambda o: tr(f"{section}.{o}") if o else "—")  # fmt: skip
+        return str(picked)
+    if name == "themes":
+        chosen = [t.strip() for t in value.split(";") if t.strip() in THEMES]
+        picked_themes = st.multiselect(label, THEMES, default=chosen, key=key,
+                                       format_func=lambda x: tr(f"themes.{x}"))  # fmt: skip
+        return "; ".join(picked_themes)
+    widget = st.text_area if name in LONG_FIELDS else st.text_input
+    return str(widget(label, value=value, key=key))
 
 
 def _problems(report: Any, tr: Translator) -> None:
@@ -255,7 +268,7 @@ def rotation_result(result: Any, tr: Translator) -> None:
             st.dataframe(_violation_table(result.violations[:500], tr), hide_index=True,
                          width="stretch")  # fmt: skip
     st.markdown(f"**{tr('content.calendar')}**")
-    st.dataframe(result.calendar, width="stretch")
+    st.dataframe(ui_library.calendar_with_texts(result), width="stretch")
     exposure = result.exposure
     item = st.selectbox(tr("content.item"), list(exposure["item_id"]), key="rotation_item")
     st.dataframe(exposure[exposure["item_id"] == item], hide_index=True, width="stretch")

@@ -331,9 +331,14 @@ def test_content_editor_checks_inline_and_saves(env: Env) -> None:
     assert_clean(at)
     prefix = "content_field_proverbs__"
     at.text_input(key=prefix + "id").set_value("p-test-1")
-    at.text_input(key=prefix + "kind").set_value("proverb")
+    kind = at.selectbox(key=prefix + "kind")
+    # choices in the designer's language, the entry keeps its code
+    assert translator("kk")("entry_kinds.proverb") in kind.options
+    kind.set_value("proverb")
     at.text_area(key=prefix + "text_kk").set_value("Eңбек етсең, ерінбей")  # Latin E
-    at.text_input(key=prefix + "themes").set_value("diligence")
+    themes = at.multiselect(key=prefix + "themes")
+    assert translator("kk")("themes.diligence") in themes.options
+    themes.set_value(["diligence"])
     at.text_input(key=prefix + "source").set_value("халық мақалы")
     at.run()
     # Said in the designer's language (Kazakh here), naming the word at fault.
@@ -370,6 +375,11 @@ def test_content_rotation_for_a_plan_of_the_session(env: Env) -> None:
     rotation = at.session_state["rotation"]
     assert rotation.calendar.shape == (4, 3)
     assert rotation.assignments > 0
+    # the calendar shown says each entry's text, not only its code (kk-0017)
+    shown = next(d.value for d in at.dataframe if d.value.shape == (4, 3))
+    cells = [v for v in shown.to_numpy().ravel() if isinstance(v, str)]
+    assert cells and all(" · " in v for v in cells)
+    assert any(ch in "әғқңөұүһі" for v in cells for ch in v.split(" · ", 1)[1].lower())
 
 
 def test_content_rotation_says_why_entries_suit_a_site_in_kazakh(env: Env) -> None:

@@ -239,3 +239,18 @@ def test_library_errors_and_import_problems_speak_the_users_language(tmp_path, c
         import_items(library, unknown, campaign=campaign)
     assert wrong.value.params == {"file": "misc.csv", "columns": "a, b"}
     assert "misc.csv файлының қай жинаққа жататынын" in error_text(wrong.value, "kk")
+
+
+@pytest.mark.parametrize("query", ["Абай", "Құнанбайұлы", "Abai", "abay"])
+def test_search_finds_abais_quotations_by_author_in_any_script(query: str, tmp_path: Path) -> None:
+    from nudge.content.library import search_ids
+
+    library = load_library(folder=tmp_path / "content")
+    abai = {
+        str(item["id"]) for _, item in library.iter_items()
+        if "Абай" in str(item.get("author") or "")
+    }  # fmt: skip
+    assert len(abai) == 5
+    assert abai <= search_ids(library, query)
+    assert search_ids(library, "Қара сөздер") & abai  # by the source's title
+    assert search_ids(library, "") == {str(i["id"]) for _, i in library.iter_items()}

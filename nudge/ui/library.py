@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 
 def entry_as_text(item: Mapping[str, Any]) -> dict[str, str]:
     """Return a library entry as the text cells of a form (the layout of the import files).
@@ -56,3 +58,15 @@ def themes_lookup(library: Any) -> Any:
     frame = library.frame()
     themes = dict(zip(frame["id"], frame["themes"], strict=True))
     return lambda cid: tuple(themes[cid])
+
+
+def calendar_with_texts(result: Any, *, width: int = 40) -> pd.DataFrame:
+    """Return a rotation calendar whose cells show each entry's Kazakh text beside its id.
+
+    A printer or a designer reads "kk-0017 · Еңбек етсең ерінбей…", not a bare code; the
+    rotation's own tables keep the codes.
+    """
+    texts = result.match.items["text_kk"].astype(str)
+    short = texts.where(texts.str.len() <= width, texts.str.slice(0, width - 1) + "…")
+    label = {i: f"{i} · {s}" for i, s in short.items()}
+    return result.calendar.map(lambda v: label.get(v, v) if isinstance(v, str) else v)
