@@ -28,6 +28,7 @@ from nudge.ui import campaign as ui_campaign
 from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
 from nudge.ui import library as ui_library
+from nudge.ui.tables import localised
 
 LONG_FIELDS = {"text_kk", "text_ru", "story_kk", "story_ru", "quote_kk", "quote_ru"}
 
@@ -60,7 +61,7 @@ def browse(library: ContentLibrary, tr: Translator) -> None:
     shown = frame[keep].assign(themes=frame["themes"].map(", ".join))
     st.caption(tr("content.shown", n=int(keep.sum()), total=len(frame)))
     columns = ["id", "collection", "kind", "themes", "status", "text_kk", "text_ru", "words"]
-    st.dataframe(shown[columns], hide_index=True, width="stretch", height=420)
+    st.dataframe(localised(shown[columns], tr), hide_index=True, width="stretch", height=420)
 
 
 def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) -> None:
@@ -271,12 +272,14 @@ def rotation_result(result: Any, tr: Translator) -> None:
     st.dataframe(ui_library.calendar_with_texts(result), width="stretch")
     exposure = result.exposure
     item = st.selectbox(tr("content.item"), list(exposure["item_id"]), key="rotation_item")
-    st.dataframe(exposure[exposure["item_id"] == item], hide_index=True, width="stretch")
+    st.dataframe(
+        localised(exposure[exposure["item_id"] == item], tr), hide_index=True, width="stretch"
+    )
     rows = result.schedule[result.schedule["item_id"] == item]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(localised(rows, tr), hide_index=True, width="stretch")
     _why_here(result.match, list(result.calendar.index), item, tr)
     st.markdown(f"**{tr('content.print_orders')}**")
-    st.dataframe(result.print_orders, hide_index=True, width="stretch")
+    st.dataframe(localised(result.print_orders, tr), hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     c1.download_button(
         tr("content.download_orders"), data=csv_bytes(result.print_orders),

@@ -16,6 +16,7 @@ from nudge.placement.selection import SOLVERS, PlanResult
 from nudge.registry import import_plan
 from nudge.ui import files as ui_files
 from nudge.ui import planning as ui_planning
+from nudge.ui.tables import localised
 
 EXPORTS = {".geojson": "GeoJSON", ".gpkg": "GeoPackage", ".csv": "CSV", ".xlsx": "Excel"}
 
@@ -157,11 +158,11 @@ def plan_results(plan: PlanResult, label: str, tr: Translator) -> None:
     for warning in plan.warnings:
         st.warning(notice_text(warning, tr.lang))
     table = pd.DataFrame(plan.chosen.drop(columns="geometry"))
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(localised(table, tr), hide_index=True, width="stretch")
     if plan.by_district:
         st.markdown(f"**{tr('plan.by_district')}**")
         frame = pd.DataFrame.from_dict(plan.by_district, orient="index").drop(columns="site_ids")
-        st.dataframe(frame, width="stretch")
+        st.dataframe(localised(frame, tr), width="stretch")
     with st.expander(tr("plan.explanation")):
         st.text(plan.explanation)
     cols = st.columns(len(EXPORTS) + 1)
@@ -198,7 +199,7 @@ def comparison(plans: dict[str, PlanResult], tr: Translator) -> None:
         delta=f"{100 * (cmp.share_b - cmp.share_a):+.1f}%",
     )
     if cmp.by_district:
-        st.dataframe(pd.DataFrame.from_dict(cmp.by_district, orient="index"))
+        st.dataframe(localised(pd.DataFrame.from_dict(cmp.by_district, orient="index"), tr))
 
 
 def validation_panel(city: Any, profile: str, tr: Translator, *, prefix: str) -> None:

@@ -34,6 +34,7 @@ from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
 from nudge.ui import library as ui_library
 from nudge.ui.maps import installations_map, interpret_click, pin_layer
+from nudge.ui.tables import localised
 
 REGION_CODES = [r.code for r in REGIONS]
 
@@ -145,14 +146,14 @@ def installations_list(user: UserInfo, tr: Translator, lang: str) -> None:
         [
             {
                 "id": r.id, "kind": tr(f"installation_kinds.{r.kind}"),
-                "status": tr(f"statuses.{r.status}"), "region": r.region_code, "city": r.city,
+                "status": tr(f"statuses.{r.status}"), "region_code": r.region_code, "city": r.city,
                 "content": r.content_id, "installed_on": r.installed_on,
                 "photos": len(r.photo_ids), "flags": len(r.open_flags),
             }
             for r in records
         ]
     )  # fmt: skip
-    st.dataframe(table, hide_index=True, width="stretch", height=300)
+    st.dataframe(localised(table, tr), hide_index=True, width="stretch", height=300)
     if records:
         ids = [r.id for r in records]
         picked = st.selectbox(tr("registry.pick"), ids, index=len(ids) - 1, key="reg_pick")
@@ -269,4 +270,4 @@ def publications_tab(user: UserInfo, tr: Translator, lang: str) -> None:
     if pubs:
         frame = pd.DataFrame([asdict(p) for p in pubs])
         frame["themes"] = frame["themes"].map(", ".join)
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(localised(frame, tr), hide_index=True, width="stretch")

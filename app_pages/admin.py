@@ -11,6 +11,7 @@ from app_pages import _shared as ui
 from nudge.i18n import region_name
 from nudge.registry import REGIONS, ROLES, add_user, audit_entries, list_users, update_user
 from nudge.ui import campaign as ui_campaign
+from nudge.ui.tables import localised
 
 tr = ui.t()
 lang = st.session_state["lang"]
@@ -33,16 +34,19 @@ users_tab, campaign_tab, audit_tab = st.tabs(
 with users_tab, ui.guarded():
     people = list_users(ui.engine())
     st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "username": u.username,
-                    "role": tr(f"roles.{u.role}"),
-                    "regions": ", ".join(u.regions),
-                    "active": u.active,
-                }
-                for u in people
-            ]
+        localised(
+            pd.DataFrame(
+                [
+                    {
+                        "username": u.username,
+                        "role": tr(f"roles.{u.role}"),
+                        "regions": ", ".join(u.regions),
+                        "active": u.active,
+                    }
+                    for u in people
+                ]
+            ),
+            tr,
         ),
         hide_index=True,
         width="stretch",
@@ -108,19 +112,24 @@ with audit_tab, ui.guarded():
     entries = audit_entries(ui.engine(), table=table or None, username=who.strip() or None,
                             limit=int(limit))  # fmt: skip
     st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "at": e.at,
-                    "user": e.username,
-                    "action": e.action,
-                    "table": e.table,
-                    "record": e.record_id,
-                    "old": json.dumps(e.old, ensure_ascii=False),
-                    "new": json.dumps(e.new, ensure_ascii=False),
-                }
-                for e in entries
-            ]
+        localised(
+            pd.DataFrame(
+                [
+                    {
+                        "at": e.at,
+                        "user": e.username,
+                        "action": tr(f"audit_actions.{e.action}")
+                        if tr.has(f"audit_actions.{e.action}")
+                        else e.action,
+                        "table": e.table,
+                        "record": e.record_id,
+                        "old": json.dumps(e.old, ensure_ascii=False),
+                        "new": json.dumps(e.new, ensure_ascii=False),
+                    }
+                    for e in entries
+                ]
+            ),
+            tr,
         ),
         hide_index=True,
         width="stretch",

@@ -13,6 +13,7 @@ from nudge.registry import build_report, list_installations, list_publications, 
 from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
 from nudge.ui.maps import regions_map
+from nudge.ui.tables import localised
 
 BREAKDOWNS = ("region", "month", "kind", "theme", "city")
 MEASURES = (
@@ -82,8 +83,7 @@ for tab, key in zip(tabs, BREAKDOWNS, strict=True):
     rows = report.tables[key].rows.drop(columns=["installation_ids", "publication_ids"])
     if key == "region":
         rows["region_name"] = rows["region"].map(lambda c: region_name(c, lang))
-    tab.dataframe(rows.rename(columns=lambda c: tr(f"columns.{c}")), hide_index=True,
-                  width="stretch")  # fmt: skip
+    tab.dataframe(localised(rows, tr), hide_index=True, width="stretch")
 
 st.subheader(tr("indicators.drill"))
 d1, d2 = st.columns(2)
@@ -99,11 +99,11 @@ if len(table):
         pubs = list_publications(ui.engine(), ids=list(row["publication_ids"]))
         st.caption(tr("indicators.records", inst=len(inst), pubs=len(pubs)))
         cols = ("id", "kind", "status", "region_code", "city", "content_id", "installed_on")
-        st.dataframe(pd.DataFrame([{c: getattr(r, c) for c in cols} for r in inst]),
-                     hide_index=True, width="stretch")  # fmt: skip
+        inst_rows = pd.DataFrame([{c: getattr(r, c) for c in cols} for r in inst])
+        st.dataframe(localised(inst_rows, tr), hide_index=True, width="stretch")
         pcols = ("id", "kind", "title", "published_on", "region_code", "link", "reach")
-        st.dataframe(pd.DataFrame([{c: getattr(p, c) for c in pcols} for p in pubs]),
-                     hide_index=True, width="stretch")  # fmt: skip
+        pub_rows = pd.DataFrame([{c: getattr(p, c) for c in pcols} for p in pubs])
+        st.dataframe(localised(pub_rows, tr), hide_index=True, width="stretch")
 
 st.subheader(tr("indicators.report"))
 r1, r2 = st.columns(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -481,3 +482,53 @@ def test_admin_adds_a_user_and_saves_campaign_settings(env: Env) -> None:
     assert_clean(at)
     assert ui_campaign.campaign_options(env.settings).require_russian
     ui_campaign.save_campaign_options(env.settings, ui_campaign.CampaignOptions())
+
+
+def _codes() -> set[str]:
+    """Return the English codes a table must not show raw in kk or ru."""
+    import tomllib
+
+    from nudge.i18n import load_messages
+
+    en = load_messages("en")
+    sections = ("kinds", "statuses", "collections", "roles", "themes", "installation_kinds",
+                "publication_kinds", "entry_kinds")  # fmt: skip
+    codes = {k.split(".", 1)[1] for k in en if k.split(".", 1)[0] in sections}
+    del tomllib
+    return codes | {"None", "True", "False", "nan", "NaN", "<NA>"}
+
+
+def _english_left(at: AppTest, codes: set[str], names: set[str]) -> list[str]:
+    out = []
+    for frame in at.dataframe:
+        table = frame.value
+        for label in table.columns:
+            if isinstance(label, str) and re.fullmatch(r"[A-Za-z_]+", label):
+                out.append(f"column {label!r}")
+        values = table.drop(columns=[c for c in table.columns if c in names])  # user names
+        for value in pd.unique(values.astype(str).to_numpy().ravel()):
+            if value in codes:
+                out.append(f"value {value!r} in {list(table.columns)[:4]}")
+    return out
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_every_table_the_pages_show_speaks_the_users_language(env: Env, lang: str) -> None:
+    codes = _codes()
+    found: dict[str, list[str]] = {}
+    state = {"dataset": "almaty-test", "plans": {"centre": ("almaty-test", small_city_plan())}}
+    for page in ALL_PAGES:
+        at = open_page("admin", page, lang, env, state)
+        assert_clean(at)
+        if page == "content":
+            at.number_input(key="rotation_flights").set_value(2)
+            _submit(at, "content.build", lang)
+            assert_clean(at)
+        if page == "registry":
+            at = open_page("admin", page, lang, env, {**state, "registry_pin": (43.2389, 76.8897)})
+            _submit(at, "registry.log", lang)
+        assert at.dataframe, page
+        tr = translator(lang)
+        if left := _english_left(at, codes, {tr("columns.user"), tr("columns.username")}):
+            found[page] = sorted(set(left))
+    assert found == {}, "\n".join(f"{p}: {v}" for p, v in found.items())
