@@ -33,7 +33,7 @@ from nudge.registry import (
 from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
 from nudge.ui import library as ui_library
-from nudge.ui.maps import installations_map, interpret_click, pin_layer
+from nudge.ui.maps import installations_map, interpret_click, map_source, pin_layer
 from nudge.ui.tables import localised
 
 REGION_CODES = [r.code for r in REGIONS]
@@ -47,6 +47,7 @@ def registry_map(tr: Translator, lang: str) -> None:
         frame,
         status_labels={s: tr(f"statuses.{s}") for s in STATUSES},
         kind_labels={k: tr(f"installation_kinds.{k}") for k in INSTALLATION_KINDS},
+        source=map_source(ui.settings()),
     )
     pin = st.session_state["registry_pin"]
     returned = ui.show_map(

@@ -10,7 +10,7 @@ from nudge.i18n import format_number
 from nudge.osm.datasets import dataset_summary, list_datasets
 from nudge.osm.taxonomy import load_taxonomy
 from nudge.ui import loading as ui_loading
-from nudge.ui.maps import features_map
+from nudge.ui.maps import features_map, map_source
 
 UPLOAD_TYPES = ["osm", "pbf", "bz2", "json", "geojson", "gpkg", "parquet", "csv", "zip", "shp",
                 "dbf", "shx", "prj", "cpg"]  # fmt: skip
@@ -106,4 +106,5 @@ counts = pd.DataFrame(
 left, right = st.columns([1, 2])
 left.dataframe(counts, hide_index=True, width="stretch")
 with right, ui.guarded():
-    ui.show_map(features_map(city.features, labels=labels), key="data_map", height=480)
+    fmap = features_map(city.features, labels=labels, source=map_source(ui.settings()))
+    ui.show_map(fmap, key="data_map", height=480)

@@ -12,7 +12,7 @@ from nudge.i18n import format_number, region_name
 from nudge.registry import build_report, list_installations, list_publications, write_report
 from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
-from nudge.ui.maps import regions_map
+from nudge.ui.maps import map_source, regions_map
 from nudge.ui.tables import localised
 
 BREAKDOWNS = ("region", "month", "kind", "theme", "city")
@@ -65,7 +65,11 @@ left, right = st.columns([3, 2])
 with left, ui.guarded():
     names = {c: region_name(c, lang) for c in ui.region_outlines()}
     fmap = regions_map(
-        ui.region_outlines(), values, names=names, caption=tr(f"indicators.{measure}")
+        ui.region_outlines(),
+        values,
+        names=names,
+        caption=tr(f"indicators.{measure}"),
+        source=map_source(ui.settings()),
     )
     ui.show_map(fmap, key="ind_map", height=440)
     top = max(values.values(), default=0.0)

@@ -11,7 +11,7 @@ from nudge.placement.selection import KINDS
 from nudge.ui import campaign as ui_campaign
 from nudge.ui import loading as ui_loading
 from nudge.ui import planning as ui_planning
-from nudge.ui.maps import CandidateLabels, candidates_map, interpret_click, marks_layer
+from nudge.ui.maps import CandidateLabels, candidates_map, interpret_click, map_source, marks_layer
 
 tr = ui.t()
 st.title(tr("plan.title"))
@@ -64,7 +64,10 @@ with map_col:
         locked=tr("plan.locked"), chosen=tr("plan.chosen"), site=tr("plan.site"),
     )  # fmt: skip
     fmap = candidates_map(
-        scores.candidates, chosen=None if shown is None else shown.chosen, labels=words
+        scores.candidates,
+        chosen=None if shown is None else shown.chosen,
+        labels=words,
+        source=map_source(ui.settings()),
     )
     marks = marks_layer(
         scores.candidates,

@@ -13,6 +13,12 @@ NUDGE_DATABASE_URL
     SQLAlchemy URL of the registry. Default a SQLite file ``nudge.sqlite`` in
     the data folder; for PostgreSQL use for example
     ``postgresql+psycopg://postgres@127.0.0.1:5432/test``.
+NUDGE_TILE_URL, NUDGE_TILE_ATTRIBUTION
+    Map tiles (a ``{z}/{x}/{y}`` URL template) and their attribution; default
+    OpenStreetMap's. A ministry may run its own tile server.
+NUDGE_MAP_ASSETS_URL
+    Where the browser loads Leaflet and its plugins from; default the app's own
+    ``static/leaflet/`` (no CDN, so maps work offline and on an intranet).
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("data/geo")
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+DEFAULT_MAP_ASSETS_URL = "/app/static/leaflet/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,9 @@ class Settings:
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
+    tile_url: str = DEFAULT_TILE_URL
+    tile_attribution: str = DEFAULT_TILE_ATTRIBUTION
+    map_assets_url: str = DEFAULT_MAP_ASSETS_URL
 
     @property
     def cache_dir(self) -> Path:
@@ -71,4 +83,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("NUDGE_DATA_DIR") or DEFAULT_DATA_DIR)
     url = env.get("NUDGE_DATABASE_URL") or f"sqlite:///{(data_dir / 'nudge.sqlite').as_posix()}"
-    return Settings(data_dir=data_dir, database_url=_normalise_database_url(url))
+    return Settings(
+        data_dir=data_dir,
+        database_url=_normalise_database_url(url),
+        tile_url=env.get("NUDGE_TILE_URL") or DEFAULT_TILE_URL,
+        tile_attribution=env.get("NUDGE_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
+        map_assets_url=env.get("NUDGE_MAP_ASSETS_URL") or DEFAULT_MAP_ASSETS_URL,
+    )

@@ -1,9 +1,10 @@
 """Run the real app in a subprocess and drive it with Playwright in Debian's headless Chromium.
 
 Used by ``tests/test_e2e_browser.py`` and ``benchmarks/bench_app.py``. The
-browser never leaves this machine: map libraries that folium loads from CDNs
-are served from Debian's ``libjs-leaflet`` packages when installed, and every
-other outside request (map tiles, fonts) is refused at once.
+browser never leaves this machine: every request to another host (a CDN, map
+tiles, fonts) is refused at once, as on an intranet without internet, and the
+app must draw its maps from its own ``static/leaflet/``. `BLOCKED` lists what
+was refused.
 """
 
 from __future__ import annotations
@@ -31,15 +32,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
-_JS = Path("/usr/share/javascript")
-LOCAL_ASSETS = {
-    "leaflet.js": _JS / "leaflet" / "leaflet.js",
-    "leaflet.css": _JS / "leaflet" / "leaflet.css",
-    "leaflet.markercluster.js": _JS / "leaflet" / "leaflet.markercluster.js",
-    "MarkerCluster.css": _JS / "leaflet" / "MarkerCluster.css",
-    "MarkerCluster.Default.css": _JS / "leaflet" / "MarkerCluster.Default.css",
-    "jquery-3.7.1.min.js": _JS / "jquery" / "jquery.min.js",
-}
+BLOCKED: list[str] = []
+"""Outside URLs the browser asked for and was refused."""
 
 
 def free_port() -> int:
@@ -97,15 +91,8 @@ def _route_outside(route: Any) -> None:
     if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
         route.continue_()
         return
-    name = url.split("?")[0].rsplit("/", 1)[-1]
-    kind = "text/css" if name.endswith(".css") else "application/javascript"
-    local = LOCAL_ASSETS.get(name)
-    if local is not None and local.is_file():
-        route.fulfill(status=200, body=local.read_bytes(), content_type=kind)
-    elif name.endswith((".js", ".css")):  # an empty stand-in keeps the loader's chain going
-        route.fulfill(status=200, body=b"", content_type=kind)
-    else:  # map tiles, fonts: refused at once
-        route.abort()
+    BLOCKED.append(url)  # CDNs, tiles, fonts: refused at once, no stand-in served
+    route.abort()
 
 
 @contextmanager
@@ -148,8 +135,3 @@ def map_ready(page: Any, *, timeout: float = 30.0) -> None:
         page.wait_for_timeout(100)
     msg = "no Leaflet map appeared"
     raise TimeoutError(msg)
-
-
-def leaflet_available() -> bool:
-    """Return whether Debian's Leaflet files are installed (maps draw offline)."""
-    return LOCAL_ASSETS["leaflet.js"].is_file()

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 import pytest
-from app_browser import ARTIFACTS, CHROMIUM, browser_page, leaflet_available, running_app
+from app_browser import ARTIFACTS, BLOCKED, CHROMIUM, browser_page, running_app
 from app_browser import map_ready as _map_ready
 from app_browser import wait_idle as _wait_idle
 from PIL import Image
@@ -48,8 +48,7 @@ def _nav(page, key: str) -> None:  # type: ignore[no-untyped-def]
 
 def _indicators_ready(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_text(T("indicators.report")).wait_for(timeout=60_000)
-    if leaflet_available():
-        _map_ready(page)
+    _map_ready(page)
     page.wait_for_timeout(1000)
 
 
@@ -80,8 +79,7 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         page.get_by_role("button", name=T("data.load"), exact=True).click()
         page.get_by_text(T("data.loaded", name="helsinki")).wait_for(timeout=120_000)
         _wait_idle(page)
-        if leaflet_available():
-            _map_ready(page)
+        _map_ready(page)
         _shot(page, "2-data")
         assert (tmp_path / "geo" / "helsinki" / "features.parquet").is_file()
 
@@ -91,8 +89,7 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         _shot(page, "3-indicators-before")
 
         _nav(page, "plan")
-        if leaflet_available():
-            _map_ready(page)
+        _map_ready(page)
         page.get_by_role("button", name=T("plan.run")).click()
         page.get_by_text(T("plan.results")).wait_for(timeout=120_000)
         _wait_idle(page)
@@ -116,3 +113,5 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         _indicators_ready(page)
         assert _metric(page, T("indicators.installations")) == "1"
         _shot(page, "6-indicators-after")
+    # every map drew with the CDNs blocked: no script or style was asked of another host
+    assert [u for u in BLOCKED if u.split("?")[0].endswith((".js", ".css"))] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -172,3 +174,33 @@ def test_base_map_fits_bounds_or_kazakhstan() -> None:
     html = _html(maps.base_map([76.8, 43.1, 77.0, 43.3]))
     assert "[[43.1, 76.8], [43.3, 77.0]]" in html
     assert "[[40.5, 46.5], [55.5, 87.4]]" in _html(maps.base_map(None))
+
+
+def test_maps_load_leaflet_from_the_app_not_a_cdn() -> None:
+    from nudge.settings import settings_from_env
+    from nudge.ui.maps import features_map, map_source
+
+    source = map_source(
+        settings_from_env({"NUDGE_TILE_URL": "https://tiles.gov.kz/{z}/{x}/{y}.png"})
+    )
+    pts = [shapely.Point(76.9 + i / 100, 43.2) for i in range(500)]  # clustered: the plugin too
+    features = gpd.GeoDataFrame(
+        {"category": ["retail_food"] * 500, "name": ["shop"] * 500}, geometry=pts, crs=4326
+    )
+    m = features_map(features, labels={"retail_food": "Shops"}, source=source)
+    links: list[str] = []
+
+    def walk(element):  # type: ignore[no-untyped-def]
+        links.extend(url for _, url in getattr(element, "default_js", []))
+        links.extend(url for _, url in getattr(element, "default_css", []))
+        for child in getattr(element, "_children", {}).values():
+            walk(child)
+
+    walk(m)
+    assert links and all(u.startswith("/app/static/leaflet/") for u in links), links
+    assert any(u.endswith("leaflet.markercluster.js") for u in links)
+    html = m.get_root().render()
+    assert "tiles.gov.kz" in html and "cdn" not in html.lower()
+    root = Path(__file__).resolve().parents[1] / "static" / "leaflet"
+    for url in set(links):
+        assert (root / url.rsplit("/", 1)[-1]).is_file(), url  # shipped with the app

@@ -30,13 +30,47 @@ import shapely
 from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
+from nudge.settings import (
+    DEFAULT_MAP_ASSETS_URL,
+    DEFAULT_TILE_ATTRIBUTION,
+    DEFAULT_TILE_URL,
+    Settings,
+)
+
 CLUSTER_FROM = 400
 """Layers with at least this many points are clustered."""
 KAZAKHSTAN_CENTER = (48.0, 67.0)
 KAZAKHSTAN_BOUNDS = ((40.5, 46.5), (55.5, 87.4))
 RETURNED_OBJECTS = ("last_clicked", "last_object_clicked")
 """The only map events the app listens to: a pan or zoom does not rerun the page."""
-TILES_ATTRIBUTION = "© OpenStreetMap contributors"
+TILES_ATTRIBUTION = DEFAULT_TILE_ATTRIBUTION
+
+
+@dataclass(frozen=True, slots=True)
+class MapSource:
+    """Where a map's tiles and scripts come from (see `nudge.settings.Settings`).
+
+    Leaflet and the cluster plugin are served by the app itself from ``static/leaflet/``
+    (Streamlit's static serving), never from a CDN, so maps work offline and on an intranet;
+    only the tiles come from `tile_url`, which an administrator may point at the ministry's
+    own tile server.
+    """
+
+    tile_url: str = DEFAULT_TILE_URL
+    attribution: str = DEFAULT_TILE_ATTRIBUTION
+    assets_url: str = DEFAULT_MAP_ASSETS_URL
+
+    def js(self, *names: str) -> list[tuple[str, str]]:
+        """Return folium's ``default_js`` entries for the given files of the assets folder."""
+        return [(n.replace(".", "_"), self.assets_url + n) for n in names]
+
+
+def map_source(settings: Settings) -> MapSource:
+    """Return the map source of a process's settings."""
+    return MapSource(settings.tile_url, settings.tile_attribution, settings.map_assets_url)
+
+
+DEFAULT_SOURCE = MapSource()
 SCORE_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 STATUS_COLOURS = {
     "planned": "#9e9e9e",
@@ -71,6 +105,11 @@ def tooltip_html(title: object, lines: Iterable[tuple[object, object]] = ()) -> 
 class _PointCluster(FastMarkerCluster):
     """Circle markers from rows ``[lat, lon, colour, tooltip, radius]``, clustered in bulk."""
 
+    def __init__(self, data: Any, *, source: MapSource = DEFAULT_SOURCE, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.default_js = source.js("leaflet.markercluster.js")
+        self.default_css = source.js("MarkerCluster.css", "MarkerCluster.Default.css")
+
     _template = Template(
         """
         {% macro script(this, kwargs) %}
@@ -94,18 +133,27 @@ class _PointCluster(FastMarkerCluster):
 
 
 def base_map(
-    bounds: Sequence[float] | None = None, *, height: str = "100%", zoom: int = 5
+    bounds: Sequence[float] | None = None,
+    *,
+    height: str = "100%",
+    zoom: int = 5,
+    source: MapSource = DEFAULT_SOURCE,
 ) -> folium.Map:
-    """Return an OpenStreetMap base map fitted to ``[west, south, east, north]`` (or Kazakhstan)."""
+    """Return a base map fitted to ``[west, south, east, north]`` (or Kazakhstan).
+
+    The map loads Leaflet from `source` (the app's own copy by default), nothing from a CDN.
+    """
     m = folium.Map(
         location=KAZAKHSTAN_CENTER,
         zoom_start=zoom,
-        tiles="OpenStreetMap",
-        attr=TILES_ATTRIBUTION,
+        tiles=source.tile_url,
+        attr=source.attribution,
         prefer_canvas=True,
         control_scale=True,
         height=height,
     )
+    m.default_js = source.js("leaflet.js")
+    m.default_css = source.js("leaflet.css")
     if bounds is not None and len(bounds) == 4 and all(np.isfinite(bounds)):
         w, s, e, n = (float(v) for v in bounds)
         m.fit_bounds([[s, w], [n, e]])
@@ -123,6 +171,7 @@ def add_points(
     tooltips: Sequence[str] | np.ndarray,
     radius: float = 6.0,
     cluster: bool | None = None,
+    source: MapSource = DEFAULT_SOURCE,
 ) -> None:
     """Add circle markers; `tooltips` must already be escaped (see `tooltip_html`).
 
@@ -139,9 +188,8 @@ def add_points(
             [float(a), float(b), str(c), str(t), radius]
             for a, b, c, t in zip(lat_a, lon_a, cols, tips, strict=True)
         ]
-        _PointCluster(rows, options={"chunkedLoading": True, "disableClusteringAtZoom": 17}).add_to(
-            target
-        )
+        options = {"chunkedLoading": True, "disableClusteringAtZoom": 17}
+        _PointCluster(rows, options=options, source=source).add_to(target)
         return
     for a, b, c, t in zip(lat_a, lon_a, cols, tips, strict=True):
         folium.CircleMarker(
@@ -182,6 +230,7 @@ def features_map(
     *,
     labels: Mapping[str, str],
     bounds: Sequence[float] | None = None,
+    source: MapSource = DEFAULT_SOURCE,
 ) -> folium.Map:
     """Map the public spaces of a city dataset, one coloured, toggleable layer per category.
 
@@ -196,7 +245,7 @@ def features_map(
     """
     if bounds is None and len(features):
         bounds = list(features.total_bounds)
-    m = base_map(bounds)
+    m = base_map(bounds, source=source)
     column = "point" if "point" in features.columns else None
     lat, lon = _xy(features, column) if len(features) else (np.array([]), np.array([]))
     categories = features["category"].astype(str).to_numpy() if len(features) else np.array([])
@@ -217,6 +266,7 @@ def features_map(
             colours=[CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]] * int(mask.sum()),
             tooltips=tips,
             radius=5,
+            source=source,
         )
         group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
@@ -244,6 +294,7 @@ def candidates_map(
     *,
     chosen: gpd.GeoDataFrame | None = None,
     labels: CandidateLabels | None = None,
+    source: MapSource = DEFAULT_SOURCE,
 ) -> folium.Map:
     """Map scored candidate sites coloured by score, with a plan's chosen sites on top.
 
@@ -263,14 +314,14 @@ def candidates_map(
     """
     words = labels or CandidateLabels()
     bounds = list(candidates.total_bounds) if len(candidates) else None
-    m = base_map(bounds)
+    m = base_map(bounds, source=source)
     lat, lon = _xy(candidates) if len(candidates) else (np.array([]), np.array([]))
     scores = pd.to_numeric(candidates.get("score"), errors="coerce").to_numpy(dtype=float)
     out = candidates["excluded"].to_numpy(dtype=bool)
     colours = np.where(out, "#616161", score_colour(scores))
     tips = _candidate_tips(candidates, words, out)
     group = folium.FeatureGroup(name=escape_text(words.site))
-    add_points(group, lat, lon, colours=colours, tooltips=tips, radius=6)
+    add_points(group, lat, lon, colours=colours, tooltips=tips, radius=6, source=source)
     group.add_to(m)
     if chosen is not None and len(chosen):
         add_chosen(m, chosen, words)
@@ -345,6 +396,7 @@ def installations_map(
     status_labels: Mapping[str, str],
     kind_labels: Mapping[str, str],
     bounds: Sequence[float] | None = None,
+    source: MapSource = DEFAULT_SOURCE,
 ) -> folium.Map:
     """Map installations coloured by status (clustered when many).
 
@@ -366,7 +418,7 @@ def installations_map(
             frame["lon"].min() - pad, frame["lat"].min() - pad,
             frame["lon"].max() + pad, frame["lat"].max() + pad,
         ]  # fmt: skip
-    m = base_map(bounds)
+    m = base_map(bounds, source=source)
     if len(frame):
         status = frame["status"].astype(str).to_numpy()
         colours = np.array([STATUS_COLOURS.get(s, "#9e9e9e") for s in status], dtype=object)
@@ -387,6 +439,7 @@ def installations_map(
             colours=colours,
             tooltips=tips,
             radius=6,
+            source=source,
         )
     return m
 
@@ -410,6 +463,7 @@ def regions_map(
     names: Mapping[str, str],
     caption: str,
     tolerance: float = 0.02,
+    source: MapSource = DEFAULT_SOURCE,
 ) -> folium.Map:
     """Return a choropleth of Kazakhstan's regions.
 
@@ -426,7 +480,7 @@ def regions_map(
     tolerance
         Simplification of the outlines, in degrees (keeps the page light).
     """
-    m = base_map(None)
+    m = base_map(None, source=source)
     finite = [float(v) for v in values.values() if v is not None and np.isfinite(v)]
     top = max(finite) if finite else 0.0
     scale = cm.LinearColormap(["#f7fbff", "#6baed6", "#08306b"], vmin=0, vmax=max(top, 1.0))
