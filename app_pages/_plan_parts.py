@@ -74,11 +74,18 @@ def site_panel(scores: ScoreResult, tr: Translator) -> None:
         st.warning(tr("plan.excluded_because", reason=row.get("exclusion_reason") or "–"))
     table = ui_planning.contribution_table(scores, site)
     table["signal"] = [tr(f"signals.{s}") for s in table["signal"]]
-    st.bar_chart(table.set_index("signal")["points"], horizontal=True, height=220)
+    names = {c: tr(f"plan.col_{c}") for c in table.columns}
+    # one table with the points drawn as bars: long signal names are never cut, nothing clipped
     st.dataframe(
-        table.rename(columns={c: tr(f"plan.col_{c}") for c in table.columns}).round(3),
+        table.rename(columns=names).round(3),
         hide_index=True,
         width="stretch",
+        column_config={
+            names["signal"]: st.column_config.TextColumn(width="medium"),
+            names["points"]: st.column_config.ProgressColumn(
+                format="%.1f", min_value=0.0, max_value=100.0, width="small"
+            ),
+        },
     )
     locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
     b1, b2 = st.columns(2)

@@ -106,5 +106,7 @@ counts = pd.DataFrame(
 left, right = st.columns([1, 2])
 left.dataframe(counts, hide_index=True, width="stretch")
 with right, ui.guarded():
-    fmap = features_map(city.features, labels=labels, source=map_source(ui.settings()))
+    fmap = features_map(
+        city.features, labels=labels, streets=city.streets, source=map_source(ui.settings())
+    )
     ui.show_map(fmap, key="data_map", height=480)

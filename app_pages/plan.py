@@ -11,7 +11,14 @@ from nudge.placement.selection import KINDS
 from nudge.ui import campaign as ui_campaign
 from nudge.ui import loading as ui_loading
 from nudge.ui import planning as ui_planning
-from nudge.ui.maps import CandidateLabels, candidates_map, interpret_click, map_source, marks_layer
+from nudge.ui.maps import (
+    CandidateLabels,
+    candidates_map,
+    interpret_click,
+    map_source,
+    marks_layer,
+    score_legend_html,
+)
 
 tr = ui.t()
 st.title(tr("plan.title"))
@@ -65,6 +72,7 @@ with map_col:
     )  # fmt: skip
     fmap = candidates_map(
         scores.candidates,
+        streets=city.streets,
         chosen=None if shown is None else shown.chosen,
         labels=words,
         source=map_source(ui.settings()),
@@ -83,6 +91,10 @@ with map_col:
         if click.site_id is not None and click.site_id != st.session_state["plan_selected"]:
             st.session_state["plan_selected"] = click.site_id
             st.rerun()
+    st.markdown(
+        score_legend_html(tr("plan.legend_low"), tr("plan.legend_high"), tr("plan.excluded")),
+        unsafe_allow_html=True,  # our own labels, escaped by score_legend_html
+    )
     n_total, n_out = len(scores.candidates), int(scores.candidates["excluded"].sum())
     st.caption(tr("plan.counts", n=n_total, excluded=n_out))
 with side_col:

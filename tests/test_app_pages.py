@@ -251,6 +251,10 @@ def test_upload_of_a_broken_file_shows_a_readable_message(env: Env) -> None:
 def test_plan_page_runs_locks_compares_and_exports(env: Env) -> None:
     at = open_page("planner", "plan", "kk", env, {"dataset": "almaty-test"})
     assert_clean(at)
+    # a legend for the score colours, and the signal points as bars inside the table
+    legend = [m.value for m in at.markdown if "linear-gradient" in m.value]
+    assert legend and translator("kk")("plan.legend_high") in legend[0]
+    assert not at.get("arrow_vega_lite_chart") and not at.get("vega_lite_chart")
     first = next(s for s in at.selectbox if str(s.key).startswith("plan_pick_")).value
     at.button(key="plan_lock").click().run()
     assert at.session_state["plan_locked"] == [first]
@@ -423,7 +427,7 @@ def test_registry_refuses_a_coordinator_outside_its_region(env: Env) -> None:
     assert [e.value for e in at.exception] == []
     shown = at.error[0].value
     assert translator("ru")("errors.AccessDeniedError") in shown
-    assert "«coord» координирует области: Алматы" in shown and "«Астана»" in shown
+    assert "«coord» координирует регионы: Алматы" in shown and "«Астана»" in shown
 
 
 def test_registry_flags_a_likely_duplicate_in_the_users_language(env: Env) -> None:

@@ -100,6 +100,8 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         page.get_by_label(T("registry.lat")).fill("43.238900")
         page.get_by_label(T("registry.lon")).fill("76.889700")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(photo)
+        page.get_by_text("banner.jpg").first.wait_for(timeout=60_000)  # uploaded before logging
+        _wait_idle(page)
         page.get_by_role("button", name=T("registry.log"), exact=True).click()
         page.get_by_text(T("registry.logged", id=1, region="Алматы", city="Almaty")).wait_for(
             timeout=60_000

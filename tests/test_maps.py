@@ -204,3 +204,16 @@ def test_maps_load_leaflet_from_the_app_not_a_cdn() -> None:
     root = Path(__file__).resolve().parents[1] / "static" / "leaflet"
     for url in set(links):
         assert (root / url.rsplit("/", 1)[-1]).is_file(), url  # shipped with the app
+
+
+def test_streets_are_a_backdrop_shown_when_tiles_fail(helsinki_dataset) -> None:  # type: ignore[no-untyped-def]
+    from nudge.ui.maps import features_map
+
+    city = helsinki_dataset
+    m = features_map(city.features, labels={"park": "Parks"}, streets=city.streets)
+    html = m.get_root().render()
+    assert 'tiles.on("tileerror"' in html and "map.removeLayer(layer)" in html
+    assert '"MultiLineString"' in html or '"LineString"' in html
+    assert len(html) < 2_000_000  # simplified main streets only, not every footway
+    plain = features_map(city.features, labels={"park": "Parks"})
+    assert "tileerror" not in plain.get_root().render()

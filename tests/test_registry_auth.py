@@ -161,8 +161,8 @@ def test_refusals_carry_codes_and_are_said_in_kazakh(engine: Engine, users: User
     assert info.value.code == "denied_outside_regions"
     assert info.value.params == {"user": "aigerim", "regions": "ALA", "region": "AST"}
     assert error_text(info.value, "kk") == (
-        "«aigerim» пайдаланушысы мына облыстарды үйлестіреді: Алматы; "
-        "«Астана» облысында өзгеріс енгізе алмайды."
+        "«aigerim» пайдаланушысы мына өңірлерді үйлестіреді: Алматы; "
+        "«Астана» өңірінде өзгеріс енгізе алмайды."
     )
     with pytest.raises(RecordError, match="too short") as info:
         add_user(engine, username="x1", password="short", role="viewer", by=users.admin)

@@ -116,7 +116,7 @@ def test_rows_with_problems_are_reported_together_and_good_rows_stored(
     mine = next(p for p in result.errors if p.row == 6)
     assert mine.params == {"region": "AST", "regions": "ALA"}
     assert problem_text(mine, "kk") == (
-        "Нүкте орналасқан облыс – Астана; ол сіздің облыстарыңызға кірмейді: Алматы."
+        "Нүкте орналасқан өңір – Астана; ол сіздің өңірлеріңізге кірмейді: Алматы."
     )
 
 
@@ -356,7 +356,7 @@ def test_publications_file_is_checked_row_by_row_and_stored(
     assert "zeppelin" in problem_text(by_row[5], "kk") and "жарияланым түрі" in problem_text(
         by_row[5], "kk"
     )
-    assert problem_text(by_row[9], "ru").startswith("Публикация относится к области «Астана»")
+    assert problem_text(by_row[9], "ru").startswith("Публикация относится к региону «Астана»")
     pubs = list_publications(engine)
     assert [p.kind for p in pubs] == ["tv_programme", "news_article", "open_day"]
     assert {p.region_code for p in pubs} == {"ALA"}

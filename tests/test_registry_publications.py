@@ -98,7 +98,7 @@ def test_publication_refusals_have_codes_and_kazakh_texts(engine: Engine, users:
     mismatch = cases["publication_region_mismatch"]
     assert mismatch.params == {"lat": ALMATY[0], "lon": ALMATY[1], "found": "ALA", "region": "AST"}
     assert error_text(mismatch, "kk").endswith(
-        "«Алматы» облысында, көрсетілген «AST» облысында емес."
+        "«Алматы» өңірінде, көрсетілген «AST» өңірінде емес."
     )
     assert error_text(cases["publication_in_future"], "kk") == (
         "2099-01-01 күні әлі келген жоқ; жарияланымдарды жарыққа шыққаннан кейін тіркеңіз."

@@ -86,7 +86,7 @@ def test_region_code_accepts_names_in_three_languages() -> None:
     assert region_code("Восточно-Казахстанская область") == "EKR"
     with pytest.raises(RecordError, match="Unknown region 'Narnia'") as info:
         region_code("Narnia")
-    assert error_text(info.value, "kk").startswith("«Narnia» облысы белгісіз; ABY, AKM,")
+    assert error_text(info.value, "kk").startswith("«Narnia» өңірі белгісіз; ABY, AKM,")
 
 
 def test_cities_from_geonames_and_city_units() -> None:

@@ -228,6 +228,7 @@ def _xy(frame: gpd.GeoDataFrame, column: str | None = None) -> tuple[np.ndarray,
 def features_map(
     features: gpd.GeoDataFrame,
     *,
+    streets: gpd.GeoDataFrame | None = None,
     labels: Mapping[str, str],
     bounds: Sequence[float] | None = None,
     source: MapSource = DEFAULT_SOURCE,
@@ -246,6 +247,7 @@ def features_map(
     if bounds is None and len(features):
         bounds = list(features.total_bounds)
     m = base_map(bounds, source=source)
+    add_street_backdrop(m, streets)
     column = "point" if "point" in features.columns else None
     lat, lon = _xy(features, column) if len(features) else (np.array([]), np.array([]))
     categories = features["category"].astype(str).to_numpy() if len(features) else np.array([])
@@ -292,6 +294,7 @@ class CandidateLabels:
 def candidates_map(
     candidates: gpd.GeoDataFrame,
     *,
+    streets: gpd.GeoDataFrame | None = None,
     chosen: gpd.GeoDataFrame | None = None,
     labels: CandidateLabels | None = None,
     source: MapSource = DEFAULT_SOURCE,
@@ -315,6 +318,7 @@ def candidates_map(
     words = labels or CandidateLabels()
     bounds = list(candidates.total_bounds) if len(candidates) else None
     m = base_map(bounds, source=source)
+    add_street_backdrop(m, streets)
     lat, lon = _xy(candidates) if len(candidates) else (np.array([]), np.array([]))
     scores = pd.to_numeric(candidates.get("score"), errors="coerce").to_numpy(dtype=float)
     out = candidates["excluded"].to_numpy(dtype=bool)
@@ -602,3 +606,76 @@ def interpret_click(
         point, sites.index.astype(str).to_numpy(), lat, lon, max_distance_m=max_distance_m
     )
     return Click(point, site)
+
+
+BACKDROP_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "pedestrian")
+"""Street classes drawn as the backdrop when tiles cannot load: the shape of a city."""
+
+
+class _ShowWhenTilesFail(folium.MacroElement):
+    """Script that shows a layer only once the map's tiles fail to load (offline, intranet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function(){
+                var map = {{ this.map_name }}, layer = {{ this.layer_name }};
+                var tiles = {{ this.tiles_name }}, failed = 0;
+                map.removeLayer(layer);
+                tiles.on("tileerror", function(){
+                    failed += 1;
+                    if (failed >= 2 && !map.hasLayer(layer)) { layer.addTo(map); }
+                });
+            })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, map_name: str, layer_name: str, tiles_name: str) -> None:
+        super().__init__()
+        self.map_name, self.layer_name, self.tiles_name = map_name, layer_name, tiles_name
+
+
+def add_street_backdrop(m: folium.Map, streets: gpd.GeoDataFrame | None) -> None:
+    """Draw the dataset's main streets as a light backdrop, shown only when tiles fail.
+
+    Offline or on an intranet without a tile server the background stays blank; the city's
+    own streets (trunk to tertiary and pedestrian ones, simplified to about 5 m) let a planner
+    still see where things are.
+    """
+    if streets is None or streets.empty or "highway" not in streets.columns:
+        return
+    major = streets.loc[streets["highway"].isin(BACKDROP_CLASSES).to_numpy()]
+    if major.empty:
+        return
+    lines = shapely.simplify(np.asarray(major.geometry.to_crs(4326).array), 0.00005)
+    merged = shapely.line_merge(shapely.union_all(lines))
+    geometry = json.loads(shapely.to_geojson(shapely.set_precision(merged, 0.00001)))
+    tiles = next((c for c in m._children.values() if isinstance(c, folium.TileLayer)), None)
+    if tiles is None:
+        return
+    layer = folium.GeoJson(
+        {"type": "Feature", "properties": {}, "geometry": geometry},
+        name="streets",
+        style_function=lambda _: {"color": "#9e9e9e", "weight": 1.5, "opacity": 0.8},
+        control=False,
+    )
+    layer.add_to(m)
+    _ShowWhenTilesFail(m.get_name(), layer.get_name(), tiles.get_name()).add_to(m)
+
+
+def score_legend_html(low: str, high: str, excluded: str) -> str:
+    """Return a one-line legend of the score colours: a red-to-green bar and the grey of excluded.
+
+    The labels are escaped; the app shows the result with ``unsafe_allow_html``.
+    """
+    gradient = ", ".join(SCORE_COLOURS)
+    swatch = "display:inline-block;vertical-align:middle;border:1px solid #999;"
+    return (
+        '<div style="font-size:0.85rem;margin:0.2rem 0">'
+        f"{escape_text(low)} 0 "
+        f'<span style="{swatch}width:9rem;height:0.8rem;'
+        f'background:linear-gradient(to right, {gradient})"></span>'
+        f" 100 {escape_text(high)} &nbsp; "
+        f'<span style="{swatch}width:0.8rem;height:0.8rem;background:#616161"></span> '
+        f"{escape_text(excluded)}</div>"
+    )
