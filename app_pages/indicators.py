@@ -11,6 +11,7 @@ from app_pages import _shared as ui
 from nudge.i18n import format_number, region_name
 from nudge.registry import build_report, list_installations, list_publications, write_report
 from nudge.ui import files as ui_files
+from nudge.ui import indicators as ui_indicators
 from nudge.ui import installations as ui_installations
 from nudge.ui.maps import map_source, regions_map
 from nudge.ui.tables import localised
@@ -55,12 +56,8 @@ for col, key in zip(m, ("installations", "installations_verified", "publications
     col.metric(tr(f"indicators.{key}"), format_number(int(str(total.get(key) or 0)), tr.lang))
 
 by_region = report.tables["region"].rows
-values = {}
-if measure in by_region.columns:
-    values = {
-        str(r): float(v) for r, v in zip(by_region["region"], by_region[measure], strict=True)
-        if pd.notna(v)
-    }  # fmt: skip
+values = ui_indicators.region_values(by_region, measure, ui.region_outlines(), ui.populations())
+cities = ui_indicators.city_symbols(report, measure)
 left, right = st.columns([3, 2])
 with left, ui.guarded():
     names = {c: region_name(c, lang) for c in ui.region_outlines()}
@@ -69,10 +66,13 @@ with left, ui.guarded():
         values,
         names=names,
         caption=tr(f"indicators.{measure}"),
+        unknown=tr("indicators.unknown"),
+        cities=cities,
+        points=report.installations[["lat", "lon"]].dropna(),
         source=map_source(ui.settings()),
     )
     ui.show_map(fmap, key="ind_map", height=440)
-    top = max(values.values(), default=0.0)
+    top = max((v for v in values.values() if v is not None), default=0.0)
     st.caption(tr("indicators.scale", measure=tr(f"indicators.{measure}"), top=f"{top:,.4g}"))
 with right:
     month = report.tables["month"].rows

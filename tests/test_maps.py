@@ -120,7 +120,7 @@ def test_region_choropleth_escapes_names_and_colours_by_value() -> None:
     )
     html = _html(m)
     _assert_escaped(html)
-    assert "#e0e0e0" in html  # a region without a value is grey
+    assert "#bdbdbd" in html  # a region without a value is grey
 
 
 def test_escape_text_handles_missing_values() -> None:
@@ -217,3 +217,23 @@ def test_streets_are_a_backdrop_shown_when_tiles_fail(helsinki_dataset) -> None:
     assert len(html) < 2_000_000  # simplified main streets only, not every footway
     plain = features_map(city.features, labels={"park": "Parks"})
     assert "tileerror" not in plain.get_root().render()
+
+
+def test_regions_map_tells_zero_from_unknown_and_shows_cities() -> None:
+    from nudge.ui.maps import regions_map
+
+    boxes = {"ALA": shapely.box(76.7, 43.1, 77.1, 43.4), "AST": shapely.box(71.2, 51.0, 71.6, 51.3),
+             "KGD": shapely.box(72.0, 47.0, 76.0, 50.0)}  # fmt: skip
+    cities = pd.DataFrame({"name": ["Almaty"], "lat": [43.25], "lon": [76.9], "value": [5.0]})
+    points = pd.DataFrame({"lat": [43.24, 43.26], "lon": [76.89, 76.91]})
+    m = regions_map(
+        boxes, {"ALA": 5.0, "AST": 0.0, "KGD": None}, names={"KGD": "Қарағанды"},
+        caption="Орнатулар", unknown="дерек жоқ", cities=cities, points=points,
+    )  # fmt: skip
+    html = m.get_root().render()
+    assert "дерек жоқ" in html.encode().decode("unicode_escape", "ignore") or (
+        "\\u0434\\u0435\\u0440\\u0435\\u043a" in html
+    )  # Karaganda: unknown, drawn dashed
+    assert '"dash": "4 3"' in html and html.count('"dash": null') == 2  # Almaty 5, Astana 0
+    assert "circleMarker" in html and "Almaty" in html  # the city as a proportional circle
+    assert "fitBounds" in html  # zoomed to the records, not the whole country

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from nudge._errors import InputFileError
@@ -144,3 +145,15 @@ def test_log_with_photo_assigns_the_district(shared_data: Path, tmp_path: Path) 
     assert done.record.region_code == "ALA"
     assert done.record.district == "Almaly"
     assert done.evidence is None
+
+
+def test_region_values_tell_zero_from_unknown() -> None:
+    from nudge.registry.indicators import Populations
+    from nudge.ui.indicators import region_values
+
+    rows = pd.DataFrame({"region": ["ALA"], "installations": [3], "installations_per_100k": [0.1]})
+    pops = Populations(regions={"ALA": 2_000_000, "AST": 1_000_000})
+    counts = region_values(rows, "installations", ["ALA", "AST", "KGD"], pops)
+    assert counts == {"ALA": 3.0, "AST": 0.0, "KGD": 0.0}  # nothing counted is zero
+    rates = region_values(rows, "installations_per_100k", ["ALA", "AST", "KGD"], pops)
+    assert rates == {"ALA": 0.1, "AST": 0.0, "KGD": None}  # no population: unknown

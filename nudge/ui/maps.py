@@ -462,14 +462,17 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
 
 def regions_map(
     boundaries: Mapping[str, shapely.Geometry],
-    values: Mapping[str, float],
+    values: Mapping[str, float | None],
     *,
     names: Mapping[str, str],
     caption: str,
     tolerance: float = 0.02,
+    unknown: str = "no data",
+    cities: pd.DataFrame | None = None,
+    points: pd.DataFrame | None = None,
     source: MapSource = DEFAULT_SOURCE,
 ) -> folium.Map:
-    """Return a choropleth of Kazakhstan's regions.
+    """Return a choropleth of Kazakhstan's regions, with cities and records on top.
 
     Parameters
     ----------
@@ -483,21 +486,37 @@ def regions_map(
         Legend caption (the indicator).
     tolerance
         Simplification of the outlines, in degrees (keeps the page light).
+    unknown
+        Tooltip word for regions without a value (drawn hatched grey): a region with a value
+        of 0 is drawn as 0, not as unknown.
+    cities
+        ``name``, ``lat``, ``lon``, ``value``: proportional circles, so a city is visible at
+        the scale of the country.
+    points
+        ``lat``, ``lon`` of the records counted (small dots); the map zooms to them.
     """
-    m = base_map(None, source=source)
+    bounds = None
+    if points is not None and len(points):
+        pad = 0.2
+        bounds = [points["lon"].min() - pad, points["lat"].min() - pad,
+                  points["lon"].max() + pad, points["lat"].max() + pad]  # fmt: skip
+    m = base_map(bounds, source=source)
     finite = [float(v) for v in values.values() if v is not None and np.isfinite(v)]
     top = max(finite) if finite else 0.0
     scale = cm.LinearColormap(["#f7fbff", "#6baed6", "#08306b"], vmin=0, vmax=max(top, 1.0))
     features = []
     for code, geom in boundaries.items():
         value = values.get(code)
-        shown = "–" if value is None else f"{value:,.4g}"
+        if value is not None and not np.isfinite(value):
+            value = None
+        shown = escape_text(unknown) if value is None else f"{value:,.4g}"
         features.append(
             {
                 "type": "Feature",
                 "properties": {
                     "code": code,
-                    "colour": "#e0e0e0" if value is None else scale(float(value)),
+                    "colour": "#bdbdbd" if value is None else scale(float(value)),
+                    "dash": "4 3" if value is None else None,
                     "label": tooltip_html(names.get(code, code), [(caption, shown)]),
                 },
                 "geometry": json.loads(shapely.to_geojson(shapely.simplify(geom, tolerance))),
@@ -507,10 +526,25 @@ def regions_map(
         {"type": "FeatureCollection", "features": features},
         style_function=lambda f: {
             "fillColor": f["properties"]["colour"], "color": "#555", "weight": 1,
-            "fillOpacity": 0.8,
+            "fillOpacity": 0.35 if f["properties"]["dash"] else 0.8,
+            "dashArray": f["properties"]["dash"],
         },
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(m)  # fmt: skip
+    if points is not None and len(points):
+        add_points(m, points["lat"].to_numpy(float), points["lon"].to_numpy(float),
+                   colours=["#1e88e5"] * len(points), tooltips=[""] * len(points), radius=3,
+                   source=source)  # fmt: skip
+    if cities is not None and len(cities):
+        sizes = cities["value"].to_numpy(dtype=float)
+        radius = 4 + 22 * np.sqrt(np.clip(sizes, 0, None) / max(float(sizes.max()), 1.0))
+        lat, lon = cities["lat"].to_numpy(dtype=float), cities["lon"].to_numpy(dtype=float)
+        for i, name in enumerate(cities["name"].astype(str)):  # a few dozen cities at most
+            folium.CircleMarker(
+                [lat[i], lon[i]], radius=float(radius[i]), color="#08306b", weight=1, fill=True,
+                fill_color="#fd8d3c", fill_opacity=0.7,
+                tooltip=folium.Tooltip(tooltip_html(name, [(caption, f"{sizes[i]:,.4g}")])),
+            ).add_to(m)  # fmt: skip
     return m  # no branca legend: it needs d3 from a CDN; the page states the scale
 
 
