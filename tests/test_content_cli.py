@@ -22,9 +22,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(*args: str) -> dict:
+def run(*args: str, code: int = 0) -> dict:
     result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return json.loads(result.stdout)
 
 
@@ -47,7 +47,7 @@ def test_validate_file_json_shape(env: Path) -> None:
 
 
 def test_import_list_retire_export(env: Path) -> None:
-    out = run("content", "import", str(proverb_csv(env / "p.csv")))
+    out = run("content", "import", str(proverb_csv(env / "p.csv")), code=1)  # one row refused
     assert (out["added"], out["rejected"]) == (2, 1)
     listed = run("content", "list", "--theme", "diligence")
     assert {"c1", "c3"} <= {i["id"] for i in listed["items"]}
@@ -63,7 +63,7 @@ def test_import_list_retire_export(env: Path) -> None:
 
 
 def test_rotate_json_and_files(env: Path) -> None:
-    run("content", "import", str(proverb_csv(env / "p.csv")))
+    run("content", "import", str(proverb_csv(env / "p.csv")), code=1)
     plan = gpd.GeoDataFrame(
         {"site_id": ["a", "b", "c"], "kind": ["banner"] * 3, "score": [5.0, 7.0, 9.0]},
         geometry=[Point(76.95, 43.25), Point(76.951, 43.25), Point(76.99, 43.27)],
@@ -92,3 +92,60 @@ def test_rotate_bad_date_is_a_clean_error(env: Path) -> None:
     result = runner.invoke(app, ["rotate", "x.geojson", "--start", "March", "--out", "c.csv"])
     assert result.exit_code != 0
     assert "YYYY-MM-DD" in str(result.exception) + result.output
+
+
+def test_a_locked_file_without_its_columns_is_refused_in_words(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nudge.cli import main
+
+    plan = gpd.GeoDataFrame(
+        {"site_id": ["a"], "kind": ["banner"]}, geometry=[Point(76.95, 43.25)], crs="EPSG:4326"
+    )
+    plan.to_file(env / "plan.geojson", driver="GeoJSON")
+    locked = env / "locks" / "locked.csv"
+    locked.parent.mkdir()
+    locked.write_text("site_id,item\na,c1\n", encoding="utf-8")
+    argv = ["nudge", "rotate", str(env / "plan.geojson"), "--start", "2025-03-03", "--out",
+            str(env / "cal.csv"), "--locked", str(locked)]  # fmt: skip
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: The locked file locked.csv needs the columns site_id, flight and item_id; "
+        "it has no flight and no item_id.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("entries.yaml", b"- id: c1\n  text_kk: [\n", "entries.yaml is not valid UTF-8 YAML: "
+         "line 3 is not valid YAML"),
+        ("entries.yaml", b"a:\n\t- b\n", "entries.yaml is not valid UTF-8 YAML: line 2 is not "
+         "valid YAML"),
+        ("entries.yaml", b"- 1\n- 2\n", "entries.yaml must hold a YAML list of entries"),
+        ("entries.xlsx", b"PK\x03\x04broken", "entries.xlsx is not a readable XLSX workbook: it "
+         "is damaged or is not an Excel workbook"),
+    ],
+)  # fmt: skip
+def test_an_unreadable_content_file_is_named_in_words(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    name: str, content: bytes, says: str,
+) -> None:  # fmt: skip
+    from nudge.cli import main
+
+    path = env / "uploads" / name
+    path.parent.mkdir()
+    path.write_bytes(content)
+    monkeypatch.setattr("sys.argv", ["nudge", "content", "import", str(path), "--collection",
+                                      "proverbs", "--json"])  # fmt: skip
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: The file {says}")
+    assert str(env) not in err
+    assert err.count("\n") == 1
+    assert "<unicode string>" not in err

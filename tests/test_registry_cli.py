@@ -35,9 +35,11 @@ def _sqlite_env(tmp_path: Path) -> dict[str, str]:
     return {"NUDGE_DATA_DIR": str(data), "NUDGE_DATABASE_URL": f"sqlite:///{data}/nudge.sqlite"}
 
 
-def _run(app: typer.Typer, env: dict[str, str], *args: str, stdin: str | None = None) -> dict:
+def _run(
+    app: typer.Typer, env: dict[str, str], *args: str, stdin: str | None = None, code: int = 0
+) -> dict:
     result = CliRunner().invoke(app, list(args), env=env, input=stdin)
-    assert result.exit_code == 0, (result.output, result.exception)
+    assert result.exit_code == code, (result.output, result.exception)
     return json.loads(result.stdout)
 
 
@@ -61,13 +63,14 @@ def test_import_prints_exactly_the_documented_json(
         f"abc;{ALMATY[1]};banner;2025-03-01\n"
         f"{ASTANA[0]};{ASTANA[1]};banner;2025-03-01\n",
     )
-    out = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json")
+    out = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json", code=1)
     assert set(out) == {"rows", "stored", "skipped_existing", "errors", "flagged_duplicates"}
     assert (out["rows"], out["stored"], out["skipped_existing"]) == (3, 1, 0)
     assert out["flagged_duplicates"] == 0
     assert [set(e) for e in out["errors"]] == [{"row", "message"}] * 2
     assert [e["row"] for e in out["errors"]] == [3, 4]
-    again = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json")
+    again = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json",
+                 code=1)  # fmt: skip
     assert (again["stored"], again["skipped_existing"]) == (0, 1)
     report = _run(app, cli_env, "report", "--by", "region,month", "--json")
     assert report["by"] == ["region", "month"]
@@ -84,10 +87,10 @@ def test_import_prints_exactly_the_documented_json(
         "news,Астана жаңалығы,2025-03-03,AST,\n",
     )
     cmd = ("registry", "import-publications", str(pubs), "--as", "aigerim", "--json")
-    out = _run(app, cli_env, *cmd)
+    out = _run(app, cli_env, *cmd, code=1)
     assert (out["rows"], out["stored"], out["skipped_existing"]) == (2, 1, 0)
     assert [e["row"] for e in out["errors"]] == [3]  # Astana: not aigerim's region
-    assert _run(app, cli_env, *cmd)["skipped_existing"] == 1
+    assert _run(app, cli_env, *cmd, code=1)["skipped_existing"] == 1
     report = _run(app, cli_env, "report", "--by", "region", "--json")
     assert report["total"]["publications"] == 1
 
@@ -189,3 +192,51 @@ def test_import_takes_themes_from_the_content_library(
     assert _run(app, env, "registry", "import", str(csv), "--as", "aigerim", "--json")["stored"]
     report = _run(app, env, "report", "--by", "theme", "--json")
     assert {r["theme"] for r in report["rows"]} == set(item["themes"])
+
+
+def test_a_photo_that_is_no_image_is_named_in_words(
+    app: typer.Typer, cli_env: dict[str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    _setup(app, cli_env)
+    logged = _run(app, cli_env, "registry", "log", "--as", "aigerim", "--kind", "banner",
+                  "--lat", str(ALMATY[0]), "--lon", str(ALMATY[1]), "--installed-on",
+                  "2025-03-01", "--json")  # fmt: skip
+    fake = tmp_path / "uploads" / "banner-7.jpg"
+    fake.parent.mkdir()
+    fake.write_bytes(b"<html>not a photo</html>")
+    for key, value in cli_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(
+        sys, "argv", ["nudge", "registry", "photo", str(logged["id"]), str(fake), "--as", "aigerim"]
+    )
+    with pytest.raises(SystemExit) as info:
+        run_app(app)
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: The file banner-7.jpg is not a readable photo: its content is not an image. "
+        "Send a JPEG, PNG, WebP or TIFF photo.\n"
+    )
+
+
+def test_a_district_layer_of_lists_is_named_in_words(
+    app: typer.Typer, tmp_path: Path, fast_hashing: None,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    env = _sqlite_env(tmp_path)
+    _setup(app, env)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    layer = tmp_path / "maps" / "districts.geojson"
+    layer.parent.mkdir()
+    layer.write_text('{"type": "FeatureCollection", "features": [[76.9, 43.2]]}')
+    csv = write_csv(tmp_path / "b.csv", f"lat,lon,kind\n{ALMATY[0]},{ALMATY[1]},banner\n")
+    monkeypatch.setattr(sys, "argv", ["nudge", "registry", "import", str(csv), "--as", "aigerim",
+                                      "--districts", str(layer)])  # fmt: skip
+    with pytest.raises(SystemExit) as info:
+        run_app(app)
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: Cannot read the district layer districts.geojson: feature 1 is not a GeoJSON "
+        "feature. Give a GeoJSON FeatureCollection.\n"
+    )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from nudge._errors import AccessDeniedError, InputFileError, RecordError
 from nudge.i18n import error_text
 from nudge.registry import (
     attach_photo,
+    evidence,
     get_installation,
     inspect_photo,
     log_installation,
@@ -167,7 +172,7 @@ def test_photo_refusals_are_said_in_kazakh(monkeypatch: pytest.MonkeyPatch) -> N
         inspect_photo(b"<?php system($_GET['c']); ?>")
     assert info.value.code == "photo_not_image"
     kk = error_text(info.value, "kk")
-    assert kk.startswith("Жүктелген файл оқылатын фотосурет емес (cannot identify image file")
+    assert kk.startswith("Жүктелген файл оқылатын фотосурет емес (оның мазмұны сурет емес)")
     assert kk.endswith("JPEG, PNG, WebP немесе TIFF пішіміндегі фотосурет жіберіңіз.")
     with pytest.raises(InputFileError, match="larger than") as info:
         inspect_photo(b"x" * 2_000_001, max_bytes=2_000_000)
@@ -186,4 +191,135 @@ def test_photo_refusals_are_said_in_kazakh(monkeypatch: pytest.MonkeyPatch) -> N
         inspect_photo(jpeg_bytes(size=(1100, 1000)))
     assert error_text(info.value, "kk") == (
         "Фотосуретте 1100×1000 пиксель бар, бұл 1 мегапиксельден көп; өлшемін кішірейтіңіз."
+    )
+
+
+# --- Issue 16: concurrent attaches, and refusals that name the file in words ---------------
+
+
+def _meet_after_require(monkeypatch: pytest.MonkeyPatch, engine: Engine, parties: int) -> None:
+    """Make every attach wait for the others once its rights are checked, before the photo row.
+
+    On PostgreSQL all attaches then reach the photo store together (the race of
+    issue 16). SQLite's writers take turns (``BEGIN IMMEDIATE``), so there they
+    just run at once.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+    barrier = threading.Barrier(parties)
+    checked: Callable[..., None] = evidence.require
+
+    def require_then_meet(*args: object, **kwargs: object) -> None:
+        checked(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=2)
+
+    monkeypatch.setattr("nudge.registry.evidence.require", require_then_meet)
+
+
+def test_one_new_photo_attached_to_eight_installations_at_once(
+    engine: Engine, users: Users, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [
+        log_installation(engine, user=users.almaty, kind="banner", lat=ALMATY[0] + i * 0.002,
+                         lon=ALMATY[1], installed_on="2025-03-01").id
+        for i in range(8)
+    ]  # fmt: skip
+    _meet_after_require(monkeypatch, engine, len(ids))
+    data = jpeg_bytes(gps=ALMATY)
+    with ThreadPoolExecutor(len(ids)) as pool:
+        futures = [
+            pool.submit(attach_photo, engine, i, data, user=users.almaty, photo_dir=tmp_path,
+                        filename="shared.jpg")
+            for i in ids
+        ]  # fmt: skip
+        results = [f.result() for f in futures]  # no error in any of them
+    counts = table_counts(engine)
+    assert (counts["photos"], counts["installation_photos"]) == (1, 8)
+    assert len({r.photo_id for r in results}) == 1
+    assert sorted(r.reused for r in results) == [False] + [True] * 7
+    for result in results:
+        assert ("photo_reused" in {f.code for f in result.flags}) == result.reused
+    assert len(list(tmp_path.rglob("*.jpg"))) == 1
+    for i in ids:
+        assert get_installation(engine, i).photo_ids == (results[0].photo_id,)
+
+
+def test_a_stored_photo_attached_twice_at_once_to_one_installation(
+    engine: Engine, users: Users, installation_id: int, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    other = log_installation(engine, user=users.almaty, kind="billboard", lat=ALMATY[0] + 0.01,
+                             lon=ALMATY[1], installed_on="2025-03-01")  # fmt: skip
+    data = jpeg_bytes(gps=ALMATY)
+    attach_photo(engine, other.id, data, user=users.almaty, photo_dir=tmp_path)
+    _meet_after_require(monkeypatch, engine, 2)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(attach_photo, engine, installation_id, data, user=users.almaty,
+                        photo_dir=tmp_path)
+            for _ in range(2)
+        ]  # fmt: skip
+        outcomes = [f.exception() or f.result() for f in futures]
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(refused) == 1
+    assert isinstance(refused[0], RecordError)
+    assert refused[0].code == "photo_already_attached"
+    assert str(refused[0]) == f"This photo is already attached to installation #{installation_id}."
+    counts = table_counts(engine)
+    assert (counts["photos"], counts["installation_photos"]) == (1, 2)
+
+
+def _truncated_jpeg() -> bytes:
+    whole = jpeg_bytes(size=(200, 150))
+    return whole[: len(whole) // 2]
+
+
+@pytest.mark.parametrize(
+    ("content", "why", "kk_why"),
+    [
+        (b"<?php system($_GET['c']); ?>", "its content is not an image", "оның мазмұны сурет емес"),
+        (_truncated_jpeg(), "its image data is damaged or cut short",
+         "сурет деректері бүлінген немесе толық емес"),
+    ],
+)  # fmt: skip
+def test_an_unreadable_photo_is_named_and_said_in_words(
+    tmp_path: Path, content: bytes, why: str, kk_why: str
+) -> None:
+    path = tmp_path / "banner-7.jpg"
+    path.write_bytes(content)
+    for source, name in ((path, None), (content, "banner-7.jpg")):
+        with pytest.raises(InputFileError) as info:
+            inspect_photo(source, name=name)
+        message = str(info.value)
+        assert message == (
+            f"The file banner-7.jpg is not a readable photo: {why}. "
+            "Send a JPEG, PNG, WebP or TIFF photo."
+        )
+        assert info.value.code == "photo_unreadable_named"
+        assert error_text(info.value, "kk") == (
+            f"banner-7.jpg файлы оқылатын фотосурет емес: {kk_why}. "
+            "JPEG, PNG, WebP немесе TIFF пішіміндегі фотосурет жіберіңіз."
+        )
+        assert "0x" not in error_text(info.value, "ru")
+
+
+def test_attach_names_the_uploaded_file_when_it_is_no_photo(
+    engine: Engine, users: Users, installation_id: int, tmp_path: Path
+) -> None:
+    with pytest.raises(InputFileError) as info:
+        attach_photo(engine, installation_id, b"GIF89a-not-really", user=users.almaty,
+                     photo_dir=tmp_path, filename="C:\\Users\\a\\снимок.jpg")  # fmt: skip
+    assert str(info.value).startswith("The file снимок.jpg is not a readable photo: its content")
+    assert "BytesIO" not in str(info.value)
+    assert table_counts(engine)["photos"] == 0
+
+
+def test_a_decompression_bomb_is_refused_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # PIL refuses beyond twice this
+    with pytest.raises(InputFileError) as info:
+        inspect_photo(jpeg_bytes(size=(64, 48)), name="huge.jpg")
+    assert str(info.value) == (
+        "The file huge.jpg is not a readable photo: it has far too many pixels to be opened "
+        "safely. Send a JPEG, PNG, WebP or TIFF photo."
     )

@@ -20,7 +20,7 @@ from registry_support import (
 )
 from sqlalchemy.engine import Engine
 
-from nudge._errors import AccessDeniedError, InputFileError
+from nudge._errors import AccessDeniedError, InputFileError, RecordError
 from nudge.i18n import error_text, problem_text
 from nudge.registry import (
     audit_entries,
@@ -118,6 +118,54 @@ def test_rows_with_problems_are_reported_together_and_good_rows_stored(
     assert problem_text(mine, "kk") == (
         "Нүкте орналасқан өңір – Астана; ол сіздің өңірлеріңізге кірмейді: Алматы."
     )
+
+
+NOT_FINITE = [("nan", "76.9"), ("43.2", "NaN"), ("nan", "nan"), ("inf", "76.9"),
+              ("43.2", "-Infinity"), ("1e999", "76.9")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lat", "lon"), NOT_FINITE)
+def test_nan_or_infinite_coordinates_are_row_problems(
+    engine: Engine, users: Users, tmp_path: Path, lat: str, lon: str
+) -> None:
+    text = (
+        "lat,lon,kind,installed_on\n"
+        f"{lat},{lon},banner,2025-03-01\n"  # row 2: no place a row may hold
+        f"{ALMATY[0]},{ALMATY[1]},banner,2025-03-01\n"  # row 3: good
+    )
+    result = import_installations(engine, write_csv(tmp_path / "b.csv", text), user=users.almaty)
+    assert (result.stored, table_counts(engine)["installations"]) == (1, 1)
+    assert {p.row for p in result.errors} == {2}
+    assert {p.code for p in result.errors} == {"row_not_finite"}
+    bad = {"lat": lat, "lon": lon}
+    for problem in result.errors:
+        assert problem.message == (
+            f"{problem.column} {bad[str(problem.column)]!r} is not a finite number "
+            "(NaN and infinity are refused)"
+        )
+        assert "не является конечным числом" in problem_text(problem, "ru")
+        assert "ақырлы сан емес" in problem_text(problem, "kk")
+
+
+def test_nan_or_infinite_facing_and_plan_coordinates_are_refused(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    text = f"lat,lon,kind,installed_on,facing_deg\n{ALMATY[0]},{ALMATY[1]},banner,2025-03-01,nan\n"
+    result = import_installations(engine, write_csv(tmp_path / "b.csv", text), user=users.almaty)
+    assert [(p.row, p.column, p.code) for p in result.errors] == [
+        (2, "facing_deg", "row_not_finite")
+    ]
+    with pytest.raises(RecordError) as info:
+        log_installation(engine, user=users.almaty, kind="banner", lat=float("inf"),
+                         lon=ALMATY[1], installed_on="2025-03-01")  # fmt: skip
+    assert info.value.code == "row_not_finite"
+    plan = gpd.GeoDataFrame(
+        {"site_id": ["s1", "s2"], "kind": ["banner", "banner"], "score": [1.0, float("inf")]},
+        geometry=gpd.points_from_xy([ALMATY[1]] * 2, [ALMATY[0], ALMATY_2[0]]),
+        crs="EPSG:4326",
+    )
+    done = import_plan(engine, plan, user=users.planner, plan_name="p")
+    assert (done.stored, [(p.row, p.code) for p in done.errors]) == (1, [(2, "row_not_finite")])
 
 
 def test_missing_columns_and_wrong_delimiter_get_clear_messages(

@@ -15,7 +15,7 @@ from registry_support import (
 )
 from sqlalchemy.engine import Engine
 
-from nudge._errors import RecordError
+from nudge._errors import AccessDeniedError, RecordError
 from nudge.geo.regions import district_layer_from_file
 from nudge.i18n import error_text
 from nudge.registry import (
@@ -107,6 +107,33 @@ def test_duplicate_within_15_m_is_flagged_not_refused(engine: Engine, users: Use
     again = _log(engine, users, lat=ALMATY[0] + 5 * METRE_LAT, installed_on="2025-04-02",
                  kind="billboard")  # fmt: skip
     assert [f.other_installation_id for f in again.flags] == [other_kind.id]
+
+
+def test_the_logged_record_is_what_the_registry_reads_back(engine: Engine, users: Users) -> None:
+    first = _log(
+        engine, users, content_id="proverb-001", themes=("learning", "diligence"), size="3x6",
+        facing_deg=360, illuminated=True, city="Алматы", note="у остановки",
+    )  # fmt: skip
+    near = _log(engine, users, lat=ALMATY[0] + 3 * METRE_LAT, kind="banner", status="planned",
+                installed_on=None)  # fmt: skip
+    assert first == get_installation(engine, first.id)
+    assert near == get_installation(engine, near.id)
+    assert (first.themes, first.facing_deg, first.city) == (
+        ("diligence", "learning"),
+        0.0,
+        "Almaty",
+    )
+    assert [f.other_installation_id for f in near.flags] == [first.id]
+
+
+def test_a_viewer_hears_that_before_what_is_wrong_with_the_values(
+    engine: Engine, users: Users
+) -> None:
+    with pytest.raises(AccessDeniedError):
+        log_installation(engine, user=users.viewer, kind="blimp", lat=ALMATY[0], lon=ALMATY[1])
+    with pytest.raises(AccessDeniedError):
+        log_installation(engine, user=users.viewer, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
+                         installed_on="2025-03-01")  # fmt: skip
 
 
 def test_radius_is_configurable(engine: Engine, users: Users) -> None:

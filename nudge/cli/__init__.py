@@ -3,6 +3,8 @@
 Every command that produces a result accepts ``--json`` and then prints exactly
 one JSON object on stdout; messages and warnings go to stderr. Errors raised on
 purpose by nudge end the command with exit code 2 and one readable message.
+Imports end with 0 when every row is kept, 1 when some rows were refused and
+2 when none was kept (`nudge.cli._common.import_exit_code`).
 
 Each topic registers its commands from its own module. ``nudge <command>``
 imports only the module of that command, so a command starts without loading

@@ -65,6 +65,46 @@ def emit(result: Mapping[str, Any], *, as_json: bool, human: str | None = None) 
     typer.echo(human)
 
 
+IMPORT_ALL_KEPT, IMPORT_SOME_REFUSED, IMPORT_NOTHING_KEPT = 0, 1, 2
+
+
+def import_exit_code(*, kept: int, refused: int) -> int:
+    """Return the exit code of an import, the same for every import command.
+
+    Parameters
+    ----------
+    kept
+        Rows stored by this import or already stored before it.
+    refused
+        Rows refused because of their problems.
+
+    Returns
+    -------
+    int
+        0 when every row is stored or already there, 1 when some rows were
+        refused and the rest kept, 2 when no row was kept (a file that cannot
+        be read at all ends with 2 too, as every nudge error does).
+    """
+    if kept == 0:
+        return IMPORT_NOTHING_KEPT
+    return IMPORT_SOME_REFUSED if refused else IMPORT_ALL_KEPT
+
+
+def finish_import(name: str, *, kept: int, refused: int) -> None:
+    """End an import command with its exit code, saying on stderr why it is not 0."""
+    code = import_exit_code(kept=kept, refused=refused)
+    if code == IMPORT_NOTHING_KEPT:
+        why = f"all {refused} row(s) were refused" if refused else "it holds no rows"
+        sys.stderr.write(f"error: nothing from {name} was stored: {why}.\n")
+    elif code == IMPORT_SOME_REFUSED:
+        sys.stderr.write(
+            f"warning: {refused} row(s) of {name} were refused; the other {kept} are stored "
+            "or were already there.\n"
+        )
+    if code:
+        raise typer.Exit(code)
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=_default)
     return text if len(text) <= 200 else text[:197] + "..."
@@ -82,13 +122,13 @@ def _show_warning(
 
 
 def run_app(app: typer.Typer) -> None:
-    """Run `app`, turning nudge errors into one message and exit code 2."""
+    """Run `app` and exit with its code, turning nudge errors into one message and code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     warnings.showwarning = _show_warning
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back here
     except NudgeError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(2) from None
@@ -96,9 +136,11 @@ def run_app(app: typer.Typer) -> None:
         sys.stderr.write("aborted\n")
         raise SystemExit(1) from None
     except Exception as exc:  # click's own usage errors carry an exit code
-        code = getattr(exc, "exit_code", None)
+        usage_code = getattr(exc, "exit_code", None)
         show = getattr(exc, "show", None)
-        if code is not None and show is not None:
+        if usage_code is not None and show is not None:
             show()
-            raise SystemExit(code) from None
+            raise SystemExit(usage_code) from None
         raise
+    if isinstance(code, int) and code:
+        raise SystemExit(code)

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 from nudge._errors import DatasetError, InputFileError
-from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._common import JsonOption, emit, finish_import, get_settings
 from nudge.content import (
     COLLECTIONS,
     export_items,
@@ -97,12 +97,16 @@ def import_command(
     campaign: CampaignOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import entries; every row is checked, all problems reported, good rows kept."""
+    """Import entries; every row is checked, all problems reported, good rows kept.
+
+    Exits with 0 when every row is kept, 1 when some rows were refused, 2 when none was kept.
+    """
     library = load_library(get_settings())
     report = import_items(
         library, file, campaign=_campaign(campaign), collection=_collection(collection)
     )
     emit(report.as_dict(), as_json=as_json)
+    finish_import(file.name, kept=len(report.added) + len(report.updated), refused=report.rejected)
 
 
 @content_app.command("export")
@@ -213,9 +217,12 @@ def _locked(path: Path | None) -> pd.DataFrame | None:
         return None
     rows, _ = rows_from_file(path)
     frame = pd.DataFrame(rows)
-    missing = {"site_id", "flight", "item_id"} - set(frame.columns)
+    missing = [c for c in ("site_id", "flight", "item_id") if c not in frame.columns]
     if missing:
-        msg = f"The locked file {path} needs columns site_id, flight, item_id; missing {missing}."
+        msg = (
+            f"The locked file {path.name} needs the columns site_id, flight and item_id; "
+            f"it has no {' and no '.join(missing)}."
+        )
         raise InputFileError(msg)
     return frame
 

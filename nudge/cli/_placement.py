@@ -20,6 +20,7 @@ from nudge.placement import (
     counts_from_file,
     load_profile,
     mark_exclusions,
+    plan_files,
     profile_from_file,
     score_candidates,
 )
@@ -73,7 +74,7 @@ def score(
         parts.append(own)
     cands = gpd.GeoDataFrame(pd.concat(parts), crs=4326)
     if exclude:
-        zones = gpd.read_file(exclude)
+        zones = plan_files.exclusions_from_file(exclude)
         cands = mark_exclusions(cands, None, buffer=0.0, user_zones=zones)
     result = score_candidates(cands, city, profile=prof)
     summary: dict[str, Any] = result.summary()

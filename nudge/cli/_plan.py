@@ -13,6 +13,7 @@ import typer
 from nudge._errors import DatasetError, InputFileError
 from nudge.cli._common import JsonOption, dataset_folder, emit
 from nudge.io.exports import write_geoframe
+from nudge.io.limits import in_degrees
 from nudge.osm.datasets import dataset_from_dir
 from nudge.placement import candidates_from_dataset, plan_files, score_candidates
 from nudge.placement.compare import compare_plans
@@ -53,6 +54,7 @@ def _read_candidates(folder: Path, kind: str, path: Path | None) -> gpd.GeoDataF
         lon = pd.to_numeric(table["lon"], errors="coerce")
         lat = pd.to_numeric(table["lat"], errors="coerce")
         table = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    table = in_degrees(table, name=path.name)
     column = next((c for c in ID_COLUMNS if c in table.columns), None)
     if column is not None:
         table = table.set_index(column)
@@ -85,6 +87,7 @@ def _read_demand(
         if not isinstance(layer, gpd.GeoDataFrame):
             msg = f"The demand file {demand} must hold geometries."
             raise InputFileError(msg, code="demand_file_without_geometry", file=demand.name)
+        layer = in_degrees(layer, name=demand.name)
         layers.append(demand_from_layer(layer, weight_column=weight_column))
     if not layers:
         msg = "There is no demand: keep the dataset's features or give --demand FILE."
@@ -105,6 +108,7 @@ def _locks(
     table = plan_files.read_table(path, what="lock")
     if not isinstance(table, gpd.GeoDataFrame):
         return candidates, plan_files.site_ids_from_file(path, what="lock")
+    table = in_degrees(table, name=path.name)
     column = next((c for c in (*ID_COLUMNS, "id") if c in table.columns), None)
     ids = (
         table[column].astype(str).to_numpy()

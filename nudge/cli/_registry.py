@@ -17,7 +17,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from nudge import registry
-from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._common import JsonOption, emit, finish_import, get_settings
 from nudge.registry.records import InstallationRecord
 
 AsUser = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
@@ -167,6 +167,7 @@ def registry_import(
     )
     human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
     emit(out, as_json=as_json, human=human)
+    _finish(file, result)
 
 
 def registry_import_publications(
@@ -185,6 +186,7 @@ def registry_import_publications(
     )
     human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
     emit(result.as_dict(), as_json=as_json, human=human)
+    _finish(file, result)
 
 
 def registry_import_plan(
@@ -196,6 +198,13 @@ def registry_import_plan(
     """Store the sites of a plan so installations can refer to them by site_id."""
     result = registry.import_plan(_engine(), file, user=user, plan_name=name)
     emit(result.as_dict(), as_json=as_json)
+    _finish(file, result)
+
+
+def _finish(file: Path, result: registry.ImportResult) -> None:
+    """End an import with exit code 0 (all kept), 1 (some rows refused) or 2 (nothing kept)."""
+    refused = len({p.row for p in result.errors})
+    finish_import(file.name, kept=result.stored + result.skipped_existing, refused=refused)
 
 
 def registry_log(

@@ -18,85 +18,147 @@ from typing import Any
 import openpyxl
 import yaml
 
-from nudge._errors import InputFileError
+from nudge._errors import InputFileError, Notice
+from nudge.io.limits import check_size, check_zip
 from nudge.io.sheets import rows_csv_bytes, rows_xlsx_bytes, unquote_cell
+from nudge.io.tables import csv_text, decode_text
 
 SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
+MAX_CONTENT_BYTES = 5 * 1024 * 1024
+"""Largest content file read: some ten thousand entries (a YAML file this size takes seconds)."""
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def rows_from_file(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+def rows_from_file(
+    path: Path, *, max_bytes: int = MAX_CONTENT_BYTES
+) -> tuple[list[dict[str, Any]], list[int]]:
     """Read raw entries from a YAML, CSV or XLSX file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    max_bytes
+        Largest file read; a larger one is refused before it is read.
 
     Returns
     -------
     tuple[list[dict], list[int]]
         The rows and their row numbers.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, too large, of another kind or unreadable; YAML
+        aliases (``*name``) are refused, so an alias bomb never unfolds.
     """
     path = Path(path)
     if not path.is_file():
         msg = f"The file {path} does not exist; check the path."
         raise InputFileError(msg, code="content_file_missing", path=Path(path).name)
     suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return _rows_from_yaml(path)
+    if suffix not in SUFFIXES:
+        msg = f"Cannot read {path.name}: use a .yaml, .yml, .csv or .xlsx file."
+        raise InputFileError(msg, code="content_file_kind", file=path.name)
+    check_size(path, max_bytes=max_bytes)
     if suffix == ".csv":
         return _rows_from_csv(path)
     if suffix == ".xlsx":
         return _rows_from_xlsx(path)
-    msg = f"Cannot read {path.name}: use a .yaml, .yml, .csv or .xlsx file."
-    raise InputFileError(msg, code="content_file_kind", file=path.name)
+    return _rows_from_yaml(path)
+
+
+class _AliasRefused(yaml.YAMLError):
+    pass
+
+
+class _NoAliasLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """The safe YAML loader, refusing any node met twice: an alias (``*name``)."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            mark = getattr(node, "start_mark", None)
+            raise _AliasRefused(getattr(mark, "line", -1) + 1)
+        return super().construct_object(node, deep=deep)
 
 
 def _rows_from_yaml(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        msg = f"The file {path} is not valid UTF-8 YAML: {exc}"
+        data = yaml.load(decode_text(path.read_bytes()), Loader=_NoAliasLoader)  # noqa: S506
+    except _AliasRefused as exc:
+        line = exc.args[0]
+        msg = (
+            f"The file {path.name} repeats what line {line} holds through a YAML alias "
+            "(*name). nudge does not follow aliases, so that a small file cannot unfold into "
+            "billions of entries: write each entry out in full."
+        )
         raise InputFileError(
-            msg, code="content_file_bad_yaml", path=Path(path).name, reason=str(exc)
+            msg, code="content_file_yaml_alias", path=path.name, line=line
+        ) from None
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        reasons = {
+            RecursionError: "nested too deeply",
+            UnicodeDecodeError: "it is neither UTF-8, UTF-16 nor Windows-1251 text",
+        }
+        reason = reasons.get(type(exc)) or _yaml_reason(exc)
+        msg = f"The file {path.name} is not valid UTF-8 YAML: {reason}"
+        raise InputFileError(
+            msg, code="content_file_bad_yaml", path=Path(path).name, reason=reason
         ) from None
     if data is None:
         return [], []
     if isinstance(data, Mapping) and len(data) == 1:
         data = next(iter(data.values()))
     if not isinstance(data, list) or not all(isinstance(r, Mapping) for r in data):
-        msg = f"The file {path} must hold a YAML list of entries (mappings)."
+        msg = f"The file {path.name} must hold a YAML list of entries (mappings)."
         raise InputFileError(msg, code="content_file_not_list", path=Path(path).name)
     return [dict(r) for r in data], list(range(1, len(data) + 1))
 
 
+def _yaml_reason(exc: BaseException) -> str:
+    """Say where a YAML file stops being YAML, in words (never PyYAML's multi-line text)."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return Notice("it is not YAML", code="content_yaml_reason_invalid")
+    line = int(mark.line) + 1
+    return Notice(f"line {line} is not valid YAML", code="content_yaml_reason_line", line=line)
+
+
 def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1251 decodes every byte
-        msg = f"The file {path} is neither UTF-8 nor Windows-1251 text."
-        raise InputFileError(msg, code="content_file_encoding", path=Path(path).name)
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") and "\t" not in sample else ","
-    if sample.count("\t") > max(sample.count(","), sample.count(";")):
-        delimiter = "\t"
+    try:
+        text, delimiter = csv_text(path.read_bytes(), path.name)
+    except UnicodeDecodeError:
+        msg = f"The file {path.name} is neither UTF-8 nor Windows-1251 text; save it as UTF-8."
+        raise InputFileError(msg, code="content_file_encoding", path=path.name) from None
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     rows, numbers = [], []
-    for number, row in enumerate(reader, start=2):
-        clean = {str(k).strip(): unquote_cell(v) for k, v in row.items() if k is not None}
-        if any(str(v or "").strip() for v in clean.values()):
-            rows.append(clean)
-            numbers.append(number)
+    try:
+        for number, row in enumerate(reader, start=2):
+            clean = {str(k).strip(): unquote_cell(v) for k, v in row.items() if k is not None}
+            if any(str(v or "").strip() for v in clean.values()):
+                rows.append(clean)
+                numbers.append(number)
+    except csv.Error as exc:
+        reason = str(exc)
+        msg = (
+            f"The CSV file {path.name} could not be read ({reason}). Check that every row "
+            f"has as many cells as the header and that cells holding {delimiter!r} are quoted."
+        )
+        raise InputFileError(
+            msg, code="csv_unreadable", name=path.name, reason=reason, sep=repr(delimiter)
+        ) from None
     return rows, numbers
 
 
 def _rows_from_xlsx(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    check_zip(path, name=path.name)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        msg = f"The file {path} is not a readable XLSX workbook: {exc}"
+    except Exception:  # a damaged workbook makes openpyxl raise errors of many kinds
+        why = Notice("it is damaged or is not an Excel workbook", code="xlsx_reason_damaged")
+        msg = f"The file {path.name} is not a readable XLSX workbook: {why}"
         raise InputFileError(
-            msg, code="content_file_bad_xlsx", path=Path(path).name, reason=str(exc)
+            msg, code="content_file_bad_xlsx", path=Path(path).name, reason=why
         ) from None
     sheet = book.worksheets[0]
     values = sheet.iter_rows(values_only=True)

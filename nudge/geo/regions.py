@@ -27,7 +27,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from nudge._errors import InputFileError, RecordError
+from nudge._errors import InputFileError, Notice, RecordError
 
 EARTH_RADIUS_M = 6_371_008.8
 BORDER_TOLERANCE_DEG = 0.01  # about 1 km: points this close outside a border snap to it
@@ -378,14 +378,7 @@ def district_layer_from_file(path: Path | str, *, name_field: str | None = None)
     DistrictLayer
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        features = data["features"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        msg = f"Cannot read the district layer {path}: {exc}. Give a GeoJSON FeatureCollection."
-        raise InputFileError(
-            msg, code="district_layer_unreadable", path=path.name, reason=str(exc)
-        ) from exc
+    features = _district_features(path)
     names, geoms = [], []
     for i, feature in enumerate(features, start=1):
         geometry = feature.get("geometry")
@@ -395,16 +388,37 @@ def district_layer_from_file(path: Path | str, *, name_field: str | None = None)
         fields = [name_field] if name_field else ["name_en", "name", "district", "NAME"]
         name = next((props[f] for f in fields if props.get(f)), None)
         if name is None:
-            msg = f"District {i} in {path} has no name in the properties {fields}."
+            msg = f"District {i} in {path.name} has no name in the properties {', '.join(fields)}."
             raise InputFileError(
                 msg, code="district_unnamed", number=i, path=path.name, fields=", ".join(fields)
             )
         names.append(str(name))
         geoms.append(shapely.make_valid(shapely.from_geojson(json.dumps(geometry))))
     if not names:
-        msg = f"The district layer {path} holds no polygons."
+        msg = f"The district layer {path.name} holds no polygons."
         raise InputFileError(msg, code="district_layer_empty", path=path.name)
     return DistrictLayer(tuple(names), tuple(geoms))
+
+
+def _district_features(path: Path) -> list[dict]:
+    """Return the features of a district layer, or say in words why the file has none to read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        why = Notice("the file cannot be opened", code="district_reason_unopenable")
+    except ValueError:  # also text that is not UTF-8
+        why = Notice("it is not JSON text in UTF-8", code="district_reason_not_json")
+    else:
+        features = data.get("features") if isinstance(data, dict) else None
+        if not isinstance(features, list):
+            why = Notice("it holds no list of features", code="district_reason_no_features")
+        elif bad := [i for i, f in enumerate(features, start=1) if not isinstance(f, dict)]:
+            why = Notice(f"feature {bad[0]} is not a GeoJSON feature",
+                         code="district_reason_bad_feature", number=bad[0])  # fmt: skip
+        else:
+            return features
+    msg = f"Cannot read the district layer {path.name}: {why}. Give a GeoJSON FeatureCollection."
+    raise InputFileError(msg, code="district_layer_unreadable", path=path.name, reason=why)
 
 
 def district_layer_from_dir(folder: Path | str) -> DistrictLayer | None:

@@ -15,49 +15,44 @@ import csv
 import hashlib
 import io
 import json
-import zipfile
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import shapely
 
-from nudge._errors import InputFileError
+from nudge._errors import InputFileError, Notice
+from nudge.io.limits import (
+    MAX_IMPORT_BYTES,
+    check_degrees,
+    check_size,
+    check_zip,
+    too_large,
+)
 from nudge.io.sheets import unquote_cell
 
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 # Column names accepted for coordinates (English, Russian, Kazakh), first match wins.
 LAT_NAMES = ("lat", "latitude", "y", "широта", "ендік")
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "долгота", "бойлық")
 _DELIMITERS = ",;\t|"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
 
 
-def _too_large(name: str, size: int, max_bytes: int) -> InputFileError:
-    size_mb, limit_mb = f"{size / 1e6:.1f}", f"{max_bytes / 1e6:.0f}"
-    msg = (
-        f"The file {name} is {size_mb} MB; imports are limited to "
-        f"{limit_mb} MB. Split it into smaller files and import them one by one."
-    )
-    return InputFileError(
-        msg, code="table_too_large", name=name, size_mb=size_mb, limit_mb=limit_mb
-    )
-
-
 def _file_bytes(source: Path | str | bytes, name: str, max_bytes: int) -> bytes:
     if isinstance(source, bytes | bytearray):
         if len(source) > max_bytes:
-            raise _too_large(name, len(source), max_bytes)
+            raise too_large(name, len(source), max_bytes)
         return bytes(source)
     path = Path(source)
     if not path.is_file():
         msg = f"The file {path} does not exist."
         raise InputFileError(msg, code="table_file_missing", path=Path(path).name)
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise _too_large(name, size, max_bytes)
+    check_size(path, max_bytes=max_bytes, name=name)
     return path.read_bytes()
 
 
@@ -114,8 +109,9 @@ def read_table(
     return table, digest
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def decode_text(data: bytes) -> str:
+    """Return the text of a file people saved: UTF-16 with BOM, UTF-8 (BOM or not), or cp1251."""
+    if data.startswith(_UTF16_BOMS):
         return data.decode("utf-16")
     try:
         return data.decode("utf-8-sig")
@@ -123,29 +119,58 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1251")  # Windows-1251, what Excel saves on Russian Windows
 
 
-def _delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+def delimiter_of(text: str) -> str:
+    """Return the cell delimiter of CSV `text`: ``,``, ``;``, tab or ``|`` (``,`` by default)."""
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    sample = "\n".join(lines[:50])
     try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+        sniffed = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
     except csv.Error:
-        header = text.splitlines()[0] if text else ""
-        counts = {d: header.count(d) for d in _DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+        sniffed = ""
+    if counts.get(sniffed):  # a delimiter the header does not use is a cell's content
+        return sniffed
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def csv_text(data: bytes, name: str) -> tuple[str, str]:
+    """Return the text of CSV file content and its delimiter.
+
+    Raises
+    ------
+    InputFileError
+        When the content is binary, not text.
+    UnicodeDecodeError
+        When the text is in none of the encodings of `decode_text`.
+    """
+    if b"\x00" in data[:4096] and not data.startswith(_UTF16_BOMS):
+        msg = f"{name} is not a text CSV file (it holds binary data); save it as CSV."
+        raise InputFileError(msg, code="csv_binary", name=name)
+    text = decode_text(data)
+    return text, delimiter_of(text)
 
 
 def _read_csv(data: bytes, name: str) -> pd.DataFrame:
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        msg = f"{name} is not a text CSV file (it holds binary data); save it as CSV."
-        raise InputFileError(msg, code="csv_binary", name=name)
-    text = _decode(data)
-    sep = _delimiter(text)
+    try:
+        text, sep = csv_text(data, name)
+    except UnicodeDecodeError:
+        reason = "it is neither UTF-8, UTF-16 nor Windows-1251 text; save it as UTF-8"
+        msg = f"The CSV file {name} could not be read ({reason})."
+        raise InputFileError(
+            msg, code="csv_unreadable", name=name, reason=reason, sep="','"
+        ) from None
     try:
         table = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
         )
+        if not isinstance(table.index, pd.RangeIndex):  # pandas made the extra cells an index
+            header, cells = len(table.columns), len(table.columns) + table.index.nlevels
+            msg = f"Expected {header} fields in line 2, saw {cells}"
+            raise pd.errors.ParserError(msg)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        reason = str(exc).strip()
+        reason = _csv_reason(exc)
         msg = (
             f"The CSV file {name} could not be read ({reason}). Check that every row "
             f"has as many cells as the header and that cells holding {sep!r} are quoted."
@@ -158,12 +183,28 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     return table
 
 
+def _csv_reason(exc: Exception) -> Notice:
+    """Say in words why the rows of a CSV file cannot be split into cells (never pandas' text)."""
+    text = str(exc)
+    if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text):
+        header, row, cells = (int(g) for g in found.groups())
+        return Notice(f"row {row} has {cells} cells where the header has {header}",
+                      code="csv_reason_cells", row=row, cells=cells, header=header)  # fmt: skip
+    if found := re.search(r"EOF inside string starting at row (\d+)", text):
+        row = int(found.group(1)) + 1  # pandas counts lines from 0
+        return Notice(f"a quotation mark opened in row {row} is never closed",
+                      code="csv_reason_open_quote", row=row)  # fmt: skip
+    return Notice("its rows cannot be split into cells", code="csv_reason_unsplit")
+
+
 def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
+    check_zip(data, name=name)
     try:
         table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        msg = f"The spreadsheet {name} could not be read ({exc}); save it again as .xlsx."
-        raise InputFileError(msg, code="xlsx_unreadable", name=name, reason=str(exc)) from exc
+    except Exception as exc:  # a damaged workbook makes openpyxl raise errors of many kinds
+        why = Notice("it is damaged or is not an Excel workbook", code="xlsx_reason_damaged")
+        msg = f"The spreadsheet {name} could not be read ({why}); save it again as .xlsx."
+        raise InputFileError(msg, code="xlsx_unreadable", name=name, reason=why) from exc
     table = table.dropna(how="all")
     table = table.astype(object).where(table.notna(), None)
     table.insert(0, "row", table.index.to_numpy() + 2)
@@ -172,19 +213,26 @@ def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
 
 def _read_geojson(data: bytes, name: str) -> pd.DataFrame:
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-        features = doc["features"] if doc.get("type") == "FeatureCollection" else None
-    except (ValueError, AttributeError, KeyError, UnicodeDecodeError) as exc:
-        msg = f"{name} is not valid GeoJSON ({exc})."
-        raise InputFileError(msg, code="geojson_invalid", name=name, reason=str(exc)) from exc
+        doc = json.loads(decode_text(data))
+        collection = isinstance(doc, dict) and doc.get("type") == "FeatureCollection"
+        features = doc.get("features") if collection else None  # words below, never a TypeError
+    except (ValueError, AttributeError, KeyError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        msg = f"{name} is not valid GeoJSON ({reason})."
+        raise InputFileError(msg, code="geojson_invalid", name=name, reason=reason) from None
     if not isinstance(features, list):
         msg = f"{name} is not a GeoJSON FeatureCollection."
         raise InputFileError(msg, code="geojson_not_collection", name=name)
     rows = []
     for number, feature in enumerate(features, start=1):
-        props = dict(feature.get("properties") or {})
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(feature, dict) or not isinstance(props or {}, dict):
+            reason = f"feature {number} is not a Feature with an object of properties"
+            msg = f"{name} is not valid GeoJSON ({reason})."
+            raise InputFileError(msg, code="geojson_invalid", name=name, reason=reason)
         lat, lon = _point_of(feature.get("geometry"))
-        rows.append({"row": number, **props, "lat": lat, "lon": lon})
+        cells = {k: v for k, v in (props or {}).items() if k != "row"}
+        rows.append({"row": number, **cells, "lat": lat, "lon": lon})
     table = pd.DataFrame(rows, dtype=object)
     return table.astype(object).where(table.notna(), None)
 
@@ -213,6 +261,8 @@ def coordinates_of(
 ) -> tuple[pd.Series, pd.Series]:
     """Return the latitude and longitude columns of `table` as numbers (NaN where not numeric).
 
+    Decimal commas (``43,25``, as Excel writes on Russian Windows) are accepted.
+
     Parameters
     ----------
     table
@@ -226,7 +276,9 @@ def coordinates_of(
     Raises
     ------
     InputFileError
-        When `table` has no latitude or no longitude column.
+        When `table` has no latitude or no longitude column, or when no row's
+        coordinates lie within latitude ±90 and longitude ±180 (the file is in
+        metres, not degrees).
     """
     lat, lon = find_column(table, LAT_NAMES), find_column(table, LON_NAMES)
     if lat is None or lon is None:
@@ -238,7 +290,21 @@ def coordinates_of(
         raise InputFileError(
             msg, code="table_no_coordinates", file=name if file is None else file, columns=columns
         )
-    return (
-        pd.to_numeric(table[lat], errors="coerce").astype(float),
-        pd.to_numeric(table[lon], errors="coerce").astype(float),
-    )
+    y, x = _numbers(table[lat]), _numbers(table[lon])
+    located = y.notna() & x.notna()
+    inside = y.between(-90, 90) & x.between(-180, 180)
+    if located.any() and not inside.any():  # every row: metres, not degrees
+        first = int(np.flatnonzero(located.to_numpy())[0])
+        check_degrees(
+            shapely.points([x.iloc[first]], [y.iloc[first]]), name=name if file is None else file
+        )
+    return y, x
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """Return a column as floats, accepting decimal commas (``43,25``); NaN where not a number."""
+    text = column.astype("string").str.strip()
+    comma = text.str.fullmatch(r"[+-]?\d+,\d+", na=False)
+    text = text.where(~comma, text.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    return numbers.where(np.isfinite(numbers))

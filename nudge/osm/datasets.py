@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from nudge._errors import DatasetError, EmptyDataError, InputFileError, InvalidQueryError
+from nudge.io.limits import check_degrees
 from nudge.osm.features import combine_features
 from nudge.osm.files import OsmLayers, concat_optional, layers_from_file, merge_streets
 from nudge.osm.gtfs import departures_from_gtfs
@@ -125,6 +126,8 @@ def dataset_from_layers(layers: Sequence[OsmLayers]) -> CityDataset:
     ------
     EmptyDataError
         When the sources hold no public space and no street at all.
+    InputFileError
+        When a coordinate is not longitude/latitude degrees.
     """
     features = combine_features([layer.features for layer in layers])
     streets = merge_streets([layer.streets for layer in layers])
@@ -135,6 +138,7 @@ def dataset_from_layers(layers: Sequence[OsmLayers]) -> CityDataset:
             "Check that the area or file is the right one and contains OpenStreetMap data."
         )
         raise EmptyDataError(msg, code="no_data_in_sources", sources=", ".join(sources))
+    check_degrees(np.r_[features.geometry.array, streets.geometry.array], name=", ".join(sources))
     routes = concat_optional([layer.routes for layer in layers])
     buildings = concat_optional([layer.buildings for layer in layers])
     meta = _meta(features, streets, sources)

@@ -9,7 +9,7 @@ Parquet or CSV with latitude/longitude columns, GeoPackage, and Geofabrik
 
 from __future__ import annotations
 
-import bz2
+import io
 import json
 import logging
 import zipfile
@@ -22,7 +22,8 @@ import pyogrio
 import shapely
 
 from nudge._errors import InputFileError
-from nudge.io.tables import coordinates_of
+from nudge.io.limits import MAX_OSM_XML_BYTES, check_bz2, check_size, check_zip, in_degrees
+from nudge.io.tables import coordinates_of, csv_text
 from nudge.osm.buildings import buildings_from_file, buildings_from_frame
 from nudge.osm.features import (
     combine_features,
@@ -222,15 +223,13 @@ def _read_xml(path: Path) -> OsmLayers:
 
 
 def _check_xml_complete(path: Path) -> None:
-    """Refuse an XML file whose end is missing, before the parser gives a vaguer error."""
+    """Refuse an XML file whose end is missing, or a bomb, before the parser reads it."""
     if _head(path)[:3] == b"BZh":
-        tail = b""
-        with bz2.open(path, "rb") as packed:
-            while chunk := packed.read(1 << 20):
-                tail = (tail + chunk)[-256:]
+        tail = check_bz2(path, max_unpacked=MAX_OSM_XML_BYTES)
     else:
+        size = check_size(path, max_bytes=MAX_OSM_XML_BYTES)
         with path.open("rb") as plain:
-            plain.seek(max(0, path.stat().st_size - 256))
+            plain.seek(max(0, size - 256))
             tail = plain.read()
     if b"</osm>" not in tail:
         msg = (
@@ -242,7 +241,13 @@ def _check_xml_complete(path: Path) -> None:
 
 def _read_overpass_json(path: Path) -> OsmLayers:
     data = json.loads(path.read_text(encoding="utf-8"))
-    elements = data.get("elements", [])
+    elements = data.get("elements") if isinstance(data, dict) else None
+    if not isinstance(elements, list) or not all(isinstance(e, dict) for e in elements):
+        msg = (
+            f"The file {path} is not Overpass JSON: it needs an object with a list of "
+            "'elements'. Download it again from Overpass with [out:json]."
+        )
+        raise InputFileError(msg, code="osm_json_not_overpass", path=path.name)
     frame = elements_to_frame(elements)
     layers = _layers_from_tagged(frame, source=path.name)
     return replace(
@@ -251,7 +256,7 @@ def _read_overpass_json(path: Path) -> OsmLayers:
 
 
 def _read_vector(path: Path | str, *, layer: str | None = None) -> gpd.GeoDataFrame:
-    return gpd.read_file(path, layer=layer, engine="pyogrio")
+    return in_degrees(gpd.read_file(path, layer=layer, engine="pyogrio"), name=Path(path).name)
 
 
 def _read_geojson(path: Path) -> OsmLayers:
@@ -261,13 +266,15 @@ def _read_geojson(path: Path) -> OsmLayers:
 def _read_parquet(path: Path) -> OsmLayers:
     try:
         frame = gpd.read_parquet(path)
-    except ValueError:
+    except ValueError:  # plain Parquet, without geometry
         frame = _points_from_table(pd.read_parquet(path), path)
-    return _layers_from_frame(frame, source=path.name)
+    return _layers_from_frame(in_degrees(frame, name=path.name), source=path.name)
 
 
 def _read_csv(path: Path) -> OsmLayers:
-    return _layers_from_frame(_points_from_table(pd.read_csv(path), path), source=path.name)
+    text, sep = csv_text(path.read_bytes(), path.name)
+    table = pd.read_csv(io.StringIO(text), sep=sep)
+    return _layers_from_frame(_points_from_table(table, path), source=path.name)
 
 
 def _read_gpkg(path: Path) -> OsmLayers:
@@ -283,6 +290,7 @@ def _read_shapefiles(path: Path) -> OsmLayers:
     if path.is_dir():
         shps = sorted(path.glob("*.shp"))
     elif path.suffix.lower() == ".zip":
+        check_zip(path, name=path.name, max_unpacked=MAX_OSM_XML_BYTES)
         with zipfile.ZipFile(path) as zf:
             members = [n for n in zf.namelist() if n.lower().endswith(".shp")]
         shps = [f"/vsizip/{path.resolve()}/{m}" for m in sorted(members)]

@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from nudge._errors import EmptyDataError, InfeasibleError
+from nudge._errors import EmptyDataError, InfeasibleError, Notice
 from nudge.placement._problem import NO_LIMIT
 
 NAME_COLUMNS = ("district", "district_name", "name_en", "name")
@@ -84,6 +84,16 @@ def assign_districts(
     first = np.unique(point_idx, return_index=True)[1]
     out[point_idx[first]] = names.to_numpy()[poly_idx[first]]
     return out
+
+
+def no_site_covered(n_districts: int, n_sites: int) -> Notice:
+    """Return the warning that a district layer covers none of the candidate sites."""
+    msg = (
+        f"None of the {n_sites} candidate sites lies in any of the {n_districts} districts: "
+        "the district layer is probably of another city or in the wrong coordinate system, "
+        "so district quotas and the per-district table mean nothing."
+    )
+    return Notice(msg, code="plan_districts_cover_no_sites", districts=n_districts, sites=n_sites)
 
 
 def _parse_pair(text: str) -> tuple[int | None, int | None]:

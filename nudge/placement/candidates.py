@@ -19,6 +19,7 @@ import shapely
 from pyproj import Geod, Transformer
 
 from nudge._errors import InputFileError, RowProblem
+from nudge.io.limits import check_degrees
 from nudge.io.tables import coordinates_of, find_column, read_table
 from nudge.osm.datasets import CityDataset
 
@@ -327,9 +328,12 @@ def _point_table(path: Path) -> pd.DataFrame:
         ) from exc
     frame = frame.to_crs(4326) if frame.crs is not None else frame
     pts = shapely.point_on_surface(frame.geometry.array)
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    if len(pts) and not ((np.abs(lat) <= 90) & (np.abs(lon) <= 180)).any():
+        check_degrees(pts, name=path.name)  # every site in metres: refuse the file, not each row
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     table.insert(0, "row", np.arange(len(frame)) + 1)
-    return table.assign(lat=shapely.get_y(pts), lon=shapely.get_x(pts))
+    return table.assign(lat=lat, lon=lon)
 
 
 def candidates_from_points(

@@ -7,16 +7,21 @@ reads, GeoParquet) and strict about content: a file that cannot be used raises
 
 from __future__ import annotations
 
+import io
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from nudge._errors import InputFileError
 from nudge.io.exports import table_with_lonlat, write_geoframe
+from nudge.io.limits import check_degrees, check_size, check_zip
 from nudge.io.sheets import xlsx_bytes
+from nudge.io.tables import csv_text
 from nudge.placement._report import PLAN_COLUMNS, PlanResult
 
 ID_COLUMNS = ("site_id", "candidate_id", "id")
@@ -41,32 +46,45 @@ def _exists(path: Path, what: str) -> Path:
 
 
 def read_table(path: Path, *, what: str) -> pd.DataFrame:
-    """Read a CSV, XLSX, Parquet or vector file as a (Geo)DataFrame."""
+    """Read a CSV, XLSX, Parquet or vector file as a (Geo)DataFrame.
+
+    CSV files are decoded as every import is (`nudge.io.tables.csv_text`);
+    CSV and XLSX files larger than `MAX_IMPORT_BYTES`, and XLSX bombs, are
+    refused before they are read.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, too large, or cannot be read as a table.
+    """
     path = _exists(path, what)
     suffix = path.suffix.lower()
     try:
-        if suffix in {".parquet", ".geoparquet"}:
-            try:
-                return gpd.read_parquet(path)
-            except ValueError:
-                return pd.read_parquet(path)
-        if suffix in GEO_SUFFIXES:
-            return gpd.read_file(path)
-        if suffix == ".xlsx":
-            return pd.read_excel(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=_separator(path))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        msg = f"The {what} file {path} cannot be read: {exc}"
+        return _read_any(path, suffix)
+    except InputFileError:
+        raise
+    except Exception as exc:  # GDAL, Arrow and openpyxl raise errors of many kinds
+        reason = str(exc).replace(str(path), path.name)
+        msg = f"The {what} file {path.name} cannot be read: {reason}"
         raise InputFileError(
-            msg, code="plan_file_unreadable", file=path.name, reason=str(exc)
+            msg, code="plan_file_unreadable", file=path.name, reason=reason
         ) from exc
 
 
-def _separator(path: Path) -> str:
-    """Return the column separator of a CSV file: comma, semicolon or tab."""
-    with path.open(encoding="utf-8-sig") as f:
-        header = f.readline()
-    return max([",", ";", "\t"], key=header.count) if header.strip() else ","
+def _read_any(path: Path, suffix: str) -> pd.DataFrame:
+    if suffix in {".parquet", ".geoparquet"}:
+        try:
+            return gpd.read_parquet(path)
+        except ValueError:
+            return pd.read_parquet(path)
+    if suffix in GEO_SUFFIXES:
+        return gpd.read_file(path)
+    check_size(path)
+    if suffix == ".xlsx":
+        check_zip(path, name=path.name)
+        return pd.read_excel(path)
+    text, sep = csv_text(path.read_bytes(), path.name)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
 
 
 def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
@@ -78,8 +96,16 @@ def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
     """
     path = _exists(path, what)
     if path.suffix.lower() in {".txt", ""}:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [s.strip() for s in lines if s.strip() and not s.startswith("#")]
+        check_size(path)
+        try:
+            text, _ = csv_text(path.read_bytes(), path.name)
+        except UnicodeDecodeError as exc:
+            reason = "it is neither UTF-8, UTF-16 nor Windows-1251 text"
+            msg = f"The {what} file {path.name} cannot be read: {reason}"
+            raise InputFileError(
+                msg, code="plan_file_unreadable", file=path.name, reason=reason
+            ) from exc
+        return [s.strip() for s in text.splitlines() if s.strip() and not s.startswith("#")]
     table = read_table(path, what=what)
     column = next((c for c in ID_COLUMNS if c in table.columns), None)
     if column is None and table.index.name in ID_COLUMNS:
@@ -109,10 +135,11 @@ def costs_from_file(path: Path) -> dict[str, float]:
     if path.suffix.lower() == ".toml":
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            msg = f"The cost file {path} is not valid TOML: {exc}"
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            msg = f"The cost file {path} is not valid TOML: {reason}"
             raise InputFileError(
-                msg, code="cost_file_bad_toml", file=path.name, reason=str(exc)
+                msg, code="cost_file_bad_toml", file=path.name, reason=reason
             ) from exc
         flat: dict[str, Any] = {k: v for k, v in data.items() if not isinstance(v, dict)}
         for section in ("kind", "site"):
@@ -183,7 +210,16 @@ def population_from_file(path: Path) -> dict[str, float]:
 
 
 def districts_from_file(path: Path) -> gpd.GeoDataFrame:
-    """Read district polygons from any vector file."""
+    """Read district polygons from any vector file, in EPSG:4326.
+
+    Self-intersecting polygons are repaired (`shapely.make_valid`).
+
+    Raises
+    ------
+    InputFileError
+        When the file is unreadable, has no CRS, holds anything but polygons,
+        or has coordinates that are not degrees.
+    """
     table = read_table(path, what="districts")
     if not isinstance(table, gpd.GeoDataFrame) or table.crs is None:
         msg = f"The districts file {path} must hold polygons with a coordinate reference system."
@@ -191,7 +227,46 @@ def districts_from_file(path: Path) -> gpd.GeoDataFrame:
     if not table.geom_type.isin(["Polygon", "MultiPolygon"]).all():
         msg = f"The districts file {path} must hold only polygons."
         raise InputFileError(msg, code="districts_file_not_polygons", file=path.name)
-    return table
+    return _valid_polygons(table, path)
+
+
+def exclusions_from_file(path: Path) -> gpd.GeoDataFrame:
+    """Read exclusion zones (polygons where no site may stand) from any vector file, in EPSG:4326.
+
+    A layer without a CRS is taken to be in EPSG:4326; self-intersecting
+    polygons are repaired (`shapely.make_valid`).
+
+    Raises
+    ------
+    InputFileError
+        When the file is unreadable, holds anything but polygons, or has
+        coordinates that are not degrees.
+    """
+    path = Path(path)
+    table = read_table(path, what="exclusion")
+    if not isinstance(table, gpd.GeoDataFrame) or not (
+        table.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    ):
+        msg = (
+            f"The exclusion file {path.name} must hold only polygons (the areas where nothing "
+            "may be placed), as GeoJSON, GeoPackage or a shapefile."
+        )
+        raise InputFileError(msg, code="exclusions_file_not_polygons", file=path.name)
+    if table.crs is None:
+        table = table.set_crs(4326)
+    return _valid_polygons(table, path)
+
+
+def _valid_polygons(table: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    out = table.to_crs(4326)
+    check_degrees(out.geometry, name=path.name)
+    geoms = out.geometry.array
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        fixed = np.asarray(geoms, dtype=object).copy()
+        fixed[bad] = shapely.make_valid(fixed[bad], method="structure", keep_collapsed=False)
+        out[out.geometry.name] = gpd.GeoSeries(fixed, index=out.index, crs=4326)
+    return out
 
 
 def quota_from_file(path: Path) -> dict[str, str]:

@@ -275,6 +275,8 @@ class MaximalCoverage:
             names = _districts.district_names(districts, population=population)
             sites["district"] = _districts.assign_districts(sites.geometry, districts, names)
             demand_districts = _districts.assign_districts(demand_geom, districts, names)
+            if len(sites) and sites["district"].isna().all():
+                warnings.append(_districts.no_site_covered(len(districts), len(sites)))
             population = population or _inputs.population_column(districts, names)
         return cls._assemble(
             coverage=coverage,

@@ -1,17 +1,26 @@
 """Storing checked installation rows: natural keys, duplicate flags, history and audit.
 
 Used by `log_installation` (one row) and `import_installations` (many rows),
-always inside the caller's transaction.
+always inside the caller's transaction. Every step works on a whole batch at
+once: one query for stored keys, one for nearby installations, one insert per
+table (installations, status history, flags, audit log).
+
+Two writers storing installations near the same place must see each other, or
+neither would flag the other as a likely duplicate (and two imports of one file
+would both try to store its rows). `claim_places` makes them wait for each
+other: SQLite lets one writer at a time anyway (``BEGIN IMMEDIATE``); on
+PostgreSQL a writer takes a transaction-level advisory lock on every cell of a
+0.001° grid within the duplicate radius of its rows before it looks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from scipy.spatial import cKDTree
 from sqlalchemy.orm import Session
@@ -24,14 +33,24 @@ from nudge.geo.regions import (
     unit_vectors,
 )
 from nudge.geo.regions import distance_m as _distance_m
-from nudge.registry._validate import SiteInfo, frame_records
+from nudge.registry._validate import SiteInfo, is_missing
 from nudge.registry.audit import record_many, utcnow
-from nudge.registry.models import Flag, Installation, PlannedSite, StatusChange, User
+from nudge.registry.models import Base, Flag, Installation, PlannedSite, StatusChange, User
 
 DEFAULT_DUPLICATE_RADIUS_M = 15.0
 SITE_KIND_TO_INSTALLATION = {"banner": "banner", "exhibition": "photo_exhibition"}
 """The installation kind a planned site's kind implies when a row gives no kind."""
 _CHUNK = 900  # bound parameters per IN (...) query, below SQLite's limits
+_CELL_DEG = 0.001  # grid of the place locks: about 111 m north-south, 81 m east-west at 43° N
+_MAX_CELLS = 128  # a writer needing more cell locks locks every place instead
+_METRES_PER_DEGREE = EARTH_RADIUS_M * np.pi / 180.0
+_LOCK_SPACE = 0x6E75 << 40  # the registry's advisory-lock keys on PostgreSQL ("nu")
+_ALL_PLACES = _LOCK_SPACE | ((1 << 40) - 1)  # above every cell key
+_LAT_CELLS, _LON_CELLS = 90_000, 180_000  # cells from the equator, from Greenwich
+# Core tables: a bulk insert of plain dicts skips the ORM's unit of work
+_INSTALLATIONS = Base.metadata.tables[Installation.__tablename__]
+_STATUS_CHANGES = Base.metadata.tables[StatusChange.__tablename__]
+_FLAGS = Base.metadata.tables[Flag.__tablename__]
 
 STORED_COLUMNS = (
     "uid", "kind", "status", "lat", "lon", "region_code", "city", "district",
@@ -76,12 +95,11 @@ def existing_uids(
     return found
 
 
-def scope_problems(actor: User, rows: pd.DataFrame) -> list[RowProblem]:
+def scope_problems(actor: User, rows: Mapping[str, np.ndarray]) -> list[RowProblem]:
     """Return a problem for every row outside the regions a coordinator may change."""
     if actor.role != "coordinator":
         return []
     allowed = set(actor.region_codes)
-    outside = rows[~rows["region_code"].isin(allowed)]
     mine = ", ".join(sorted(allowed))
     return [
         RowProblem(
@@ -91,8 +109,72 @@ def scope_problems(actor: User, rows: pd.DataFrame) -> list[RowProblem]:
             code="row_outside_your_regions",
             params={"region": c, "regions": mine},
         )
-        for r, c in zip(outside["row"], outside["region_code"], strict=True)
+        for r, c in zip(rows["row"].tolist(), rows["region_code"].tolist(), strict=True)
+        if c not in allowed
     ]
+
+
+def place_lock_keys(lat: np.ndarray, lon: np.ndarray, radius_m: float) -> list[int] | None:
+    """Return the lock keys of the grid cells within `radius_m` of the points, ascending.
+
+    Two points closer than `radius_m` always share a key (the cell of either
+    lies within the radius of the other). Returns None when more than
+    `_MAX_CELLS` cells are touched: the writer then locks every place.
+    """
+    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    if lat.size == 0:
+        return []
+    dlat = max(radius_m, 0.0) / _METRES_PER_DEGREE + 1e-9
+    dlon = dlat / np.cos(np.radians(np.minimum(np.abs(lat) + dlat, 89.0)))
+    i0, i1 = (np.floor((lat + d) / _CELL_DEG).astype(np.int64) for d in (-dlat, dlat))
+    j0, j1 = (np.floor((lon + d) / _CELL_DEG).astype(np.int64) for d in (-dlon, dlon))
+    keys: set[int] = set()
+    for a in range(int((i1 - i0).max()) + 1):
+        for b in range(int((j1 - j0).max()) + 1):
+            ii, jj = np.minimum(i0 + a, i1), np.minimum(j0 + b, j1)
+            cell = (ii + _LAT_CELLS) * (2 * _LON_CELLS + 1) + (jj + _LON_CELLS)
+            keys.update((cell + _LOCK_SPACE).tolist())
+            if len(keys) > _MAX_CELLS:
+                return None
+    return sorted(keys)
+
+
+def claim_places(session: Session, lat: np.ndarray, lon: np.ndarray, radius_m: float) -> None:
+    """Make writers storing installations near the same places wait for each other.
+
+    On PostgreSQL, take transaction-level advisory locks (released at commit
+    or rollback): "every place" shared, then the cells of `place_lock_keys`
+    exclusively, in ascending order; a writer touching more cells takes
+    "every place" exclusively. All writers lock in this one order, so none
+    deadlocks. Call it before looking for stored keys and nearby installations:
+    what a writer that held a lock committed is then visible. SQLite needs
+    nothing: its writers already take turns (``BEGIN IMMEDIATE``).
+    """
+    if session.get_bind().dialect.name != "postgresql" or len(lat) == 0:
+        return
+    keys = place_lock_keys(lat, lon, radius_m)
+    if keys is None:
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ALL_PLACES})
+        return
+    session.execute(
+        sa.text(
+            "SELECT CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(k) "
+            "ELSE pg_advisory_xact_lock(k) END "
+            "FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS t(k, n)"
+        ),
+        {"keys": [_ALL_PLACES, *keys]},
+    ).all()
+
+
+# built once: a single row's search then costs little more than the query itself
+_ACTIVE_NEAR = sa.select(
+    Installation.id, Installation.kind, Installation.lat, Installation.lon
+).where(
+    Installation.status != "removed",
+    Installation.kind.in_(sa.bindparam("kinds", expanding=True)),
+    Installation.lat.between(sa.bindparam("south"), sa.bindparam("north")),
+    Installation.lon.between(sa.bindparam("west"), sa.bindparam("east")),
+)
 
 
 @dataclass
@@ -104,22 +186,27 @@ class DuplicateMatches:
     distance: np.ndarray  # metres, NaN when no match
 
 
-def find_duplicates(session: Session, rows: pd.DataFrame, radius_m: float) -> DuplicateMatches:
-    """Match new rows to active installations of the same kind within `radius_m`."""
-    n = len(rows)
+def find_duplicates(
+    session: Session, rows: Mapping[str, np.ndarray], radius_m: float
+) -> DuplicateMatches:
+    """Match new rows to active installations of the same kind within `radius_m`.
+
+    One query fetches the stored installations around the whole batch; KD-trees
+    match them, and the rows of the batch among themselves.
+    """
+    lat, lon = np.asarray(rows["lat"], dtype=float), np.asarray(rows["lon"], dtype=float)
+    n = len(lat)
     out = DuplicateMatches(np.full(n, -1), np.full(n, -1), np.full(n, np.nan))
     if n == 0 or radius_m <= 0:
         return out
     margin = radius_m / 111_000.0 * 4 + 1e-4
-    lat, lon = rows["lat"].to_numpy(float), rows["lon"].to_numpy(float)
-    kinds = np.asarray(rows["kind"].tolist(), dtype=object)
-    query = sa.select(Installation.id, Installation.kind, Installation.lat, Installation.lon).where(
-        Installation.status != "removed",
-        Installation.kind.in_(sorted(set(kinds.tolist()))),
-        Installation.lat.between(lat.min() - margin, lat.max() + margin),
-        Installation.lon.between(lon.min() - 2 * margin, lon.max() + 2 * margin),
-    )
-    stored = session.execute(query).all()
+    kinds = np.asarray(rows["kind"], dtype=object)
+    box = {
+        "kinds": sorted(set(kinds.tolist())),
+        "south": float(lat.min() - margin), "north": float(lat.max() + margin),
+        "west": float(lon.min() - 2 * margin), "east": float(lon.max() + 2 * margin),
+    }  # fmt: skip
+    stored = session.execute(_ACTIVE_NEAR, box).all()
     s_id = np.array([r[0] for r in stored], dtype=np.int64)
     s_kind = np.array([r[1] for r in stored], dtype=object)
     s_xyz = unit_vectors([r[2] for r in stored], [r[3] for r in stored])
@@ -167,34 +254,67 @@ def _match_batch(out: DuplicateMatches, xyz: np.ndarray, idx: np.ndarray, chord:
     out.distance[later[keep]] = d[keep]
 
 
-def _records(rows: pd.DataFrame, uids: list[str]) -> list[dict[str, Any]]:
-    records = frame_records(rows.assign(uid=uids).reindex(columns=list(STORED_COLUMNS)))
+def _plain(value: Any) -> Any:
+    if is_missing(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _records(rows: Mapping[str, np.ndarray], uids: list[str]) -> list[dict[str, Any]]:
+    """Return one dict of plain Python values per row, with the columns stored."""
+    n = len(uids)
+    columns = {"uid": uids} | {
+        name: [_plain(v) for v in rows[name].tolist()] if name in rows else [None] * n
+        for name in STORED_COLUMNS
+        if name != "uid"
+    }
+    names = list(columns)
+    records = [
+        dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
     for rec in records:
         if rec["planned_site_id"] is not None:
             rec["planned_site_id"] = int(rec["planned_site_id"])
     return records
 
 
+@dataclass
+class Stored:
+    """What `store_installations` wrote: ids, stored values and flags, in row order."""
+
+    ids: list[int]
+    records: list[dict[str, Any]]  # the values of `STORED_COLUMNS` and the common ones
+    flags: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # by installation id
+
+    @property
+    def flagged(self) -> int:
+        """Return how many installations were flagged as likely duplicates."""
+        return len(self.flags)
+
+
 def store_installations(
     session: Session,
     actor: User,
-    rows: pd.DataFrame,
+    rows: Mapping[str, np.ndarray],
     uids: list[str],
     *,
     source: str,
     batch_id: int | None = None,
     radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
-) -> tuple[list[int], int]:
+) -> Stored:
     """Insert checked rows with their first status, duplicate flags and audit entries.
+
+    Call `claim_places` first in the same transaction, so that the duplicate
+    search sees what concurrent writers stored nearby.
 
     Returns
     -------
-    ids, flagged
-        The new installation ids in row order, and how many were flagged as
-        likely duplicates.
+    Stored
+        The new installation ids and stored values in row order, and the
+        likely-duplicate flags.
     """
-    if rows.empty:
-        return [], 0
+    if not uids:
+        return Stored([], [])
     matches = find_duplicates(session, rows, radius_m)
     now = utcnow()
     records = _records(rows, uids)
@@ -206,10 +326,10 @@ def store_installations(
         "updated_at": now,
         "version": 1,
     }
-    stmt = sa.insert(Installation).returning(Installation.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(stmt, [{**r, **meta} for r in records]))
+    stmt = sa.insert(_INSTALLATIONS).returning(_INSTALLATIONS.c.id, sort_by_parameter_order=True)
+    ids = list(session.execute(stmt, [{**r, **meta} for r in records]).scalars())
     session.execute(
-        sa.insert(StatusChange),
+        sa.insert(_STATUS_CHANGES),
         [
             {
                 "installation_id": i,
@@ -223,7 +343,7 @@ def store_installations(
             for i, r in zip(ids, records, strict=True)
         ],
     )
-    flagged = _flag_duplicates(session, ids, rows["kind"].tolist(), matches, now)
+    flags = _flag_duplicates(session, ids, [r["kind"] for r in records], matches, now)
     record_many(
         session,
         actor=actor,
@@ -231,12 +351,12 @@ def store_installations(
         table="installations",
         items=[(i, None, r) for i, r in zip(ids, records, strict=True)],
     )
-    return ids, flagged
+    return Stored(ids, [{**r, **meta} for r in records], flags)
 
 
 def _flag_duplicates(
-    session: Session, ids: list[int], kinds: list[str], matches: DuplicateMatches, now: object
-) -> int:
+    session: Session, ids: list[int], kinds: list[str], matches: DuplicateMatches, now: datetime
+) -> dict[int, list[dict[str, Any]]]:
     id_arr = np.asarray(ids)
     other = np.where(
         matches.other_id >= 0,
@@ -244,7 +364,7 @@ def _flag_duplicates(
         np.where(matches.other_row >= 0, id_arr[np.maximum(matches.other_row, 0)], -1),
     )
     hit = np.flatnonzero(other >= 0)
-    flags = [
+    flags: list[dict[str, Any]] = [
         {
             "installation_id": int(id_arr[k]),
             "code": "duplicate",
@@ -258,9 +378,13 @@ def _flag_duplicates(
         }
         for k in hit
     ]
-    if flags:
-        session.execute(sa.insert(Flag), flags)
-    return len(flags)
+    if not flags:
+        return {}
+    stmt = sa.insert(_FLAGS).returning(_FLAGS.c.id, sort_by_parameter_order=True)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for flag_id, flag in zip(session.execute(stmt, flags).scalars(), flags, strict=True):
+        out.setdefault(flag["installation_id"], []).append({**flag, "id": flag_id})
+    return out
 
 
 def distance_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -114,13 +114,39 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 Cells = np.ndarray
 """A column as a numpy object array, with None for empty cells."""
 
+Columns = dict[str, np.ndarray]
+"""Rows as one numpy array per column, all of the same length, with a ``row`` column.
 
-def cells_of(table: pd.DataFrame, name: str) -> Cells:
+Checks return typed rows in this form and storing takes them, so that one row
+(a form in the app) costs little more than its values, and a batch is handled
+column by column.
+"""
+
+Table = pd.DataFrame | Mapping[str, Sequence[object] | np.ndarray]
+"""Cells to check: a DataFrame, or columns by name, with a ``row`` column."""
+
+
+def row_count(table: Table) -> int:
+    """Return the number of rows of a table or of columns."""
+    if isinstance(table, pd.DataFrame):
+        return len(table)
+    return len(table["row"])
+
+
+def take(columns: Mapping[str, np.ndarray], keep: np.ndarray) -> Columns:
+    """Return the rows of `columns` selected by the boolean or integer array `keep`."""
+    return {name: values[keep] for name, values in columns.items()}
+
+
+def cells_of(table: Table, name: str) -> Cells:
     """Return a column's cells (None for empty ones, and for a missing column)."""
+    n = row_count(table)
     if name not in table:
-        return np.full(len(table), None, dtype=object)
-    out = np.empty(len(table), dtype=object)
-    out[:] = [None if is_missing(v) else v for v in table[name].tolist()]
+        return np.full(n, None, dtype=object)
+    column = table[name]
+    values = column.tolist() if isinstance(column, pd.Series | np.ndarray) else list(column)
+    out = np.empty(n, dtype=object)
+    out[:] = [None if is_missing(v) else v for v in values]
     return out
 
 
@@ -150,8 +176,13 @@ class SiteInfo:
 class Checked:
     """Typed rows that passed every check, and the problems of the others."""
 
-    rows: pd.DataFrame
+    columns: Columns
     problems: list[RowProblem]
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """Return the good rows as a DataFrame (object columns keep plain Python values)."""
+        return pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in self.columns.items()})
 
 
 def _param(value: object, i: int) -> object:
@@ -225,7 +256,11 @@ def _number(value: object) -> float | None:
 
 
 def numbers_of(cells: Cells, name: str, p: Problems) -> np.ndarray:
-    """Return cells as floats (NaN when empty), recording cells that are not numbers."""
+    """Return cells as floats (NaN when empty or refused), recording cells that are not numbers.
+
+    Text such as ``nan``, ``inf`` or ``1e999`` parses as a float but is no
+    number a row may hold: it is refused as not finite.
+    """
     parsed = [None if v is None else _number(v) for v in cells]
     out = np.array([np.nan if v is None else v for v in parsed], dtype=float)
     failed = np.array([c is not None and v is None for c, v in zip(cells, parsed, strict=True)],
@@ -237,6 +272,15 @@ def numbers_of(cells: Cells, name: str, p: Problems) -> np.ndarray:
         code="row_not_a_number",
         params={"column": name, "value": cells},
     )
+    infinite = present(cells) & ~failed & ~np.isfinite(out)
+    p.add(
+        infinite,
+        name,
+        lambda i: f"{name} {cells[i]!r} is not a finite number (NaN and infinity are refused)",
+        code="row_not_finite",
+        params={"column": name, "value": cells},
+    )
+    out[infinite] = np.nan
     return out
 
 
@@ -337,7 +381,7 @@ def split_themes(value: object) -> str | None:
 
 
 def _location(
-    table: pd.DataFrame, sites: Mapping[str, SiteInfo], p: Problems
+    table: Table, sites: Mapping[str, SiteInfo], p: Problems
 ) -> tuple[np.ndarray, np.ndarray, Cells]:
     raw_lat, raw_lon = cells_of(table, "lat"), cells_of(table, "lon")
     lat, lon = numbers_of(raw_lat, "lat", p), numbers_of(raw_lon, "lon", p)
@@ -375,7 +419,7 @@ def _location(
     return lat, lon, site_id
 
 
-def _dates_and_status(table: pd.DataFrame, p: Problems, today: date) -> dict[str, Cells]:
+def _dates_and_status(table: Table, p: Problems, today: date) -> dict[str, Cells]:
     statuses = {s: s for s in STATUSES}
     status = _choices(cells_of(table, "status"), "status", statuses, p, default="installed")
     installed = dates_of(cells_of(table, "installed_on"), "installed_on", p)
@@ -427,7 +471,7 @@ def _dates_and_status(table: pd.DataFrame, p: Problems, today: date) -> dict[str
     return {"status": status, "installed_on": installed, "removed_on": removed}
 
 
-def _kinds(table: pd.DataFrame, sites: Mapping[str, SiteInfo], p: Problems) -> Cells:
+def _kinds(table: Table, sites: Mapping[str, SiteInfo], p: Problems) -> Cells:
     given = cells_of(table, "kind")
     site = texts_of(cells_of(table, "site_id"))
     implied = [sites[s].kind if s in sites else None for s in site]
@@ -438,7 +482,7 @@ def _kinds(table: pd.DataFrame, sites: Mapping[str, SiteInfo], p: Problems) -> C
     return kind
 
 
-def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
+def _details(table: Table, p: Problems) -> dict[str, Any]:
     facing = numbers_of(cells_of(table, "facing_deg"), "facing_deg", p)
     with np.errstate(invalid="ignore"):
         p.add(
@@ -449,7 +493,7 @@ def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
             params={"value": facing},
         )
     texts: dict[str, Any] = {c: texts_of(cells_of(table, c)) for c in _MAX_LENGTH}
-    themes = np.empty(len(table), dtype=object)
+    themes = np.empty(row_count(table), dtype=object)
     themes[:] = [split_themes(v) for v in cells_of(table, "themes")]
     texts["themes"] = themes
     for column, limit in _MAX_LENGTH.items():
@@ -470,7 +514,7 @@ def _details(table: pd.DataFrame, p: Problems) -> dict[str, Any]:
 
 
 def validate_installations(
-    table: pd.DataFrame,
+    table: Table,
     *,
     sites: Mapping[str, SiteInfo],
     districts: DistrictLayer | None = None,
@@ -482,7 +526,8 @@ def validate_installations(
     ----------
     table
         One row per installation with canonical column names (any may be
-        missing) and a ``row`` column with the row number shown to people.
+        missing) and a ``row`` column with the row number shown to people:
+        a DataFrame, or columns by name (cheaper for a single row).
     sites
         Planned sites by ``site_id``; a row may give a site instead of lat/lon.
     districts
@@ -496,10 +541,11 @@ def validate_installations(
         Good rows with columns ``row``, ``kind``, ``status``, ``lat``, ``lon``,
         ``region_code``, ``city``, ``district``, ``planned_site_id``,
         ``installed_on``, ``removed_on``, ``facing_deg``, ``illuminated``,
-        ``themes`` and the text columns.
+        ``themes`` and the text columns; every ``lat`` and ``lon`` is finite.
     """
-    table = table.reset_index(drop=True)
-    p = Problems(np.asarray(table["row"].tolist()))
+    if isinstance(table, pd.DataFrame):
+        table = table.reset_index(drop=True)
+    p = Problems(np.asarray(list(table["row"])))
     lat, lon, site_id = _location(table, sites, p)
     region = regions_of_points(lat, lon)
     with np.errstate(invalid="ignore"):
@@ -510,37 +556,41 @@ def validate_installations(
         "planned_site_id": site_id, "kind": _kinds(table, sites, p), **_details(table, p),
         **_dates_and_status(table, p, today or date.today()),
     }  # fmt: skip
-    keep = ~p.bad
-    good = {name: values[keep] for name, values in columns.items()}
-    explicit = np.empty(int(keep.sum()), dtype=object)
+    p.add(  # every other reason was said above; this keeps a row without a place out for sure
+        ~p.bad & ~(np.isfinite(lat) & np.isfinite(lon)),
+        "lat",
+        "the location is missing: give lat and lon, or a site_id",
+        code="row_location_missing",
+    )
+    good = take(columns, ~p.bad)
+    n = len(good["row"])
+    explicit = np.empty(n, dtype=object)
     explicit[:] = [city_name(c) if c else None for c in good["city"]]
     found = cities_of_points(good["lat"], good["lon"], good["region_code"])
     good["city"] = np.where(present(explicit), explicit, found)
     good["district"] = (
         districts.districts_of_points(good["lat"], good["lon"])
         if districts is not None
-        else np.full(int(keep.sum()), None, dtype=object)
+        else np.full(n, None, dtype=object)
     )
     problems = sorted(p.items, key=lambda x: (x.row, x.column or ""))
-    # object columns stay plain Python values (no conversion to Arrow strings and back)
-    frame = pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in good.items()})
-    return Checked(frame, problems)
+    return Checked(good, problems)
 
 
 _UID_FIELDS = ("kind", "lat", "lon", "installed_on", "content_id", "size", "facing_deg",
                "site_id", "external_id")  # fmt: skip
 
 
-def installation_uids(rows: pd.DataFrame) -> list[str]:
+def installation_uids(rows: Mapping[str, Any]) -> list[str]:
     """Return the natural key of every row: a hash of the fields that identify it.
 
     The same installation given again (same kind, place to about 1 cm, date,
     content, size, facing, site and external id) gets the same key, so a
-    re-imported file adds nothing.
+    re-imported file adds nothing. `rows` are `Columns` or a DataFrame.
     """
     cols = [
-        [f"{v:.7f}" for v in rows[c].to_numpy(float)] if c in ("lat", "lon")
-        else ["" if is_missing(v) else str(v) for v in rows[c].tolist()]
+        [f"{v:.7f}" for v in np.asarray(rows[c], dtype=float)] if c in ("lat", "lon")
+        else ["" if is_missing(v) else str(v) for v in list(rows[c])]
         for c in _UID_FIELDS
     ]  # fmt: skip
     joined = ["|".join(parts) for parts in zip(*cols, strict=True)]

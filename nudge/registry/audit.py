@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from nudge.registry.db import read_session
 from nudge.registry.models import AuditEntry, Base, User
 
+_AUDIT_LOG = Base.metadata.tables[AuditEntry.__tablename__]  # Core table for bulk inserts
+
 
 def utcnow() -> datetime:
     """Return the current UTC time as a naive datetime (how the registry stores times)."""
@@ -86,7 +88,7 @@ def record_many(
     table: str,
     items: Sequence[tuple[int | None, Mapping[str, Any] | None, Mapping[str, Any] | None]],
 ) -> None:
-    """Add many audit entries (one per changed record) in one statement."""
+    """Add many audit entries (one per changed record) in one statement (a Core bulk insert)."""
     if not items:
         return
     now = utcnow()
@@ -103,7 +105,7 @@ def record_many(
         }
         for record_id, old, new in items
     ]
-    session.execute(sa.insert(AuditEntry), rows)
+    session.execute(sa.insert(_AUDIT_LOG), rows)
 
 
 @dataclass(frozen=True, slots=True)

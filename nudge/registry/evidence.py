@@ -28,10 +28,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nudge._errors import InputFileError, RecordError
+from nudge._errors import InputFileError, Notice, RecordError
 from nudge.registry._store import distance_between
 from nudge.registry.audit import record_change, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
@@ -101,24 +103,41 @@ def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
     return data
 
 
-_UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-               Image.DecompressionBombError)  # fmt: skip
 _KINDS = "JPEG, PNG, WebP or TIFF"
 
 
-def _probe(data: bytes) -> tuple[str, int, int]:
+def _not_a_photo(exc: Exception, name: str | None) -> InputFileError:
+    """Say in words why an upload is no photo, naming the file (never PIL's own text)."""
+    if isinstance(exc, Image.DecompressionBombError):
+        why = Notice("it has far too many pixels to be opened safely",
+                     code="photo_reason_too_many_pixels")  # fmt: skip
+    elif isinstance(exc, UnidentifiedImageError):
+        why = Notice("its content is not an image", code="photo_reason_not_image")
+    else:
+        why = Notice("its image data is damaged or cut short", code="photo_reason_damaged")
+    if name is None:
+        msg = f"The upload is not a readable photo ({why}); send a {_KINDS} photo."
+        return InputFileError(msg, code="photo_not_image", reason=why)
+    msg = f"The file {name} is not a readable photo: {why}. Send a {_KINDS} photo."
+    return InputFileError(msg, code="photo_unreadable_named", name=name, reason=why)
+
+
+_UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+               Image.DecompressionBombError)  # fmt: skip
+
+
+def _probe(data: bytes, name: str | None) -> tuple[str, int, int]:
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt, (width, height) = probe.format or "", probe.size
             probe.verify()
     except _UNREADABLE as exc:
-        msg = f"The upload is not a readable photo ({exc}); send a {_KINDS} photo."
-        raise InputFileError(msg, code="photo_not_image", reason=str(exc)) from exc
+        raise _not_a_photo(exc, name) from exc
     return fmt, width, height
 
 
-def _open_checked(data: bytes) -> Image.Image:
-    fmt, width, height = _probe(data)
+def _open_checked(data: bytes, name: str | None) -> Image.Image:
+    fmt, width, height = _probe(data, name)
     if fmt not in ALLOWED_FORMATS:
         msg = f"The photo is a {fmt or 'unknown'} image; send a {_KINDS} photo."
         raise InputFileError(msg, code="photo_format", format=fmt or "?")
@@ -135,8 +154,7 @@ def _open_checked(data: bytes) -> Image.Image:
         image = Image.open(io.BytesIO(data))
         image.load()
     except _UNREADABLE as exc:
-        msg = f"The upload is not a readable photo ({exc}); send a {_KINDS} photo."
-        raise InputFileError(msg, code="photo_not_image", reason=str(exc)) from exc
+        raise _not_a_photo(exc, name) from exc
     return image
 
 
@@ -188,17 +206,31 @@ def _clean_jpeg(image: Image.Image) -> bytes:
 
 
 def inspect_photo(
-    photo: bytes | Path | str, *, max_bytes: int = DEFAULT_MAX_PHOTO_BYTES
+    photo: bytes | Path | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_PHOTO_BYTES,
+    name: str | None = None,
 ) -> tuple[PhotoFacts, bytes]:
     """Check an uploaded photo and return its facts and a clean JPEG copy.
+
+    Parameters
+    ----------
+    photo
+        The uploaded bytes, or a file.
+    max_bytes
+        Largest upload accepted.
+    name
+        Name of the file for messages; by default the file's name (none for bytes).
 
     Raises
     ------
     InputFileError
         When the upload is too large, empty, not an image, or of a kind not accepted.
     """
+    if name is None and not isinstance(photo, bytes | bytearray):
+        name = Path(photo).name
     data = _read_bytes(photo, max_bytes)
-    image = _open_checked(data)
+    image = _open_checked(data, name)
     exif = image.getexif()
     lat, lon = _gps(exif)
     facts = PhotoFacts(
@@ -309,26 +341,25 @@ def _evidence_flags(
 def _photo_row(
     session: Session, facts: PhotoFacts, actor_id: int, original_name: str | None
 ) -> tuple[Photo, bool]:
-    photo = session.scalar(sa.select(Photo).where(Photo.sha256 == facts.sha256))
-    if photo is not None:
-        return photo, True
-    photo = Photo(
-        sha256=facts.sha256,
-        stored_name=stored_name(facts.sha256),
-        original_name=original_name,
-        format=facts.format,
-        bytes=facts.bytes,
-        width=facts.width,
-        height=facts.height,
-        taken_at=facts.taken_at,
-        gps_lat=facts.gps_lat,
-        gps_lon=facts.gps_lon,
-        uploaded_by=actor_id,
-        uploaded_at=utcnow(),
-    )
-    session.add(photo)
-    session.flush()
-    return photo, False
+    """Return the stored photo of `facts` (stored first when new) and whether it was there before.
+
+    The row is inserted with ``ON CONFLICT DO NOTHING`` and then read: when the
+    same new photo is attached elsewhere at the same moment, one attach stores
+    it and the others find it stored (PostgreSQL makes them wait for the first
+    to commit), so "already stored" is a re-use, never an error.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {
+        "sha256": facts.sha256, "stored_name": stored_name(facts.sha256),
+        "original_name": original_name, "format": facts.format, "bytes": facts.bytes,
+        "width": facts.width, "height": facts.height, "taken_at": facts.taken_at,
+        "gps_lat": facts.gps_lat, "gps_lon": facts.gps_lon, "uploaded_by": actor_id,
+        "uploaded_at": utcnow(),
+    }  # fmt: skip
+    stmt = insert(Photo).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
+    stored = session.scalar(stmt.returning(Photo.id)) is not None
+    photo = session.scalars(sa.select(Photo).where(Photo.sha256 == facts.sha256)).one()
+    return photo, not stored
 
 
 def attach_photo(
@@ -369,32 +400,67 @@ def attach_photo(
         With the flags raised (no GPS, far, older than the install date,
         reused); the installation itself is not changed.
     """
-    facts, clean = inspect_photo(photo, max_bytes=max_bytes)
     name = sanitise_filename(filename or (None if isinstance(photo, bytes | bytearray) else
                                           str(photo)))  # fmt: skip
-    with write_session(engine) as session:
-        actor = actor_in(session, user)
-        inst = session.get(Installation, installation_id)
-        if inst is None:
-            msg = f"There is no installation #{installation_id}."
-            raise RecordError(msg, code="installation_missing", id=installation_id)
-        require(actor, "edit_installations", inst.region_code)
-        row, reused = _photo_row(session, facts, actor.id, name)
-        attached = _attached_to(session, row.id)
-        if installation_id in attached:
+    facts, clean = inspect_photo(photo, max_bytes=max_bytes, name=name)
+    try:
+        with write_session(engine) as session:
+            return _attach(session, installation_id, facts, clean, user=user, name=name,
+                           photo_dir=Path(photo_dir), max_distance_m=max_distance_m)  # fmt: skip
+    except IntegrityError as exc:  # attached to the same installation, or it changed, at once
+        raise _attach_conflict(engine, installation_id, facts.sha256) from exc
+
+
+def _attach_conflict(engine: Engine, installation_id: int, sha256: str) -> RecordError:
+    query = (
+        sa.select(InstallationPhoto.id)
+        .join(Photo, Photo.id == InstallationPhoto.photo_id)
+        .where(InstallationPhoto.installation_id == installation_id, Photo.sha256 == sha256)
+    )
+    with read_session(engine) as session:
+        if session.scalar(query) is not None:
             msg = f"This photo is already attached to installation #{installation_id}."
-            raise RecordError(msg, code="photo_already_attached", id=installation_id)
-        path = _write_once(Path(photo_dir), row.stored_name, clean)
-        session.add(InstallationPhoto(installation_id=inst.id, photo_id=row.id,
-                                      attached_by=actor.id, attached_at=utcnow()))  # fmt: skip
-        flags = _evidence_flags(inst, row, facts, reused_by=attached, max_distance_m=max_distance_m)
-        session.add_all(flags)
-        session.flush()
-        new = {"photo_id": row.id, "sha256": row.sha256, "flags": [f.code for f in flags]}
-        record_change(session, actor=actor, action="attach_photo", table="installations",
-                      record_id=inst.id, new=new)  # fmt: skip
-        records = tuple(flag_record(f) for f in flags)
-        return EvidenceResult(row.id, inst.id, path, reused, facts, records)
+            return RecordError(msg, code="photo_already_attached", id=installation_id)
+    msg = (
+        f"The photo could not be attached to installation #{installation_id}: the installation "
+        "was changed at the same time by someone else. Attach the photo again."
+    )
+    return RecordError(msg, code="photo_attach_concurrent", id=installation_id)
+
+
+def _attach(
+    session: Session,
+    installation_id: int,
+    facts: PhotoFacts,
+    clean: bytes,
+    *,
+    user: UserRef,
+    name: str | None,
+    photo_dir: Path,
+    max_distance_m: float,
+) -> EvidenceResult:
+    actor = actor_in(session, user)
+    inst = session.get(Installation, installation_id)
+    if inst is None:
+        msg = f"There is no installation #{installation_id}."
+        raise RecordError(msg, code="installation_missing", id=installation_id)
+    require(actor, "edit_installations", inst.region_code)
+    row, reused = _photo_row(session, facts, actor.id, name)
+    attached = _attached_to(session, row.id)
+    if installation_id in attached:
+        msg = f"This photo is already attached to installation #{installation_id}."
+        raise RecordError(msg, code="photo_already_attached", id=installation_id)
+    path = _write_once(photo_dir, row.stored_name, clean)
+    session.add(InstallationPhoto(installation_id=inst.id, photo_id=row.id,
+                                  attached_by=actor.id, attached_at=utcnow()))  # fmt: skip
+    flags = _evidence_flags(inst, row, facts, reused_by=attached, max_distance_m=max_distance_m)
+    session.add_all(flags)
+    session.flush()
+    new = {"photo_id": row.id, "sha256": row.sha256, "flags": [f.code for f in flags]}
+    record_change(session, actor=actor, action="attach_photo", table="installations",
+                  record_id=inst.id, new=new)  # fmt: skip
+    records = tuple(flag_record(f) for f in flags)
+    return EvidenceResult(row.id, inst.id, path, reused, facts, records)
 
 
 def _attached_to(session: Session, photo_id: int) -> list[int]:

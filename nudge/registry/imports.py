@@ -3,7 +3,9 @@
 Every row is checked and all problems are reported together with their row
 numbers; the good rows are stored in one transaction (all or none of them);
 rows already stored (same natural key) are skipped, so importing the same file
-twice adds nothing.
+twice adds nothing, even at the same moment: the later import waits for the
+earlier one (see `claim_places`) or, after a clash on a natural key, tries
+again, and reports the rows as already stored.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,7 @@ from nudge.geo.regions import (
 from nudge.io.tables import MAX_IMPORT_BYTES, read_table
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
+    claim_places,
     existing_uids,
     scope_problems,
     sites_by_id,
@@ -37,6 +40,7 @@ from nudge.registry._store import (
 )
 from nudge.registry._validate import (
     COLUMN_ALIASES,
+    Columns,
     Problems,
     canonical_columns,
     cells_of,
@@ -46,6 +50,7 @@ from nudge.registry._validate import (
     numbers_of,
     present,
     split_themes,
+    take,
     texts_of,
     validate_installations,
 )
@@ -56,6 +61,7 @@ from nudge.registry.evidence import sanitise_filename
 from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, Publication, User
 from nudge.registry.publications import check_publication_row, new_publication
 
+R = TypeVar("R")
 ThemesOf = Callable[[str], Sequence[str]]
 """Look up the themes of a content item by its id (e.g. from the content library)."""
 
@@ -154,13 +160,33 @@ def _fill_themes(table: pd.DataFrame, themes_of: ThemesOf | None) -> pd.DataFram
     return table.assign(themes=pd.Series(filled, index=table.index, dtype=object))
 
 
-def _new_rows(session: Session, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
+def _new_rows(session: Session, rows: Columns) -> tuple[Columns, list[str], int]:
     uids = installation_uids(rows)
-    first = ~pd.Series(uids).duplicated().to_numpy()
+    first = ~pd.Series(uids, dtype=object).duplicated().to_numpy()
     stored = existing_uids(session, uids)
     keep = first & np.array([u not in stored for u in uids], dtype=bool)
     kept_uids = [u for u, k in zip(uids, keep, strict=True) if k]
-    return rows[keep].reset_index(drop=True), kept_uids, int((~keep).sum())
+    return take(rows, keep), kept_uids, int((~keep).sum())
+
+
+_WRITE_ATTEMPTS = 3
+
+
+def _write_retrying(engine: Engine, name: str, write: Callable[[Session, int], R]) -> R:
+    """Run ``write(session, attempt)`` in a writing transaction, again after a clash.
+
+    A concurrent import that stored some of the same rows first makes the
+    insert fail on a natural key (PostgreSQL checks it when the other commits);
+    the next attempt sees those rows and skips them as already stored.
+    """
+    clash: IntegrityError | None = None
+    for attempt in range(_WRITE_ATTEMPTS):
+        try:
+            with write_session(engine) as session:
+                return write(session, attempt)
+        except IntegrityError as exc:
+            clash = exc
+    raise _concurrent_import(name) from clash
 
 
 def import_installations(
@@ -205,7 +231,9 @@ def import_installations(
     -------
     ImportResult
         Problems of refused rows are in ``errors``; the good rows are stored
-        together (none are stored when anything fails while storing).
+        together (none are stored when anything fails while storing); rows
+        stored before, or by an import running at the same moment, are counted
+        in ``skipped_existing``.
 
     Raises
     ------
@@ -222,30 +250,33 @@ def import_installations(
         sites = sites_by_id(session, table.get("site_id", []))
     table = _fill_themes(table, themes_of)
     checked = validate_installations(table, sites=sites, districts=districts)
-    try:
-        with write_session(engine) as session:
-            actor = actor_in(session, user)
-            outside = scope_problems(actor, checked.rows)
-            refused = {p.row for p in outside}
-            good = checked.rows[~checked.rows["row"].isin(refused)]
-            rows, uids, skipped = _new_rows(session, good)
-            batch = _batch(session, actor, name, digest, "installations")
-            ids, flagged = store_installations(
-                session, actor, rows, uids, source=f"import:{name}", batch_id=batch.id,
-                radius_m=duplicate_radius_m,
-            )  # fmt: skip
-            errors = sorted(checked.problems + outside, key=lambda p: p.row)
-            result = ImportResult(len(table), len(ids), skipped, errors, flagged, ids, batch.id)
-            _finish_batch(session, actor, batch, result)
-            return result
-    except IntegrityError as exc:
-        raise _concurrent_import(name, exc) from exc
+
+    def write(session: Session, _attempt: int) -> ImportResult:
+        actor = actor_in(session, user)
+        outside = scope_problems(actor, checked.columns)
+        good = take(checked.columns, ~np.isin(checked.columns["row"], [p.row for p in outside]))
+        claim_places(session, good["lat"], good["lon"], duplicate_radius_m)
+        rows, uids, skipped = _new_rows(session, good)
+        batch = _batch(session, actor, name, digest, "installations")
+        stored = store_installations(
+            session, actor, rows, uids, source=f"import:{name}", batch_id=batch.id,
+            radius_m=duplicate_radius_m,
+        )  # fmt: skip
+        errors = sorted(checked.problems + outside, key=lambda p: p.row)
+        result = ImportResult(
+            len(table), len(stored.ids), skipped, errors, stored.flagged, stored.ids, batch.id
+        )
+        _finish_batch(session, actor, batch, result)
+        return result
+
+    return _write_retrying(engine, name, write)
 
 
-def _concurrent_import(name: str, exc: IntegrityError) -> RecordError:
+def _concurrent_import(name: str) -> RecordError:
+    """Say that a concurrent import won, in words: never the driver's text and DETAIL line."""
     msg = (
         f"Nothing from {name} was stored: another import stored some of the same rows "
-        f"at the same time ({exc.orig}). Import the file again; stored rows will be skipped."
+        "at the same time. Import the file again; stored rows will be skipped."
     )
     return RecordError(msg, code="import_concurrent", name=name)
 
@@ -364,7 +395,8 @@ def import_plan(
     table, default_name, digest = _plan_table(source)
     name = (plan_name or default_name).strip()[:120]
     sites, problems = _check_plan(table)
-    with write_session(engine) as session:
+
+    def write(session: Session, _attempt: int) -> ImportResult:
         actor = actor_in(session, user)
         require(actor, "edit_plans")
         stored = set(
@@ -394,6 +426,8 @@ def import_plan(
         )
         _finish_batch(session, actor, batch, result)
         return result
+
+    return _write_retrying(engine, name, write)
 
 
 PUBLICATION_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -544,34 +578,36 @@ def import_publications(
     table = _publication_table(raw, name)
     with read_session(engine) as session:
         require(actor_in(session, user), "log_publications")
-    pubs, rows, problems = _check_publications(table, districts)
-    try:
-        with write_session(engine) as session:
-            actor = actor_in(session, user)
-            if actor.role == "coordinator":
-                mine = set(actor.region_codes)
-                problems += [
-                    _outside_your_regions(int(r), pub.region_code, mine)
-                    for pub, r in zip(pubs, rows, strict=True)
-                    if pub.region_code not in mine
-                ]
-                pubs = [pub for pub in pubs if pub.region_code in mine]
-            fresh, skipped = _new_publications(session, pubs)
-            batch = _batch(session, actor, name, digest, "publications")
-            now = utcnow()
-            for pub in fresh:
-                pub.created_by, pub.created_at = actor.id, now
-            session.add_all(fresh)
-            session.flush()
-            record_many(session, actor=actor, action="create", table="publications",
-                        items=[(pub.id, None, snapshot(pub)) for pub in fresh])  # fmt: skip
-            errors = sorted(problems, key=lambda q: q.row)
-            ids = [pub.id for pub in fresh]
-            result = ImportResult(len(table), len(ids), skipped, errors, 0, ids, batch.id)
-            _finish_batch(session, actor, batch, result)
-            return result
-    except IntegrityError as exc:
-        raise _concurrent_import(name, exc) from exc
+    checked = _check_publications(table, districts)
+
+    def write(session: Session, attempt: int) -> ImportResult:
+        # a new attempt gets new publication objects: the failed ones belonged to the old session
+        pubs, rows, problems = checked if attempt == 0 else _check_publications(table, districts)
+        actor = actor_in(session, user)
+        if actor.role == "coordinator":
+            mine = set(actor.region_codes)
+            problems = problems + [
+                _outside_your_regions(int(r), pub.region_code, mine)
+                for pub, r in zip(pubs, rows, strict=True)
+                if pub.region_code not in mine
+            ]
+            pubs = [pub for pub in pubs if pub.region_code in mine]
+        fresh, skipped = _new_publications(session, pubs)
+        batch = _batch(session, actor, name, digest, "publications")
+        now = utcnow()
+        for pub in fresh:
+            pub.created_by, pub.created_at = actor.id, now
+        session.add_all(fresh)
+        session.flush()
+        record_many(session, actor=actor, action="create", table="publications",
+                    items=[(pub.id, None, snapshot(pub)) for pub in fresh])  # fmt: skip
+        errors = sorted(problems, key=lambda q: q.row)
+        ids = [pub.id for pub in fresh]
+        result = ImportResult(len(table), len(ids), skipped, errors, 0, ids, batch.id)
+        _finish_batch(session, actor, batch, result)
+        return result
+
+    return _write_retrying(engine, name, write)
 
 
 def _outside_your_regions(row: int, code: str, mine: set[str]) -> RowProblem:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-import pandas as pd
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -22,11 +22,13 @@ from nudge._errors import RecordError
 from nudge.geo.regions import DistrictLayer
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
+    claim_places,
     existing_uids,
     sites_by_id,
     store_installations,
 )
 from nudge.registry._validate import (
+    Columns,
     SiteInfo,
     installation_uids,
     is_missing,
@@ -36,7 +38,13 @@ from nudge.registry.audit import changed_values, record_change, snapshot, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
 from nudge.registry.db import read_session, write_session
 from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
-from nudge.registry.records import FlagRecord, InstallationRecord, flag_record, records_for
+from nudge.registry.records import (
+    FlagRecord,
+    InstallationRecord,
+    flag_record,
+    new_record,
+    records_for,
+)
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"ordered", "installed", "removed"}),
@@ -55,21 +63,23 @@ EDITABLE_FIELDS = (
 )  # fmt: skip
 
 
-def _single_row(fields: Mapping[str, Any]) -> pd.DataFrame:
-    row = {
-        k: (",".join(v) if k == "themes" and isinstance(v, list | tuple) else v)
-        for k, v in fields.items()
-    }
-    return pd.DataFrame([{"row": 1, **row}], dtype=object)
+def _single_row(fields: Mapping[str, Any]) -> Columns:
+    """Return the fields of one installation as columns of one cell each (no DataFrame)."""
+    out: Columns = {"row": np.array([1])}
+    for name, value in fields.items():
+        cell = np.empty(1, dtype=object)
+        cell[0] = ",".join(value) if name == "themes" and isinstance(value, list | tuple) else value
+        out[name] = cell
+    return out
 
 
 def _check_one(
     fields: Mapping[str, Any], sites: Mapping[str, SiteInfo], districts: DistrictLayer | None
-) -> pd.DataFrame:
+) -> Columns:
     checked = validate_installations(_single_row(fields), sites=sites, districts=districts)
     problems = checked.problems
     if not problems:
-        return checked.rows
+        return checked.columns
     msg = "The installation was not logged: " + "; ".join(p.message.rstrip(".") for p in problems)
     if len(problems) == 1:  # the app says the problem itself, in the user's language
         raise RecordError(msg + ".", code=problems[0].code, **problems[0].params)
@@ -150,25 +160,46 @@ def log_installation(
         "themes": themes, "size": size, "facing_deg": facing_deg, "illuminated": illuminated,
         "city": city, "external_id": external_id, "note": note,
     }  # fmt: skip
-    with read_session(engine) as session:  # checks run outside the writing transaction
-        require(actor_in(session, user), "edit_installations")
-        sites = sites_by_id(session, [site_id])
-    rows = _check_one(fields, sites, districts)
+    rows = _checked_fields(engine, user, fields, districts)
     try:
         with write_session(engine) as session:
             actor = actor_in(session, user)
-            require(actor, "edit_installations", rows["region_code"].iloc[0])
+            require(actor, "edit_installations", rows["region_code"][0])
+            claim_places(session, rows["lat"], rows["lon"], duplicate_radius_m)
             uids = installation_uids(rows)
             if existing_uids(session, uids):
                 _raise_existing(session, uids[0])
-            ids, _ = store_installations(
+            stored = store_installations(
                 session, actor, rows, uids, source="logged", radius_m=duplicate_radius_m
             )
     except IntegrityError as exc:
-        msg = f"The installation could not be stored: it was logged at the same time ({exc.orig})."
+        msg = "The installation could not be stored: someone else logged it at the same time."
         raise RecordError(msg, code="installation_concurrent") from exc
-    with read_session(engine) as session:  # read back after the write lock is released
-        return records_for(session, [session.get_one(Installation, ids[0])])[0]
+    new_id = stored.ids[0]
+    return new_record({**stored.records[0], "id": new_id}, stored.flags.get(new_id, []))
+
+
+def _checked_fields(
+    engine: Engine, user: UserRef, fields: Mapping[str, Any], districts: DistrictLayer | None
+) -> Columns:
+    """Check one installation's fields outside the writing transaction.
+
+    The database is read first only to look up a planned site; a user who may
+    not log installations at all hears that rather than what is wrong with
+    the values (the writing transaction checks the user again in any case).
+    """
+    site_id = fields.get("site_id")
+    sites: dict[str, SiteInfo] = {}
+    if site_id is not None and str(site_id).strip():
+        with read_session(engine) as session:
+            require(actor_in(session, user), "edit_installations")
+            sites = sites_by_id(session, [site_id])
+    try:
+        return _check_one(fields, sites, districts)
+    except RecordError:
+        with read_session(engine) as session:
+            require(actor_in(session, user), "edit_installations")
+        raise
 
 
 def _raise_existing(session: Session, uid: str) -> None:
@@ -358,7 +389,7 @@ def update_installation(
         fields.update(changes)
         if "lat" in changes or "lon" in changes:
             fields["city"] = changes.get("city")
-        row = _check_one(fields, {}, districts).iloc[0]
+        row = {name: values[0] for name, values in _check_one(fields, {}, districts).items()}
         require(actor, "edit_installations", row["region_code"])
         old = snapshot(inst, [*EDITABLE_FIELDS, "region_code", "district"])
         for name in [*EDITABLE_FIELDS, "region_code"]:

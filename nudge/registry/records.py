@@ -7,9 +7,10 @@ in bulk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -132,6 +133,30 @@ def records_for(
         )
         for i in installations
     ]  # fmt: skip
+
+
+def new_record(
+    values: Mapping[str, Any], flags: Sequence[Mapping[str, Any]] = ()
+) -> InstallationRecord:
+    """Return the record of an installation just stored, from the values written.
+
+    `values` holds the stored columns (with ``id``); `flags` the flags written
+    with it. No photo can be attached yet, so reading it back would add nothing.
+    """
+    themes = values["themes"]
+    return InstallationRecord(
+        values["id"], values["uid"], values["kind"], values["status"], values["lat"],
+        values["lon"], values["region_code"], values["city"], values["district"],
+        values["planned_site_id"], values["content_id"],
+        tuple(themes.split(",")) if themes else (), values["size"], values["facing_deg"],
+        values["illuminated"], values["installed_on"], values["removed_on"], values["note"],
+        values["source"], values["version"], values["created_at"], values["updated_at"], (),
+        tuple(
+            FlagRecord(f["id"], f["code"], f["message"], None, f["other_installation_id"],
+                       f["distance_m"], f["created_at"], False)
+            for f in flags
+        ),
+    )  # fmt: skip
 
 
 def list_installations(
