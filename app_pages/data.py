@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_pages import _shared as ui
 from nudge.i18n import format_number
-from nudge.osm.datasets import dataset_summary, list_datasets
+from nudge.osm.datasets import dataset_summary, delete_dataset, list_datasets, rename_dataset
 from nudge.osm.taxonomy import load_taxonomy
 from nudge.ui import loading as ui_loading
 from nudge.ui.maps import features_map, map_source
@@ -95,6 +95,24 @@ summary = dataset_summary(city)
 taxonomy = load_taxonomy()
 labels = {c.key: c.label(lang) for c in taxonomy.categories}
 st.subheader(tr("data.active", name=st.session_state["dataset"]))
+if user is not None and user.role in ("admin", "planner"):
+    with st.expander(tr("data.manage"), icon=":material/edit:"):
+        c1, c2 = st.columns([3, 1])
+        new_name = c1.text_input(tr("data.rename_to"), key="data_rename_to")
+        if c2.button(tr("data.rename"), key="data_rename", disabled=not new_name.strip()):
+            with ui.guarded():
+                renamed = rename_dataset(ui.active_dataset_path() or "", new_name)
+                st.session_state["dataset_next"] = renamed.name
+                ui.flash("success", tr("data.renamed", name=renamed.name))
+                st.rerun()
+        sure = st.checkbox(tr("data.delete_confirm", name=st.session_state["dataset"]),
+                           key="data_delete_sure")  # fmt: skip
+        if st.button(tr("data.delete"), key="data_delete", disabled=not sure, type="primary"):
+            with ui.guarded():
+                gone = str(st.session_state["dataset"])
+                delete_dataset(ui.active_dataset_path() or "")  # the sidebar then picks another
+                ui.flash("success", tr("data.deleted", name=gone))
+                st.rerun()
 cols = st.columns(3)
 cols[0].metric(tr("data.col_features"), format_number(summary["features"], lang))
 cols[1].metric(tr("data.col_streets"), format_number(summary["streets"], lang))

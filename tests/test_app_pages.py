@@ -536,3 +536,20 @@ def test_every_table_the_pages_show_speaks_the_users_language(env: Env, lang: st
         if left := _english_left(at, codes, {tr("columns.user"), tr("columns.username")}):
             found[page] = sorted(set(left))
     assert found == {}, "\n".join(f"{p}: {v}" for p, v in found.items())
+
+
+def test_data_page_renames_and_deletes_a_dataset(env: Env) -> None:
+    save_dataset(small_city(), env.settings.dataset_dir("to-rename"), slug="to-rename")
+    at = open_page("admin", "data", "kk", env, {"dataset": "to-rename"})
+    at.text_input(key="data_rename_to").set_value("Шымкент орталығы").run()
+    at.button(key="data_rename").click().run()
+    assert_clean(at)
+    renamed = at.session_state["dataset"]
+    assert renamed != "to-rename" and (env.settings.dataset_dir(renamed) / "meta.json").is_file()
+    assert not env.settings.dataset_dir("to-rename").exists()
+    assert at.button(key="data_delete").disabled  # only after saying yes
+    at.checkbox(key="data_delete_sure").check().run()
+    at.button(key="data_delete").click().run()
+    assert_clean(at)
+    assert not env.settings.dataset_dir(renamed).exists()
+    assert renamed not in [p.name for p in env.settings.data_dir.iterdir()]

@@ -313,6 +313,51 @@ def list_datasets(data_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["slug", "path", "features", "streets", "created", "source"])
 
 
+def rename_dataset(folder: str | Path, name: str) -> Path:
+    """Rename a dataset folder to the slug of `name`; return the new folder.
+
+    Raises
+    ------
+    DatasetError
+        When the folder is not a dataset, or another dataset already has that name.
+    """
+    folder = Path(folder)
+    slug = slug_from_text(name)
+    target = folder.with_name(slug)
+    if not (folder / META_FILE).is_file():
+        msg = f"{folder.name} is not a nudge dataset; nothing was renamed."
+        raise DatasetError(msg, code="dataset_rename_missing", name=folder.name)
+    if target == folder:
+        return folder
+    if target.exists():
+        msg = f"A dataset called {slug} already exists; choose another name."
+        raise DatasetError(msg, code="dataset_rename_taken", name=slug)
+    meta = json.loads((folder / META_FILE).read_text("utf-8"))
+    folder.rename(target)
+    (target / META_FILE).write_text(
+        json.dumps({**meta, "slug": slug}, ensure_ascii=False, indent=2), "utf-8"
+    )
+    return target
+
+
+def delete_dataset(folder: str | Path) -> None:
+    """Delete a dataset folder (its public spaces, streets, scores and plans files).
+
+    Raises
+    ------
+    DatasetError
+        When the folder is not a dataset (nothing else is ever deleted).
+    """
+    folder = Path(folder)
+    if not (folder / META_FILE).is_file():
+        msg = f"{folder.name} is not a nudge dataset; nothing was deleted."
+        raise DatasetError(msg, code="dataset_delete_missing", name=folder.name)
+    trash = folder.with_name(f".{folder.name}.deleted")
+    shutil.rmtree(trash, ignore_errors=True)
+    folder.rename(trash)  # gone from the list at once, even if removing the files fails
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def dataset_from_place(place: str, *, cache_dir: Path) -> CityDataset:
     """Geocode `place` (e.g. ``"Astana, Kazakhstan"``) and download its data through osmnx."""
     from nudge.osm._online import layers_from_place
