@@ -29,6 +29,7 @@ from nudge.registry import (
     get_installation,
     inspect_photo,
     log_installation,
+    log_with_photo,
     photos_of_installation,
 )
 from nudge.registry.evidence import sanitise_filename
@@ -323,3 +324,32 @@ def test_a_decompression_bomb_is_refused_in_words(monkeypatch: pytest.MonkeyPatc
         "The file huge.jpg is not a readable photo: it has far too many pixels to be opened "
         "safely. Send a JPEG, PNG, WebP or TIFF photo."
     )
+
+
+def _fields() -> dict[str, object]:
+    return {"kind": "banner", "lat": ALMATY[0], "lon": ALMATY[1], "installed_on": "2025-03-01"}
+
+
+def test_logging_with_a_photo_is_one_transaction(
+    engine: Engine, users: Users, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = tmp_path / "photos"
+    done = log_with_photo(engine, user=users.almaty, fields=_fields(),
+                          photo=("banner.jpg", jpeg_bytes()), photo_dir=photos)  # fmt: skip
+    assert done.evidence is not None and done.record.photo_ids == (done.evidence.photo_id,)
+    before = table_counts(engine)
+
+    def broken_disk(*args: object, **kwargs: object) -> Path:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(evidence, "_write_once", broken_disk)
+    other = {**_fields(), "lat": ALMATY[0] + 0.01}
+    with pytest.raises(OSError, match="disk full"):
+        dark = jpeg_bytes(colour=(9, 9, 9))
+        log_with_photo(engine, user=users.almaty, fields=other, photo=("other.jpg", dark),
+                       photo_dir=photos)  # fmt: skip
+    assert table_counts(engine) == before  # the photo step failed: no installation left behind
+    with pytest.raises(InputFileError):  # not a photo: refused before anything is written
+        log_with_photo(engine, user=users.almaty, fields=other,
+                       photo=("notes.jpg", b"not an image"), photo_dir=photos)  # fmt: skip
+    assert table_counts(engine) == before

@@ -97,6 +97,7 @@ from nudge.registry.evidence import (
     PhotoRecord,
     attach_photo,
     inspect_photo,
+    log_with_photo,
     photos_of_installation,
 )
 from nudge.registry.imports import (
@@ -195,6 +196,7 @@ __all__ = [
     "list_users",
     "log_installation",
     "log_publication",
+    "log_with_photo",
     "photos_of_installation",
     "populations_default",
     "preload",

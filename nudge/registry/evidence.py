@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,12 +35,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nudge._errors import InputFileError, Notice, RecordError
-from nudge.registry._store import distance_between
+from nudge.geo.regions import DistrictLayer
+from nudge.registry._store import DEFAULT_DUPLICATE_RADIUS_M, distance_between
 from nudge.registry.audit import record_change, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
 from nudge.registry.db import read_session, write_session
+from nudge.registry.installations import checked_installation, log_in_session
 from nudge.registry.models import Flag, Installation, InstallationPhoto, Photo
-from nudge.registry.records import FlagRecord, flag_record
+from nudge.registry.records import FlagRecord, InstallationRecord, flag_record, get_installation
 
 DEFAULT_MAX_PHOTO_BYTES = 20 * 1024 * 1024
 DEFAULT_PHOTO_DISTANCE_M = 100.0
@@ -409,6 +412,62 @@ def attach_photo(
                            photo_dir=Path(photo_dir), max_distance_m=max_distance_m)  # fmt: skip
     except IntegrityError as exc:  # attached to the same installation, or it changed, at once
         raise _attach_conflict(engine, installation_id, facts.sha256) from exc
+
+
+@dataclass(frozen=True)
+class LoggedWithPhoto:
+    """An installation logged together with its evidence photo, in one transaction."""
+
+    record: InstallationRecord
+    evidence: EvidenceResult | None
+
+
+def log_with_photo(
+    engine: Engine,
+    *,
+    user: UserRef,
+    fields: Mapping[str, Any],
+    photo: tuple[str, bytes] | None,
+    photo_dir: Path,
+    districts: DistrictLayer | None = None,
+    duplicate_radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
+    max_bytes: int = DEFAULT_MAX_PHOTO_BYTES,
+    max_distance_m: float = DEFAULT_PHOTO_DISTANCE_M,
+) -> LoggedWithPhoto:
+    """Log an installation and attach its photo in one transaction: both are stored, or neither.
+
+    The photo is checked before anything is written; a photo that cannot be stored or
+    attached rolls the installation back too, so no installation is left without the
+    evidence it was logged with.
+
+    Parameters
+    ----------
+    fields
+        The keyword arguments of `nudge.registry.log_installation` (``kind``, ``lat``...).
+    photo
+        ``(file name, bytes)`` of the uploaded photo, or None to log without one.
+    """
+    rows = checked_installation(engine, user, fields, districts)
+    checked = None
+    if photo is not None:
+        name = sanitise_filename(photo[0])
+        checked = (name, *inspect_photo(photo[1], max_bytes=max_bytes, name=name))
+    try:
+        with write_session(engine) as session:
+            record = log_in_session(session, user, rows, duplicate_radius_m=duplicate_radius_m)
+            evidence = None
+            if checked is not None:
+                name, facts, clean = checked
+                evidence = _attach(
+                    session, record.id, facts, clean, user=user, name=name,
+                    photo_dir=Path(photo_dir), max_distance_m=max_distance_m,
+                )  # fmt: skip
+    except IntegrityError as exc:
+        msg = "The installation could not be stored: someone else logged it at the same time."
+        raise RecordError(msg, code="installation_concurrent") from exc
+    if evidence is not None:
+        record = get_installation(engine, record.id)
+    return LoggedWithPhoto(record, evidence)
 
 
 def _attach_conflict(engine: Engine, installation_id: int, sha256: str) -> RecordError:

@@ -160,21 +160,52 @@ def log_installation(
         "themes": themes, "size": size, "facing_deg": facing_deg, "illuminated": illuminated,
         "city": city, "external_id": external_id, "note": note,
     }  # fmt: skip
-    rows = _checked_fields(engine, user, fields, districts)
+    rows = checked_installation(engine, user, fields, districts)
     try:
         with write_session(engine) as session:
-            actor = actor_in(session, user)
-            require(actor, "edit_installations", rows["region_code"][0])
-            claim_places(session, rows["lat"], rows["lon"], duplicate_radius_m)
-            uids = installation_uids(rows)
-            if existing_uids(session, uids):
-                _raise_existing(session, uids[0])
-            stored = store_installations(
-                session, actor, rows, uids, source="logged", radius_m=duplicate_radius_m
-            )
+            return log_in_session(session, user, rows, duplicate_radius_m=duplicate_radius_m)
     except IntegrityError as exc:
         msg = "The installation could not be stored: someone else logged it at the same time."
         raise RecordError(msg, code="installation_concurrent") from exc
+
+
+def checked_installation(
+    engine: Engine,
+    user: UserRef,
+    fields: Mapping[str, Any],
+    districts: DistrictLayer | None = None,
+) -> Columns:
+    """Return the checked columns of one installation to log (see `log_installation`).
+
+    Raises
+    ------
+    RecordError
+        When a value is invalid.
+    """
+    return _checked_fields(engine, user, dict(fields), districts)
+
+
+def log_in_session(
+    session: Session,
+    user: UserRef,
+    rows: Columns,
+    *,
+    duplicate_radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
+) -> InstallationRecord:
+    """Log one checked installation inside the caller's transaction; return its record.
+
+    The caller owns the session: logging an installation together with its photo is one
+    transaction (`nudge.registry.evidence.log_with_photo`), both or neither.
+    """
+    actor = actor_in(session, user)
+    require(actor, "edit_installations", rows["region_code"][0])
+    claim_places(session, rows["lat"], rows["lon"], duplicate_radius_m)
+    uids = installation_uids(rows)
+    if existing_uids(session, uids):
+        _raise_existing(session, uids[0])
+    stored = store_installations(
+        session, actor, rows, uids, source="logged", radius_m=duplicate_radius_m
+    )
     new_id = stored.ids[0]
     return new_record({**stored.records[0], "id": new_id}, stored.flags.get(new_id, []))
 

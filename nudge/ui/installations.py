@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+
+from nudge.registry.evidence import LoggedWithPhoto
+from nudge.registry.evidence import log_with_photo as registry_log_with_photo
 
 
 def today() -> date:
@@ -24,14 +26,6 @@ def engine_ready(engine: Engine) -> Engine:
     return engine
 
 
-@dataclass(frozen=True)
-class LoggedInstallation:
-    """An installation just logged, and what attaching its photo raised."""
-
-    record: Any
-    evidence: Any | None
-
-
 def log_with_photo(
     engine: Engine,
     *,
@@ -40,19 +34,12 @@ def log_with_photo(
     photo: tuple[str, bytes] | None,
     photo_dir: Path,
     districts: Any | None = None,
-) -> LoggedInstallation:
-    """Log an installation, then attach its evidence photo (when one was uploaded).
+) -> LoggedWithPhoto:
+    """Log an installation with its evidence photo, in one transaction (both or neither).
 
-    `districts` (a registry `DistrictLayer`) assigns the city district.
+    `districts` (a `DistrictLayer`) assigns the city district. See
+    `nudge.registry.evidence.log_with_photo`.
     """
-    from nudge.registry import attach_photo, get_installation, log_installation
-
-    record = log_installation(engine, user=user, districts=districts, **fields)
-    evidence = None
-    if photo is not None:
-        name, data = photo
-        evidence = attach_photo(
-            engine, record.id, data, user=user, photo_dir=photo_dir, filename=name
-        )
-        record = get_installation(engine, record.id)
-    return LoggedInstallation(record, evidence)
+    return registry_log_with_photo(
+        engine, user=user, fields=fields, photo=photo, photo_dir=photo_dir, districts=districts
+    )
