@@ -70,6 +70,7 @@ def _pages() -> list[st.Page]:
 
 with ui.guarded():
     ui.engine()  # creates the SQLite file and applies the migrations on first run
+    ui.resume_sign_in()  # a refresh keeps the user signed in (a signed token in the address)
 st.sidebar.title(ui.t()("app.title"))
 st.sidebar.caption(ui.t()("app.tagline"))
 _language()

@@ -22,6 +22,7 @@ from nudge._errors import BatchValidationError, NudgeError, RowProblem
 from nudge.i18n import Translator, error_key, error_text, problem_text, translator
 from nudge.registry import UserInfo, engine_from_url, upgrade_database
 from nudge.settings import Settings, settings_from_env
+from nudge.ui.signin import TOKEN_PARAM, recall, remember
 
 if TYPE_CHECKING:  # heavy modules are imported by the pages that use them
     import folium
@@ -100,6 +101,23 @@ def sign_out() -> None:
     for key, value in STATE_DEFAULTS.items():
         if key not in ("lang", "dataset"):
             st.session_state[key] = copy.deepcopy(value)
+    st.query_params.pop(TOKEN_PARAM, None)
+
+
+def signed_in(user: UserInfo) -> None:
+    """Keep `user` in the session and a sign-in token in the address (survives a refresh)."""
+    st.session_state["user"] = user
+    st.query_params[TOKEN_PARAM] = remember(engine(), user, settings())
+
+
+def resume_sign_in() -> None:
+    """Sign the user in again from the address's token after a browser refresh."""
+    if current_user() is None and TOKEN_PARAM in st.query_params:
+        user = recall(engine(), st.query_params.get(TOKEN_PARAM), settings())
+        if user is None:
+            st.query_params.pop(TOKEN_PARAM, None)  # expired or no longer valid
+        else:
+            st.session_state["user"] = user
 
 
 def t() -> Translator:

@@ -26,7 +26,7 @@ with ui.guarded():
             else:
                 with ui.guarded():
                     add_user(ui.engine(), username=username, password=password, role="admin")
-                    st.session_state["user"] = authenticate(ui.engine(), username, password)
+                    ui.signed_in(authenticate(ui.engine(), username, password))
                     st.rerun()
     else:
         with st.form("sign_in"):
@@ -35,6 +35,6 @@ with ui.guarded():
             submitted = st.form_submit_button(tr("sign_in.submit"), type="primary")
         if submitted:
             with ui.guarded():
-                st.session_state["user"] = authenticate(ui.engine(), username.strip(), password)
+                ui.signed_in(authenticate(ui.engine(), username.strip(), password))
                 st.rerun()
         st.caption(tr("sign_in.help"))

@@ -16,6 +16,10 @@ NUDGE_DATABASE_URL
 NUDGE_TILE_URL, NUDGE_TILE_ATTRIBUTION
     Map tiles (a ``{z}/{x}/{y}`` URL template) and their attribution; default
     OpenStreetMap's. A ministry may run its own tile server.
+NUDGE_SESSION_SECRET, NUDGE_SESSION_HOURS
+    Key that signs the app's sign-in tokens (default: a random key kept in
+    ``<data_dir>/.session_secret``) and how long a sign-in survives a browser
+    refresh (default 12 hours).
 NUDGE_MAP_ASSETS_URL
     Where the browser loads Leaflet and its plugins from; default the app's own
     ``static/leaflet/`` (no CDN, so maps work offline and on an intranet).
@@ -43,6 +47,8 @@ class Settings:
     tile_url: str = DEFAULT_TILE_URL
     tile_attribution: str = DEFAULT_TILE_ATTRIBUTION
     map_assets_url: str = DEFAULT_MAP_ASSETS_URL
+    session_secret: str = ""
+    session_hours: float = 12.0
 
     @property
     def cache_dir(self) -> Path:
@@ -89,4 +95,6 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         tile_url=env.get("NUDGE_TILE_URL") or DEFAULT_TILE_URL,
         tile_attribution=env.get("NUDGE_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
         map_assets_url=env.get("NUDGE_MAP_ASSETS_URL") or DEFAULT_MAP_ASSETS_URL,
+        session_secret=env.get("NUDGE_SESSION_SECRET") or "",
+        session_hours=float(env.get("NUDGE_SESSION_HOURS") or 12.0),
     )

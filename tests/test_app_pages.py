@@ -553,3 +553,29 @@ def test_data_page_renames_and_deletes_a_dataset(env: Env) -> None:
     assert_clean(at)
     assert not env.settings.dataset_dir(renamed).exists()
     assert renamed not in [p.name for p in env.settings.data_dir.iterdir()]
+
+
+def test_a_sign_in_survives_a_browser_refresh(env: Env) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.text_input(key="username").set_value("planner")
+    at.text_input(key="password").set_value(PASSWORD)
+    _submit(at, "sign_in.submit", "en")
+    assert_clean(at)
+    token = at.query_params["session"]
+    token = token[0] if isinstance(token, list) else token
+    assert token and PASSWORD not in token
+    # a refresh is a new session with the same address: signed in again, no password asked
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.session_state["lang"] = "en"
+    again.query_params["session"] = token
+    again.run()
+    assert_clean(again)
+    assert again.session_state["user"].username == "planner"
+    forged = AppTest.from_file(APP, default_timeout=60)
+    forged.query_params["session"] = token[:-3] + "abc"
+    forged.run()
+    assert forged.session_state["user"] is None  # a changed token signs no one in
+    again.button(key="sign_out").click().run()
+    assert "session" not in again.query_params

@@ -187,3 +187,27 @@ def test_every_refused_action_has_its_own_text(role: str, action: str, code: str
     role_kk = translator("kk")(f"roles.{role}")  # the role is named in Kazakh too
     assert kk.startswith(f"«bob» пайдаланушысы ({role_kk}) ") and "{" not in kk
     assert kk != error_text(info.value, "en")
+
+
+def test_session_tokens_keep_a_sign_in_until_expiry_password_change_or_deactivation(
+    engine: Engine, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from nudge.registry import session_token, user_from_token
+
+    secret = "test-secret-not-for-production"
+    token = session_token(engine, users.viewer, secret=secret)
+    assert "viewer-pass" not in token and "argon2" not in token  # never the password
+    assert user_from_token(engine, token, secret=secret) == users.viewer
+    assert user_from_token(engine, token, secret="another-key") is None  # forged
+    assert user_from_token(engine, token[:-2] + "xx", secret=secret) is None  # tampered
+    later = time.time() + 13 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert user_from_token(engine, token, secret=secret, max_age_hours=12) is None  # expired
+    monkeypatch.undo()
+    update_user(engine, "viewer", by=users.admin, password="a-new-long-pass")
+    assert user_from_token(engine, token, secret=secret) is None  # password changed
+    fresh = session_token(engine, users.viewer, secret=secret)
+    update_user(engine, "viewer", by=users.admin, active=False)
+    assert user_from_token(engine, fresh, secret=secret) is None  # deactivated

@@ -78,7 +78,9 @@ from nudge.registry.auth import (
     add_user,
     authenticate,
     list_users,
+    session_token,
     update_user,
+    user_from_token,
 )
 from nudge.registry.db import (
     BackupResult,
@@ -209,10 +211,12 @@ __all__ = [
     "require_schema",
     "resolve_flag",
     "schema_revision",
+    "session_token",
     "status_history",
     "update_installation",
     "update_user",
     "upgrade_database",
+    "user_from_token",
     "write_report",
     "write_session",
 ]

@@ -16,6 +16,7 @@ only in the app. Passwords are hashed with Argon2id (argon2-cffi).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -307,3 +308,48 @@ def list_users(engine: Engine) -> list[UserInfo]:
     with read_session(engine) as session:
         users = session.scalars(sa.select(User).order_by(User.username))
         return [_info(u) for u in users]
+
+
+SESSION_SALT = "nudge.session"
+DEFAULT_SESSION_HOURS = 12.0
+
+
+def _fingerprint(user: User) -> str:
+    """Return a short digest of the password hash: a new password ends older sign-ins."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def session_token(engine: Engine, user: UserInfo, *, secret: str) -> str:
+    """Return a signed token that keeps `user` signed in (never the password).
+
+    The token names the user and a digest of their password hash, signed with `secret`
+    (itsdangerous); `user_from_token` accepts it until it expires, the password changes or
+    the user is deactivated.
+    """
+    from itsdangerous import URLSafeTimedSerializer
+
+    with read_session(engine) as session:
+        found = actor_in(session, user)
+        payload = {"u": found.username, "f": _fingerprint(found)}
+    return URLSafeTimedSerializer(secret, salt=SESSION_SALT).dumps(payload)
+
+
+def user_from_token(
+    engine: Engine, token: str, *, secret: str, max_age_hours: float = DEFAULT_SESSION_HOURS
+) -> UserInfo | None:
+    """Return the user a session token signs in, or None when it is invalid or expired."""
+    from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+    try:
+        payload = URLSafeTimedSerializer(secret, salt=SESSION_SALT).loads(
+            token, max_age=int(max_age_hours * 3600)
+        )
+    except BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(payload, dict):
+        return None
+    with read_session(engine) as session:
+        user = session.scalar(sa.select(User).where(User.username == str(payload.get("u"))))
+        if user is None or not user.active or payload.get("f") != _fingerprint(user):
+            return None
+        return _info(user)
