@@ -118,14 +118,14 @@ def test_too_long_for_banner_is_a_warning_and_for_every_format_an_error(campaign
 
 def test_quote_needs_author_and_example_people_must_say_so(campaign) -> None:
     quote = proverb("q", "Еңбек түбі – береке.", kind="quote")
-    dynasty = {"id": "d1", "family_name": "Сапаровтар", "field": "railway", "region": "Almaty",
+    dynasty = {"id": "d1", "family_name": "Қиялбековтар", "field": "railway", "region": "Almaty",
                "generations": "3", "story_kk": "Үш буын теміржолда еңбек етті.",
                "is_example": "yes", "consent": "yes"}  # fmt: skip
     report = validate_items([quote], collection="proverbs", campaign=campaign)
     assert [p.column for p in report.errors] == ["author"]
     report = validate_items([dynasty], collection="dynasties", campaign=campaign)
     assert [p.column for p in report.errors] == ["family_name"]
-    dynasty["family_name"] = "Example family Сапаровтар"
+    dynasty["family_name"] = "Example family Қиялбековтар"  # қиял: imagined
     assert validate_items([dynasty], collection="dynasties", campaign=campaign).errors == []
 
 
@@ -223,3 +223,25 @@ def test_campaign_errors_carry_their_code() -> None:
     assert info.value.code == "content_campaign_invalid"
     assert info.value.params == {"where": "formats.x, duplicates.near_threshold, formats"}
     assert "Науқан баптаулары дұрыс емес (formats.x" in error_text(info.value, "kk")
+
+
+def test_a_spaced_dash_is_not_a_word() -> None:
+    from nudge.content.validation import text_length
+
+    words, chars = text_length("Ата көрген – оқ жонар, ана көрген – тон пішер.")
+    assert words == 8  # kk-0085: 8 words, not 10
+    assert chars == len("Ата көрген – оқ жонар, ана көрген – тон пішер.")
+
+
+def test_library_corrections_from_the_kazakh_and_russian_read() -> None:
+    from pathlib import Path
+
+    from nudge.content import load_library
+
+    library = load_library(folder=Path("/nonexistent") / "content")
+    text = {str(i["id"]): i for _, i in library.iter_items()}
+    assert text["kk-0008"]["text_kk"] == "Күшің барда істе, тісің барда тісте!"
+    assert text["kk-0037"]["text_kk"] == "Кәсібі бардың нәсібі бар."
+    assert "сообща" in text["kk-0062"]["text_ru"]  # a decision taken together is easy to bear
+    assert "пролит" not in text["kk-0052"]["text_ru"]  # watered, not spilled
+    assert text["kk-0081"].get("status") == "retired"  # off banners until checked in print

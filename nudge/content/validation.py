@@ -106,9 +106,14 @@ class ValidationReport:
 
 
 def text_length(text: str) -> tuple[int, int]:
-    """Return the number of words and of characters of a display text."""
+    """Return the number of words and of characters of a display text.
+
+    A word has at least one letter or digit: a spaced dash ("Ата көрген – оқ жонар") or other
+    punctuation standing alone is not a word.
+    """
     clean = " ".join(text.split())
-    return len(clean.split()) if clean else 0, len(clean)
+    words = [w for w in clean.split() if any(c.isalnum() for c in w)]
+    return len(words), len(clean)
 
 
 def fits_format(
