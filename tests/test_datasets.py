@@ -147,3 +147,20 @@ def test_place_online(tmp_path: Path) -> None:
 def test_place_that_does_not_geocode(tmp_path: Path) -> None:
     with pytest.raises(InvalidQueryError, match="could not be found"):
         datasets.dataset_from_place("Qwzxv Nowhere-town 12345", cache_dir=tmp_path)
+
+
+def test_sources_a_thousand_km_apart_are_not_one_city(shared_data: Path) -> None:
+    from nudge._errors import InputFileError
+    from nudge.i18n import error_text
+    from nudge.osm.datasets import dataset_from_files
+
+    astana = shared_data / "osm/astana/astana_pois.geojson"
+    almaty = shared_data / "osm/almaty/almaty_points.geojson"
+    with pytest.raises(InputFileError, match="km apart, so they are not one city") as info:
+        dataset_from_files([astana, almaty])
+    assert info.value.code == "sources_far_apart"
+    assert "бір қала емес" in error_text(info.value, "kk")
+    # roads and points of one city still combine
+    base = shared_data / "osm/almaty"
+    city = dataset_from_files([base / "geofabrik_shp", almaty])
+    assert len(city.features) and len(city.streets)

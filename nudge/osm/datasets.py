@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from nudge._errors import DatasetError, EmptyDataError, InputFileError, InvalidQueryError
+from nudge.geo.regions import distance_m
 from nudge.io.limits import check_degrees
 from nudge.osm.features import combine_features
 from nudge.osm.files import OsmLayers, concat_optional, layers_from_file, merge_streets
@@ -139,12 +140,44 @@ def dataset_from_layers(layers: Sequence[OsmLayers]) -> CityDataset:
         )
         raise EmptyDataError(msg, code="no_data_in_sources", sources=", ".join(sources))
     check_degrees(np.r_[features.geometry.array, streets.geometry.array], name=", ".join(sources))
+    check_one_place(layers)
     routes = concat_optional([layer.routes for layer in layers])
     buildings = concat_optional([layer.buildings for layer in layers])
     meta = _meta(features, streets, sources)
     meta["routes"] = None if routes is None else route_count(routes)
     meta["buildings"] = None if buildings is None else len(buildings)
     return CityDataset(features, streets, meta, routes=routes, buildings=buildings)
+
+
+MAX_SOURCE_GAP_KM = 100.0
+"""Sources farther apart than this are not one city: combining them is refused."""
+
+
+def check_one_place(layers: Sequence[OsmLayers], *, max_gap_km: float = MAX_SOURCE_GAP_KM) -> None:
+    """Refuse sources that lie far apart: one dataset is one city (or one area of a city).
+
+    Raises
+    ------
+    InputFileError
+        When the centres of two sources are more than `max_gap_km` apart, naming both.
+    """
+    centres = []
+    for layer in layers:
+        geoms = np.r_[layer.features.geometry.array, layer.streets.geometry.array]
+        geoms = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
+        if len(geoms):
+            w, s, e, n = shapely.total_bounds(geoms)
+            centres.append((layer.source, (s + n) / 2, (w + e) / 2))
+    for i, (a, lat_a, lon_a) in enumerate(centres):
+        for b, lat_b, lon_b in centres[i + 1 :]:
+            gap = float(distance_m(lat_a, lon_a, lat_b, lon_b)) / 1000
+            if gap > max_gap_km:
+                km = f"{gap:,.0f}"
+                msg = (
+                    f"{a} and {b} lie {km} km apart, so they are not one city: load each as its "
+                    "own dataset."
+                )
+                raise InputFileError(msg, code="sources_far_apart", first=a, second=b, km=km)
 
 
 def dataset_from_files(paths: Sequence[str | Path]) -> CityDataset:
