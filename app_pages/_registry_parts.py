@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
+import shapely
 import streamlit as st
 
 from app_pages import _shared as ui
@@ -45,6 +46,7 @@ def registry_map(tr: Translator, lang: str) -> None:
     st.caption(tr("registry.on_map", n=len(frame)))
     fmap = installations_map(
         frame,
+        bounds=None if len(frame) else _home_bounds(),
         status_labels={s: tr(f"statuses.{s}") for s in STATUSES},
         kind_labels={k: tr(f"installation_kinds.{k}") for k in INSTALLATION_KINDS},
         source=map_source(ui.settings()),
@@ -58,6 +60,18 @@ def registry_map(tr: Translator, lang: str) -> None:
         st.session_state["registry_click"] = click.point
         st.session_state["registry_pin"] = (round(click.point[0], 6), round(click.point[1], 6))
         st.rerun()
+
+
+def _home_bounds() -> list[float] | None:
+    """Return where an empty registry map opens: the coordinator's regions, else the city."""
+    user = ui.current_user()
+    outlines = ui.region_outlines()
+    shapes = [outlines[c] for c in (user.regions if user else ()) if c in outlines]
+    if shapes:
+        return [float(v) for v in shapely.total_bounds(shapes)]
+    city = ui.active_dataset()
+    bbox = city.meta.get("bbox") if city is not None else None
+    return list(bbox) if bbox and len(bbox) == 4 else None
 
 
 def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
@@ -105,10 +119,12 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
         )  # fmt: skip
         rec = done.record
         region = region_name(rec.region_code, st.session_state["lang"])
-        st.success(tr("registry.logged", id=rec.id, region=region, city=rec.city or "–"))
-        for flag in rec.open_flags:
-            st.warning(f"{tr('registry.flag')}: {flag_text(flag, tr)}", icon=":material/flag:")
+        lines = [tr("registry.logged", id=rec.id, region=region, city=rec.city or "–")]
+        lines += [f"{tr('registry.flag')}: {flag_text(f, tr)}" for f in rec.open_flags]
+        # shown after a rerun, so the map and its caption already count the new record
+        ui.flash("warning" if rec.open_flags else "success", "  \n".join(lines))
         st.session_state["registry_pin"] = None
+        st.rerun()
 
 
 def flag_text(flag: FlagRecord, tr: Translator) -> str:

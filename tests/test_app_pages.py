@@ -413,6 +413,9 @@ def test_registry_logs_an_installation_and_indicators_count_it(env: Env) -> None
     records = list_installations(env.engine)  # type: ignore[arg-type]
     assert len(records) == before + 1 and records[-1].region_code == "ALA"
     assert at.session_state["registry_pin"] is None
+    # the map's caption already counts the new record (it used to lag one behind)
+    on_map = translator("kk")("registry.on_map", n=before + 1)
+    assert on_map in [c.value for c in at.caption]
     view = open_page("viewer", "indicators", "kk", env)
     assert_clean(view)
     shown = {m.label: m.value for m in view.metric}
