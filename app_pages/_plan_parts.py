@@ -121,10 +121,15 @@ def plan_form(kind: str, tr: Translator) -> tuple[ui_planning.PlanRequest, Any, 
             key="plan_mode", horizontal=True,
         )  # fmt: skip
         count = c1.number_input(tr("plan.count"), 1, 5000, 10, key="plan_count")
-        budget = c2.number_input(tr("plan.budget"), 0.0, value=1_000_000.0, key="plan_budget")
-        cost = c2.number_input(tr("plan.cost"), 1.0, value=100_000.0, key="plan_cost")
-        spacing = c3.number_input(tr("plan.min_spacing"), 0.0, 5000.0, 250.0, key="plan_min_sp")
-        radius = c3.number_input(tr("plan.radius"), 0.0, 5000.0, 0.0, key="plan_radius")
+        # whole tenge and metres: no ".00" a Kazakh reader does not write
+        budget = c2.number_input(tr("plan.budget"), 0.0, value=1_000_000.0, step=100_000.0,
+                                 format="%.0f", key="plan_budget")  # fmt: skip
+        cost = c2.number_input(tr("plan.cost"), 1.0, value=100_000.0, step=10_000.0,
+                               format="%.0f", key="plan_cost")  # fmt: skip
+        spacing = c3.number_input(tr("plan.min_spacing"), 0.0, 5000.0, 250.0, step=10.0,
+                                  format="%.0f", key="plan_min_sp")  # fmt: skip
+        radius = c3.number_input(tr("plan.radius"), 0.0, 5000.0, 0.0, step=10.0,
+                                 format="%.0f", key="plan_radius")  # fmt: skip
         d1, d2, d3 = st.columns(3)
         districts = d1.file_uploader(
             tr("plan.districts"), type=["geojson", "json", "gpkg"], key="plan_districts"

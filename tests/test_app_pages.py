@@ -252,6 +252,7 @@ def test_plan_page_runs_locks_compares_and_exports(env: Env) -> None:
     at = open_page("planner", "plan", "kk", env, {"dataset": "almaty-test"})
     assert_clean(at)
     # a legend for the score colours, and the signal points as bars inside the table
+    assert at.number_input(key="plan_budget").format == "%.0f"  # 1000000, not 1000000.00
     legend = [m.value for m in at.markdown if "linear-gradient" in m.value]
     assert legend and translator("kk")("plan.legend_high") in legend[0]
     assert not at.get("arrow_vega_lite_chart") and not at.get("vega_lite_chart")
