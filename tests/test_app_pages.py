@@ -422,7 +422,7 @@ def test_registry_logs_an_installation_and_indicators_count_it(env: Env) -> None
     shown = {m.label: m.value for m in view.metric}
     assert shown[translator("kk")("indicators.installations")] == f"{before + 1:,}"
     headers = list(view.dataframe[0].value.columns)  # the table by region, in Kazakh
-    assert {"Облыс коды", "Облыс", "Орнатулар", "Тұрғындар саны"} <= set(headers)
+    assert {"Өңір коды", "Өңір", "Орнатулар", "Тұрғындар саны"} <= set(headers)
 
 
 def test_registry_refuses_a_coordinator_outside_its_region(env: Env) -> None:
