@@ -29,6 +29,7 @@ from nudge.registry import (
     list_publications,
     log_publication,
     photos_of_installation,
+    planned_sites_frame,
     resolve_flag,
 )
 from nudge.ui import files as ui_files
@@ -47,6 +48,8 @@ def registry_map(tr: Translator, lang: str) -> None:
     fmap = installations_map(
         frame,
         bounds=None if len(frame) else _home_bounds(),
+        planned=planned_sites_frame(ui.engine(), regions=_my_regions()),
+        planned_label=tr("registry.planned_sites"),
         status_labels={s: tr(f"statuses.{s}") for s in STATUSES},
         kind_labels={k: tr(f"installation_kinds.{k}") for k in INSTALLATION_KINDS},
         source=map_source(ui.settings()),
@@ -60,6 +63,12 @@ def registry_map(tr: Translator, lang: str) -> None:
         st.session_state["registry_click"] = click.point
         st.session_state["registry_pin"] = (round(click.point[0], 6), round(click.point[1], 6))
         st.rerun()
+
+
+def _my_regions() -> list[str] | None:
+    """Return a coordinator's regions (None: every region)."""
+    user = ui.current_user()
+    return list(user.regions) if user is not None and user.regions else None
 
 
 def _home_bounds() -> list[float] | None:

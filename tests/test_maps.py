@@ -237,3 +237,20 @@ def test_regions_map_tells_zero_from_unknown_and_shows_cities() -> None:
     assert '"dash": "4 3"' in html and html.count('"dash": null') == 2  # Almaty 5, Astana 0
     assert "circleMarker" in html and "Almaty" in html  # the city as a proportional circle
     assert "fitBounds" in html  # zoomed to the records, not the whole country
+
+
+def test_installations_map_draws_the_planned_sites() -> None:
+    from nudge.ui.maps import installations_map
+
+    planned = pd.DataFrame(
+        {"plan_name": ["spring"], "site_id": ["s1"], "name": ["<b>Абай</b>"], "lat": [43.24],
+         "lon": [76.9], "kind": ["banner"], "region_code": ["ALA"]}
+    )  # fmt: skip
+    empty = pd.DataFrame(columns=["id", "lat", "lon", "kind", "status"])
+    m = installations_map(
+        empty, status_labels={}, kind_labels={}, planned=planned, planned_label="жоспарланған",
+        bounds=[76.8, 43.2, 77.0, 43.3],
+    )  # fmt: skip
+    html = m.get_root().render()
+    assert '"dashArray": "3 3"' in html
+    assert "<b>Абай</b>" not in html  # the name is escaped

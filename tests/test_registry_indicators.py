@@ -242,3 +242,20 @@ def test_ministry_report_gives_almaty_one_population(
             == pytest.approx(region.loc["ALA", "installations_per_100k"])
             or city.loc["Almaty", "installations"] != region.loc["ALA", "installations"]
         )
+
+
+def test_planned_sites_are_listed_for_the_registry_map(engine: Engine, users: Users) -> None:
+    import geopandas as gpd
+
+    from nudge.registry import import_plan, planned_sites_frame
+
+    plan = gpd.GeoDataFrame(
+        {"site_id": ["s1", "s2"], "kind": ["banner"] * 2, "name": ["Абай / Байтұрсынов", None]},
+        geometry=gpd.points_from_xy([ALMATY[1], ASTANA[1]], [ALMATY[0], ASTANA[0]]),
+        crs="EPSG:4326",
+    )  # fmt: skip
+    import_plan(engine, plan, user=users.planner, plan_name="spring")
+    sites = planned_sites_frame(engine)
+    assert sorted(sites["site_id"]) == ["s1", "s2"] and set(sites["plan_name"]) == {"spring"}
+    almaty = planned_sites_frame(engine, regions=["ALA"])
+    assert almaty["site_id"].tolist() == ["s1"]  # a coordinator sees the sites of their regions

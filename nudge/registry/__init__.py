@@ -116,6 +116,7 @@ from nudge.registry.indicators import (
     indicator_table,
     indicators_from_frames,
     installations_frame,
+    planned_sites_frame,
     populations_default,
     publications_frame,
 )
@@ -200,6 +201,7 @@ __all__ = [
     "log_publication",
     "log_with_photo",
     "photos_of_installation",
+    "planned_sites_frame",
     "populations_default",
     "preload",
     "publications_frame",

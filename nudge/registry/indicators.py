@@ -38,7 +38,7 @@ from nudge.geo.regions import (
     region_populations,
 )
 from nudge.registry.db import read_session
-from nudge.registry.models import Flag, Installation, InstallationPhoto, Publication
+from nudge.registry.models import Flag, Installation, InstallationPhoto, PlannedSite, Publication
 
 BREAKDOWNS = ("region", "city", "district", "kind", "theme", "month")
 GEOGRAPHIC = ("district", "city", "region")  # most specific first
@@ -358,3 +358,17 @@ def indicator_table(
     pubs = publications_frame(engine, date_from=date_from, date_to=date_to or active_on)
     pops = populations if populations is not None else populations_default()
     return indicators_from_frames(inst, pubs, by=by, populations=pops)
+
+
+def planned_sites_frame(engine: Engine, *, regions: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return the planned sites stored in the registry: ``plan_name``, ``site_id``, ``kind``,
+    ``name``, ``lat``, ``lon``, ``region_code`` (optionally of some regions only)."""
+    query = sa.select(
+        PlannedSite.plan_name, PlannedSite.site_id, PlannedSite.kind, PlannedSite.name,
+        PlannedSite.lat, PlannedSite.lon, PlannedSite.region_code,
+    )  # fmt: skip
+    if regions:
+        query = query.where(PlannedSite.region_code.in_(list(regions)))
+    columns = ["plan_name", "site_id", "kind", "name", "lat", "lon", "region_code"]
+    with read_session(engine) as session:
+        return pd.DataFrame(session.execute(query).all(), columns=columns)

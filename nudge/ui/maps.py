@@ -400,6 +400,8 @@ def installations_map(
     status_labels: Mapping[str, str],
     kind_labels: Mapping[str, str],
     bounds: Sequence[float] | None = None,
+    planned: pd.DataFrame | None = None,
+    planned_label: str = "planned",
     source: MapSource = DEFAULT_SOURCE,
 ) -> folium.Map:
     """Map installations coloured by status (clustered when many).
@@ -445,6 +447,19 @@ def installations_map(
             radius=6,
             source=source,
         )
+    if planned is not None and len(planned):
+        group = folium.FeatureGroup(name=f"{escape_text(planned_label)} ({len(planned)})")
+        lat, lon = planned["lat"].to_numpy(float), planned["lon"].to_numpy(float)
+        names = planned["name"].fillna(planned["site_id"]).astype(str).to_numpy()
+        plans = planned["plan_name"].astype(str).to_numpy()
+        for i in range(len(planned)):  # the sites of stored plans: a few hundred
+            folium.CircleMarker(
+                [lat[i], lon[i]], radius=5, color="#6a1b9a", weight=2, fill=False,
+                dash_array="3 3",
+                tooltip=folium.Tooltip(tooltip_html(names[i], [(planned_label, plans[i])])),
+            ).add_to(group)  # fmt: skip
+        group.add_to(m)
+        folium.LayerControl(collapsed=True).add_to(m)
     return m
 
 
