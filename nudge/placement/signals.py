@@ -235,16 +235,24 @@ def routes_near(
     radius
         Metres.
     """
-    if len(stop_xy) == 0 or len(cand_xy) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    near = cKDTree(stop_xy).query_ball_point(cand_xy, r=radius)
+    cand, stops = pairs_within(cand_xy, stop_xy, radius=radius)
+    pairs = np.unique(np.c_[cand, route_key[stops]], axis=0).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def pairs_within(
+    cand_xy: np.ndarray, xy: np.ndarray, *, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return every (candidate, point) index pair closer than `radius` metres (zero included)."""
+    none = np.zeros(0, dtype=np.int64)
+    if len(xy) == 0 or len(cand_xy) == 0:
+        return none, none
+    near = cKDTree(xy).query_ball_point(cand_xy, r=radius)
     sizes = np.fromiter((len(n) for n in near), dtype=np.int64, count=len(near))
     if sizes.sum() == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return none, none
     cand = np.repeat(np.arange(len(cand_xy)), sizes)
-    stops = np.concatenate([np.asarray(n, dtype=np.int64) for n in near if n])
-    pairs = np.unique(np.c_[cand, route_key[stops]], axis=0)
-    return pairs[:, 0], pairs[:, 1]
+    return cand, np.concatenate([np.asarray(n, dtype=np.int64) for n in near if n])
 
 
 def serving_routes(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -324,14 +332,7 @@ def departures_near(
     cand_xy: np.ndarray, stops: gpd.GeoDataFrame, *, crs: CRS, radius: float
 ) -> np.ndarray:
     """Return the weekday departures (GTFS, `nudge.osm.gtfs`) from stops within `radius`."""
-    if stops.empty or len(cand_xy) == 0:
-        return np.zeros(len(cand_xy))
     xy = shapely.get_coordinates(stops.geometry.to_crs(crs).array)
-    near = cKDTree(xy).query_ball_point(cand_xy, r=radius)
-    sizes = np.fromiter((len(n) for n in near), dtype=np.int64, count=len(near))
-    if sizes.sum() == 0:
-        return np.zeros(len(cand_xy))
-    cand = np.repeat(np.arange(len(cand_xy)), sizes)
-    idx = np.concatenate([np.asarray(n, dtype=np.int64) for n in near if n])
+    cand, idx = pairs_within(cand_xy, xy, radius=radius)
     weight = stops["departures"].to_numpy(dtype=float)
-    return np.bincount(cand, weights=weight[idx], minlength=len(cand_xy))
+    return np.bincount(cand, weights=weight[idx], minlength=len(cand_xy)).astype(float)

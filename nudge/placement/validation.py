@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import nnls
 from scipy.spatial import cKDTree
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import kendalltau, rankdata, spearmanr
 
 from nudge._errors import InputFileError, Notice, RowProblem
 from nudge.osm.datasets import CityDataset
@@ -116,9 +116,7 @@ def rank_agreement(
     rho = _spearman(y, x)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(y), size=(draws, len(y)))
-    ry = np.apply_along_axis(_ranks, 1, y[idx])
-    rx = np.apply_along_axis(_ranks, 1, x[idx])
-    boot = np.array([_pearson(a, b) for a, b in zip(ry, rx, strict=True)])
+    boot = _row_correlations(rankdata(y[idx], axis=1), rankdata(x[idx], axis=1))
     low, high = np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (0.0, 0.0)
     tau = kendalltau(y, x).statistic if np.ptp(x) > 0 and np.ptp(y) > 0 else 0.0
     n = max(1, round(0.1 * len(y)))
@@ -133,14 +131,13 @@ def rank_agreement(
     )
 
 
-def _ranks(v: np.ndarray) -> np.ndarray:
-    return pd.Series(v).rank(method="average").to_numpy()
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return np.nan
-    return float(np.corrcoef(a, b)[0, 1])
+def _row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the Pearson correlation of each row of `a` with the same row of `b` (NaN if flat)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    norm = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, (a * b).sum(axis=1) / norm, np.nan)
 
 
 def _spearman(y: np.ndarray, x: np.ndarray) -> float:

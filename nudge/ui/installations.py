@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from nudge.registry.evidence import LoggedWithPhoto
-from nudge.registry.evidence import log_with_photo as registry_log_with_photo
+from nudge.registry.evidence import log_with_photo
+
+__all__ = ["engine_ready", "log_with_photo", "today"]
 
 
 def today() -> date:
@@ -24,22 +22,3 @@ def engine_ready(engine: Engine) -> Engine:
 
     upgrade_database(engine)
     return engine
-
-
-def log_with_photo(
-    engine: Engine,
-    *,
-    user: Any,
-    fields: Mapping[str, Any],
-    photo: tuple[str, bytes] | None,
-    photo_dir: Path,
-    districts: Any | None = None,
-) -> LoggedWithPhoto:
-    """Log an installation with its evidence photo, in one transaction (both or neither).
-
-    `districts` (a `DistrictLayer`) assigns the city district. See
-    `nudge.registry.evidence.log_with_photo`.
-    """
-    return registry_log_with_photo(
-        engine, user=user, fields=fields, photo=photo, photo_dir=photo_dir, districts=districts
-    )
