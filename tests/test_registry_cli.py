@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 import typer
 from registry_support import ALMATY, ASTANA, jpeg_bytes, write_csv
@@ -122,6 +123,10 @@ def test_log_status_photo_publication_export_report_audit(
     report = _run(app, cli_env, "report", "--by", "kind", "--output", str(xlsx), "--json")
     assert xlsx.exists()
     assert report["total"]["installations_verified"] == 1
+    assert openpyxl.load_workbook(xlsx).sheetnames[0] == "қорытынды"  # Kazakh by default
+    ru = tmp_path / "ministry_ru.xlsx"
+    _run(app, cli_env, "report", "--by", "kind", "--output", str(ru), "--lang", "ru", "--json")
+    assert openpyxl.load_workbook(ru).sheetnames[0] == "итоги"
     assert report["total"]["reach"] == 500
     audit = _run(app, cli_env, "registry", "audit", "--table", "installations", "--json")
     assert [e["action"] for e in audit["entries"]] == ["status", "attach_photo", "create"]

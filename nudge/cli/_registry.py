@@ -363,6 +363,9 @@ def report(
         Path | None, typer.Option(help="City populations replacing GeoNames' (CSV).")
     ] = None,
     districts_csv: Annotated[Path | None, typer.Option(help="District populations (CSV).")] = None,
+    lang: Annotated[
+        str, typer.Option(help="Language of the report file: kk (default), ru or en.")
+    ] = "kk",
     as_json: JsonOption = False,
 ) -> None:
     """Count installations and publications (all and verified), per 100,000 where known."""
@@ -387,7 +390,7 @@ def report(
             date_from=dates["date_from"],
             date_to=dates["date_to"],
         )
-        out["output"] = registry.write_report(full, output)
+        out["output"] = registry.write_report(full, output, lang=lang)
     human = table.rows.drop(columns=["installation_ids", "publication_ids"]).to_string(index=False)
     emit(out, as_json=as_json, human=f"{human}\ntotal: {table.total}")
 
