@@ -22,7 +22,7 @@ import typer
 
 from nudge.cli._common import run_app
 
-MODULES = ("_data", "_placement", "_plan", "_content", "_registry")
+MODULES = ("_data", "_placement", "_plan", "_content", "_registry", "_evaluation")
 # The module that registers each top-level command (a test keeps this complete).
 COMMANDS = {
     "load": "_data",
@@ -37,6 +37,7 @@ COMMANDS = {
     "user": "_registry",
     "registry": "_registry",
     "report": "_registry",
+    "evaluate": "_evaluation",
 }
 
 

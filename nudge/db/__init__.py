@@ -1,0 +1,1 @@
+"""The shared database: engines, transactions, schema upgrades and shared stores."""

@@ -1,0 +1,1 @@
+"""Evaluation of the campaign: rollout designs with their power, survey estimates, exposure."""

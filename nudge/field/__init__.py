@@ -1,0 +1,1 @@
+"""Field capture: XLSForm forms from a plan, and ODK/Kobo submissions into the registry."""
