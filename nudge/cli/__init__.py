@@ -22,7 +22,7 @@ import typer
 
 from nudge.cli._common import run_app
 
-MODULES = ("_data", "_placement", "_plan", "_content", "_registry", "_evaluation")
+MODULES = ("_data", "_placement", "_plan", "_content", "_registry", "_evaluation", "_field")
 # The module that registers each top-level command (a test keeps this complete).
 COMMANDS = {
     "load": "_data",
@@ -38,6 +38,7 @@ COMMANDS = {
     "registry": "_registry",
     "report": "_registry",
     "evaluate": "_evaluation",
+    "field": "_field",
 }
 
 

@@ -1,0 +1,97 @@
+"""CLI commands of field capture: ``nudge field form`` and ``nudge field import``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nudge._errors import InputFileError
+from nudge.cli._common import JsonOption, emit, finish_import, get_settings
+
+MaxAccuracy = Annotated[float, typer.Option(help="Worst GPS accuracy accepted, in metres.")]
+
+
+def _read_plan(path: Path) -> Any:
+    import geopandas as gpd
+
+    try:
+        return gpd.read_file(path).to_crs(4326)
+    except Exception as exc:  # pyogrio raises errors of many kinds for a missing or damaged file
+        msg = f"The plan {path.name} could not be read; give the GeoJSON written by `nudge plan`."
+        raise InputFileError(msg, code="field_plan_unreadable", name=path.name) from exc
+
+
+def field_form(
+    plan: Annotated[Path, typer.Option(help="Plan GeoJSON (output of `nudge plan`).")],
+    out: Annotated[Path, typer.Option(help="XLSForm workbook to write (.xlsx).")],
+    rotation: Annotated[
+        Path | None, typer.Option(help="calendar.csv of `nudge content rotate`.")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="Only the sites of this region.")] = None,
+    on: Annotated[
+        str | None, typer.Option(help="Day whose flight is expected (default today).")
+    ] = None,
+    max_accuracy: MaxAccuracy = 25.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Write an XLSForm (ODK Collect, KoboToolbox) to check the plan's sites in the field."""
+    from nudge.field import expected_content, form_from_plan
+
+    day = date.fromisoformat(on) if on else date.today()
+    content: dict[str, str] = {}
+    flight = None
+    if rotation is not None:
+        flight, content = expected_content(rotation, on=day)
+    form = form_from_plan(_read_plan(plan), region=region, content=content, flight=flight,
+                          max_accuracy_m=max_accuracy)  # fmt: skip
+    path = form.write(out)
+    emit({"out": path, "sites": len(form.sites), "flight": flight, "version": form.version,
+          "districts": int((form.choices["list_name"] == "districts").sum())},
+         as_json=as_json)  # fmt: skip
+
+
+def field_import(
+    export: Annotated[Path, typer.Argument(help="ODK Central zip or CSV, or KoboToolbox XLSX.")],
+    user: Annotated[str, typer.Option("--as", help="Registry user to act for.")],
+    max_accuracy: MaxAccuracy = 25.0,
+    districts: Annotated[
+        Path | None, typer.Option(help="GeoJSON of city districts to assign.")
+    ] = None,
+    radius: Annotated[
+        float, typer.Option(help="Flag a submission this close (m) to an active one of its kind.")
+    ] = 15.0,
+    max_distance: Annotated[
+        float, typer.Option(help="Flag a photo whose GPS is farther than this (m).")
+    ] = 100.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Import field submissions; every problem is reported with its submission id."""
+    from nudge.cli._registry import _districts, _engine, _themes_lookup
+    from nudge.field import import_submissions
+
+    result = import_submissions(
+        _engine(), export, user=user, photo_dir=get_settings().photo_dir,
+        max_accuracy_m=max_accuracy, districts=_districts(districts),
+        duplicate_radius_m=radius, max_distance_m=max_distance, themes_of=_themes_lookup(),
+    )  # fmt: skip
+    human = (
+        f"submissions: {result.submissions}, stored: {result.stored}, updated: {result.updated}, "
+        f"status changes: {result.status_changes}, skipped (already stored): "
+        f"{result.skipped_existing}, photos: {result.photos}, flagged: {result.flagged}, "
+        f"errors: {len(result.errors)}"
+    )
+    human += "".join(f"\n  {p.submission} (row {p.row}): {p.message}" for p in result.errors)
+    emit(result.as_dict(), as_json=as_json, human=human)
+    finish_import(export.name, kept=result.kept, refused=result.refused)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main CLI application."""
+    field = typer.Typer(help="Field capture with ODK Collect and KoboToolbox.",
+                        no_args_is_help=True)  # fmt: skip
+    field.command("form")(field_form)
+    field.command("import")(field_import)
+    app.add_typer(field, name="field")

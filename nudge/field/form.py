@@ -1,0 +1,309 @@
+"""An XLSForm for coordinators' phones, built from a plan (ODK Collect, KoboToolbox).
+
+`form_from_plan` turns the sites of a plan (and, when given, the content the
+rotation calendar puts there in the current flight) into the three sheets of an
+XLSForm: ``survey``, ``choices`` and ``settings``. The coordinator picks a
+district, then the planned site (its name, street, kind, coordinates and expected
+content are columns of the ``sites`` choice list), records the GPS point (refused
+on the phone when its accuracy is worse than `max_accuracy_m`), one or more photos,
+the kind, dates, status, size, illumination and notes. Labels are Kazakh (the
+default language), Russian and English, from the interface catalogues.
+
+The field names are the columns `nudge.field.exports` reads back; the form's
+``version`` starts with `FORM_SCHEMA`, which tells the import which layout the
+submissions follow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nudge._errors import InputFileError
+from nudge.geo.regions import region_code, regions_of_points
+from nudge.i18n import load_messages
+from nudge.io.sheets import xlsx_bytes
+from nudge.io.tables import read_table
+from nudge.registry.models import INSTALLATION_KINDS
+
+FORM_SCHEMA = "nudge-field-1"
+"""Prefix of the version of every form this module writes; the import knows this layout."""
+DEFAULT_MAX_ACCURACY_M = 25.0
+"""Worst GPS accuracy (metres) the form and the import accept."""
+FORM_STATUSES = ("planned", "ordered", "installed", "damaged", "replaced", "removed")
+"""Statuses a coordinator may report in the field (verification is done on the desk)."""
+LANGUAGES = {"kk": "Kazakh (kk)", "ru": "Russian (ru)", "en": "English (en)"}
+"""XLSForm language columns, ``label::Kazakh (kk)``; Kazakh is the form's default."""
+
+_SITE_FILTER = "${district} = '' or district = ${district} or district = ''"
+"""Sites of the chosen district, and those outside every district, offered in any case."""
+_SITE_COLUMNS = ("site_name", "street", "district", "kind", "lat", "lon", "region", "content")
+
+
+@dataclass(frozen=True)
+class FieldForm:
+    """An XLSForm: its sheets, the sites offered, and the flight whose content is expected."""
+
+    survey: pd.DataFrame
+    choices: pd.DataFrame
+    settings: pd.DataFrame
+    sites: pd.DataFrame
+    flight: str | None
+
+    @property
+    def version(self) -> str:
+        """Return the form's version (starts with `FORM_SCHEMA`)."""
+        return str(self.settings.loc[0, "version"])
+
+    def to_bytes(self) -> bytes:
+        """Return the form as an XLSX workbook."""
+        sheets = {"survey": self.survey, "choices": self.choices, "settings": self.settings}
+        return xlsx_bytes(sheets)
+
+    def write(self, path: Path | str) -> Path:
+        """Write the form as an XLSX workbook at `path` and return the path."""
+        target = Path(path)
+        if target.suffix.lower() != ".xlsx":
+            msg = f"An XLSForm is an .xlsx workbook; {target.name} has another extension."
+            raise InputFileError(msg, code="field_form_suffix", name=target.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_suffix(".xlsx.part")
+        part.write_bytes(self.to_bytes())
+        part.replace(target)
+        return target
+
+
+def _labels(key: str, **values: object) -> dict[str, str]:
+    """Return the label columns of interface text `key` in every form language."""
+    out = {}
+    for lang, column in LANGUAGES.items():
+        text = load_messages(lang)[key]
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", str(value))
+        out[f"label::{column}"] = text
+    return out
+
+
+def _rename_label(labels: dict[str, str], prefix: str) -> dict[str, str]:
+    return {prefix + k.removeprefix("label"): v for k, v in labels.items()}
+
+
+def _numbers(table: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in table:
+        return np.full(len(table), np.nan)
+    return pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _plan_sites(plan: pd.DataFrame, region: str | None) -> pd.DataFrame:
+    """Return the sites of `plan` (in `region` when given) with the choice-list columns."""
+    if "site_id" not in plan.columns:
+        msg = "The plan has no site_id column; give a plan written by `nudge plan`."
+        raise InputFileError(msg, code="field_plan_columns")
+    if "geometry" in plan.columns:
+        points = plan.geometry.representative_point()
+        lat, lon = points.y.to_numpy(dtype=float), points.x.to_numpy(dtype=float)
+    else:
+        lat, lon = (_numbers(plan, c) for c in ("lat", "lon"))
+    text = {c: plan[c].astype(object).where(plan[c].notna(), "").astype(str).to_numpy()
+            if c in plan.columns else np.full(len(plan), "", dtype=object)
+            for c in ("name", "street", "district", "kind")}  # fmt: skip
+    street = np.where(text["street"] != "", text["street"],
+                      np.where(text["kind"] == "banner", text["name"], ""))  # fmt: skip
+    sites = pd.DataFrame({
+        "site_id": plan["site_id"].astype(str).to_numpy(), "name": text["name"], "street": street,
+        "district": text["district"], "kind": text["kind"], "lat": np.round(lat, 6),
+        "lon": np.round(lon, 6), "region": regions_of_points(lat, lon),
+    })  # fmt: skip
+    sites = sites[np.isfinite(lat) & np.isfinite(lon)].drop_duplicates("site_id")
+    if region is not None:
+        sites = sites[sites["region"] == region_code(region)]
+    if sites.empty and region is not None:
+        msg = f"The plan has no site in region {region}; check the plan and the region."
+        raise InputFileError(msg, code="field_plan_empty_region", region=region_code(region))
+    if sites.empty:
+        msg = "The plan has no site with a point; give a plan written by `nudge plan`."
+        raise InputFileError(msg, code="field_plan_empty")
+    return sites.reset_index(drop=True)
+
+
+_FLIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def current_flight(labels: list[str], on: date) -> str | None:
+    """Return the label of the flight running on `on`: the last one started by then.
+
+    Labels are those of `nudge content rotate`'s calendar (``F03 2025-04-12``);
+    before the first flight starts, the first one is returned.
+    """
+    starts = [(date.fromisoformat(m.group(1)), lab) for lab in labels
+              if (m := _FLIGHT.search(lab))]  # fmt: skip
+    if not starts:
+        return None
+    started = [lab for start, lab in sorted(starts) if start <= on]
+    return started[-1] if started else sorted(starts)[0][1]
+
+
+def expected_content(calendar: Path | str, *, on: date) -> tuple[str | None, dict[str, str]]:
+    """Return the current flight of a rotation calendar and the content id of each site in it.
+
+    Parameters
+    ----------
+    calendar
+        ``calendar.csv`` (or .xlsx) of `nudge content rotate`: ``site_id`` then one
+        column per flight.
+    on
+        The day whose flight is wanted.
+    """
+    table, _ = read_table(Path(calendar))
+    if "site_id" not in table.columns:
+        name = Path(calendar).name
+        msg = f"The calendar {name} has no site_id column; give the calendar.csv of a rotation."
+        raise InputFileError(msg, code="field_calendar_columns", name=name)
+    flight = current_flight([str(c) for c in table.columns], on)
+    if flight is None:
+        return None, {}
+    items = table[flight].astype(object).where(table[flight].notna(), None)
+    return flight, {str(s): str(i) for s, i in zip(table["site_id"], items, strict=True) if i}
+
+
+def form_from_plan(
+    plan: pd.DataFrame,
+    *,
+    region: str | None = None,
+    content: dict[str, str] | None = None,
+    flight: str | None = None,
+    max_accuracy_m: float = DEFAULT_MAX_ACCURACY_M,
+    title: str | None = None,
+) -> FieldForm:
+    """Build the XLSForm of a plan's sites.
+
+    Parameters
+    ----------
+    plan
+        Plan sites (GeoDataFrame of `nudge plan`, or a table with ``lat``/``lon``):
+        ``site_id``, ``kind``, ``name``, ``district`` (``street`` when there is one).
+    region
+        Only the sites in this region (code or name).
+    content
+        Content id expected at each site (see `expected_content`).
+    flight
+        Label of the flight `content` belongs to; shown in the form's title.
+    max_accuracy_m
+        Refuse GPS points less accurate than this on the phone.
+    title
+        Form title; by default the Kazakh title with the flight.
+
+    Returns
+    -------
+    FieldForm
+    """
+    sites = _plan_sites(plan, region)
+    sites["content"] = [(content or {}).get(s, "") for s in sites["site_id"]]
+    districts = _district_choices(sites)
+    choices = pd.concat([districts, _site_choices(sites), _fixed_choices()], ignore_index=True)
+    digest = hashlib.sha256(pd.util.hash_pandas_object(sites.astype(str)).to_numpy().tobytes())
+    version = f"{FORM_SCHEMA}.{digest.hexdigest()[:10]}"
+    name = title or load_messages("kk")["field_form.title"] + (f" ({flight})" if flight else "")
+    settings = pd.DataFrame([{
+        "form_title": name, "form_id": "nudge_field", "version": version,
+        "default_language": LANGUAGES["kk"], "instance_name": "concat(${site}, ' ', ${status})",
+    }])  # fmt: skip
+    survey = _survey(version, max_accuracy_m, by_district=not districts.empty)
+    choices = choices.astype(object).where(choices.notna(), "")
+    return FieldForm(survey, choices, settings, sites, flight)
+
+
+def _district_choices(sites: pd.DataFrame) -> pd.DataFrame:
+    names = sorted({d for d in sites["district"] if d})
+    rows = [{"list_name": "districts", "name": _choice_name(d), **_same_label(d)} for d in names]
+    return pd.DataFrame(rows)
+
+
+def _choice_name(text: str) -> str:
+    """Return a choice name without spaces (XLSForm refuses them) for a district."""
+    return re.sub(r"\s+", "_", text.strip())
+
+
+def _same_label(text: str) -> dict[str, str]:
+    return {f"label::{column}": text for column in LANGUAGES.values()}
+
+
+def _site_choices(sites: pd.DataFrame) -> pd.DataFrame:
+    where = [", ".join(p for p in (n, s if s != n else "") if p) or sid for n, s, sid in
+             zip(sites["name"], sites["street"], sites["site_id"], strict=True)]  # fmt: skip
+    labels = [f"{w} · {sid}" for w, sid in zip(where, sites["site_id"], strict=True)]
+    out = pd.DataFrame({"list_name": "sites", "name": sites["site_id"]})
+    for column in LANGUAGES.values():
+        out[f"label::{column}"] = labels
+    for column in _SITE_COLUMNS:
+        out[column] = sites["name" if column == "site_name" else column].to_numpy()
+    out["district"] = [_choice_name(d) for d in sites["district"]]
+    return out
+
+
+def _fixed_choices() -> pd.DataFrame:
+    rows = [{"list_name": "kinds", "name": k, **_labels(f"installation_kinds.{k}")}
+            for k in INSTALLATION_KINDS]  # fmt: skip
+    rows += [{"list_name": "statuses", "name": s, **_labels(f"statuses.{s}")}
+             for s in FORM_STATUSES]  # fmt: skip
+    rows += [{"list_name": "yes_no", "name": v, **_labels(f"field_form.{v}")}
+             for v in ("yes", "no")]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _row(kind: str, name: str, key: str | None = None, **columns: object) -> dict[str, object]:
+    labels = _labels(f"field_form.{key or name}") if key != "" else {}
+    return {"type": kind, "name": name, **labels, **columns}
+
+
+def _message(key: str, **values: object) -> dict[str, str]:
+    return _rename_label(_labels(f"field_form.{key}", **values), "constraint_message")
+
+
+def _survey(version: str, max_accuracy_m: float, *, by_district: bool) -> pd.DataFrame:
+    """Return the survey sheet: the questions, their constraints and calculations.
+
+    Without districts (a plan made with no district layer) the coordinator picks
+    the site from the whole list.
+    """
+    site = "instance('sites')/root/item[name=${site}]"
+    today = ". <= today()"
+    rows = [
+        _row("select_one districts", "district"),
+        _row("select_one sites", "site", choice_filter=_SITE_FILTER if by_district else "",
+             **_rename_label(_labels("field_form.site_hint"), "hint")),
+        _row("calculate", "expected_content", "", calculation=f"{site}/content"),
+        _row("calculate", "site_kind", "", calculation=f"{site}/kind"),
+        _row("select_one yes_no", "content_ok", relevant="${expected_content} != ''",
+             **_rename_label(_labels("field_form.expected"), "hint")),
+        _row("text", "content_id", relevant="${content_ok} = 'no' or ${expected_content} = ''",
+             constraint="string-length(.) <= 120", **_message("too_long", limit=120)),
+        _row("geopoint", "location", required="yes",
+             constraint=f"selected-at(., 3) <= {max_accuracy_m:g}",
+             **{"body::accuracyThreshold": f"{max_accuracy_m:g}"},
+             **_message("location_constraint", limit=f"{max_accuracy_m:g}")),
+        _row("begin_repeat", "photos"),
+        _row("image", "photo", required="yes", parameters="max-pixels=1600"),
+        _row("end_repeat", "photos", ""),
+        _row("select_one kinds", "kind", required="yes"),
+        _row("select_one statuses", "status", required="yes", default="installed"),
+        _row("date", "installed_on", required="${status} != 'planned' and ${status} != 'ordered'",
+             constraint=today, **_message("date_future")),
+        _row("date", "removed_on", relevant="${status} = 'removed'", required="yes",
+             constraint=f"{today} and . >= ${{installed_on}}", **_message("removed_constraint")),
+        _row("text", "size", constraint="string-length(.) <= 40", **_message("too_long", limit=40)),
+        _row("select_one yes_no", "illuminated"),
+        _row("text", "note", appearance="multiline", constraint="string-length(.) <= 4000",
+             **_message("too_long", limit=4000)),
+        _row("calculate", "form_version", "", calculation=f"'{version}'"),
+    ]  # fmt: skip
+    if not by_district:
+        rows = rows[1:]
+    frame = pd.DataFrame(rows, dtype=object)
+    return frame.where(frame.notna(), "")
