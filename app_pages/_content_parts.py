@@ -13,15 +13,16 @@ from nudge.content import (
     COLLECTIONS,
     THEMES,
     ContentLibrary,
+    StaleVersionError,
     export_items,
     import_items,
     plan_rotation,
     validate_items,
 )
 from nudge.content.campaign import CampaignSettings
-from nudge.content.library import search_ids
 from nudge.content.rotation import SOLVERS as ROTATION_SOLVERS
 from nudge.content.schema import FIELDS, PROVERB_KINDS, RU_KINDS, STATUSES
+from nudge.content.search import search_ids
 from nudge.i18n import Translator, notice_text, problem_text
 from nudge.io.sheets import csv_bytes
 from nudge.ui import campaign as ui_campaign
@@ -64,8 +65,12 @@ def browse(library: ContentLibrary, tr: Translator) -> None:
     st.dataframe(localised(shown[columns], tr), hide_index=True, width="stretch", height=420)
 
 
-def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) -> None:
-    """Add or edit one entry; problems are shown under the field they concern as you type."""
+def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator, *, by: str) -> None:
+    """Add or edit one entry; problems are shown under the field they concern as you type.
+
+    The form remembers the version of the entry it opened; a save on an entry that
+    someone else changed since is refused (in the user's language) and offers to reload.
+    """
     c1, c2 = st.columns(2)
     collection = c1.selectbox(
         tr("content.collection"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),
@@ -76,11 +81,15 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) 
         tr("content.entry"), ["", *ids], format_func=lambda i: i or tr("content.new"),
         key=f"content_entry_{collection}",
     )  # fmt: skip
+    prefix, vkey = f"content_field_{collection}_{choice}_", f"content_version_{collection}_{choice}"
+    if vkey not in st.session_state or not any(str(k).startswith(prefix) for k in st.session_state):
+        st.session_state[vkey] = library.version(choice) if choice else None  # the opened version
     current = ui_library.entry_as_text(library.get(choice)[1]) if choice else {}
+    if choice:
+        st.caption(tr("content.entry_version", version=st.session_state[vkey]))
     raw: dict[str, Any] = {}
     for name in FIELDS[collection]:
-        key = f"content_field_{collection}_{choice}_{name}"
-        raw[name] = _field_input(name, current.get(name, ""), key, tr)
+        raw[name] = _field_input(name, current.get(name, ""), prefix + name, tr)
     if not any(str(v).strip() for v in raw.values()):
         st.caption(tr("content.fill_in"))
         return
@@ -92,20 +101,46 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) 
     if b1.button(
         tr("common.save"), type="primary", key="content_save", disabled=bool(report.errors)
     ):
-        with ui.guarded():
-            library.put(collection, raw, campaign=campaign)
-            library.save()
-            ui.flash("success", tr("content.saved", id=raw.get("id")))
-            st.rerun()
+        _save(lambda: library.put(collection, raw, campaign=campaign,
+                                  expected_version=st.session_state[vkey], by=by),
+              prefix, vkey, tr("content.saved", id=raw.get("id")))  # fmt: skip
     if choice:
         retired = library.get(choice)[1].get("status") == "retired"
+        change = library.restore if retired else library.retire
         if b2.button(
             tr("content.restore") if retired else tr("content.retire"), key="content_retire"
         ):
-            with ui.guarded():
-                (library.restore if retired else library.retire)(choice)
-                library.save()
-                st.rerun()
+            _save(lambda: change(choice, expected_version=st.session_state[vkey], by=by),
+                  prefix, vkey, tr("content.saved", id=choice))  # fmt: skip
+    if st.session_state.get("content_stale") == prefix and st.button(
+        tr("content.reload_entry"), key="content_reload", icon=":material/refresh:"
+    ):
+        _forget_form(prefix, vkey)
+        st.rerun()
+
+
+def _save(change: Any, prefix: str, vkey: str, done: str) -> None:
+    """Store one change; on a stale version show the refusal and keep the user's text."""
+    saved = False
+    with ui.guarded():
+        try:
+            change()
+            saved = True
+        except StaleVersionError:
+            st.session_state["content_stale"] = prefix
+            raise
+    if saved:
+        _forget_form(prefix, vkey)
+        ui.flash("success", done)
+        st.rerun()
+
+
+def _forget_form(prefix: str, vkey: str) -> None:
+    """Drop the form's fields and opened version, so it shows the stored entry again."""
+    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[key]
+    st.session_state.pop(vkey, None)
+    st.session_state.pop("content_stale", None)
 
 
 CHOICES = {"kind": ("entry_kinds", PROVERB_KINDS), "status": ("content", STATUSES),
@@ -152,8 +187,13 @@ def _problem_table(problems: list[Any], tr: Translator) -> pd.DataFrame:
     )
 
 
-def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Translator) -> None:
-    """Import entries from CSV, XLSX or YAML (with a per-row problem table); export a collection."""
+def import_export(
+    library: ContentLibrary, campaign: CampaignSettings, tr: Translator, *, by: str
+) -> None:
+    """Import entries from CSV, XLSX or YAML (with a per-row problem table); export a collection.
+
+    The good rows are stored in one transaction, each on the version the page loaded.
+    """
     upload = st.file_uploader(
         tr("content.import_file"), type=["csv", "xlsx", "yaml", "yml"], key="content_import"
     )
@@ -161,7 +201,7 @@ def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Trans
         with ui.guarded():
             report = ui_files.with_upload(
                 upload.name, upload.getvalue(),
-                lambda path: import_items(library, path, campaign=campaign),
+                lambda path: import_items(library, path, campaign=campaign, by=by),
             )  # fmt: skip
             summary = report.as_dict()
             st.success(tr("content.imported", added=summary["added"], updated=summary["updated"],
@@ -188,12 +228,31 @@ def import_export(library: ContentLibrary, campaign: CampaignSettings, tr: Trans
 
 
 def rotation(
-    library: ContentLibrary, campaign: CampaignSettings, plans: dict[str, Any], tr: Translator
+    library: ContentLibrary,
+    campaign: CampaignSettings,
+    plans: dict[str, Any],
+    tr: Translator,
+    *,
+    owner: str | None = None,
+    dataset: str | None = None,
 ) -> None:
-    """Build a rotation calendar for a plan of this session and show what it gives."""
+    """Build a rotation calendar for a plan of this session, or reopen a saved one."""
+    if owner is not None and dataset:
+        _saved_rotations(library, campaign, tr, owner=owner, dataset=dataset)
     if not plans:
         st.info(tr("content.no_plan"), icon=":material/info:")
-        return
+    else:
+        _rotation_form(library, campaign, plans, tr)
+    result = st.session_state.get("rotation")
+    if result is not None:
+        rotation_result(result, tr)
+        if owner is not None and dataset and st.session_state.get("rotation_inputs"):
+            _save_rotation(tr, owner=owner, dataset=dataset)
+
+
+def _rotation_form(
+    library: ContentLibrary, campaign: CampaignSettings, plans: dict[str, Any], tr: Translator
+) -> None:
     options = ui_campaign.campaign_options(ui.settings())
     with st.form("rotation_form"):
         c1, c2, c3 = st.columns(3)
@@ -210,18 +269,69 @@ def rotation(
                               format_func=lambda s: tr(f"content.solver_{s}"),
                               help=tr("content.solver_help"))  # fmt: skip
         build = st.form_submit_button(tr("content.build"), type="primary")
-    if build:
+    if not build:
+        return
+    params: dict[str, Any] = {"start": start, "flights": int(flights), "flight_weeks": int(weeks),
+              "min_gap": int(gap), "neighbour_distance": float(near), "solver": solver}  # fmt: skip
+    city = ui.active_dataset()
+    with ui.guarded(), st.spinner(tr("content.building")):
+        st.session_state["rotation"] = plan_rotation(
+            plans[label].chosen, library, campaign=campaign, time_limit=60.0,
+            features=None if city is None else city.features, **params,
+        )  # fmt: skip
+        st.session_state["rotation_inputs"] = (label, plans[label].chosen, params)
+        st.session_state["rotation_saved"] = None
+
+
+def _saved_rotations(
+    library: ContentLibrary, campaign: CampaignSettings, tr: Translator, *, owner: str,
+    dataset: str,
+) -> None:  # fmt: skip
+    """List the user's saved rotations of this dataset and reopen one (every cell kept)."""
+    saved = ui_library.saved_rotations(ui.engine(), dataset=dataset, owner=owner)
+    if not saved:
+        return
+    with st.expander(f"{tr('content.saved_rotations')} ({len(saved)})"):
+        names = {w.id: f"{w.name} · v{w.version} · {w.updated_at:%Y-%m-%d %H:%M}" for w in saved}
+        work_id = st.selectbox(
+            tr("content.saved_rotations"), list(names), format_func=names.__getitem__,
+            key="rotation_saved_pick",
+        )  # fmt: skip
+        if not st.button(tr("content.open_rotation"), key="rotation_open"):
+            return
         city = ui.active_dataset()
         with ui.guarded(), st.spinner(tr("content.building")):
+            work = ui_library.open_rotation(ui.engine(), int(work_id), owner=owner)
+            payload = work.payload or {}
+            inputs = ui_library.rotation_inputs(payload)
             st.session_state["rotation"] = plan_rotation(
-                plans[label].chosen, library, flights=int(flights), start=start,
-                campaign=campaign, flight_weeks=int(weeks), min_gap=int(gap),
-                neighbour_distance=float(near), solver=solver, time_limit=60.0,
-                features=None if city is None else city.features,
+                items=library, campaign=campaign, time_limit=60.0,
+                features=None if city is None else city.features, **inputs,
             )  # fmt: skip
-    result = st.session_state.get("rotation")
-    if result is not None:
-        rotation_result(result, tr)
+            params = {k: payload.get(k) for k in ui_library.ROTATION_PARAMS}
+            params["start"] = inputs["start"]
+            st.session_state["rotation_inputs"] = (payload.get("plan"), inputs["plan"], params)
+            st.session_state["rotation_saved"] = (work.name, work.version)
+            st.success(tr("content.rotation_opened", name=work.name, version=work.version))
+
+
+def _save_rotation(tr: Translator, *, owner: str, dataset: str) -> None:
+    """Save the shown rotation on the server under a name (a new version of a reopened one)."""
+    label, sites, params = st.session_state["rotation_inputs"]
+    opened = st.session_state.get("rotation_saved")
+    c1, c2 = st.columns([3, 1])
+    name = c1.text_input(tr("content.rotation_name"), value=opened[0] if opened else str(label),
+                         key="rotation_save_name")  # fmt: skip
+    if not c2.button(tr("content.save_rotation"), key="rotation_save", icon=":material/save:"):
+        return
+    expected = opened[1] if opened and opened[0] == name else None
+    with ui.guarded():
+        payload = ui_library.rotation_payload(str(label), sites, st.session_state["rotation"],
+                                              params)  # fmt: skip
+        work = ui_library.save_rotation(ui.engine(), dataset=dataset, owner=owner, name=name,
+                                        payload=payload, expected_version=expected)  # fmt: skip
+        st.session_state["rotation_saved"] = (work.name, work.version)
+        st.success(tr("content.rotation_saved", name=work.name, version=work.version))
 
 
 def _violation_table(violations: list[Any], tr: Translator) -> pd.DataFrame:

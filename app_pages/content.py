@@ -14,11 +14,12 @@ st.title(tr("content.title"))
 ui.show_flash()
 library = campaign = None
 with ui.guarded():
-    library = load_library(ui.settings())
+    library = load_library(ui.settings(), engine=ui.engine())
     campaign = campaign_for_settings(ui.settings())
 if library is None or campaign is None:
     st.stop()
 user = ui.current_user()
+username = user.username if user is not None else ""
 can_edit = user is not None and user.role in ("admin", "designer")
 slug = st.session_state.get("dataset")
 plans = {k: v[1] for k, v in st.session_state["plans"].items() if v[0] == slug}
@@ -29,8 +30,8 @@ with tabs["browse"]:
     parts.browse(library, tr)
 if can_edit:
     with tabs["edit"]:
-        parts.editor(library, campaign, tr)
+        parts.editor(library, campaign, tr, by=username)
     with tabs["files"]:
-        parts.import_export(library, campaign, tr)
+        parts.import_export(library, campaign, tr, by=username)
 with tabs["rotation"]:
-    parts.rotation(library, campaign, plans, tr)
+    parts.rotation(library, campaign, plans, tr, owner=username or None, dataset=slug)

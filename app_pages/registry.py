@@ -17,7 +17,7 @@ if user is None:
     st.stop()
 library = None
 with ui.guarded():
-    library = load_library(ui.settings())
+    library = load_library(ui.settings(), engine=ui.engine())
 
 edits = user.can("edit_installations")
 names = ["log", "list", "import", "publications"] if edits else ["list", "publications"]

@@ -62,6 +62,29 @@ def test_import_list_retire_export(env: Path) -> None:
     assert stored["items"] >= 2
 
 
+def test_content_commands_share_the_database_and_audit_who_changed_what(env: Path) -> None:
+    from nudge.db import engine_from_url, read_entries
+    from nudge.settings import settings_from_env
+
+    run("content", "import", str(proverb_csv(env / "p.csv")), "--as", "aigerim", code=1)
+    run("content", "retire", "c1", "--as", "nurlan")
+    engine = engine_from_url(settings_from_env().database_url)
+    try:
+        stored = {e.id: e for e in read_entries(engine)}
+        assert (stored["c1"].status, stored["c1"].version, stored["c1"].updated_by) == (
+            "retired", 2, "nurlan",
+        )  # fmt: skip
+        assert not (env / "geo" / "content").exists()  # no YAML files are written any more
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT username, action FROM audit_log WHERE table_name = 'content_entries' "
+                "ORDER BY id"
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("aigerim", "import")] * 2 + [("nurlan", "retire")]
+
+
 def test_rotate_json_and_files(env: Path) -> None:
     run("content", "import", str(proverb_csv(env / "p.csv")), code=1)
     plan = gpd.GeoDataFrame(

@@ -18,6 +18,7 @@ from registry_support import (
 from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError, RecordError
+from nudge.db.tables import METADATA as SHARED_METADATA
 from nudge.i18n import error_text
 from nudge.registry import (
     backup_database,
@@ -43,8 +44,8 @@ def test_upgrade_creates_every_table_and_is_repeatable(registry_url: str) -> Non
     assert error_text(info.value, "kk") == (
         "Тізілім дерекқорында әлі кестелер жоқ; алдымен `nudge db upgrade` командасын орындаңыз."
     )
-    assert upgrade_database(registry_url) == "0001"
-    assert upgrade_database(eng) == "0001"  # a second run changes nothing
+    assert upgrade_database(registry_url) == "0002"
+    assert upgrade_database(eng) == "0002"  # a second run changes nothing
     names = set(sa.inspect(eng).get_table_names())
     assert set(TABLES) <= names
     eng.dispose()
@@ -53,7 +54,7 @@ def test_upgrade_creates_every_table_and_is_repeatable(registry_url: str) -> Non
 def test_models_and_migrations_agree(engine: Engine) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, [Base.metadata, SHARED_METADATA])  # type: ignore[arg-type]
     assert diff == []
 
 

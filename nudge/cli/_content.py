@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,22 @@ CollectionOption = Annotated[
     str | None,
     typer.Option(help="proverbs, dynasties or winners (default: guessed from the columns)."),
 ]
+
+
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Name written to the library and its audit log (default: login)."),
+]
+
+
+def _who(name: str | None) -> str:
+    """Return who makes a change from the command line: `name`, else the login name."""
+    if name:
+        return name
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def _campaign(path: Path | None) -> CampaignSettings:
@@ -95,16 +112,19 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV, XLSX or YAML file of entries.")],
     collection: CollectionOption = None,
     campaign: CampaignOption = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import entries; every row is checked, all problems reported, good rows kept.
 
-    Exits with 0 when every row is kept, 1 when some rows were refused, 2 when none was kept.
+    The good rows are stored in one transaction. Exits with 0 when every row is kept, 1 when
+    some rows were refused, 2 when none was kept.
     """
     library = load_library(get_settings())
     report = import_items(
-        library, file, campaign=_campaign(campaign), collection=_collection(collection)
-    )
+        library, file, campaign=_campaign(campaign), collection=_collection(collection),
+        by=_who(as_user),
+    )  # fmt: skip
     emit(report.as_dict(), as_json=as_json)
     finish_import(file.name, kept=len(report.added) + len(report.updated), refused=report.rejected)
 
@@ -148,30 +168,33 @@ def list_command(
     emit({"count": len(records), "items": records}, as_json=as_json, human=human or "no entries")
 
 
-def _set_status(item_id: str, *, retire: bool, as_json: bool) -> None:
+def _set_status(item_id: str, *, retire: bool, by: str, as_json: bool) -> None:
     library = load_library(get_settings())
     if retire:
-        library.retire(item_id)
+        library.retire(item_id, by=by)
     else:
-        library.restore(item_id)
-    library.save()
+        library.restore(item_id, by=by)
     emit({"id": item_id, "status": "retired" if retire else "active"}, as_json=as_json)
 
 
 @content_app.command("retire")
 def retire(
-    item_id: Annotated[str, typer.Argument(help="Entry id.")], as_json: JsonOption = False
+    item_id: Annotated[str, typer.Argument(help="Entry id.")],
+    as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Retire an entry: kept in the library, never placed again."""
-    _set_status(item_id, retire=True, as_json=as_json)
+    _set_status(item_id, retire=True, by=_who(as_user), as_json=as_json)
 
 
 @content_app.command("restore")
 def restore(
-    item_id: Annotated[str, typer.Argument(help="Entry id.")], as_json: JsonOption = False
+    item_id: Annotated[str, typer.Argument(help="Entry id.")],
+    as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Make a retired entry active again."""
-    _set_status(item_id, retire=False, as_json=as_json)
+    _set_status(item_id, retire=False, by=_who(as_user), as_json=as_json)
 
 
 def _features(dataset: str | None) -> gpd.GeoDataFrame | None:

@@ -68,13 +68,10 @@ def _districts(path: Path | None) -> registry.DistrictLayer | None:
 
 
 def _themes_lookup() -> Callable[[str], Sequence[str]] | None:
-    """Return the themes of content items from the stored content library, if there is one."""
-    settings = get_settings()
-    if not (settings.data_dir / "content").is_dir():
-        return None
+    """Return the themes of content items from the content library in the database."""
     from nudge.content import load_library
 
-    frame = load_library(settings).frame()
+    frame = load_library(get_settings()).frame()
     themes = dict(zip(frame["id"], frame["themes"], strict=True))
     return lambda cid: tuple(themes[cid])
 

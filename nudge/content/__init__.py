@@ -2,9 +2,10 @@
 
 The public API, for the CLI and the Streamlit pages:
 
-- `load_library` (stored YAML library, seeded on first use), `ContentLibrary`
-  (``put``, ``retire``, ``restore``, ``save``, ``frame``), `import_items`,
-  `export_items`;
+- `load_library` (the library in the shared database, each entry with its version;
+  or a folder of YAML files), `ContentLibrary` (``put``, ``retire``, ``restore``
+  with an expected version, ``frame``), `StaleVersionError`, `import_items`,
+  `export_items` (YAML, CSV and XLSX);
 - `campaign_from_file` (language rule, formats and limits), `validate_items`
   (returns a `ValidationReport`; ``as_dict()`` is the JSON of
   ``nudge content validate``), `check_kazakh`, `check_russian`, `fix_lookalikes`;
@@ -30,6 +31,7 @@ from nudge.content.matching import MatchResult, match_content, plan_from_file, r
 from nudge.content.rotation import RotationResult, Violation, plan_rotation
 from nudge.content.schema import COLLECTIONS, THEMES
 from nudge.content.validation import ValidationReport, validate_items
+from nudge.db.content import StaleVersionError
 
 __all__ = [
     "COLLECTIONS",
@@ -39,6 +41,7 @@ __all__ = [
     "ImportReport",
     "MatchResult",
     "RotationResult",
+    "StaleVersionError",
     "TextFormat",
     "ValidationReport",
     "Violation",

@@ -1,20 +1,24 @@
-"""The designers' content library: stored files, editing, import and export.
+"""The designers' content library: stored entries, editing, import and export.
 
-The library lives in ``<settings.data_dir>/content/`` as three YAML files,
-``proverbs.yaml``, ``dynasties.yaml`` and ``winners.yaml``, each a list of
-entries (see `nudge.content.schema`). On first use they are seeded from the
-package data: the shipped proverb library, and empty dynasty and winner lists
-(import templates ship next to them). Every write goes through a temporary
-file and ``os.replace``, so a crash never leaves half a file. Entries are never
-deleted, only retired (``status: retired``), because registry records refer to
-them by their string ``id``.
+The library lives in the shared database (``content_entries``, see `nudge.db`),
+so every app server and command on one database sees the same entries. The
+migration that created the table imported ``<data_dir>/content/*.yaml`` when
+they existed, else the shipped proverb library. Every entry carries a version:
+a change is saved at once, for that entry only, and only if nobody changed it
+since it was loaded; otherwise it is refused with `StaleVersionError` (who
+changed it and when) and nothing is overwritten. Every change and every refusal
+is written to the audit log. Entries are never deleted, only retired
+(``status: retired``), because registry records refer to them by their ``id``.
+
+YAML, CSV and XLSX stay as import and export formats; a library loaded from a
+folder of YAML files (``load_library(folder=...)``) is kept in memory and
+written back with `ContentLibrary.save`.
 
 Typical use::
 
     lib = load_library(settings)
-    report = import_items(lib, Path("winners.xlsx"), campaign=campaign_from_file())
-    lib.retire("p-017")
-    lib.save()
+    report = import_items(lib, Path("winners.xlsx"), campaign=campaign_from_file(), by="aigerim")
+    lib.retire("p-017", by="aigerim")
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from sqlalchemy.engine import Engine
 
 from nudge._errors import BatchValidationError, InputFileError, RecordError, RowProblem
 from nudge.content._io import rows_from_file, write_rows, write_yaml_atomic
@@ -40,7 +45,11 @@ from nudge.content.schema import (
     item_themes,
 )
 from nudge.content.validation import ValidationReport, text_length, validate_items
+from nudge.db.content import StoredEntry, read_entries, save_entries
+from nudge.db.engine import engine_from_settings, upgrade_database
 from nudge.settings import Settings
+
+SYSTEM = "system"
 
 
 def library_dir(settings: Settings) -> Path:
@@ -55,20 +64,27 @@ def shipped_data_path(name: str) -> Path:
 
 @dataclass(slots=True)
 class ContentLibrary:
-    """The three collections of entries, and the folder they are stored in.
+    """The three collections of entries, and where they are stored.
 
     Attributes
     ----------
     proverbs, dynasties, winners
         Entries as mappings with the fields of `nudge.content.schema.FIELDS`.
     folder
-        Where `save` writes the YAML files (None: in memory only).
+        Where `save` writes the YAML files of a library loaded from files.
+    engine
+        The shared database of a library loaded with `load_library(settings)`;
+        every change is then stored at once, entry by entry.
+    versions
+        The stored version of each entry id, as loaded or last saved.
     """
 
     proverbs: list[dict[str, Any]] = field(default_factory=list)
     dynasties: list[dict[str, Any]] = field(default_factory=list)
     winners: list[dict[str, Any]] = field(default_factory=list)
     folder: Path | None = None
+    engine: Engine | None = None
+    versions: dict[str, int] = field(default_factory=dict)
 
     def entries(self, collection: str) -> list[dict[str, Any]]:
         """Return the (mutable) list of entries of `collection`."""
@@ -95,15 +111,41 @@ class ContentLibrary:
         msg = f"No content entry has id {item_id!r}; see `nudge content list` for the ids."
         raise RecordError(msg, code="content_entry_missing", id=item_id)
 
+    def version(self, item_id: str) -> int | None:
+        """Return the stored version of an entry as loaded (None: not stored yet)."""
+        return self.versions.get(item_id)
+
     def put(
-        self, collection: str, raw: Mapping[str, Any], *, campaign: CampaignSettings
+        self,
+        collection: str,
+        raw: Mapping[str, Any],
+        *,
+        campaign: CampaignSettings,
+        expected_version: int | None = None,
+        by: str = SYSTEM,
     ) -> ValidationReport:
         """Add an entry, or replace the entry with its id, after validating it.
+
+        Parameters
+        ----------
+        collection
+            ``proverbs``, ``dynasties`` or ``winners``.
+        raw
+            The entry's fields (text cells as in the import files, or values).
+        campaign
+            Campaign settings for the checks.
+        expected_version
+            The version the editor loaded; default the version this library loaded
+            (None for a new id).
+        by
+            Username written to the entry and the audit log.
 
         Raises
         ------
         BatchValidationError
             When the entry has errors (warnings are returned in the report).
+        StaleVersionError
+            When someone else changed (or created) the entry since that version.
         """
         report = validate_items(
             [raw], collection=collection, campaign=campaign, existing=self.entries(collection)
@@ -114,32 +156,70 @@ class ContentLibrary:
                 for p in report.errors
             ]
             raise BatchValidationError(problems, what=f"entry {raw.get('id')!r}")
-        self._store(collection, report.items[0])
+        item = report.items[0]
+        self._check_id(collection, str(item["id"]))
+        expected = self.versions.get(item["id"]) if expected_version is None else expected_version
+        self._save(collection, [(item, expected)], by=by, action="update" if expected else "create")
         return report
 
+    def _check_id(self, collection: str, item_id: str) -> None:
+        for other in COLLECTIONS:
+            if other != collection and any(e.get("id") == item_id for e in self.entries(other)):
+                msg = f"The id {item_id!r} is already used in {other}; choose another id."
+                raise RecordError(msg, code="content_id_taken", id=item_id, collection=other)
+
+    def _save(
+        self, collection: str, changes: list[tuple[dict[str, Any], int | None]], *, by: str,
+        action: str,
+    ) -> list[str]:  # fmt: skip
+        """Store changed entries (in the database when there is one); return added/updated."""
+        if self.engine is not None:
+            for stored in save_entries(self.engine, collection, changes, by=by, action=action):
+                self.versions[stored.id] = stored.version
+        return [self._store(collection, item) for item, _ in changes]
+
     def _store(self, collection: str, item: dict[str, Any]) -> str:
+        """Put `item` in memory, replacing the entry with its id; return added or updated."""
         entries = self.entries(collection)
         for index, old in enumerate(entries):
             if old.get("id") == item["id"]:
                 entries[index] = item
                 return "updated"
-        for other in COLLECTIONS:
-            if other != collection and any(e.get("id") == item["id"] for e in self.entries(other)):
-                msg = f"The id {item['id']!r} is already used in {other}; choose another id."
-                raise RecordError(msg, code="content_id_taken", id=item["id"], collection=other)
+        self._check_id(collection, str(item["id"]))
         entries.append(item)
         return "added"
 
-    def retire(self, item_id: str) -> None:
-        """Mark an entry retired: it stays in the library but is never placed again."""
-        self.get(item_id)[1]["status"] = "retired"
+    def retire(
+        self, item_id: str, *, expected_version: int | None = None, by: str = SYSTEM
+    ) -> None:
+        """Mark an entry retired: it stays in the library but is never placed again.
 
-    def restore(self, item_id: str) -> None:
-        """Mark a retired entry active again."""
-        self.get(item_id)[1]["status"] = "active"
+        `expected_version` and `by` are as for `put`.
+        """
+        self._set_status(item_id, "retired", expected_version=expected_version, by=by)
+
+    def restore(
+        self, item_id: str, *, expected_version: int | None = None, by: str = SYSTEM
+    ) -> None:
+        """Mark a retired entry active again (`expected_version` and `by` as for `put`)."""
+        self._set_status(item_id, "active", expected_version=expected_version, by=by)
+
+    def _set_status(
+        self, item_id: str, status: str, *, expected_version: int | None, by: str
+    ) -> None:
+        collection, item = self.get(item_id)
+        expected = self.versions.get(item_id) if expected_version is None else expected_version
+        action = "retire" if status == "retired" else "restore"
+        self._save(collection, [({**item, "status": status}, expected)], by=by, action=action)
 
     def save(self) -> None:
-        """Write the three collections to `folder` atomically."""
+        """Write the three collections of a library loaded from files to `folder` atomically.
+
+        A library in the database stores every change as it is made, so there is
+        nothing left to write and this does nothing.
+        """
+        if self.engine is not None:
+            return
         if self.folder is None:
             msg = "This library has no folder; load it with load_library(settings) to save it."
             raise RecordError(msg)
@@ -190,26 +270,53 @@ def _frame_record(collection: str, item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def load_library(settings: Settings | None = None, *, folder: Path | None = None) -> ContentLibrary:
-    """Load the stored library, seeding it from the package data on first use.
+def load_library(
+    settings: Settings | None = None, *, folder: Path | None = None, engine: Engine | None = None
+) -> ContentLibrary:
+    """Load the library from the shared database, or from a folder of YAML files.
 
     Parameters
     ----------
     settings
-        Settings whose data folder holds ``content/``.
+        Settings naming the database (``database_url``); its schema is created or
+        upgraded first, importing ``<data_dir>/content/*.yaml`` the first time.
     folder
-        Folder to use instead of ``<data_dir>/content``.
+        Load the YAML files of this folder instead (kept in memory, written back by
+        `ContentLibrary.save`; seeded from the package data when missing).
+    engine
+        Engine of the shared database, already upgraded (the app's cached engine);
+        used instead of one made from `settings`.
 
     Returns
     -------
     ContentLibrary
     """
-    if folder is None:
+    if folder is not None:
+        return _library_from_folder(Path(folder))
+    if engine is None:
         if settings is None:
-            msg = "Pass settings or a folder to load_library."
+            msg = "Pass settings, an engine or a folder to load_library."
             raise ValueError(msg)
-        folder = library_dir(settings)
-    folder = Path(folder)
+        engine = engine_from_settings(settings)
+        upgrade_database(engine, content_dir=library_dir(settings))
+    return library_from_entries(read_entries(engine), engine=engine)
+
+
+def library_from_entries(
+    stored: list[StoredEntry], *, engine: Engine | None = None
+) -> ContentLibrary:
+    """Return the library of stored entries (with their versions)."""
+    library = ContentLibrary(engine=engine)
+    for entry in stored:
+        if entry.collection in COLLECTIONS:
+            library.entries(entry.collection).append(
+                item_from_raw(entry.collection, entry.entry)[0]
+            )
+            library.versions[entry.id] = entry.version
+    return library
+
+
+def _library_from_folder(folder: Path) -> ContentLibrary:
     library = ContentLibrary(folder=folder)
     for collection in COLLECTIONS:
         path = folder / f"{collection}.yaml"
@@ -299,11 +406,14 @@ def import_items(
     campaign: CampaignSettings,
     collection: str | None = None,
     save: bool = True,
+    by: str = SYSTEM,
 ) -> ImportReport:
     """Import entries from a CSV, XLSX or YAML file into the library.
 
     Every row is validated; all problems are reported at once with their row
-    numbers, and the good rows are added (or replace the entry with their id).
+    numbers, and the good rows are added (or replace the entry with their id), in
+    the database all in one transaction, each based on the version this library
+    loaded.
 
     Parameters
     ----------
@@ -316,7 +426,9 @@ def import_items(
     collection
         ``proverbs``, ``dynasties`` or ``winners``; guessed from the columns when None.
     save
-        Write the library after importing (when it has a folder).
+        Write the library after importing (when it was loaded from a folder).
+    by
+        Username written to the entries and the audit log.
 
     Returns
     -------
@@ -326,6 +438,9 @@ def import_items(
     ------
     BatchValidationError
         When no row could be imported because every row has errors.
+    StaleVersionError
+        When someone else changed one of the entries since the library was loaded
+        (nothing is imported).
     """
     rows, numbers = rows_from_file(Path(path))
     columns = sorted({k for r in rows for k in r})
@@ -343,10 +458,12 @@ def import_items(
             for p in report.errors
         ]
         raise BatchValidationError(problems, what=f"import of {Path(path).name}")
-    added: list[str] = []
-    updated: list[str] = []
     for item in report.items:
-        (added if library._store(collection, item) == "added" else updated).append(item["id"])
+        library._check_id(collection, str(item["id"]))
+    changes = [(item, library.version(str(item["id"]))) for item in report.items]
+    outcomes = library._save(collection, changes, by=by, action="import") if changes else []
+    added = [i["id"] for i, o in zip(report.items, outcomes, strict=True) if o == "added"]
+    updated = [i["id"] for i, o in zip(report.items, outcomes, strict=True) if o == "updated"]
     if save and library.folder is not None and report.items:
         library.save()
     return ImportReport(collection, added, updated, report)
@@ -372,36 +489,3 @@ def export_items(
     extra = sorted({k for e in entries for k in e if k not in FIELDS[collection]})
     write_rows(Path(path), entries, [*FIELDS[collection], *extra])
     return len(entries)
-
-
-def search_key(text: str) -> str:
-    """Return `text` folded for search: any script to Latin letters, case and y/i ignored.
-
-    So "Abai", "Абай" and "Abay" meet, and "Құнанбайұлы" is found by "Qunanbaiuly".
-    """
-    from anyascii import anyascii
-
-    return anyascii(str(text)).casefold().replace("y", "i")
-
-
-def _all_text(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return " ".join(_all_text(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return " ".join(_all_text(v) for v in value)
-    return value if isinstance(value, str) else ""
-
-
-def search_ids(library: ContentLibrary, text: str) -> set[str]:
-    """Return the ids of the entries that mention `text` in any of their text fields.
-
-    The id, texts, author, source, names, members, stories and every other text are searched,
-    in Kazakh, Russian or Latin script alike (see `search_key`): "Абай", "Abai",
-    "Құнанбайұлы" and "Қара сөздер" all find Abai's quotations.
-    """
-    needle = search_key(text.strip())
-    return {
-        str(item.get("id"))
-        for _, item in library.iter_items()
-        if not needle or needle in search_key(_all_text(item))
-    }

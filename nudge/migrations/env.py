@@ -1,6 +1,6 @@
 """Alembic environment of the registry: runs on a connection given by nudge.
 
-`nudge.registry.upgrade_database` passes an open connection in
+`nudge.db.upgrade_database` passes an open connection in
 ``config.attributes["connection"]``; the ``alembic`` command line works too
 when ``sqlalchemy.url`` is set in its configuration.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from nudge.registry.db import engine_from_url
+from nudge.db.engine import engine_from_url
+from nudge.db.tables import METADATA
 from nudge.registry.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = [Base.metadata, METADATA]
 
 
 def _run(connection: sa.Connection) -> None:

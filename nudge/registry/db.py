@@ -1,260 +1,37 @@
-"""Database engines, transactions, schema upgrades and backups of the registry.
+"""Database engines, transactions, schema upgrades and backups (moved to `nudge.db.engine`).
 
-SQLite (the default) runs in WAL mode with foreign keys on; every writing
-transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers wait
-for each other (up to the busy timeout) instead of failing half-way. Reading
-helpers use deferred transactions. PostgreSQL is reached through psycopg 3;
-a ``search_path`` may be given in the URL (``?options=-csearch_path%3Dname``).
+The registry keeps importing them from here; the code lives in the shared
+database layer because the content library and saved work use it too.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import sqlite3
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from nudge.db.engine import (
+    MIGRATIONS_DIR,
+    SQLITE_BUSY_TIMEOUT_S,
+    BackupResult,
+    _pg_dump_command,
+    backup_database,
+    engine_from_settings,
+    engine_from_url,
+    read_session,
+    require_schema,
+    schema_revision,
+    upgrade_database,
+    write_session,
+)
 
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
-
-from nudge._errors import InputFileError, RecordError
-from nudge.settings import Settings
-
-MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
-SQLITE_BUSY_TIMEOUT_S = 60.0
-_MIGRATION_LOCK_KEY = 72_616_001  # PostgreSQL advisory lock held while migrating
-
-
-def _normalise_url(url: str) -> str:
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgres://")
-    return url
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, see _sqlite_on_begin
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.close()
-
-
-def _sqlite_on_begin(conn: sa.Connection) -> None:
-    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
-
-
-def engine_from_url(url: str, *, echo: bool = False) -> Engine:
-    """Create the engine of a registry database.
-
-    Parameters
-    ----------
-    url
-        SQLAlchemy URL; ``sqlite:///path`` (the folder is created) or
-        ``postgresql://...`` (normalised to the psycopg 3 driver).
-    echo
-        Log every SQL statement.
-
-    Returns
-    -------
-    Engine
-        SQLite engines use WAL, foreign keys and ``BEGIN IMMEDIATE`` writes.
-    """
-    parsed = sa.make_url(_normalise_url(url))
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(parsed, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
-    sa.event.listen(engine, "connect", _sqlite_on_connect)
-    sa.event.listen(engine, "begin", _sqlite_on_begin)
-    return engine
-
-
-def engine_from_settings(settings: Settings, *, echo: bool = False) -> Engine:
-    """Create the engine of the registry named by `settings.database_url`."""
-    return engine_from_url(settings.database_url, echo=echo)
-
-
-@contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """Open a session in one writing transaction, committed on success, rolled back on error."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
-
-
-@contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    """Open a session for reading (a deferred transaction on SQLite)."""
-    reader = engine.execution_options(sqlite_begin="DEFERRED")
-    with Session(reader, expire_on_commit=False) as session, session.begin():
-        yield session
-
-
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config
-
-
-def upgrade_database(url_or_engine: str | Engine, *, revision: str = "head") -> str | None:
-    """Create or upgrade the registry schema with the migrations shipped in nudge.
-
-    Safe to call at every start-up and from several processes at once: on
-    PostgreSQL an advisory lock serialises the upgrades; on SQLite the
-    immediate transaction does.
-
-    Parameters
-    ----------
-    url_or_engine
-        Database URL or engine (from `engine_from_url`).
-    revision
-        Alembic revision to reach.
-
-    Returns
-    -------
-    str or None
-        The schema revision after the upgrade.
-    """
-    engine = engine_from_url(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    config = _alembic_config()
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-            )
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-    rev = schema_revision(engine)
-    if isinstance(url_or_engine, str):
-        engine.dispose()
-    return rev
-
-
-def schema_revision(engine: Engine) -> str | None:
-    """Return the Alembic revision of the database, or None when it has no schema."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
-def require_schema(engine: Engine) -> None:
-    """Raise `RecordError` when the database has no registry schema yet."""
-    if schema_revision(engine) is None:
-        msg = (
-            f"The registry database {engine.url.render_as_string()} has no tables yet; "
-            "run `nudge db upgrade` (or call upgrade_database) first."
-        )
-        raise RecordError(msg, code="registry_schema_missing")
-
-
-@dataclass(frozen=True, slots=True)
-class BackupResult:
-    """What `backup_database` did: the method, the file, or the command to run."""
-
-    backend: str
-    done: bool
-    path: Path
-    method: str
-    message: str
-
-    def as_dict(self) -> dict[str, object]:
-        """Return the result as a JSON-ready mapping."""
-        return {
-            "backend": self.backend,
-            "done": self.done,
-            "path": str(self.path),
-            "method": self.method,
-            "message": self.message,
-        }
-
-
-def backup_database(engine: Engine, target: Path, *, overwrite: bool = False) -> BackupResult:
-    """Copy the registry into `target` while it stays in use.
-
-    SQLite uses its online backup API (a consistent copy even during writes).
-    PostgreSQL uses ``pg_dump --format=custom`` when it is installed; otherwise
-    the result says which command to run.
-
-    Parameters
-    ----------
-    engine
-        Engine of the registry.
-    target
-        File to write.
-    overwrite
-        Replace `target` when it exists (refused otherwise).
-
-    Returns
-    -------
-    BackupResult
-    """
-    target = Path(target)
-    if target.exists() and not overwrite:
-        msg = f"The backup file {target} already exists; choose another name or allow overwrite."
-        raise InputFileError(msg, code="backup_exists", path=str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if engine.dialect.name == "sqlite":
-        return _backup_sqlite(engine, target)
-    return _backup_postgres(engine, target)
-
-
-def _backup_sqlite(engine: Engine, target: Path) -> BackupResult:
-    source_path = engine.url.database
-    if not source_path or source_path == ":memory:":
-        msg = "An in-memory SQLite database cannot be backed up; use a file database."
-        raise InputFileError(msg, code="backup_in_memory")
-    tmp = target.with_name(target.name + ".part")
-    src = sqlite3.connect(source_path, timeout=SQLITE_BUSY_TIMEOUT_S)
-    dst = sqlite3.connect(tmp)
-    try:
-        with dst:
-            src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    tmp.replace(target)
-    return BackupResult("sqlite", True, target, "sqlite online backup", f"Copied to {target}.")
-
-
-def _pg_dump_command(engine: Engine, target: Path) -> tuple[list[str], dict[str, str]]:
-    url = engine.url
-    options = str(url.query.get("options", ""))
-    plain = url.set(drivername="postgresql", password=None, query={})
-    cmd = ["pg_dump", "--format=custom", f"--file={target}"]
-    match = re.search(r"search_path\s*=\s*([A-Za-z0-9_]+)", options)
-    if match:
-        cmd.append(f"--schema={match.group(1)}")
-    cmd.append(f"--dbname={plain.render_as_string(hide_password=False)}")
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    return cmd, env
-
-
-def _backup_postgres(engine: Engine, target: Path) -> BackupResult:
-    cmd, env = _pg_dump_command(engine, target)
-    shown = " ".join(cmd)
-    if shutil.which("pg_dump") is None:
-        msg = f"pg_dump is not installed here; on the database server run: {shown}"
-        return BackupResult("postgresql", False, target, "pg_dump guidance", msg)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    if proc.returncode != 0:
-        msg = (
-            f"pg_dump failed ({proc.stderr.strip()[:300]}); run it on the database server: {shown}"
-        )
-        return BackupResult("postgresql", False, target, "pg_dump guidance", msg)
-    return BackupResult("postgresql", True, target, "pg_dump", f"Dumped to {target}.")
+__all__ = [
+    "MIGRATIONS_DIR",
+    "SQLITE_BUSY_TIMEOUT_S",
+    "BackupResult",
+    "_pg_dump_command",
+    "backup_database",
+    "engine_from_settings",
+    "engine_from_url",
+    "read_session",
+    "require_schema",
+    "schema_revision",
+    "upgrade_database",
+    "write_session",
+]

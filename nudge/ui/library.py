@@ -1,13 +1,18 @@
-"""Content library forms and rotation downloads of the Content page."""
+"""Content library forms, rotation downloads and saved rotations of the Content page."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.engine import Engine
+
+from nudge.db import SavedWork, list_work, load_work, save_work
 
 
 def entry_as_text(item: Mapping[str, Any]) -> dict[str, str]:
@@ -70,3 +75,72 @@ def calendar_with_texts(result: Any, *, width: int = 40) -> pd.DataFrame:
     short = texts.where(texts.str.len() <= width, texts.str.slice(0, width - 1) + "…")
     label = {i: f"{i} · {s}" for i, s in short.items()}
     return result.calendar.map(lambda v: label.get(v, v) if isinstance(v, str) else v)
+
+
+ROTATION_PARAMS = ("flights", "flight_weeks", "min_gap", "neighbour_distance", "solver")
+
+
+def rotation_payload(
+    plan: str, sites: Any, result: Any, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return what a saved rotation keeps: its plan's sites, settings and every placed cell.
+
+    Parameters
+    ----------
+    plan
+        The label of the plan the rotation was built for.
+    sites
+        The plan's sites (a GeoDataFrame indexed by ``site_id``).
+    result
+        The `nudge.content.RotationResult`.
+    params
+        ``start`` (a date) and the options of `ROTATION_PARAMS` it was built with.
+    """
+    schedule = result.schedule[result.schedule["item_id"].notna()]
+    cells = schedule[["site_id", "flight", "item_id"]].astype({"flight": int, "site_id": str})
+    return {
+        "plan": plan,
+        "start": params["start"].isoformat(),
+        **{k: params[k] for k in ROTATION_PARAMS},
+        "sites": json.loads(sites.to_crs(4326).to_json(default=str)),
+        "cells": cells.to_dict(orient="records"),
+    }
+
+
+def rotation_inputs(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the keyword arguments of `plan_rotation` that rebuild a saved rotation.
+
+    Every saved cell is locked, so the rebuilt calendar is the saved one (an entry
+    retired since shows as a broken lock).
+    """
+    import geopandas as gpd
+
+    from nudge.content.matching import plan_from_frame
+
+    sites = gpd.GeoDataFrame.from_features(payload["sites"]["features"], crs="EPSG:4326")
+    return {
+        "plan": plan_from_frame(sites, name=str(payload.get("plan") or "the saved rotation")),
+        "start": date.fromisoformat(str(payload["start"])),
+        "locked": pd.DataFrame(payload["cells"], columns=["site_id", "flight", "item_id"]),
+        **{k: payload[k] for k in ROTATION_PARAMS if k != "solver"},
+        "solver": "greedy",
+    }
+
+
+def save_rotation(
+    engine: Engine, *, dataset: str, owner: str, name: str, payload: Mapping[str, Any],
+    expected_version: int | None,
+) -> SavedWork:  # fmt: skip
+    """Save a rotation of `owner` for `dataset` (see `nudge.db.save_work`)."""
+    return save_work(engine, kind="rotation", dataset=dataset, owner=owner, name=name,
+                     payload=payload, expected_version=expected_version)  # fmt: skip
+
+
+def saved_rotations(engine: Engine, *, dataset: str, owner: str) -> list[SavedWork]:
+    """Return the saved rotations of `owner` for `dataset`, newest first."""
+    return list_work(engine, kind="rotation", dataset=dataset, owner=owner)
+
+
+def open_rotation(engine: Engine, work_id: int, *, owner: str) -> SavedWork:
+    """Return a saved rotation of `owner` with its payload."""
+    return load_work(engine, work_id, owner=owner)
