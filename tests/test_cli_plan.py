@@ -249,3 +249,16 @@ def test_plan_weighs_demand_by_estimated_footfall(helsinki_dir: Path) -> None:
     assert summary["total_weight"] > 8 * summary["chosen"]
     bad = runner.invoke(app, ["plan", str(helsinki_dir), "--count", "5", "--weigh-by", "people"])
     assert bad.exit_code != 0 and "--weigh-by must be one of" in str(bad.exception)
+
+
+def test_plan_names_osm_districts_in_the_asked_language(city: Path, tmp_path: Path) -> None:
+    layer = gpd.read_file(city / "districts.geojson").drop(columns="district")
+    layer["name"] = ["Батыс", "Шығыс"]  # OSM's local name
+    layer["name:ru"] = ["Западный", "Восточный"]
+    layer["name_en"] = ["West", "East"]
+    path = tmp_path / "osm_districts.geojson"
+    layer.to_file(path)
+    common = (str(city), "--count", "2", "--radius", "100", "--districts", str(path))
+    assert set(invoke(*common)["by_district"]) == {"West", "East"}
+    assert set(invoke(*common, "--lang", "ru")["by_district"]) == {"Западный", "Восточный"}
+    assert set(invoke(*common, "--lang", "kk")["by_district"]) == {"Батыс", "Шығыс"}

@@ -243,3 +243,19 @@ def test_astana_pois_parquet_and_malls(shared_data: Path) -> None:
     assert len(malls) == 36  # the features tagged shop=mall
     assert "Хан Шатыр" in set(malls["name"])
     assert (malls["geometry"].geom_type != "Point").sum() > 10
+
+
+def test_csv_of_points_is_read_by_the_one_table_reader(tmp_path: Path) -> None:
+    """Windows-1251, semicolons and decimal commas, as Excel saves on Russian Windows."""
+    path = tmp_path / "points.csv"
+    text = (
+        "lat;lon;amenity;name;shop\n"
+        "51,1280;71,4300;school;Школа;\n"
+        "51,1290;71,4310;;Булочная;bakery\n"
+    )
+    path.write_bytes(text.encode("cp1251"))
+    assert sniff_kind(path) == "csv"
+    features = layers_from_file(path).features
+    assert features["subcategory"].tolist() == ["school", "bakery"]  # an empty cell is no tag
+    assert features["name"].tolist() == ["Школа", "Булочная"]
+    assert features.geometry.x.round(4).tolist() == [71.43, 71.431]

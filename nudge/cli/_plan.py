@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import geopandas as gpd
 import pandas as pd
@@ -16,6 +16,7 @@ from nudge.io.exports import write_geoframe
 from nudge.io.limits import in_degrees
 from nudge.osm.datasets import dataset_from_dir
 from nudge.placement import candidates_from_dataset, plan_files, score_candidates
+from nudge.placement._districts import QuotaSpec
 from nudge.placement.compare import compare_plans
 from nudge.placement.demand import (
     FOOTFALL_NOTE,
@@ -128,7 +129,7 @@ def _locks(
     return candidates, [str(i) for i in ids]
 
 
-def _quota(text: str | None) -> Any:
+def _quota(text: str | None) -> QuotaSpec:
     if text is None:
         return None
     if Path(text).suffix.lower() in {".csv", ".xlsx"}:
@@ -189,6 +190,13 @@ def plan(
     out: Annotated[
         Path | None, typer.Option(help="Plan file: .geojson .gpkg .csv .xlsx (default DIR/plans/).")
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            help="Language of district names: kk, ru or en, where the layer has OSM name:kk, "
+            "name:ru (default: its district, name_en or name column)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Choose the set of sites that together reach the most people, within the constraints."""
@@ -214,6 +222,7 @@ def plan(
         population=pop,
         locked=locked,
         excluded=plan_files.site_ids_from_file(exclude, what="exclude") if exclude else (),
+        lang=lang,
     )
     result = model.solve(solver=solver, time_limit=time_limit)
     path = plan_files.plan_to_file(result, out or folder / "plans" / f"{kind}-plan.geojson")

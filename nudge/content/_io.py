@@ -2,26 +2,26 @@
 
 Readers return raw rows (mappings) with the row number a designer sees: for a
 CSV or XLSX sheet the first data row is row 2 (under the header); for YAML the
-first entry is row 1. Parsing of values happens in `nudge.content.schema`.
+first entry is row 1. CSV and XLSX are read by nudge's one table reader
+(`nudge.io.tables.csv_frame`, `xlsx_frame`). Parsing of values happens in
+`nudge.content.schema`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import openpyxl
+import pandas as pd
 import yaml
 
 from nudge._errors import InputFileError, Notice
-from nudge.io.limits import check_size, check_zip
+from nudge.io.limits import check_size
 from nudge.io.sheets import rows_csv_bytes, rows_xlsx_bytes, unquote_cell
-from nudge.io.tables import csv_text, decode_text
+from nudge.io.tables import csv_frame, decode_text, xlsx_frame
 
 SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
 MAX_CONTENT_BYTES = 5 * 1024 * 1024
@@ -125,55 +125,46 @@ def _yaml_reason(exc: BaseException) -> str:
 
 
 def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    data = path.read_bytes()
+    if not data.strip():
+        return [], []
     try:
-        text, delimiter = csv_text(path.read_bytes(), path.name)
+        table = csv_frame(data, path.name)
     except UnicodeDecodeError:
         msg = f"The file {path.name} is neither UTF-8 nor Windows-1251 text; save it as UTF-8."
         raise InputFileError(msg, code="content_file_encoding", path=path.name) from None
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    rows, numbers = [], []
-    try:
-        for number, row in enumerate(reader, start=2):
-            clean = {str(k).strip(): unquote_cell(v) for k, v in row.items() if k is not None}
-            if any(str(v or "").strip() for v in clean.values()):
-                rows.append(clean)
-                numbers.append(number)
-    except csv.Error as exc:
-        reason = str(exc)
-        msg = (
-            f"The CSV file {path.name} could not be read ({reason}). Check that every row "
-            f"has as many cells as the header and that cells holding {delimiter!r} are quoted."
-        )
-        raise InputFileError(
-            msg, code="csv_unreadable", name=path.name, reason=reason, sep=repr(delimiter)
-        ) from None
-    return rows, numbers
+    table.columns = [str(c).strip() for c in table.columns]
+    return _filled_rows(table.map(unquote_cell))
 
 
 def _rows_from_xlsx(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
-    check_zip(path, name=path.name)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # a damaged workbook makes openpyxl raise errors of many kinds
-        why = Notice("it is damaged or is not an Excel workbook", code="xlsx_reason_damaged")
+        table = xlsx_frame(path.read_bytes(), path.name)
+    except InputFileError as exc:
+        if exc.code != "xlsx_unreadable":  # a bomb is said as it is
+            raise
+        why = exc.params["reason"]
         msg = f"The file {path.name} is not a readable XLSX workbook: {why}"
         raise InputFileError(
             msg, code="content_file_bad_xlsx", path=Path(path).name, reason=why
         ) from None
-    sheet = book.worksheets[0]
-    values = sheet.iter_rows(values_only=True)
-    header = next(values, None)
-    if header is None:
+    named = [c for c in table.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
+    table = table[named].rename(columns=lambda c: str(c).strip())
+    return _filled_rows(table)
+
+
+def _filled_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], list[int]]:
+    """Return the rows of `table` that hold anything, with their spreadsheet row numbers.
+
+    The index of `table` is the spreadsheet row number minus 2 (the header is row 1).
+    """
+    if not len(table.columns):
         return [], []
-    names = [str(h).strip() if h is not None else "" for h in header]
-    rows, numbers = [], []
-    for number, cells in enumerate(values, start=2):
-        row = {n: c for n, c in zip(names, cells, strict=False) if n}
-        if any(c is not None and str(c).strip() for c in row.values()):
-            rows.append(row)
-            numbers.append(number)
-    book.close()
-    return rows, numbers
+    filled = table.apply(lambda col: col.map(lambda v: v is not None and str(v).strip() != ""))
+    keep = filled.any(axis=1).to_numpy(dtype=bool)
+    rows = table[keep].to_dict(orient="records")
+    numbers = [int(i) + 2 for i in table.index[keep]]
+    return [{str(k): v for k, v in r.items()} for r in rows], numbers
 
 
 def cell_text(value: Any) -> Any:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nudge.io.values import parse_bool
+
 THEMES: tuple[str, ...] = (
     "diligence",
     "mastery",
@@ -39,19 +41,50 @@ RU_KINDS = ("equivalent", "translation")
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "proverbs": (
-        "id", "kind", "text_kk", "text_ru", "text_ru_kind", "text_en", "themes", "source",
-        "author", "status",
+        "id",
+        "kind",
+        "text_kk",
+        "text_ru",
+        "text_ru_kind",
+        "text_en",
+        "themes",
+        "source",
+        "author",
+        "status",
     ),
     "dynasties": (
-        "id", "family_name", "field", "industry", "region", "city", "generations",
-        "total_years", "members", "story_kk", "story_ru", "photos", "consent", "is_example",
-        "themes", "status",
+        "id",
+        "family_name",
+        "field",
+        "industry",
+        "region",
+        "city",
+        "generations",
+        "total_years",
+        "members",
+        "story_kk",
+        "story_ru",
+        "photos",
+        "consent",
+        "is_example",
+        "themes",
+        "status",
     ),
     "winners": (
-        "id", "name", "profession", "region", "year", "quote_kk", "quote_ru", "photo",
-        "consent", "is_example", "themes", "status",
+        "id",
+        "name",
+        "profession",
+        "region",
+        "year",
+        "quote_kk",
+        "quote_ru",
+        "photo",
+        "consent",
+        "is_example",
+        "themes",
+        "status",
     ),
-}  # fmt: skip
+}
 """Known fields of each collection, in the order they are written."""
 
 TEXT_FIELDS: dict[str, tuple[str, str]] = {
@@ -74,8 +107,6 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _EXAMPLE_MARK = re.compile(r"example|пример|мысал|үлгі", re.IGNORECASE)
-_TRUE = {"true", "yes", "y", "1", "да", "иә", "ия", "x", "✓"}
-_FALSE = {"false", "no", "n", "0", "нет", "жоқ", ""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,11 +293,11 @@ def _parse_bool(value: Any, name: str) -> bool:
         return value
     if isinstance(value, int | float):
         return bool(value)
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
+    if not str(value).strip():
+        return False  # a blank consent or example mark means no
+    answer = parse_bool(value)
+    if answer is not None:
+        return answer
     msg = f"{name} {value!r} is not yes or no (use yes/no, да/нет, иә/жоқ, true/false)."
     raise _BadValueError(msg, code="field-yes-no", field=name, value=str(value))
 

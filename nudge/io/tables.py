@@ -1,7 +1,11 @@
-"""Reading the spreadsheets people import (CSV, XLSX, GeoJSON) into plain tables.
+"""The one table reader: spreadsheets people import (CSV, XLSX, GeoJSON) and table files.
 
-Shared by every import: registry batches, a planner's own candidate sites,
-pedestrian counts.
+`read_table` reads every import (registry batches, a planner's own candidate
+sites, pedestrian counts, population tables) into cells with row numbers;
+`frame_from_file` reads the files around a plan (also Parquet and any vector
+layer GDAL reads) into (Geo)DataFrames. Both decode CSV through `csv_frame`
+and XLSX through `xlsx_frame`, so there is one sniffer of encodings and
+delimiters (`csv_text`) in nudge.
 
 CSV files may be UTF-8 (with or without BOM), UTF-16 or Windows-1251, with
 ``,``, ``;``, tab or ``|`` between cells; the encoding and delimiter are
@@ -19,6 +23,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -41,6 +46,8 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
+PARQUET_SUFFIXES = frozenset({".parquet", ".geoparquet"})
+VECTOR_SUFFIXES = frozenset({".geojson", ".json", ".gpkg", ".shp", ".fgb"})
 
 
 def _file_bytes(source: Path | str | bytes, name: str, max_bytes: int) -> bytes:
@@ -152,15 +159,20 @@ def csv_text(data: bytes, name: str) -> tuple[str, str]:
     return text, delimiter_of(text)
 
 
-def _read_csv(data: bytes, name: str) -> pd.DataFrame:
-    try:
-        text, sep = csv_text(data, name)
-    except UnicodeDecodeError:
-        reason = "it is neither UTF-8, UTF-16 nor Windows-1251 text; save it as UTF-8"
-        msg = f"The CSV file {name} could not be read ({reason})."
-        raise InputFileError(
-            msg, code="csv_unreadable", name=name, reason=reason, sep="','"
-        ) from None
+def csv_frame(data: bytes, name: str) -> pd.DataFrame:
+    """Return CSV content as a table of text cells (``""`` where empty), header as columns.
+
+    The encoding and delimiter are detected by `csv_text`.
+
+    Raises
+    ------
+    InputFileError
+        When the content is binary, or its rows cannot be split into as many
+        cells as the header has.
+    UnicodeDecodeError
+        When the text is in none of the encodings of `decode_text`.
+    """
+    text, sep = csv_text(data, name)
     try:
         table = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
@@ -178,6 +190,18 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         raise InputFileError(
             msg, code="csv_unreadable", name=name, reason=reason, sep=repr(sep)
         ) from exc
+    return table.fillna("")  # short rows: their missing cells are empty too
+
+
+def _read_csv(data: bytes, name: str) -> pd.DataFrame:
+    try:
+        table = csv_frame(data, name)
+    except UnicodeDecodeError:
+        reason = "it is neither UTF-8, UTF-16 nor Windows-1251 text; save it as UTF-8"
+        msg = f"The CSV file {name} could not be read ({reason})."
+        raise InputFileError(
+            msg, code="csv_unreadable", name=name, reason=reason, sep="','"
+        ) from None
     table = table.where(table != "", None)
     table.insert(0, "row", range(2, len(table) + 2))
     return table
@@ -188,16 +212,26 @@ def _csv_reason(exc: Exception) -> Notice:
     text = str(exc)
     if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text):
         header, row, cells = (int(g) for g in found.groups())
-        return Notice(f"row {row} has {cells} cells where the header has {header}",
-                      code="csv_reason_cells", row=row, cells=cells, header=header)  # fmt: skip
+        msg = f"row {row} has {cells} cells where the header has {header}"
+        return Notice(msg, code="csv_reason_cells", row=row, cells=cells, header=header)
     if found := re.search(r"EOF inside string starting at row (\d+)", text):
         row = int(found.group(1)) + 1  # pandas counts lines from 0
-        return Notice(f"a quotation mark opened in row {row} is never closed",
-                      code="csv_reason_open_quote", row=row)  # fmt: skip
+        msg = f"a quotation mark opened in row {row} is never closed"
+        return Notice(msg, code="csv_reason_open_quote", row=row)
     return Notice("its rows cannot be split into cells", code="csv_reason_unsplit")
 
 
-def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
+def xlsx_frame(data: bytes, name: str) -> pd.DataFrame:
+    """Return the first sheet of XLSX content as cells (None where empty), header as columns.
+
+    Empty rows are dropped; the index is the sheet row number minus 2 (the
+    first row under the header is 0).
+
+    Raises
+    ------
+    InputFileError
+        When the workbook unpacks to too much, or is damaged or not a workbook.
+    """
     check_zip(data, name=name)
     try:
         table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
@@ -206,9 +240,58 @@ def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
         msg = f"The spreadsheet {name} could not be read ({why}); save it again as .xlsx."
         raise InputFileError(msg, code="xlsx_unreadable", name=name, reason=why) from exc
     table = table.dropna(how="all")
-    table = table.astype(object).where(table.notna(), None)
+    return table.astype(object).where(table.notna(), None)
+
+
+def _read_xlsx(data: bytes, name: str) -> pd.DataFrame:
+    table = xlsx_frame(data, name)
     table.insert(0, "row", table.index.to_numpy() + 2)
     return table.reset_index(drop=True)
+
+
+def frame_from_file(path: Path | str, *, max_bytes: int = MAX_IMPORT_BYTES) -> pd.DataFrame:
+    """Read a table file of any kind as a (Geo)DataFrame, by its extension.
+
+    Parameters
+    ----------
+    path
+        CSV (or any other extension: read as CSV) and XLSX files give cells
+        (`csv_frame`, `xlsx_frame`; no ``row`` column); Parquet gives a
+        GeoDataFrame when it is GeoParquet; GeoJSON, GeoPackage, shapefiles
+        and FlatGeobuf give GeoDataFrames.
+    max_bytes
+        Largest CSV or XLSX file read; a larger one is refused before it is read.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+
+    Raises
+    ------
+    InputFileError
+        When a CSV or XLSX file is missing, too large, binary, unsplittable
+        or damaged. Parquet and vector files raise their reader's errors.
+    UnicodeDecodeError
+        When a CSV file is in none of the encodings of `decode_text`.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return parquet_frame(path)
+    if suffix in VECTOR_SUFFIXES:
+        return gpd.read_file(path)
+    data = _file_bytes(path, path.name, max_bytes)
+    if suffix in XLSX_SUFFIXES:
+        return xlsx_frame(data, path.name).reset_index(drop=True)
+    return csv_frame(data, path.name)
+
+
+def parquet_frame(path: Path) -> pd.DataFrame:
+    """Read a Parquet file: a GeoDataFrame when it is GeoParquet, else a DataFrame."""
+    try:
+        return gpd.read_parquet(path)
+    except ValueError:  # plain Parquet, without geometry
+        return pd.read_parquet(path)
 
 
 def _read_geojson(data: bytes, name: str) -> pd.DataFrame:

@@ -9,7 +9,6 @@ Parquet or CSV with latitude/longitude columns, GeoPackage, and Geofabrik
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import zipfile
@@ -23,7 +22,7 @@ import shapely
 
 from nudge._errors import InputFileError
 from nudge.io.limits import MAX_OSM_XML_BYTES, check_bz2, check_size, check_zip, in_degrees
-from nudge.io.tables import coordinates_of, csv_text
+from nudge.io.tables import coordinates_of, csv_frame, parquet_frame
 from nudge.osm.buildings import buildings_from_file, buildings_from_frame
 from nudge.osm.features import (
     combine_features,
@@ -190,10 +189,12 @@ def _read_pbf(path: Path) -> OsmLayers:
     network = osm.get_network(network_type="all", nodes=True)
     streets = empty_streets() if network is None else streets_from_segments(network[1])
     return OsmLayers(
-        features, streets, path.name,
+        features,
+        streets,
+        path.name,
         routes=route_stops_from_file(path, file_format="pbf"),
         buildings=buildings_from_file(path, file_format="pbf"),
-    )  # fmt: skip
+    )
 
 
 def _read_xml(path: Path) -> OsmLayers:
@@ -216,10 +217,12 @@ def _read_xml(path: Path) -> OsmLayers:
         streets = empty_streets()
     fmt = "osm.bz2" if _head(path)[:3] == b"BZh" else "osm"
     return OsmLayers(
-        features, streets, path.name,
+        features,
+        streets,
+        path.name,
         routes=route_stops_from_file(path, file_format=fmt),
         buildings=buildings_from_file(path, file_format=fmt),
-    )  # fmt: skip
+    )
 
 
 def _check_xml_complete(path: Path) -> None:
@@ -264,16 +267,15 @@ def _read_geojson(path: Path) -> OsmLayers:
 
 
 def _read_parquet(path: Path) -> OsmLayers:
-    try:
-        frame = gpd.read_parquet(path)
-    except ValueError:  # plain Parquet, without geometry
-        frame = _points_from_table(pd.read_parquet(path), path)
+    frame = parquet_frame(path)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        frame = _points_from_table(frame, path)
     return _layers_from_frame(in_degrees(frame, name=path.name), source=path.name)
 
 
 def _read_csv(path: Path) -> OsmLayers:
-    text, sep = csv_text(path.read_bytes(), path.name)
-    table = pd.read_csv(io.StringIO(text), sep=sep)
+    check_size(path, max_bytes=MAX_OSM_XML_BYTES)
+    table = csv_frame(path.read_bytes(), path.name).replace("", None)  # empty cells: no tag
     return _layers_from_frame(_points_from_table(table, path), source=path.name)
 
 

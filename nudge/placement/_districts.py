@@ -1,89 +1,16 @@
-"""Districts of a plan: which district a point lies in, and the quotas per district."""
+"""Quotas per district of a plan; the districts themselves are `nudge.geo.districts`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 
-from nudge._errors import EmptyDataError, InfeasibleError, Notice
+from nudge._errors import InfeasibleError, Notice
 from nudge.placement._problem import NO_LIMIT
 
-NAME_COLUMNS = ("district", "district_name", "name_en", "name")
 QuotaSpec = str | tuple[int | None, int | None] | Mapping[str, Any] | None
-
-
-def district_names(
-    districts: gpd.GeoDataFrame,
-    *,
-    population: Mapping[str, float] | None = None,
-    column: str | None = None,
-) -> pd.Series:
-    """Return the name of each district polygon.
-
-    Parameters
-    ----------
-    districts
-        District polygons.
-    population
-        Population per district name; when given, the name column that matches
-        most of its names is used.
-    column
-        Name column to use; by default the first of ``district``,
-        ``district_name``, ``name_en``, ``name`` (or the best match).
-
-    Returns
-    -------
-    pandas.Series
-        District names as strings, on the index of `districts`.
-    """
-    if column is not None:
-        if column not in districts.columns:
-            msg = f"The districts have no {column!r} column; columns: {list(districts.columns)}."
-            raise EmptyDataError(
-                msg,
-                code="districts_column_missing",
-                column=column,
-                columns=", ".join(map(str, districts.columns)),
-            )
-        return districts[column].astype(str)
-    present = [c for c in NAME_COLUMNS if c in districts.columns]
-    if not present:
-        msg = (
-            "The districts need a name column (one of "
-            f"{', '.join(NAME_COLUMNS)}); columns: {list(districts.columns)}."
-        )
-        raise EmptyDataError(
-            msg,
-            code="districts_name_column_missing",
-            allowed=", ".join(NAME_COLUMNS),
-            columns=", ".join(map(str, districts.columns)),
-        )
-    if population:
-        keys = set(population)
-        present.sort(key=lambda c: -districts[c].astype(str).isin(keys).sum())
-    names = districts[present[0]].astype(str)
-    if names.duplicated().any():
-        dupes = sorted(set(names[names.duplicated()]))
-        msg = f"District names must be unique; repeated: {dupes}."
-        raise EmptyDataError(msg, code="districts_names_repeated", names=", ".join(dupes))
-    return names
-
-
-def assign_districts(
-    points: gpd.GeoSeries, districts: gpd.GeoDataFrame, names: pd.Series
-) -> np.ndarray:
-    """Return the district name of each point, or None outside every district."""
-    polygons = districts.geometry.to_crs(points.crs)
-    tree = gpd.GeoSeries(polygons.to_numpy(), crs=points.crs).sindex
-    point_idx, poly_idx = tree.query(points.to_numpy(), predicate="intersects")
-    out = np.full(len(points), None, dtype=object)
-    first = np.unique(point_idx, return_index=True)[1]
-    out[point_idx[first]] = names.to_numpy()[poly_idx[first]]
-    return out
 
 
 def no_site_covered(n_districts: int, n_sites: int) -> Notice:

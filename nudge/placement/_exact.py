@@ -19,6 +19,7 @@ from scipy import sparse
 from nudge._errors import InfeasibleError
 from nudge._highs import build_lp, new_highs
 from nudge.placement._coverage import aggregate_rows
+from nudge.placement._greedy import solve_greedy
 from nudge.placement._problem import CoverageProblem, Solution, relative_gap
 
 
@@ -236,3 +237,31 @@ def _raise_no_plan(*, proven: bool) -> NoReturn:
 def _covered(p: CoverageProblem, chosen: np.ndarray) -> float:
     hit = np.asarray(p.coverage[:, chosen].sum(axis=1)).ravel() > 0
     return float(p.weights[hit].sum())
+
+
+def solve_exact_warm(problem: CoverageProblem, *, time_limit: float, mip_gap: float) -> Solution:
+    """Solve with HiGHS, warm-started and bounded by the greedy plan.
+
+    The greedy plan is kept when HiGHS stops (at the time limit) with a worse one.
+    """
+    try:
+        greedy: Solution | None = solve_greedy(problem)
+    except InfeasibleError:
+        greedy = None
+    exact = solve_exact(
+        problem,
+        start=None if greedy is None else greedy.chosen,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        bound=np.inf if greedy is None else greedy.upper_bound,
+    )
+    if greedy is not None and greedy.covered_weight > exact.covered_weight:
+        return Solution(
+            chosen=greedy.chosen,
+            covered_weight=greedy.covered_weight,
+            upper_bound=min(exact.upper_bound, greedy.upper_bound),
+            gap=relative_gap(greedy.covered_weight, exact.upper_bound),
+            solver="exact",
+            status=exact.status + ", greedy plan kept",
+        )
+    return exact

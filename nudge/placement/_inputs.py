@@ -10,10 +10,9 @@ import numpy as np
 import pandas as pd
 
 from nudge._errors import EmptyDataError, Notice
+from nudge.placement._options import KINDS
 from nudge.placement._problem import Reason, number, raise_infeasible
 
-RADIUS_BY_KIND = {"banner": 300.0, "exhibition": 500.0, "career": 500.0}
-KINDS = tuple(RADIUS_BY_KIND)
 CostSpec = float | Mapping[str, float] | pd.Series | None
 
 

@@ -22,16 +22,34 @@ from nudge._errors import InputFileError, RowProblem
 from nudge.io.limits import check_degrees
 from nudge.io.tables import coordinates_of, find_column, read_table
 from nudge.osm.datasets import CityDataset
+from nudge.placement._options import KINDS
 
 CANDIDATE_COLUMNS = [
-    "kind", "name", "source", "osm_id", "category", "highway", "street_name", "bearing",
-    "area_m2", "excluded", "exclusion_reason", "geometry",
-]  # fmt: skip
+    "kind",
+    "name",
+    "source",
+    "osm_id",
+    "category",
+    "highway",
+    "street_name",
+    "bearing",
+    "area_m2",
+    "excluded",
+    "exclusion_reason",
+    "geometry",
+]
+_NOT_TEXT = {"bearing", "area_m2", "excluded", "geometry"}
+_TEXT_COLUMNS = [c for c in CANDIDATE_COLUMNS if c not in _NOT_TEXT]
 BANNER_CLASSES = ("primary", "secondary", "tertiary", "pedestrian", "trunk")
 EXHIBITION_CATEGORIES = (
-    "square_pedestrian", "park", "mall", "transit_station", "market", "public_service", "culture",
-)  # fmt: skip
-KINDS = ("banner", "exhibition", "career")
+    "square_pedestrian",
+    "park",
+    "mall",
+    "transit_station",
+    "market",
+    "public_service",
+    "culture",
+)
 
 
 def _frame(data: dict[str, object], geometry: np.ndarray, crs: object) -> gpd.GeoDataFrame:
@@ -42,8 +60,7 @@ def _frame(data: dict[str, object], geometry: np.ndarray, crs: object) -> gpd.Ge
     out["excluded"] = False
     for col in ("bearing", "area_m2"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-    for col in ("kind", "name", "source", "osm_id", "category", "highway", "street_name",
-                "exclusion_reason"):  # fmt: skip
+    for col in _TEXT_COLUMNS:
         out[col] = out[col].astype("string")
     return out[CANDIDATE_COLUMNS]
 
@@ -279,8 +296,11 @@ def mark_exclusions(
     if user_zones is not None and len(user_zones):
         names = user_zones.get("name", pd.Series("", index=user_zones.index)).fillna("")
         text = ["user exclusion zone" + (f" {n!r}" if n else "") for n in names.astype(str)]
-        zones.append(gpd.GeoDataFrame({"reason": text}, geometry=user_zones.geometry.array,
-                                      crs=user_zones.crs).to_crs(4326))  # fmt: skip
+        zones.append(
+            gpd.GeoDataFrame(
+                {"reason": text}, geometry=user_zones.geometry.array, crs=user_zones.crs
+            ).to_crs(4326)
+        )
     allz = pd.concat(zones, ignore_index=True) if zones else None
     if allz is None or allz.empty or out.empty:
         return out
@@ -353,9 +373,12 @@ def candidates_from_points(
 
 
 def candidates_from_file(
-    path: str | Path, *, kind: str, features: gpd.GeoDataFrame | None = None,
+    path: str | Path,
+    *,
+    kind: str,
+    features: gpd.GeoDataFrame | None = None,
     exclusion_buffer: float = 50.0,
-) -> tuple[gpd.GeoDataFrame, list[RowProblem]]:  # fmt: skip
+) -> tuple[gpd.GeoDataFrame, list[RowProblem]]:
     """Read a planner's own candidate sites, validating every row.
 
     Parameters

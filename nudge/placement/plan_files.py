@@ -7,7 +7,7 @@ reads, GeoParquet) and strict about content: a file that cannot be used raises
 
 from __future__ import annotations
 
-import io
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,17 @@ import pandas as pd
 import shapely
 
 from nudge._errors import InputFileError
+from nudge.geo.districts import NAME_FIELDS
 from nudge.io.exports import table_with_lonlat, write_geoframe
-from nudge.io.limits import check_degrees, check_size, check_zip
+from nudge.io.limits import check_degrees, check_size
 from nudge.io.sheets import xlsx_bytes
-from nudge.io.tables import csv_text
+from nudge.io.tables import csv_text, frame_from_file
 from nudge.placement._report import PLAN_COLUMNS, PlanResult
 
 ID_COLUMNS = ("site_id", "candidate_id", "id")
 POPULATION_COLUMNS = ("population", "official_population", "pop")
-DISTRICT_COLUMNS = ("district", "district_name", "name_en", "name")
+DISTRICT_COLUMNS = NAME_FIELDS  # the names a district layer may carry, in the same order
+_UNREADABLE = frozenset({"csv_unreadable", "xlsx_unreadable"})
 PLAN_FORMATS = {
     ".geojson": "GeoJSON",
     ".json": "GeoJSON",
@@ -34,7 +36,6 @@ PLAN_FORMATS = {
     ".csv": "CSV",
     ".xlsx": "XLSX",
 }
-GEO_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".parquet", ".geoparquet"}
 
 
 def _exists(path: Path, what: str) -> Path:
@@ -48,9 +49,9 @@ def _exists(path: Path, what: str) -> Path:
 def read_table(path: Path, *, what: str) -> pd.DataFrame:
     """Read a CSV, XLSX, Parquet or vector file as a (Geo)DataFrame.
 
-    CSV files are decoded as every import is (`nudge.io.tables.csv_text`);
-    CSV and XLSX files larger than `MAX_IMPORT_BYTES`, and XLSX bombs, are
-    refused before they are read.
+    The file is read by nudge's one table reader (`nudge.io.tables.frame_from_file`):
+    CSV as every import is, CSV and XLSX files larger than `MAX_IMPORT_BYTES`,
+    and XLSX bombs, refused before they are read.
 
     Raises
     ------
@@ -58,33 +59,22 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
         When the file is missing, too large, or cannot be read as a table.
     """
     path = _exists(path, what)
-    suffix = path.suffix.lower()
     try:
-        return _read_any(path, suffix)
-    except InputFileError:
-        raise
-    except Exception as exc:  # GDAL, Arrow and openpyxl raise errors of many kinds
+        return frame_from_file(path)
+    except InputFileError as exc:
+        if exc.code not in _UNREADABLE:  # too large, a bomb, binary: said as it is
+            raise
+        reason = exc.params["reason"]  # in words, with its own code
+        msg = f"The {what} file {path.name} cannot be read: {reason}"
+        raise InputFileError(
+            msg, code="plan_file_unreadable", file=path.name, reason=reason
+        ) from exc
+    except Exception as exc:  # GDAL, Arrow and codecs raise errors of many kinds
         reason = str(exc).replace(str(path), path.name)
         msg = f"The {what} file {path.name} cannot be read: {reason}"
         raise InputFileError(
             msg, code="plan_file_unreadable", file=path.name, reason=reason
         ) from exc
-
-
-def _read_any(path: Path, suffix: str) -> pd.DataFrame:
-    if suffix in {".parquet", ".geoparquet"}:
-        try:
-            return gpd.read_parquet(path)
-        except ValueError:
-            return pd.read_parquet(path)
-    if suffix in GEO_SUFFIXES:
-        return gpd.read_file(path)
-    check_size(path)
-    if suffix == ".xlsx":
-        check_zip(path, name=path.name)
-        return pd.read_excel(path)
-    text, sep = csv_text(path.read_bytes(), path.name)
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
 
 
 def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
@@ -282,9 +272,21 @@ def quota_from_file(path: Path) -> dict[str, str]:
             district_columns=", ".join(DISTRICT_COLUMNS),
             columns=", ".join(map(str, table.columns)),
         )
-    low = table["min"].astype(str) if "min" in table.columns else pd.Series("", index=table.index)
-    high = table["max"].astype(str) if "max" in table.columns else pd.Series("", index=table.index)
+    low, high = (_bound(table, column) for column in ("min", "max"))
     return {str(n): f"{lo}:{hi}" for n, lo, hi in zip(table[name], low, high, strict=True)}
+
+
+def _bound(table: pd.DataFrame, column: str) -> list[str]:
+    """Return a quota column as text: empty where there is no bound, ``2`` for a cell of 2.0."""
+    if column not in table.columns:
+        return [""] * len(table)
+    return [_bound_text(v) for v in table[column]]
+
+
+def _bound_text(value: object) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else str(int(value)) if value.is_integer() else str(value)
+    return "" if value is None else str(value).strip()
 
 
 def plan_to_file(plan: PlanResult | gpd.GeoDataFrame, path: Path) -> Path:

@@ -18,12 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from nudge._errors import ProfileError
+from nudge.placement._options import KINDS
 
 SIGNALS = (
-    "transit_service", "built_intensity", "destinations",
-    "poi_gravity", "transit_access", "centrality", "road_class", "dwell", "land_use_mix",
-)  # fmt: skip
-KINDS = ("banner", "exhibition", "career")
+    "transit_service",
+    "built_intensity",
+    "destinations",
+    "poi_gravity",
+    "transit_access",
+    "centrality",
+    "road_class",
+    "dwell",
+    "land_use_mix",
+)
 DECAY_FUNCTIONS = ("exponential", "gaussian")
 
 

@@ -214,9 +214,15 @@ def contributions(signals: pd.DataFrame, weights: dict[str, float]) -> pd.DataFr
 
 
 def _uncertainty(
-    signals: pd.DataFrame, weights: dict[str, float], eligible: np.ndarray,
-    *, draws: int, top_n: int, concentration: float, seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Uncertainty]:  # fmt: skip
+    signals: pd.DataFrame,
+    weights: dict[str, float],
+    eligible: np.ndarray,
+    *,
+    draws: int,
+    top_n: int,
+    concentration: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Uncertainty]:
     """Perturb the weights (Dirichlet around the profile) and measure the spread."""
     w = np.array([weights.get(s, 0.0) for s in signals.columns])
     active = w > 0
@@ -303,9 +309,14 @@ def _combine(
     info = None
     if params["draws"] > 0:
         low, high, share, info = _uncertainty(
-            sig, profile.weights, eligible, draws=params["draws"], top_n=params["top_n"],
-            concentration=params["concentration"], seed=params["seed"],
-        )  # fmt: skip
+            sig,
+            profile.weights,
+            eligible,
+            draws=params["draws"],
+            top_n=params["top_n"],
+            concentration=params["concentration"],
+            seed=params["seed"],
+        )
         out["score_low"], out["score_high"], out["top_share"] = low, high, share
     return out, info
 

@@ -21,34 +21,47 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from nudge._errors import InfeasibleError, Notice
+from nudge.geo.districts import DistrictLayer
 from nudge.placement import _coverage, _districts, _inputs
-from nudge.placement._exact import solve_exact
+from nudge.placement._build import build_problem
+from nudge.placement._exact import solve_exact_warm
 from nudge.placement._greedy import plan_bound, solve_greedy
-from nudge.placement._inputs import KINDS, RADIUS_BY_KIND, CostSpec
+from nudge.placement._inputs import CostSpec
+from nudge.placement._options import (
+    KINDS,
+    RADIUS_BY_KIND,
+    SOLVERS,
+    Kind,
+    PlanOptions,
+    QuotaSpec,
+    Solver,
+    text_ids,
+)
 from nudge.placement._problem import (
     CoverageProblem,
     Solution,
-    check_feasible,
-    default_score_weight,
     relative_gap,
 )
 from nudge.placement._report import PLAN_COLUMNS, PlanResult, build_result
-
-SOLVERS = ("greedy", "exact")
 
 __all__ = [
     "KINDS",
     "PLAN_COLUMNS",
     "RADIUS_BY_KIND",
+    "SOLVERS",
+    "Kind",
     "MaximalCoverage",
+    "PlanOptions",
     "PlanResult",
+    "QuotaSpec",
+    "Solver",
     "plan_sites",
 ]
 
@@ -109,7 +122,7 @@ class MaximalCoverage:
         min_spacing: float = 0.0,
         site_districts: Sequence[str | None] | None = None,
         demand_districts: Sequence[str | None] | None = None,
-        quota: _districts.QuotaSpec = None,
+        quota: QuotaSpec = None,
         population: Mapping[str, float] | None = None,
         locked: Iterable[str] = (),
         excluded: Iterable[str] = (),
@@ -161,7 +174,7 @@ class MaximalCoverage:
         """
         coverage = _coverage.coverage_from_costs(cost_matrix, radius)
         n_sites = coverage.shape[1]
-        ids = np.asarray([str(i) for i in (site_ids if site_ids is not None else range(n_sites))])
+        ids = np.asarray([str(i) for i in (range(n_sites) if site_ids is None else site_ids)])
         conflicts = (
             _coverage.conflicts_from_costs(site_distances, min_spacing)
             if site_distances is not None
@@ -177,7 +190,21 @@ class MaximalCoverage:
             geometry=gpd.GeoSeries([None] * n_sites),
             index=pd.Index(ids, name="site_id"),
         )
-        return cls._assemble(
+        warnings: list[str] = []
+        options = PlanOptions(
+            kind=kind,
+            radius=radius,
+            distance="cost matrix",
+            count=count,
+            budget=budget,
+            min_spacing=min_spacing if site_distances is not None else 0.0,
+            quota=quota,
+            population=population,
+            locked=text_ids(locked),
+            excluded=text_ids(excluded),
+            score_weight=score_weight,
+        )
+        built = build_problem(
             coverage=coverage,
             weights=np.asarray(weights, dtype=float).ravel(),
             sites=sites,
@@ -186,21 +213,10 @@ class MaximalCoverage:
             conflicts=conflicts,
             cells=np.arange(n_sites),
             demand_districts=demand_districts,
-            options={
-                "count": count,
-                "budget": budget,
-                "min_spacing": min_spacing if site_distances is not None else 0.0,
-                "quota": quota,
-                "population": population,
-                "locked": locked,
-                "excluded": excluded,
-                "score_weight": score_weight,
-                "kind": kind,
-                "radius": radius,
-                "distance": "cost matrix",
-            },
-            warnings=[],
+            options=options,
+            warnings=warnings,
         )
+        return cls._model(built, sites=sites, options=options, warnings=warnings)
 
     @classmethod
     def from_geodataframe(
@@ -208,19 +224,20 @@ class MaximalCoverage:
         candidates: gpd.GeoDataFrame,
         demand: gpd.GeoDataFrame,
         *,
-        kind: str,
+        kind: Kind,
         count: int | None = None,
         budget: float | None = None,
         cost: CostSpec = None,
         min_spacing: float = 250.0,
         radius: float | None = None,
         districts: gpd.GeoDataFrame | None = None,
-        quota: _districts.QuotaSpec = None,
+        quota: QuotaSpec = None,
         population: Mapping[str, float] | None = None,
         locked: Iterable[str] = (),
         excluded: Iterable[str] = (),
         score_weight: float | None = None,
         weight_column: str = "weight",
+        lang: str | None = None,
     ) -> MaximalCoverage:
         """Build the model from scored candidates and weighted demand points.
 
@@ -244,7 +261,8 @@ class MaximalCoverage:
         radius
             Service radius in metres (default 300 for banners, 500 otherwise).
         districts
-            District polygons with a name column, for quotas and reporting.
+            District polygons with a name column, for quotas and reporting
+            (named as `nudge.geo.districts.district_names` names them).
         quota
             ``"min:max"``, ``(min, max)``, ``"proportional"`` or a mapping
             from district name to ``(min, max)``.
@@ -257,6 +275,9 @@ class MaximalCoverage:
             Weight of the score term (default: a tie-breaker).
         weight_column
             Column of `demand` holding the weights.
+        lang
+            Interface language whose OSM district names (``name:kk``,
+            ``name:ru``) are preferred; see `nudge.geo.districts.name_fields`.
 
         Returns
         -------
@@ -272,13 +293,28 @@ class MaximalCoverage:
         coverage = _coverage.coverage_matrix(_coverage.xy_in(demand_geom, crs), site_xy, radius)
         demand_districts = None
         if districts is not None:
-            names = _districts.district_names(districts, population=population)
-            sites["district"] = _districts.assign_districts(sites.geometry, districts, names)
-            demand_districts = _districts.assign_districts(demand_geom, districts, names)
+            layer = DistrictLayer.from_frame(districts, lang=lang, population=population)
+            names = pd.Series(layer.names, index=districts.index)
+            sites["district"] = layer.districts_of(sites.geometry)
+            demand_districts = layer.districts_of(demand_geom)
             if len(sites) and sites["district"].isna().all():
                 warnings.append(_districts.no_site_covered(len(districts), len(sites)))
             population = population or _inputs.population_column(districts, names)
-        return cls._assemble(
+        options = PlanOptions(
+            kind=kind,
+            radius=radius,
+            distance="straight-line",
+            count=count,
+            budget=budget,
+            min_spacing=float(min_spacing),
+            quota=quota,
+            population=population,
+            locked=text_ids(locked),
+            excluded=text_ids(excluded),
+            score_weight=score_weight,
+            group_names=None if districts is None else tuple(names),
+        )
+        built = build_problem(
             coverage=coverage,
             weights=weights,
             sites=sites,
@@ -287,109 +323,33 @@ class MaximalCoverage:
             conflicts=_coverage.conflict_pairs(site_xy, min_spacing),
             cells=_coverage.spacing_cells(site_xy, min_spacing),
             demand_districts=demand_districts,
-            options={
-                "count": count,
-                "budget": budget,
-                "min_spacing": float(min_spacing),
-                "quota": quota,
-                "population": population,
-                "locked": locked,
-                "excluded": excluded,
-                "score_weight": score_weight,
-                "kind": kind,
-                "radius": radius,
-                "distance": "straight-line",
-                "group_names": None if districts is None else list(names),
-            },
+            options=options,
             warnings=warnings,
         )
+        return cls._model(built, sites=sites, options=options, warnings=warnings)
 
     @classmethod
-    def _assemble(
+    def _model(
         cls,
+        built: tuple[CoverageProblem, np.ndarray],
         *,
-        coverage: Any,
-        weights: np.ndarray,
         sites: gpd.GeoDataFrame,
-        eligible: np.ndarray,
-        costs: np.ndarray,
-        conflicts: np.ndarray,
-        cells: np.ndarray,
-        demand_districts: Sequence[str | None] | np.ndarray | None,
-        options: dict[str, Any],
+        options: PlanOptions,
         warnings: list[str],
     ) -> MaximalCoverage:
-        """Apply locks, exclusions and quotas, check feasibility, build the model."""
-        o = options
-        _inputs.check_arrays(coverage, weights, costs, len(sites))
-        ids = sites.index.to_numpy().astype(str)
-        locked, eligible = _inputs.lock_and_exclude(
-            ids, eligible, o["locked"], o["excluded"], warnings
-        )
-        pair_locked = locked[conflicts[:, 0]] & locked[conflicts[:, 1]] if len(conflicts) else []
-        if np.any(pair_locked):
-            n_pairs = int(np.sum(pair_locked))
-            msg = (
-                f"{n_pairs} pair(s) of locked sites are closer than {o['min_spacing']:g} m; "
-                "they stay in the plan."
-            )
-            warnings.append(
-                Notice(msg, code="plan_locked_too_close", n=n_pairs, spacing=o["min_spacing"])
-            )
-            conflicts = conflicts[~np.asarray(pair_locked)]
-        groups, demand_groups, names = _inputs.group_codes(
-            sites, demand_districts, o.get("group_names")
-        )
-        if o["quota"] is not None and not names:
-            msg = "District quotas need districts: give the district polygons too."
-            raise InfeasibleError(msg, code="quota_needs_districts")
-        shares = o["population"]
-        if shares is None and names and isinstance(o["quota"], str):
-            shares = _inputs.demand_shares(weights, demand_groups, names)
-            if o["quota"].strip().lower() == "proportional":
-                msg = "No population given: district shares follow the demand weight."
-                warnings.append(Notice(msg, code="plan_shares_from_demand"))
-        low, high = _districts.quota_bounds(o["quota"], names, count=o["count"], shares=shares)
-        max_sites = o["count"] or int(
-            min(len(ids), max(1, (o["budget"] or 1) / max(costs.min(), 1e-9)))
-        )
-        problem = CoverageProblem(
-            coverage=coverage,
-            weights=weights,
-            scores=np.nan_to_num(sites["score"].to_numpy(dtype=float), nan=0.0),
-            costs=costs,
-            eligible=eligible | locked,
-            locked=locked,
-            conflicts=conflicts,
-            cells=cells,
-            groups=groups,
-            group_names=tuple(names),
-            group_min=low,
-            group_max=high,
-            count=o["count"],
-            budget=o["budget"],
-            score_weight=(
-                default_score_weight(weights, max_sites)
-                if o["score_weight"] is None
-                else float(o["score_weight"])
-            ),
-            site_labels=tuple(ids),
-            min_spacing=float(o["min_spacing"]),
-            noun=o["kind"],
-        )
-        check_feasible(problem)
+        problem, demand_groups = built
         return cls(
             problem,
             sites=sites,
             demand_groups=demand_groups,
-            kind=o["kind"],
-            radius=o["radius"],
-            distance=o["distance"],
+            kind=options.kind,
+            radius=options.radius,
+            distance=options.distance,
             warnings=warnings,
         )
 
     def solve(
-        self, *, solver: str = "greedy", time_limit: float = 60.0, mip_gap: float = 1e-6
+        self, *, solver: Solver = "greedy", time_limit: float = 60.0, mip_gap: float = 1e-6
     ) -> PlanResult:
         """Choose the sites.
 
@@ -422,31 +382,8 @@ class MaximalCoverage:
         if solver == "greedy":
             solution = solve_greedy(self.problem)
         else:
-            solution = self._solve_exact(time_limit=time_limit, mip_gap=mip_gap)
+            solution = solve_exact_warm(self.problem, time_limit=time_limit, mip_gap=mip_gap)
         return self._result(solution, time.perf_counter() - start)
-
-    def _solve_exact(self, *, time_limit: float, mip_gap: float) -> Solution:
-        try:
-            greedy: Solution | None = solve_greedy(self.problem)
-        except InfeasibleError:
-            greedy = None
-        exact = solve_exact(
-            self.problem,
-            start=None if greedy is None else greedy.chosen,
-            time_limit=time_limit,
-            mip_gap=mip_gap,
-            bound=np.inf if greedy is None else greedy.upper_bound,
-        )
-        if greedy is not None and greedy.covered_weight > exact.covered_weight:
-            return Solution(
-                chosen=greedy.chosen,
-                covered_weight=greedy.covered_weight,
-                upper_bound=min(exact.upper_bound, greedy.upper_bound),
-                gap=relative_gap(greedy.covered_weight, exact.upper_bound),
-                solver="exact",
-                status=exact.status + ", greedy plan kept",
-            )
-        return exact
 
     def evaluate(self, site_ids: Iterable[str]) -> PlanResult:
         """Return the coverage and explanation of a given set of sites.
@@ -501,25 +438,27 @@ def plan_sites(
     candidates: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
     *,
-    kind: str,
+    kind: Kind | str,
     count: int | None = None,
     budget: float | None = None,
     cost: CostSpec = None,
     min_spacing: float = 250.0,
     radius: float | None = None,
     districts: gpd.GeoDataFrame | None = None,
-    quota: _districts.QuotaSpec = None,
+    quota: QuotaSpec = None,
     population: Mapping[str, float] | None = None,
     locked: Iterable[str] = (),
     excluded: Iterable[str] = (),
-    solver: str = "greedy",
+    solver: Solver | str = "greedy",
     time_limit: float = 60.0,
     score_weight: float | None = None,
+    lang: str | None = None,
 ) -> PlanResult:
     """Choose the sites of one kind that together cover the most demand.
 
     Parameters are those of `MaximalCoverage.from_geodataframe` and
-    `MaximalCoverage.solve`.
+    `MaximalCoverage.solve`; `kind` and `solver` may come as any text (from a
+    form or a command line): an unknown one is refused with the known ones.
 
     Returns
     -------
@@ -542,7 +481,7 @@ def plan_sites(
     model = MaximalCoverage.from_geodataframe(
         candidates,
         demand,
-        kind=kind,
+        kind=cast("Kind", kind),  # checked there, with the other options
         count=count,
         budget=budget,
         cost=cost,
@@ -554,5 +493,6 @@ def plan_sites(
         locked=locked,
         excluded=excluded,
         score_weight=score_weight,
+        lang=lang,
     )
-    return model.solve(solver=solver, time_limit=time_limit)
+    return model.solve(solver=cast("Solver", solver), time_limit=time_limit)  # checked there

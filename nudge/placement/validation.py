@@ -249,10 +249,14 @@ def validate_profile(
             f"{first.message}. Counts must be numbers of 0 or more at WGS84 latitude/longitude."
         )
         raise InputFileError(
-            msg, code="validate_too_few_good_counts", matched=len(sites), need=MIN_COUNTS,
-            bad=len(problems), row=first.row,
+            msg,
+            code="validate_too_few_good_counts",
+            matched=len(sites),
+            need=MIN_COUNTS,
+            bad=len(problems),
+            row=first.row,
             problem=Notice(first.message, code=first.code, **first.params),
-        )  # fmt: skip
+        )
     if len(sites) < MIN_COUNTS:
         msg = (
             f"Only {len(sites)} counted place(s) lie inside the dataset's area ({outside} lie "
@@ -284,9 +288,15 @@ def validate_profile(
     prior = np.array([profile.weights.get(s, 0.0) for s in signals])
     pred, blocks = blocked_predictions(x, y, xy, prior, block_m=block_m)
     table = pd.DataFrame(
-        {"lat": sites["lat"].to_numpy(), "lon": sites["lon"].to_numpy(), "count": y,
-         "score": scored["score"].to_numpy(dtype=float), "calibrated_cv": pred, **base},
-    )  # fmt: skip
+        {
+            "lat": sites["lat"].to_numpy(),
+            "lon": sites["lon"].to_numpy(),
+            "count": y,
+            "score": scored["score"].to_numpy(dtype=float),
+            "calibrated_cv": pred,
+            **base,
+        },
+    )
     return Validation(
         what=what,
         profile=profile.name,
