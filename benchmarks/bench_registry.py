@@ -17,7 +17,7 @@ Prints its figures (seconds, rows per second, peak memory):
 
 Run: ``python benchmarks/bench_registry.py [--rows N] [--processes P]
 [--per-process K] [--batch 1 50] [--only-concurrent] [--postgres URL |
---no-postgres]``. PostgreSQL runs in a temporary schema that is dropped
+--no-postgres] [--no-sqlite]``. PostgreSQL runs in a temporary schema that is dropped
 afterwards.
 """
 
@@ -338,6 +338,7 @@ def main() -> None:
     )
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--only-concurrent", action="store_true")
     args = parser.parse_args()
     met = []
@@ -348,8 +349,9 @@ def main() -> None:
             bench_import(workdir, args.rows)
         for batch in args.batch:
             sqlite_url = f"sqlite:///{workdir / f'concurrent-{batch}.sqlite'}"
-            met.append(bench_concurrent("SQLite", sqlite_url, args.processes, args.per_process,
-                                        batch))  # fmt: skip
+            if not args.no_sqlite:
+                met.append(bench_concurrent("SQLite", sqlite_url, args.processes,
+                                            args.per_process, batch))  # fmt: skip
             if args.no_postgres:
                 continue
             found = _postgres_schema(args.postgres)

@@ -219,3 +219,26 @@ def test_saved_work_round_trips_and_refuses_a_stale_save(db: Engine) -> None:
         delete_work(db, opened.id, owner="aigerim", expected_version=1)
     delete_work(db, opened.id, owner="aigerim", expected_version=2)
     assert list_work(db, kind="rotation", dataset="almaty", owner="aigerim") == []
+
+
+def test_a_postgres_connection_dropped_while_idle_is_replaced_on_checkout(
+    registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not registry_url.startswith("postgresql"):
+        pytest.skip("the idle ping is for PostgreSQL pools")
+    import nudge.db.engine as engine_module
+
+    eng = engine_from_url(registry_url)
+    with eng.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with eng.connect() as conn:  # used just now: taken as alive, no ping
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == pid
+    killer = sa.create_engine(registry_url.replace("postgresql://", "postgresql+psycopg://"))
+    with killer.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    killer.dispose()
+    monkeypatch.setattr(engine_module, "IDLE_PING_S", 0.0)  # as if idle for long
+    with eng.connect() as conn:  # the ping finds it dead; the pool reconnects
+        assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+    eng.dispose()

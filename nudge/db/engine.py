@@ -16,6 +16,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,37 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
+IDLE_PING_S = 30.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before use."""
+
+
+def _postgres_engine(url: sa.URL, *, echo: bool) -> Engine:
+    """Create a PostgreSQL engine that pings a pooled connection only after it sat idle.
+
+    ``pool_pre_ping`` would cost a round trip on every checkout (one of the seven a
+    logged installation makes); a connection used within the last `IDLE_PING_S`
+    seconds is taken as alive, and one the server dropped since fails once, after
+    which the pool reconnects.
+    """
+    engine = sa.create_engine(url, echo=echo, pool_recycle=3600)
+
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("nudge_checked_in")
+        if last is not None and time.monotonic() - last < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError from exc
+
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["nudge_checked_in"] = time.monotonic()
+
+    sa.event.listen(engine, "checkout", _on_checkout)
+    sa.event.listen(engine, "checkin", _on_checkin)
+    return engine
+
+
 def engine_from_url(url: str, *, echo: bool = False) -> Engine:
     """Create the engine of a registry database.
 
@@ -78,7 +110,7 @@ def engine_from_url(url: str, *, echo: bool = False) -> Engine:
     """
     parsed = sa.make_url(_normalise_url(url))
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+        return _postgres_engine(parsed, echo=echo)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(parsed, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})

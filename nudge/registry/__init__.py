@@ -39,6 +39,16 @@ same transaction. Functions take an `Engine` (create one per process with
 `engine_from_url` or `engine_from_settings`, and reuse it) and return plain
 frozen records detached from the database.
 
+Given an engine, a function runs in a transaction of its own. Given instead a
+`Session` the caller owns, it works inside the caller's transaction and never
+commits: several steps are then stored together or not at all::
+
+    with write_session(engine) as session:           # one transaction: all or nothing
+        rec = log_installation(session, user=me, kind="banner", lat=43.24, lon=76.89,
+                               installed_on=date(2025, 3, 1))
+        attach_photo(session, rec.id, upload_bytes, user=me, photo_dir=settings.photo_dir)
+        change_status(session, rec.id, "verified", user=me)
+
 Typical use (e.g. from the app)::
 
     engine = engine_from_settings(settings)          # once per process

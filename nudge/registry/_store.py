@@ -15,7 +15,7 @@ PostgreSQL a writer takes a transaction-level advisory lock on every cell of a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,16 +26,21 @@ from scipy.spatial import cKDTree
 from sqlalchemy.orm import Session
 
 from nudge._errors import RowProblem
-from nudge.geo.regions import (
-    EARTH_RADIUS_M,
-    REGION_BY_CODE,
-    chord_for_metres,
-    unit_vectors,
+from nudge.geo.distance import EARTH_RADIUS_M, chord_for_metres, unit_vectors
+from nudge.geo.distance import distance_m as _distance_m
+from nudge.geo.regions import REGION_BY_CODE
+from nudge.registry._insert import (
+    INSTALLATIONS,
+    STATUS_CHANGES,
+    core_connection,
+    first_status,
+    insert_flags,
+    insert_one,
 )
-from nudge.geo.regions import distance_m as _distance_m
 from nudge.registry._validate import SiteInfo, is_missing
 from nudge.registry.audit import record_many, utcnow
-from nudge.registry.models import Base, Flag, Installation, PlannedSite, StatusChange, User
+from nudge.registry.auth import Actor
+from nudge.registry.models import Installation, PlannedSite
 
 DEFAULT_DUPLICATE_RADIUS_M = 15.0
 SITE_KIND_TO_INSTALLATION = {"banner": "banner", "exhibition": "photo_exhibition"}
@@ -47,10 +52,6 @@ _METRES_PER_DEGREE = EARTH_RADIUS_M * np.pi / 180.0
 _LOCK_SPACE = 0x6E75 << 40  # the registry's advisory-lock keys on PostgreSQL ("nu")
 _ALL_PLACES = _LOCK_SPACE | ((1 << 40) - 1)  # above every cell key
 _LAT_CELLS, _LON_CELLS = 90_000, 180_000  # cells from the equator, from Greenwich
-# Core tables: a bulk insert of plain dicts skips the ORM's unit of work
-_INSTALLATIONS = Base.metadata.tables[Installation.__tablename__]
-_STATUS_CHANGES = Base.metadata.tables[StatusChange.__tablename__]
-_FLAGS = Base.metadata.tables[Flag.__tablename__]
 
 STORED_COLUMNS = (
     "uid", "kind", "status", "lat", "lon", "region_code", "city", "district",
@@ -95,7 +96,7 @@ def existing_uids(
     return found
 
 
-def scope_problems(actor: User, rows: Mapping[str, np.ndarray]) -> list[RowProblem]:
+def scope_problems(actor: Actor, rows: Mapping[str, np.ndarray]) -> list[RowProblem]:
     """Return a problem for every row outside the regions a coordinator may change."""
     if actor.role != "coordinator":
         return []
@@ -154,9 +155,11 @@ def claim_places(session: Session, lat: np.ndarray, lon: np.ndarray, radius_m: f
         return
     keys = place_lock_keys(lat, lon, radius_m)
     if keys is None:
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ALL_PLACES})
+        core_connection(session).execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ALL_PLACES}
+        )
         return
-    session.execute(
+    core_connection(session).execute(
         sa.text(
             "SELECT CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(k) "
             "ELSE pg_advisory_xact_lock(k) END "
@@ -168,12 +171,18 @@ def claim_places(session: Session, lat: np.ndarray, lon: np.ndarray, radius_m: f
 
 # built once: a single row's search then costs little more than the query itself
 _ACTIVE_NEAR = sa.select(
-    Installation.id, Installation.kind, Installation.lat, Installation.lon
+    Installation.id, Installation.kind, Installation.lat, Installation.lon, sa.literal(0)
 ).where(
     Installation.status != "removed",
     Installation.kind.in_(sa.bindparam("kinds", expanding=True)),
     Installation.lat.between(sa.bindparam("south"), sa.bindparam("north")),
     Installation.lon.between(sa.bindparam("west"), sa.bindparam("east")),
+)
+_KNOWN_OR_NEAR = sa.union_all(
+    _ACTIVE_NEAR,
+    sa.select(
+        Installation.id, Installation.kind, Installation.lat, Installation.lon, sa.literal(1)
+    ).where(Installation.uid.in_(sa.bindparam("uids", expanding=True))),
 )
 
 
@@ -186,6 +195,16 @@ class DuplicateMatches:
     distance: np.ndarray  # metres, NaN when no match
 
 
+def _search_box(rows: Mapping[str, np.ndarray], radius_m: float) -> dict[str, Any]:
+    lat, lon = np.asarray(rows["lat"], dtype=float), np.asarray(rows["lon"], dtype=float)
+    margin = max(radius_m, 0.0) / 111_000.0 * 4 + 1e-4
+    return {
+        "kinds": sorted(set(np.asarray(rows["kind"], dtype=object).tolist())),
+        "south": float(lat.min() - margin), "north": float(lat.max() + margin),
+        "west": float(lon.min() - 2 * margin), "east": float(lon.max() + 2 * margin),
+    }  # fmt: skip
+
+
 def find_duplicates(
     session: Session, rows: Mapping[str, np.ndarray], radius_m: float
 ) -> DuplicateMatches:
@@ -194,19 +213,38 @@ def find_duplicates(
     One query fetches the stored installations around the whole batch; KD-trees
     match them, and the rows of the batch among themselves.
     """
+    if len(rows["lat"]) == 0 or radius_m <= 0:
+        return match_duplicates(rows, [], radius_m)
+    stored = core_connection(session).execute(_ACTIVE_NEAR, _search_box(rows, radius_m)).all()
+    return match_duplicates(rows, stored, radius_m)
+
+
+def known_or_near(
+    session: Session, rows: Mapping[str, np.ndarray], uids: list[str], radius_m: float
+) -> tuple[bool, DuplicateMatches]:
+    """Return whether any of `uids` is stored, and the duplicate matches of `rows`, in one query.
+
+    Meant for a few rows (one logged installation): the natural keys are bound
+    in one statement with the search around the rows.
+    """
+    if len(rows["lat"]) == 0:
+        return False, match_duplicates(rows, [], radius_m)
+    params = {**_search_box(rows, radius_m), "uids": uids}
+    found = core_connection(session).execute(_KNOWN_OR_NEAR, params).all()
+    known = any(r[4] for r in found)
+    return known, match_duplicates(rows, [r for r in found if not r[4]], radius_m)
+
+
+def match_duplicates(
+    rows: Mapping[str, np.ndarray], stored: Sequence[Sequence[Any]], radius_m: float
+) -> DuplicateMatches:
+    """Match new rows to `stored` ``(id, kind, lat, lon)`` rows and to each other."""
     lat, lon = np.asarray(rows["lat"], dtype=float), np.asarray(rows["lon"], dtype=float)
     n = len(lat)
     out = DuplicateMatches(np.full(n, -1), np.full(n, -1), np.full(n, np.nan))
     if n == 0 or radius_m <= 0:
         return out
-    margin = radius_m / 111_000.0 * 4 + 1e-4
     kinds = np.asarray(rows["kind"], dtype=object)
-    box = {
-        "kinds": sorted(set(kinds.tolist())),
-        "south": float(lat.min() - margin), "north": float(lat.max() + margin),
-        "west": float(lon.min() - 2 * margin), "east": float(lon.max() + 2 * margin),
-    }  # fmt: skip
-    stored = session.execute(_ACTIVE_NEAR, box).all()
     s_id = np.array([r[0] for r in stored], dtype=np.int64)
     s_kind = np.array([r[1] for r in stored], dtype=object)
     s_xyz = unit_vectors([r[2] for r in stored], [r[3] for r in stored])
@@ -294,18 +332,20 @@ class Stored:
 
 def store_installations(
     session: Session,
-    actor: User,
+    actor: Actor,
     rows: Mapping[str, np.ndarray],
     uids: list[str],
     *,
     source: str,
     batch_id: int | None = None,
     radius_m: float = DEFAULT_DUPLICATE_RADIUS_M,
+    matches: DuplicateMatches | None = None,
 ) -> Stored:
     """Insert checked rows with their first status, duplicate flags and audit entries.
 
     Call `claim_places` first in the same transaction, so that the duplicate
-    search sees what concurrent writers stored nearby.
+    search sees what concurrent writers stored nearby. `matches` are those of
+    `known_or_near` when the caller searched already (otherwise searched here).
 
     Returns
     -------
@@ -315,7 +355,8 @@ def store_installations(
     """
     if not uids:
         return Stored([], [])
-    matches = find_duplicates(session, rows, radius_m)
+    if matches is None:
+        matches = find_duplicates(session, rows, radius_m)
     now = utcnow()
     records = _records(rows, uids)
     meta = {
@@ -326,24 +367,17 @@ def store_installations(
         "updated_at": now,
         "version": 1,
     }
-    stmt = sa.insert(_INSTALLATIONS).returning(_INSTALLATIONS.c.id, sort_by_parameter_order=True)
-    ids = list(session.execute(stmt, [{**r, **meta} for r in records]).scalars())
-    session.execute(
-        sa.insert(_STATUS_CHANGES),
-        [
-            {
-                "installation_id": i,
-                "old_status": None,
-                "new_status": r["status"],
-                "effective_on": r["installed_on"],
-                "changed_at": now,
-                "user_id": actor.id,
-                "note": source[:200],
-            }
-            for i, r in zip(ids, records, strict=True)
-        ],
-    )
-    flags = _flag_duplicates(session, ids, [r["kind"] for r in records], matches, now)
+    stored = [{**r, **meta} for r in records]
+    flags = _duplicate_flags([r["kind"] for r in records], matches, now)
+    if len(records) == 1 and session.get_bind().dialect.name == "postgresql":
+        ids, by_id = insert_one(session, actor, stored[0], records[0], flags=flags, now=now)
+        return Stored(ids, stored, by_id)
+    stmt = sa.insert(INSTALLATIONS).returning(INSTALLATIONS.c.id, sort_by_parameter_order=True)
+    conn = core_connection(session)
+    ids = list(conn.execute(stmt, stored).scalars())
+    pairs = zip(ids, stored, strict=True)
+    steps = [{"installation_id": i, **first_status(r, actor, now)} for i, r in pairs]
+    conn.execute(sa.insert(STATUS_CHANGES), steps)
     record_many(
         session,
         actor=actor,
@@ -351,40 +385,30 @@ def store_installations(
         table="installations",
         items=[(i, None, r) for i, r in zip(ids, records, strict=True)],
     )
-    return Stored(ids, [{**r, **meta} for r in records], flags)
+    return Stored(ids, stored, insert_flags(session, ids, flags))
 
 
-def _flag_duplicates(
-    session: Session, ids: list[int], kinds: list[str], matches: DuplicateMatches, now: datetime
-) -> dict[int, list[dict[str, Any]]]:
-    id_arr = np.asarray(ids)
-    other = np.where(
-        matches.other_id >= 0,
-        matches.other_id,
-        np.where(matches.other_row >= 0, id_arr[np.maximum(matches.other_row, 0)], -1),
-    )
-    hit = np.flatnonzero(other >= 0)
-    flags: list[dict[str, Any]] = [
+def _duplicate_flags(
+    kinds: list[str], matches: DuplicateMatches, now: datetime
+) -> list[dict[str, Any]]:
+    """Return the duplicate flags of the new rows; ``installation_id`` is the row's position.
+
+    A row matching an earlier new row names it by position too (``other_row``),
+    until the ids are known (`nudge.registry._insert.insert_flags`).
+    """
+    hit = np.flatnonzero((matches.other_id >= 0) | (matches.other_row >= 0))
+    return [
         {
-            "installation_id": int(id_arr[k]),
+            "installation_id": int(k),
             "code": "duplicate",
-            "message": (
-                f"Likely duplicate: installation #{int(other[k])} ({kinds[k]}) is "
-                f"{matches.distance[k]:.1f} m away."
-            ),
-            "other_installation_id": int(other[k]),
+            "other_installation_id": int(matches.other_id[k]),
+            "other_row": int(matches.other_row[k]),
             "distance_m": float(matches.distance[k]),
+            "kind": kinds[k],
             "created_at": now,
         }
         for k in hit
     ]
-    if not flags:
-        return {}
-    stmt = sa.insert(_FLAGS).returning(_FLAGS.c.id, sort_by_parameter_order=True)
-    out: dict[int, list[dict[str, Any]]] = {}
-    for flag_id, flag in zip(session.execute(stmt, flags).scalars(), flags, strict=True):
-        out.setdefault(flag["installation_id"], []).append({**flag, "id": flag_id})
-    return out
 
 
 def distance_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

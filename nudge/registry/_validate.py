@@ -30,6 +30,7 @@ from nudge.geo.regions import (
     regions_of_points,
 )
 from nudge.io.tables import LAT_NAMES, LON_NAMES
+from nudge.io.values import parse_bool
 from nudge.registry.models import INSTALLATION_KINDS, STATUSES
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -70,8 +71,6 @@ KIND_ALIASES: dict[str, str] = {
     "led_экран": "led_screen",
     "экран": "led_screen",
 }
-_TRUE = {"1", "true", "yes", "y", "да", "иә", "ия", "+"}
-_FALSE = {"0", "false", "no", "n", "нет", "жоқ", "-"}
 NEEDS_INSTALL_DATE = frozenset({"installed", "verified", "damaged", "replaced", "removed"})
 
 
@@ -214,6 +213,8 @@ class Problems:
         placeholders: a value that is a numpy array holds one value per row (the
         row's own is used), any other value is the same for every row.
         """
+        if not np.any(mask):  # the usual case: nothing to record (cheap for one row)
+            return
         given = params or {}
         for i in np.flatnonzero(mask):
             text = message(int(i)) if callable(message) else message
@@ -338,18 +339,9 @@ def _choices(
     return out
 
 
-def _boolean(value: object) -> bool | None:
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    text = str(value).strip().casefold()
-    if text.endswith(".0"):
-        text = text[:-2]
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
 def _booleans(cells: Cells, p: Problems) -> Cells:
     out = np.empty(len(cells), dtype=object)
-    out[:] = [None if v is None else _boolean(v) for v in cells]
+    out[:] = [None if v is None else parse_bool(v) for v in cells]
     p.add(
         present(cells) & ~present(out),
         "illuminated",

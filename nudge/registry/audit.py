@@ -12,16 +12,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge.registry.db import read_session
-from nudge.registry.models import AuditEntry, Base, User
+from nudge.registry.models import AuditEntry, Base
 
-_AUDIT_LOG = Base.metadata.tables[AuditEntry.__tablename__]  # Core table for bulk inserts
+AUDIT_LOG = Base.metadata.tables[AuditEntry.__tablename__]  # Core table for bulk inserts
+
+
+class Who(Protocol):
+    """Who makes a change: a user row, or `nudge.registry.auth.Actor`."""
+
+    @property
+    def id(self) -> int:
+        """Return the user's id."""
+
+    @property
+    def username(self) -> str:
+        """Return the user's name."""
 
 
 def utcnow() -> datetime:
@@ -69,7 +81,7 @@ def changed_values(
 def record_change(
     session: Session,
     *,
-    actor: User | None,
+    actor: Who | None,
     action: str,
     table: str,
     record_id: int | None,
@@ -83,7 +95,7 @@ def record_change(
 def record_many(
     session: Session,
     *,
-    actor: User | None,
+    actor: Who | None,
     action: str,
     table: str,
     items: Sequence[tuple[int | None, Mapping[str, Any] | None, Mapping[str, Any] | None]],
@@ -92,20 +104,30 @@ def record_many(
     if not items:
         return
     now = utcnow()
-    rows = [
-        {
-            "at": now,
-            "user_id": actor.id if actor is not None else None,
-            "username": actor.username if actor is not None else "system",
-            "action": action,
-            "table_name": table,
-            "record_id": record_id,
-            "old_values": jsonable(old) if old is not None else None,
-            "new_values": jsonable(new) if new is not None else None,
-        }
-        for record_id, old, new in items
-    ]
-    session.execute(sa.insert(_AUDIT_LOG), rows)
+    rows = [audit_row(actor, action, table, item, at=now) for item in items]
+    session.execute(sa.insert(AUDIT_LOG), rows)
+
+
+def audit_row(
+    actor: Who | None,
+    action: str,
+    table: str,
+    item: tuple[int | None, Mapping[str, Any] | None, Mapping[str, Any] | None],
+    *,
+    at: datetime,
+) -> dict[str, Any]:
+    """Return the columns of one audit entry about ``item = (record id, old, new values)``."""
+    record_id, old, new = item
+    return {
+        "at": at,
+        "user_id": actor.id if actor is not None else None,
+        "username": actor.username if actor is not None else "system",
+        "action": action,
+        "table_name": table,
+        "record_id": record_id,
+        "old_values": jsonable(old) if old is not None else None,
+        "new_values": jsonable(new) if new is not None else None,
+    }
 
 
 @dataclass(frozen=True, slots=True)

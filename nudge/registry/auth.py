@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from nudge._errors import AccessDeniedError, RecordError
 from nudge.geo.regions import REGION_BY_CODE, region_code
+from nudge.registry._bind import Bind, writing
 from nudge.registry.audit import record_change, utcnow
 from nudge.registry.db import read_session, write_session
 from nudge.registry.models import ROLES, User, UserRegion
@@ -81,8 +82,29 @@ def _info(user: User) -> UserInfo:
     return UserInfo(user.id, user.username, user.role, user.region_codes, user.active)
 
 
-def actor_in(session: Session, user: UserRef) -> User:
-    """Return the active user `user` inside `session`.
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The user making a change, as read once in the change's transaction."""
+
+    id: int
+    username: str
+    role: str
+    region_codes: tuple[str, ...]
+
+
+_ACTOR_KEY = "nudge.registry.actor"
+_ACTOR_QUERY = (
+    sa.select(User.id, User.username, User.role, User.active, UserRegion.region_code)
+    .outerjoin(UserRegion, UserRegion.user_id == User.id)
+    .where(User.username == sa.bindparam("name"))
+)
+
+
+def actor_in(session: Session, user: UserRef) -> Actor:
+    """Return the active user `user` as seen inside `session`'s transaction.
+
+    The user and its regions are read in one query, once per transaction: the
+    steps of a caller's transaction share the lookup.
 
     Raises
     ------
@@ -90,10 +112,17 @@ def actor_in(session: Session, user: UserRef) -> User:
         When no such active user exists.
     """
     name = user.username if isinstance(user, UserInfo) else str(user)
-    found = session.scalar(sa.select(User).where(User.username == name))
-    if found is None or not found.active:
+    cached = session.info.get(_ACTOR_KEY)
+    if cached is not None and cached[0] is session.get_transaction() and cached[1] == name:
+        return cached[2]
+    session.flush()  # a user added or changed earlier in the transaction counts
+    rows = session.connection().execute(_ACTOR_QUERY, {"name": name}).all()
+    if not rows or not rows[0].active:
         msg = f"Unknown or inactive user {name!r}; ask an admin to create it with `nudge user add`."
         raise AccessDeniedError(msg, code="user_unknown_or_inactive", user=name)
+    regions = tuple(sorted(r.region_code for r in rows if r.region_code is not None))
+    found = Actor(rows[0].id, rows[0].username, rows[0].role, regions)
+    session.info[_ACTOR_KEY] = (session.get_transaction(), name, found)
     return found
 
 
@@ -102,7 +131,7 @@ def _describe(region: str) -> str:
     return f"{region} {r.name}" if r else region
 
 
-def require(actor: User, action: str, region: str | None = None) -> None:
+def require(actor: Actor, action: str, region: str | None = None) -> None:
     """Check that `actor` may do `action`, in `region` when the action is regional.
 
     Raises
@@ -162,7 +191,7 @@ def _check_new_user(username: str, password: str, role: str) -> None:
 
 
 def add_user(
-    engine: Engine,
+    engine: Bind,
     *,
     username: str,
     password: str,
@@ -175,7 +204,7 @@ def add_user(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns.
     username, password
         Login name (2–80 plain characters) and password (at least 8 characters).
     role
@@ -199,7 +228,7 @@ def add_user(
     if role != "coordinator" and codes:
         msg = f"Only coordinators are limited to regions; {role} {username!r} works everywhere."
         raise RecordError(msg, code="regions_only_for_coordinators", user=username, role=role)
-    with write_session(engine) as session:
+    with writing(engine) as session:
         actor = _creator(session, by)
         if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
             msg = f"User {username!r} already exists."
@@ -221,7 +250,7 @@ def add_user(
         return _info(user)
 
 
-def _creator(session: Session, by: UserRef | None) -> User | None:
+def _creator(session: Session, by: UserRef | None) -> Actor | None:
     if by is None:
         if session.scalar(sa.select(sa.func.count()).select_from(User)):
             msg = "Users already exist; only an admin may add more (give --as ADMIN)."
@@ -257,7 +286,7 @@ def authenticate(engine: Engine, username: str, password: str) -> UserInfo:
 
 
 def update_user(
-    engine: Engine,
+    engine: Bind,
     username: str,
     *,
     by: UserRef,
@@ -266,8 +295,11 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
 ) -> UserInfo:
-    """Change a user's role, regions, active flag or password (admins only)."""
-    with write_session(engine) as session:
+    """Change a user's role, regions, active flag or password (admins only).
+
+    `engine` is the registry's engine, or a session the caller owns.
+    """
+    with writing(engine) as session:
         actor = actor_in(session, by)
         require(actor, "manage_users")
         user = session.scalar(sa.select(User).where(User.username == username))
@@ -285,6 +317,7 @@ def update_user(
             user.active = active
         if password is not None:
             user.password_hash = _HASHER.hash(password)
+        session.info.pop(_ACTOR_KEY, None)  # the next check reads the changed user afresh
         if user.role == "coordinator" and not user.region_codes:
             msg = f"Coordinator {username!r} needs at least one region."
             raise RecordError(msg, code="coordinator_needs_region", user=username)
@@ -330,7 +363,7 @@ def session_token(engine: Engine, user: UserInfo, *, secret: str) -> str:
 
     with read_session(engine) as session:
         found = actor_in(session, user)
-        payload = {"u": found.username, "f": _fingerprint(found)}
+        payload = {"u": found.username, "f": _fingerprint(session.get_one(User, found.id))}
     return URLSafeTimedSerializer(secret, salt=SESSION_SALT).dumps(payload)
 
 

@@ -30,16 +30,15 @@ from typing import Any
 import sqlalchemy as sa
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nudge._errors import InputFileError, Notice, RecordError
-from nudge.geo.regions import DistrictLayer
+from nudge.geo.districts import DistrictLayer
+from nudge.registry._bind import Bind, owns_transaction, reading, writing
 from nudge.registry._store import DEFAULT_DUPLICATE_RADIUS_M, distance_between
 from nudge.registry.audit import record_change, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
-from nudge.registry.db import read_session, write_session
 from nudge.registry.installations import checked_installation, log_in_session
 from nudge.registry.models import Flag, Installation, InstallationPhoto, Photo
 from nudge.registry.records import FlagRecord, InstallationRecord, flag_record, get_installation
@@ -366,7 +365,7 @@ def _photo_row(
 
 
 def attach_photo(
-    engine: Engine,
+    engine: Bind,
     installation_id: int,
     photo: bytes | Path | str,
     *,
@@ -381,7 +380,9 @@ def attach_photo(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns (the photo is then
+        attached in the caller's transaction; its file is written at once and
+        stays, unused, if the caller rolls back).
     installation_id
         The installation the photo shows.
     photo
@@ -407,7 +408,7 @@ def attach_photo(
                                           str(photo)))  # fmt: skip
     facts, clean = inspect_photo(photo, max_bytes=max_bytes, name=name)
     try:
-        with write_session(engine) as session:
+        with writing(engine) as session:
             return _attach(session, installation_id, facts, clean, user=user, name=name,
                            photo_dir=Path(photo_dir), max_distance_m=max_distance_m)  # fmt: skip
     except IntegrityError as exc:  # attached to the same installation, or it changed, at once
@@ -423,7 +424,7 @@ class LoggedWithPhoto:
 
 
 def log_with_photo(
-    engine: Engine,
+    engine: Bind,
     *,
     user: UserRef,
     fields: Mapping[str, Any],
@@ -442,6 +443,9 @@ def log_with_photo(
 
     Parameters
     ----------
+    engine
+        Engine of the registry, or a session the caller owns (both steps then run in
+        the caller's transaction).
     fields
         The keyword arguments of `nudge.registry.log_installation` (``kind``, ``lat``...).
     photo
@@ -453,7 +457,7 @@ def log_with_photo(
         name = sanitise_filename(photo[0])
         checked = (name, *inspect_photo(photo[1], max_bytes=max_bytes, name=name))
     try:
-        with write_session(engine) as session:
+        with writing(engine) as session:
             record = log_in_session(session, user, rows, duplicate_radius_m=duplicate_radius_m)
             evidence = None
             if checked is not None:
@@ -470,16 +474,22 @@ def log_with_photo(
     return LoggedWithPhoto(record, evidence)
 
 
-def _attach_conflict(engine: Engine, installation_id: int, sha256: str) -> RecordError:
+def _attach_conflict(engine: Bind, installation_id: int, sha256: str) -> RecordError:
+    if not owns_transaction(engine):  # the caller's transaction failed: it can read no more
+        return _changed_meanwhile(installation_id)
     query = (
         sa.select(InstallationPhoto.id)
         .join(Photo, Photo.id == InstallationPhoto.photo_id)
         .where(InstallationPhoto.installation_id == installation_id, Photo.sha256 == sha256)
     )
-    with read_session(engine) as session:
+    with reading(engine) as session:
         if session.scalar(query) is not None:
             msg = f"This photo is already attached to installation #{installation_id}."
             return RecordError(msg, code="photo_already_attached", id=installation_id)
+    return _changed_meanwhile(installation_id)
+
+
+def _changed_meanwhile(installation_id: int) -> RecordError:
     msg = (
         f"The photo could not be attached to installation #{installation_id}: the installation "
         "was changed at the same time by someone else. Attach the photo again."
@@ -544,7 +554,7 @@ class PhotoRecord:
 
 
 def photos_of_installation(
-    engine: Engine, installation_id: int, *, photo_dir: Path
+    engine: Bind, installation_id: int, *, photo_dir: Path
 ) -> list[PhotoRecord]:
     """Return the evidence photos of an installation, in the order attached."""
     query = (
@@ -553,7 +563,7 @@ def photos_of_installation(
         .where(InstallationPhoto.installation_id == installation_id)
         .order_by(InstallationPhoto.id)
     )
-    with read_session(engine) as session:
+    with reading(engine) as session:
         return [
             PhotoRecord(
                 p.id,

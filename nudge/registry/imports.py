@@ -18,7 +18,6 @@ from typing import NoReturn, TypeVar
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from nudge.geo.regions import (
     regions_of_points,
 )
 from nudge.io.tables import MAX_IMPORT_BYTES, read_table
+from nudge.registry._bind import Bind, owns_transaction, reading, writing
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
     claim_places,
@@ -55,10 +55,9 @@ from nudge.registry._validate import (
     validate_installations,
 )
 from nudge.registry.audit import record_change, record_many, snapshot, utcnow
-from nudge.registry.auth import UserRef, actor_in, require
-from nudge.registry.db import read_session, write_session
+from nudge.registry.auth import Actor, UserRef, actor_in, require
 from nudge.registry.evidence import sanitise_filename
-from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, Publication, User
+from nudge.registry.models import SITE_KINDS, ImportBatch, PlannedSite, Publication
 from nudge.registry.publications import check_publication_row, new_publication
 
 R = TypeVar("R")
@@ -172,17 +171,18 @@ def _new_rows(session: Session, rows: Columns) -> tuple[Columns, list[str], int]
 _WRITE_ATTEMPTS = 3
 
 
-def _write_retrying(engine: Engine, name: str, write: Callable[[Session, int], R]) -> R:
+def _write_retrying(engine: Bind, name: str, write: Callable[[Session, int], R]) -> R:
     """Run ``write(session, attempt)`` in a writing transaction, again after a clash.
 
     A concurrent import that stored some of the same rows first makes the
     insert fail on a natural key (PostgreSQL checks it when the other commits);
-    the next attempt sees those rows and skips them as already stored.
+    the next attempt sees those rows and skips them as already stored. In a
+    caller's session there is one attempt: the caller's transaction has failed.
     """
     clash: IntegrityError | None = None
-    for attempt in range(_WRITE_ATTEMPTS):
+    for attempt in range(_WRITE_ATTEMPTS if owns_transaction(engine) else 1):
         try:
-            with write_session(engine) as session:
+            with writing(engine) as session:
                 return write(session, attempt)
         except IntegrityError as exc:
             clash = exc
@@ -190,7 +190,7 @@ def _write_retrying(engine: Engine, name: str, write: Callable[[Session, int], R
 
 
 def import_installations(
-    engine: Engine,
+    engine: Bind,
     source: Path | str | bytes,
     *,
     user: UserRef,
@@ -211,7 +211,8 @@ def import_installations(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns (the rows are then
+        stored in the caller's transaction, and a clash is not retried).
     source
         The file, or its content (an upload).
     user
@@ -245,7 +246,7 @@ def import_installations(
     name = _display_name(source, filename)
     raw, digest = read_table(source, name=name, max_bytes=max_bytes)
     table = _canonical_table(raw, name)
-    with read_session(engine) as session:  # checks run outside the writing transaction
+    with reading(engine) as session:  # checks run outside the writing transaction
         require(actor_in(session, user), "edit_installations")
         sites = sites_by_id(session, table.get("site_id", []))
     table = _fill_themes(table, themes_of)
@@ -281,7 +282,7 @@ def _concurrent_import(name: str) -> RecordError:
     return RecordError(msg, code="import_concurrent", name=name)
 
 
-def _batch(session: Session, actor: User, name: str, digest: str, what: str) -> ImportBatch:
+def _batch(session: Session, actor: Actor, name: str, digest: str, what: str) -> ImportBatch:
     batch = ImportBatch(
         what=what,
         file_name=name[:200],
@@ -298,7 +299,7 @@ def _batch(session: Session, actor: User, name: str, digest: str, what: str) -> 
     return batch
 
 
-def _finish_batch(session: Session, actor: User, batch: ImportBatch, result: ImportResult) -> None:
+def _finish_batch(session: Session, actor: Actor, batch: ImportBatch, result: ImportResult) -> None:
     batch.rows, batch.stored = result.rows, result.stored
     batch.skipped_existing, batch.errors = result.skipped_existing, len(result.errors)
     record_change(
@@ -364,7 +365,7 @@ def _check_plan(table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
 
 
 def import_plan(
-    engine: Engine,
+    engine: Bind,
     source: Path | str | pd.DataFrame,
     *,
     user: UserRef,
@@ -380,7 +381,8 @@ def import_plan(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns (the rows are then
+        stored in the caller's transaction, and a clash is not retried).
     source
         Plan GeoJSON file, or a GeoDataFrame in EPSG:4326.
     user
@@ -528,7 +530,7 @@ _COLUMN_OF_CODE = {
 
 
 def import_publications(
-    engine: Engine,
+    engine: Bind,
     source: Path | str | bytes,
     *,
     user: UserRef,
@@ -550,7 +552,8 @@ def import_publications(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns (the rows are then
+        stored in the caller's transaction, and a clash is not retried).
     source
         The file, or its content (an upload).
     user
@@ -576,7 +579,7 @@ def import_publications(
     name = _display_name(source, filename)
     raw, digest = read_table(source, name=name, max_bytes=max_bytes)
     table = _publication_table(raw, name)
-    with read_session(engine) as session:
+    with reading(engine) as session:
         require(actor_in(session, user), "log_publications")
     checked = _check_publications(table, districts)
 

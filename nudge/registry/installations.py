@@ -3,7 +3,8 @@
 An installation's life: planned → ordered → installed → verified → damaged →
 replaced → removed (see `TRANSITIONS`; anything else is refused). Every
 change checks the user's role and region, and writes the audit log in the
-same transaction.
+same transaction: a transaction of its own when given an engine, the caller's
+when given a session (see `nudge.registry._bind`).
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nudge._errors import RecordError
-from nudge.geo.regions import DistrictLayer
+from nudge.geo.districts import DistrictLayer
+from nudge.registry._bind import Bind, reading, writing
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
     claim_places,
-    existing_uids,
+    known_or_near,
     sites_by_id,
     store_installations,
 )
@@ -36,7 +37,6 @@ from nudge.registry._validate import (
 )
 from nudge.registry.audit import changed_values, record_change, snapshot, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
-from nudge.registry.db import read_session, write_session
 from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
 from nudge.registry.records import (
     FlagRecord,
@@ -91,7 +91,7 @@ def _check_one(
 
 
 def log_installation(
-    engine: Engine,
+    engine: Bind,
     *,
     user: UserRef,
     kind: str,
@@ -117,7 +117,8 @@ def log_installation(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns: the installation is
+        then stored in the caller's transaction, committed or rolled back by the caller.
     user
         Who logs it: a planner, admin, or coordinator of the point's region.
     kind
@@ -162,7 +163,7 @@ def log_installation(
     }  # fmt: skip
     rows = checked_installation(engine, user, fields, districts)
     try:
-        with write_session(engine) as session:
+        with writing(engine) as session:
             return log_in_session(session, user, rows, duplicate_radius_m=duplicate_radius_m)
     except IntegrityError as exc:
         msg = "The installation could not be stored: someone else logged it at the same time."
@@ -170,7 +171,7 @@ def log_installation(
 
 
 def checked_installation(
-    engine: Engine,
+    engine: Bind,
     user: UserRef,
     fields: Mapping[str, Any],
     districts: DistrictLayer | None = None,
@@ -201,17 +202,18 @@ def log_in_session(
     require(actor, "edit_installations", rows["region_code"][0])
     claim_places(session, rows["lat"], rows["lon"], duplicate_radius_m)
     uids = installation_uids(rows)
-    if existing_uids(session, uids):
+    known, matches = known_or_near(session, rows, uids, duplicate_radius_m)
+    if known:
         _raise_existing(session, uids[0])
     stored = store_installations(
-        session, actor, rows, uids, source="logged", radius_m=duplicate_radius_m
+        session, actor, rows, uids, source="logged", radius_m=duplicate_radius_m, matches=matches
     )
     new_id = stored.ids[0]
     return new_record({**stored.records[0], "id": new_id}, stored.flags.get(new_id, []))
 
 
 def _checked_fields(
-    engine: Engine, user: UserRef, fields: Mapping[str, Any], districts: DistrictLayer | None
+    engine: Bind, user: UserRef, fields: Mapping[str, Any], districts: DistrictLayer | None
 ) -> Columns:
     """Check one installation's fields outside the writing transaction.
 
@@ -222,13 +224,13 @@ def _checked_fields(
     site_id = fields.get("site_id")
     sites: dict[str, SiteInfo] = {}
     if site_id is not None and str(site_id).strip():
-        with read_session(engine) as session:
+        with reading(engine) as session:
             require(actor_in(session, user), "edit_installations")
             sites = sites_by_id(session, [site_id])
     try:
         return _check_one(fields, sites, districts)
     except RecordError:
-        with read_session(engine) as session:
+        with reading(engine) as session:
             require(actor_in(session, user), "edit_installations")
         raise
 
@@ -265,7 +267,7 @@ def _check_version(inst: Installation, expected_version: int | None) -> None:
 
 
 def change_status(
-    engine: Engine,
+    engine: Bind,
     installation_id: int,
     status: str,
     *,
@@ -289,7 +291,7 @@ def change_status(
         When `user` may not change installations in its region.
     """
     when = on or date.today()
-    with write_session(engine) as session:
+    with writing(engine) as session:
         actor = actor_in(session, user)
         inst = _load_for_change(session, installation_id)
         require(actor, "edit_installations", inst.region_code)
@@ -371,7 +373,7 @@ def _check_transition(session: Session, inst: Installation, status: str, when: d
 
 
 def update_installation(
-    engine: Engine,
+    engine: Bind,
     installation_id: int,
     changes: Mapping[str, Any],
     *,
@@ -384,7 +386,7 @@ def update_installation(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns (see `log_installation`).
     installation_id
         The installation to change.
     changes
@@ -411,7 +413,7 @@ def update_installation(
             fields=", ".join(unknown),
             editable=", ".join(EDITABLE_FIELDS),
         )
-    with write_session(engine) as session:
+    with writing(engine) as session:
         actor = actor_in(session, user)
         inst = _load_for_change(session, installation_id)
         require(actor, "edit_installations", inst.region_code)
@@ -455,12 +457,12 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def resolve_flag(engine: Engine, flag_id: int, *, user: UserRef, note: str) -> FlagRecord:
+def resolve_flag(engine: Bind, flag_id: int, *, user: UserRef, note: str) -> FlagRecord:
     """Mark a flag as reviewed, with a note saying why it is not a mistake or how it was fixed."""
     if not note.strip():
         msg = "Say in a note why the flag is resolved."
         raise RecordError(msg, code="flag_note_missing")
-    with write_session(engine) as session:
+    with writing(engine) as session:
         actor = actor_in(session, user)
         flag = session.get(Flag, flag_id, with_for_update=True)
         if flag is None:

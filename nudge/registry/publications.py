@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from nudge._errors import RecordError
@@ -26,10 +25,10 @@ from nudge.geo.regions import (
     region_code,
     region_of_point,
 )
+from nudge.registry._bind import Bind, reading, writing
 from nudge.registry._validate import column_key, split_themes
 from nudge.registry.audit import record_change, snapshot, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
-from nudge.registry.db import read_session, write_session
 from nudge.registry.models import PUBLICATION_KINDS, Publication
 
 PUBLICATION_ALIASES: dict[str, str] = {
@@ -232,7 +231,7 @@ def check_publication_row(
 
 
 def log_publication(
-    engine: Engine,
+    engine: Bind,
     *,
     user: UserRef,
     kind: str,
@@ -254,7 +253,8 @@ def log_publication(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns (the publication is
+        then stored in the caller's transaction).
     user
         Who logs it: admin, planner, designer, or coordinator of its region.
     kind
@@ -297,7 +297,7 @@ def log_publication(
         themes=themes, note=note,
     )  # fmt: skip
     try:
-        with write_session(engine) as session:
+        with writing(engine) as session:
             actor = actor_in(session, user)
             require(actor, "log_publications", code)
             if session.scalar(sa.select(Publication.id).where(Publication.uid == pub.uid)):
@@ -319,7 +319,7 @@ def log_publication(
 
 
 def list_publications(
-    engine: Engine,
+    engine: Bind,
     *,
     ids: Sequence[int] | None = None,
     regions: Sequence[str] | None = None,
@@ -339,5 +339,5 @@ def list_publications(
         query = query.where(Publication.published_on >= date_from)
     if date_to is not None:
         query = query.where(Publication.published_on <= date_to)
-    with read_session(engine) as session:
+    with reading(engine) as session:
         return [_record(p) for p in session.scalars(query)]

@@ -13,12 +13,11 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge._errors import RecordError
 from nudge.geo.regions import REGION_BY_CODE
-from nudge.registry.db import read_session
+from nudge.registry._bind import Bind, reading
 from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
 
 
@@ -160,7 +159,7 @@ def new_record(
 
 
 def list_installations(
-    engine: Engine,
+    engine: Bind,
     *,
     ids: Sequence[int] | None = None,
     regions: Sequence[str] | None = None,
@@ -174,7 +173,7 @@ def list_installations(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session (which sees its own uncommitted changes).
     ids
         Only these installations (e.g. the records behind an indicator).
     regions, kinds, statuses
@@ -201,7 +200,7 @@ def list_installations(
             Installation.installed_on <= active_on,
             sa.or_(Installation.removed_on.is_(None), Installation.removed_on > active_on),
         )
-    with read_session(engine) as session:
+    with reading(engine) as session:
         if ids is None:
             found = list(session.scalars(query.limit(limit)))
         else:  # in chunks: a drill-down may list more ids than one statement may bind
@@ -216,7 +215,7 @@ def list_installations(
         return records_for(session, found)
 
 
-def get_installation(engine: Engine, installation_id: int) -> InstallationRecord:
+def get_installation(engine: Bind, installation_id: int) -> InstallationRecord:
     """Return one installation with its photos and flags."""
     found = list_installations(engine, ids=[installation_id])
     if not found:
@@ -237,9 +236,9 @@ class StatusStep:
     note: str | None
 
 
-def status_history(engine: Engine, installation_id: int) -> list[StatusStep]:
+def status_history(engine: Bind, installation_id: int) -> list[StatusStep]:
     """Return the status changes of an installation, oldest first."""
-    with read_session(engine) as session:
+    with reading(engine) as session:
         steps = session.scalars(
             sa.select(StatusChange)
             .where(StatusChange.installation_id == installation_id)
