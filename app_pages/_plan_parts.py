@@ -45,8 +45,8 @@ def _toggle(key: str, site: str) -> None:
     st.session_state[key] = [i for i in items if i != site] if site in items else [*items, site]
 
 
-def site_panel(scores: ScoreResult, tr: Translator) -> None:
-    """Show the picked candidate: score, band, signal contributions, lock and exclude."""
+def site_panel(scores: ScoreResult, tr: Translator) -> str | None:
+    """Show the picked candidate: score, band, lock and exclude; return its id."""
     cands = scores.candidates
     top = cands[~cands["excluded"].to_numpy(dtype=bool)].sort_values("score", ascending=False)
     options = list(dict.fromkeys([*top.index[:50].astype(str)]))
@@ -54,14 +54,17 @@ def site_panel(scores: ScoreResult, tr: Translator) -> None:
     if picked in cands.index and picked not in options:
         options.insert(0, picked)
     if not options:
-        return
+        return None
+    labels = _site_labels(cands, options)
     site = st.selectbox(
         tr("plan.site"),
         options,
         index=options.index(picked) if picked in options else 0,
-        format_func=lambda i: _site_label(cands, i),
+        format_func=labels.__getitem__,
         key=f"plan_pick_{picked}",
         help=tr("plan.site_help"),
+        on_change=_picked,  # before the rerun: the map rings the new site at once
+        args=(f"plan_pick_{picked}",),
     )
     st.session_state["plan_selected"] = site
     row = cands.loc[site]
@@ -72,21 +75,6 @@ def site_panel(scores: ScoreResult, tr: Translator) -> None:
         st.caption(tr("plan.band", low=f"{row['score_low']:.1f}", high=f"{row['score_high']:.1f}"))
     if bool(row["excluded"]):
         st.warning(tr("plan.excluded_because", reason=row.get("exclusion_reason") or "–"))
-    table = ui_planning.contribution_table(scores, site)
-    table["signal"] = [tr(f"signals.{s}") for s in table["signal"]]
-    names = {c: tr(f"plan.col_{c}") for c in table.columns}
-    # one table with the points drawn as bars: long signal names are never cut, nothing clipped
-    st.dataframe(
-        table.rename(columns=names).round(3),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            names["signal"]: st.column_config.TextColumn(width="medium"),
-            names["points"]: st.column_config.ProgressColumn(
-                format="%.1f", min_value=0.0, max_value=100.0, width="small"
-            ),
-        },
-    )
     locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
     b1, b2 = st.columns(2)
     b1.button(
@@ -103,13 +91,44 @@ def site_panel(scores: ScoreResult, tr: Translator) -> None:
         args=("plan_excluded", site),
         icon=":material/block:",
     )
+    return str(site)
 
 
-def _site_label(cands: pd.DataFrame, site: str) -> str:
-    name = cands.loc[site, "name"]
-    score = pd.to_numeric(cands.loc[[site], "score"]).iloc[0]
-    text = name if isinstance(name, str) and name else site
-    return f"{score:.1f} · {text}"
+def signal_table(scores: ScoreResult, site: str, tr: Translator) -> None:
+    """Show why a site scores as it does: each signal's value, weight and points (as bars).
+
+    Drawn under the map at the page's full width, so long signal names and the bars of the
+    points column are never cut or clipped.
+    """
+    table = ui_planning.contribution_table(scores, site)
+    table["signal"] = [tr(f"signals.{s}") for s in table["signal"]]
+    names = {c: tr(f"plan.col_{c}") for c in table.columns}
+    st.dataframe(
+        table.rename(columns=names).round(3),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            names["signal"]: st.column_config.TextColumn(width="large"),
+            names["points"]: st.column_config.ProgressColumn(
+                format="%.1f", min_value=0.0, max_value=100.0, width="medium"
+            ),
+        },
+    )
+
+
+def _picked(key: str) -> None:
+    st.session_state["plan_selected"] = st.session_state[key]
+
+
+def _site_labels(cands: pd.DataFrame, options: list[str]) -> dict[str, str]:
+    """Return "score · name" (or the id) of each option, with one look-up for all."""
+    rows = cands.loc[options]
+    scores = pd.to_numeric(rows["score"], errors="coerce").to_numpy(dtype=float)
+    names = rows["name"].astype(object).to_numpy() if "name" in rows else [None] * len(options)
+    return {
+        site: f"{score:.1f} · {name if isinstance(name, str) and name else site}"
+        for site, score, name in zip(options, scores, names, strict=True)
+    }
 
 
 def plan_form(kind: str, tr: Translator) -> tuple[ui_planning.PlanRequest, Any, str] | None:
@@ -176,7 +195,7 @@ def plan_results(plan: PlanResult, label: str, tr: Translator) -> None:
         frame = pd.DataFrame.from_dict(plan.by_district, orient="index").drop(columns="site_ids")
         st.dataframe(localised(frame, tr), width="stretch")
     with st.expander(tr("plan.explanation")):
-        st.text(plan.explanation)
+        st.text(ui_planning.explanation_text(plan, tr.lang))
     cols = st.columns(len(EXPORTS) + 1)
     for col, (suffix, name) in zip(cols, EXPORTS.items(), strict=False):
         col.download_button(
@@ -252,3 +271,48 @@ def validation_panel(city: Any, profile: str, tr: Translator, *, prefix: str) ->
                 round(result.calibrated_weights.get(signal, 0.0), 2)
             )
         st.rerun()
+
+
+def saved_plans(plans: dict[str, Any], slug: str, tr: Translator, *, owner: str) -> None:
+    """List the user's saved plans of this dataset and reopen one into this session."""
+    saved = ui_planning.saved_plans(ui.engine(), dataset=slug, owner=owner)
+    if not saved:
+        return
+    with st.expander(f"{tr('plan.saved_plans')} ({len(saved)})", icon=":material/folder_open:"):
+        names = {w.id: f"{w.name} · v{w.version} · {w.updated_at:%Y-%m-%d %H:%M}" for w in saved}
+        work_id = st.selectbox(
+            tr("plan.saved_plans"),
+            list(names),
+            format_func=names.__getitem__,
+            key="plan_saved_pick",
+        )
+        if not st.button(tr("plan.open_plan"), key="plan_open"):
+            return
+        with ui.guarded():
+            work, plan = ui_planning.open_plan(ui.engine(), int(work_id), owner=owner)
+            plans[work.name] = (slug, plan)
+            st.session_state["plan_saved"] = {work.name: work.version}
+            st.session_state["plan_shown"] = work.name
+            st.session_state["plan_result_pick"] = work.name
+            ui.flash("success", tr("plan.plan_opened", name=work.name, version=work.version))
+            st.rerun()
+
+
+def save_plan(plan: PlanResult, label: str, slug: str, tr: Translator, *, owner: str) -> None:
+    """Save the shown plan on the server under its name (a new version of a reopened one)."""
+    c1, c2 = st.columns([3, 1])
+    name = c1.text_input(tr("plan.plan_name"), value=label, key=f"plan_save_name_{label}")
+    if not c2.button(tr("plan.save_plan"), key=f"plan_save_{label}", icon=":material/save:"):
+        return
+    versions: dict[str, int] = st.session_state.setdefault("plan_saved", {})
+    with ui.guarded():
+        work = ui_planning.save_plan(
+            ui.engine(),
+            plan,
+            dataset=slug,
+            owner=owner,
+            name=name.strip() or label,
+            expected_version=versions.get(name.strip() or label),
+        )
+        versions[work.name] = work.version
+        st.success(tr("plan.plan_saved", name=work.name, version=work.version))

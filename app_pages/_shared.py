@@ -1,9 +1,10 @@
 """What every page shares: session state, cached loaders, errors, maps, the page table.
 
 Session-state keys are created in one place (`init_state`); heavy work is
-cached here (`st.cache_resource` for the database engine, `st.cache_data` for
-datasets and scores); errors raised on purpose by nudge are shown as readable
-messages in the user's language (`guarded`), never as tracebacks.
+cached here (`st.cache_resource` for the database engine and the scored candidates,
+shared read-only; `st.cache_data` for datasets); errors raised on purpose by nudge
+are shown as readable messages in the user's language (`guarded`), never as
+tracebacks.
 """
 
 from __future__ import annotations
@@ -158,11 +159,16 @@ def cached_dataset(path: str, stamp: float) -> CityDataset:
     return dataset_from_dir(path)
 
 
-@st.cache_data(show_spinner=False, max_entries=12)
+@st.cache_resource(show_spinner=False, max_entries=12)
 def cached_scores(
     path: str, stamp: float, *, kind: str, profile: str, spacing: float, buffer: float
 ) -> ScoreResult:
-    """Propose and score candidates of one kind for a dataset (cached per parameters)."""
+    """Propose and score candidates of one kind for a dataset (cached per parameters).
+
+    Kept as one shared, read-only object (`st.cache_resource`): tens of thousands of scored
+    sites are not copied on every rerun, and nothing changes a `ScoreResult` in place
+    (new weights make a new one, see `nudge.placement.scoring.rescore`).
+    """
     from nudge.ui import planning as ui_planning
 
     city = cached_dataset(path, stamp)

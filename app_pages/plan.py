@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import folium
 import streamlit as st
 
 from app_pages import _plan_parts as parts
 from app_pages import _shared as ui
-from nudge.i18n import notice_text
+from app_pages._cached_map import MapParts, cached_parts, show_cached_map
+from nudge.i18n import format_number, notice_text
+from nudge.placement import ScoreResult
 from nudge.placement.selection import KINDS
 from nudge.ui import campaign as ui_campaign
 from nudge.ui import loading as ui_loading
@@ -14,7 +17,6 @@ from nudge.ui import planning as ui_planning
 from nudge.ui.maps import (
     CandidateLabels,
     candidates_map,
-    interpret_click,
     map_source,
     marks_layer,
     score_legend_html,
@@ -64,43 +66,70 @@ for note in scores.warnings:
 plans: dict = st.session_state["plans"]
 mine = {k: v for k, v in plans.items() if v[0] == slug}
 shown = next((p for _, (_, p) in reversed(list(mine.items())) if p.kind == kind), None)
-map_col, side_col = st.columns([3, 2])
-with map_col:
-    words = CandidateLabels(
-        score=tr("plan.score"), rank=tr("plan.rank"), excluded=tr("plan.excluded"),
-        locked=tr("plan.locked"), chosen=tr("plan.chosen"), site=tr("plan.site"),
-    )  # fmt: skip
-    fmap = candidates_map(
-        scores.candidates,
-        streets=city.streets,
-        chosen=None if shown is None else shown.chosen,
-        labels=words,
-        source=map_source(ui.settings()),
+words = CandidateLabels(
+    score=tr("plan.score"), rank=tr("plan.rank"), excluded=tr("plan.excluded"),
+    locked=tr("plan.locked"), chosen=tr("plan.chosen"), site=tr("plan.site"),
+)  # fmt: skip
+source, streets = map_source(ui.settings()), city.streets
+token = repr(
+    (
+        str(folder),
+        ui_loading.dataset_stamp(str(folder)),
+        kind,
+        profile,
+        spacing,
+        buffer,
+        sorted(weights.items()),
+        None if shown is None else shown.site_ids,
+        words,
+        source,
     )
-    marks = marks_layer(
-        scores.candidates,
-        locked=st.session_state["plan_locked"],
-        excluded=st.session_state["plan_excluded"],
-        selected=st.session_state["plan_selected"],
-        labels=words,
+)
+
+
+def _build_map() -> folium.Map:
+    chosen = None if shown is None else shown.chosen
+    return candidates_map(
+        scores.candidates, streets=streets, chosen=chosen, labels=words, source=source
     )
-    returned = ui.show_map(fmap, key=f"plan_map_{slug}_{kind}", height=560, layer=marks)
-    click = interpret_click(returned, scores.candidates, previous=st.session_state["plan_click"])
-    if click.point is not None:
-        st.session_state["plan_click"] = click.point
-        if click.site_id is not None and click.site_id != st.session_state["plan_selected"]:
-            st.session_state["plan_selected"] = click.site_id
-            st.rerun()
-    st.markdown(
-        score_legend_html(tr("plan.legend_low"), tr("plan.legend_high"), tr("plan.excluded")),
-        unsafe_allow_html=True,  # our own labels, escaped by score_legend_html
+
+
+@st.fragment
+def map_and_panel(drawn: MapParts, scores: ScoreResult) -> None:
+    """Show the map and the picked site; a click or a lock reruns only this part."""
+    map_key, candidates = f"plan_map_{slug}_{kind}", scores.candidates
+    click = ui_planning.site_from_click(
+        st.session_state.get(map_key), candidates, previous=st.session_state["plan_click"]
     )
-    n_total, n_out = len(scores.candidates), int(scores.candidates["excluded"].sum())
-    st.caption(tr("plan.counts", n=n_total, excluded=n_out))
-with side_col:
-    parts.site_panel(scores, tr)
-    locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
-    st.caption(tr("plan.lock_state", locked=len(locked), excluded=len(excluded)))
+    st.session_state["plan_click"] = click.seen
+    if click.site_id is not None:  # a cluster click only zooms: the selection stays
+        st.session_state["plan_selected"] = click.site_id
+    map_col, side_col = st.columns([3, 2])
+    with map_col:
+        marks = marks_layer(
+            candidates,
+            locked=st.session_state["plan_locked"],
+            excluded=st.session_state["plan_excluded"],
+            selected=st.session_state["plan_selected"],
+            labels=words,
+        )
+        show_cached_map(drawn, key=map_key, height=560, layer=marks)
+        st.markdown(
+            score_legend_html(tr("plan.legend_low"), tr("plan.legend_high"), tr("plan.excluded")),
+            unsafe_allow_html=True,  # our own labels, escaped by score_legend_html
+        )
+        n_total, n_out = len(candidates), int(candidates["excluded"].sum())
+        counts = {"n": format_number(n_total, tr.lang), "excluded": format_number(n_out, tr.lang)}
+        st.caption(tr("plan.counts", **counts))  # 25 602, the Kazakh way
+    with side_col:
+        site = parts.site_panel(scores, tr)
+        locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
+        st.caption(tr("plan.lock_state", locked=len(locked), excluded=len(excluded)))
+    if site is not None:
+        parts.signal_table(scores, site, tr)
+
+
+map_and_panel(cached_parts(token, _build_map), scores)
 
 st.subheader(tr("plan.run_title"))
 asked = parts.plan_form(kind, tr)
@@ -117,9 +146,13 @@ if asked is not None:
         plans[name] = (slug, plan)
         st.session_state["plan_shown"] = name
         st.session_state["plan_result_pick"] = name  # the new plan replaces the shown one
-        ui.flash("success", tr("plan.done", name=name, share=f"{100 * plan.covered_share:.1f}"))
+        share = format_number(100 * plan.covered_share, tr.lang, decimals=1)  # 18,8 in kk and ru
+        ui.flash("success", tr("plan.done", name=name, share=share))
         st.rerun()
 
+owner = user.username if (user := ui.current_user()) is not None else ""
+if owner:
+    parts.saved_plans(plans, slug, tr, owner=owner)
 mine = {k: v[1] for k, v in plans.items() if v[0] == slug}
 if mine:
     st.subheader(tr("plan.results"))
@@ -130,6 +163,8 @@ if mine:
         key="plan_result_pick",
     )  # fmt: skip
     parts.plan_results(mine[label], label, tr)
+    if owner:
+        parts.save_plan(mine[label], label, slug, tr, owner=owner)
     if len(mine) >= 2:
         st.subheader(tr("plan.compare"))
         parts.comparison(mine, tr)

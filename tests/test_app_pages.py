@@ -281,6 +281,57 @@ def test_plan_page_runs_locks_compares_and_exports(env: Env) -> None:
     assert len(at.get("download_button")) >= 4
 
 
+def _candidates(env: Env) -> gpd.GeoDataFrame:
+    from nudge.placement import candidates_from_dataset
+
+    buffer = ui_campaign.campaign_options(env.settings).exclusion_buffer_m
+    return candidates_from_dataset(small_city(), kind="banner", exclusion_buffer=buffer)
+
+
+def _clicked(site: str, point: shapely.Point, *, tooltip: bool = True) -> dict:
+    where = {"lat": point.y, "lng": point.x}
+    tip = f"Абай даңғылы ұпай: 50,0 орын: {site}" if tooltip else None
+    return {"last_object_clicked": where, "last_object_clicked_tooltip": tip,
+            "last_clicked": None}  # fmt: skip
+
+
+def test_a_marker_click_shows_its_site_in_the_panel(env: Env) -> None:
+    at = open_page("planner", "plan", "kk", env, {"dataset": "almaty-test"})
+    first = at.session_state["plan_selected"]
+    cands = _candidates(env)
+    site = next(str(i) for i in cands.index[::-1] if str(i) != first)
+    at.session_state["plan_map_almaty-test_banner"] = _clicked(site, cands.geometry.loc[site])
+    at.run()
+    assert_clean(at)
+    assert at.session_state["plan_selected"] == site
+    assert at.selectbox(key=f"plan_pick_{site}").value == site  # the panel shows the clicked site
+    # a click on a cluster (no tooltip) right on another site zooms only: the selection stays
+    other = next(str(i) for i in cands.index if str(i) not in (site, first))
+    at.session_state["plan_map_almaty-test_banner"] = _clicked(
+        other, cands.geometry.loc[other], tooltip=False
+    )
+    at.run()
+    assert_clean(at)
+    assert at.session_state["plan_selected"] == site
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_plan_explanation_speaks_the_users_language(env: Env, lang: str) -> None:
+    at = open_page("planner", "plan", lang, env, {"dataset": "almaty-test", "plans": {}})
+    at.number_input(key="plan_count").set_value(3)
+    _submit(at, "plan.run", lang)
+    assert_clean(at)
+    tr = translator(lang)
+    text = next(t.value for t in at.text if tr("plan_explain.order") in t.value)
+    assert tr("kinds.banner") in text
+    english = ("Plan of", "covers", "Sites in", "adds", "By district", "demand", "greedy",
+               "straight-line", "locked", "on its own")  # fmt: skip
+    assert [w for w in english if w in text] == []
+    plan = next(iter(at.session_state["plans"].values()))[1]
+    share = format_number(100 * plan.covered_share, lang, decimals=1)  # "18,8", not "18.8"
+    assert any(f"{share}%" in s.value for s in at.success)
+
+
 def _submit(at: AppTest, key: str, lang: str) -> None:
     label = translator(lang)(key)
     button = next(b for b in at.get("button") if getattr(b, "label", None) == label)
@@ -583,3 +634,30 @@ def test_a_sign_in_survives_a_browser_refresh(env: Env) -> None:
     assert forged.session_state["user"] is None  # a changed token signs no one in
     again.button(key="sign_out").click().run()
     assert "session" not in again.query_params
+
+
+def test_a_plan_saved_on_the_server_reopens_after_a_refresh(env: Env) -> None:
+    at = open_page("planner", "plan", "kk", env, {"dataset": "almaty-test"})
+    at.number_input(key="plan_count").set_value(3)
+    _submit(at, "plan.run", "kk")
+    assert_clean(at)
+    label, (_, plan) = next(iter(at.session_state["plans"].items()))
+    at.text_input(key=f"plan_save_name_{label}").set_value("Орталық · 3")
+    at.button(key=f"plan_save_{label}").click().run()
+    assert_clean(at)
+    assert at.session_state["plan_saved"] == {"Орталық · 3": 1}
+    # a browser refresh: a new session with no plans, which lists and reopens the saved one
+    again = open_page("planner", "plan", "kk", env, {"dataset": "almaty-test"})
+    assert again.session_state["plans"] == {}
+    again.button(key="plan_open").click().run()
+    assert_clean(again)
+    reopened = again.session_state["plans"]["Орталық · 3"][1]
+    assert reopened.site_ids == plan.site_ids
+    assert reopened.covered_share == pytest.approx(plan.covered_share)
+    assert again.selectbox(key="plan_result_pick").value == "Орталық · 3"
+    # the reopened plan saves as version 2; the first session, still at version 1, is refused
+    again.button(key="plan_save_Орталық · 3").click().run()
+    assert again.session_state["plan_saved"] == {"Орталық · 3": 2}
+    at.button(key=f"plan_save_{label}").click().run()
+    assert at.session_state["plan_saved"] == {"Орталық · 3": 1}
+    assert [e.value for e in at.error] and "2-нұсқа" in at.error[0].value  # saved since: v2

@@ -402,6 +402,128 @@ def test_result_explains_each_site_and_district() -> None:
         plan.solver = "other"  # type: ignore[misc]
 
 
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_explanation_speaks_the_readers_language(lang: str) -> None:
+    from nudge.i18n import format_number, translator
+    from nudge.placement import plan_explanation
+
+    sites, demand = _quota_instance()
+    sites.loc[sites.index[0], "name"] = "Абай даңғылы"
+    plan = plan_sites(
+        sites, demand, kind="banner", count=3, radius=100, districts=make_districts(), quota="1:",
+        locked=[str(sites.index[1])],
+    )  # fmt: skip
+    text = plan_explanation(plan, lang)
+    tr = translator(lang)
+    assert text.splitlines()[0].startswith(tr("plan_explain.head", n=3, kind="").split(",")[0])
+    assert tr("kinds.banner") in text and tr("plan_explain.districts") in text
+    assert tr("plan_explain.locked") in text and "«Абай даңғылы»" in text
+    share = format_number(100 * plan.covered_share, lang, decimals=1)
+    assert f"({share}%)" in text  # a decimal comma: 53,8%
+    english = ("Plan of", "covers", "Sites in", "adds", "By district", "sites", "quota", "any",
+               "locked", "greedy", "straight-line", "demand")  # fmt: skip
+    assert [w for w in english if w in text] == []
+    assert plan_explanation(plan, "en").startswith("Plan of 3 sites, kind: Banner")
+
+
+def test_exact_reports_optimality_and_a_tight_bound() -> None:
+    rng = np.random.default_rng(3)
+    sites = make_sites(rng.uniform(0, 3000, (40, 2)))
+    demand = make_demand(rng.uniform(0, 3000, (400, 2)), rng.integers(1, 5, 400))
+    greedy = plan_sites(sites, demand, kind="banner", count=6, min_spacing=300)
+    exact = plan_sites(sites, demand, kind="banner", count=6, min_spacing=300, solver="exact")
+    assert exact.status == "optimal"
+    assert exact.gap < 1e-4
+    assert exact.covered_weight >= greedy.covered_weight
+    assert greedy.upper_bound >= exact.covered_weight
+    assert exact.upper_bound == pytest.approx(exact.covered_weight, abs=0.5)
+
+
+def test_evaluate_scores_a_given_layout() -> None:
+    sites, demand = _quota_instance()
+    model = MaximalCoverage.from_geodataframe(sites, demand, kind="banner", count=2, radius=100)
+    given = model.evaluate(["w3", "e2", "nowhere"])
+    assert given.solver == "given"
+    assert given.covered_weight == pytest.approx(8)
+    assert any("not candidates" in w for w in given.warnings)
+    (note,) = given.warnings
+    assert notice_text(note, "ru") == (
+        "Идентификаторы мест из заданного плана не относятся к местам-кандидатам (1): nowhere"
+    )
+
+
+# ---------------------------------------------------------------- reasons in the user's language
+
+
+def test_an_infeasible_plan_says_its_reason_in_the_users_language() -> None:
+    sites, demand = _quota_instance()
+    with pytest.raises(InfeasibleError, match=r"minimums add up to 4 sites") as info:
+        plan_sites(sites, demand, kind="banner", count=3, districts=make_districts(), quota="2:")
+    exc = info.value
+    assert exc.code == "plan_district_minimums_above_count"
+    assert (exc.params["need"], exc.params["count"]) == (4, 3)
+    assert error_text(exc, "kk") == (
+        "Аудандардағы ең аз орын сандарының қосындысы 4, бұл жоспардағы 3 орыннан көп."
+    )
+    assert error_text(exc, "ru").startswith("Минимумы по районам в сумме дают 4 мест")
+
+
+def test_every_reason_of_an_infeasible_plan_keeps_its_code() -> None:
+    sites = make_sites([(0, 0), (1000, 0)], ["a", "b"])
+    demand = make_demand([(0, 0)], [1])
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=1, locked=["zz"], excluded=["zz"])
+    exc = info.value
+    assert "not among the candidates; site(s) ['zz'] are both locked" in str(exc)
+    assert exc.code == "plan_locked_not_candidates"
+    assert exc.params["reasons"] == (
+        ("plan_locked_not_candidates", {"ids": "zz", "n": 1}),
+        ("plan_locked_and_excluded", {"ids": "zz", "n": 1}),
+    )
+    # The user reads every reason, each in their language.
+    assert error_text(exc, "kk") == (
+        "Бекітілген 1 орын үміткер орындардың арасында жоқ: zz. "
+        "1 орын әрі бекітілген, әрі шығарылған: zz. "
+        "Бекітуді алыңыз немесе оларға қайта рұқсат етіңіз."
+    )
+
+
+def test_budget_reasons_show_whole_numbers() -> None:
+    sites = make_sites([(0, 0), (1000, 0)], ["a", "b"])
+    demand = make_demand([(0, 0)], [1])
+    with pytest.raises(
+        InfeasibleError, match=r"costs 3e\+06, more than the budget of 2e\+06"
+    ) as info:
+        plan_sites(sites, demand, kind="banner", budget=2_000_000, cost=3_000_000.0)
+    assert info.value.code == "plan_cheapest_over_budget"
+    assert error_text(info.value, "ru") == (
+        "Самое дешёвое из доступных мест стоит 3000000 — больше бюджета 2000000."
+    )
+
+
+def test_bad_quotas_and_options_are_coded() -> None:
+    sites, demand = _quota_instance()
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=3, districts=make_districts(), quota="two")
+    assert (info.value.code, info.value.params) == ("quota_not_min_max", {"quota": "two"})
+    assert "«two»" in error_text(info.value, "kk")
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(
+            sites, demand, kind="banner", count=3, districts=make_districts(), quota={"North": 1}
+        )
+    assert info.value.code == "quota_unknown_districts"
+    assert error_text(info.value, "kk") == (
+        "Квоталарда белгісіз аудандар аталған: North. Бар аудандар: West, East."
+    )
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=1, solver="magic")
+    assert info.value.code == "plan_unknown_solver"
+    assert error_text(info.value, "kk").startswith("magic шешу әдісі белгісіз")
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(sites, demand, kind="banner", count=1, min_spacing=-1)
+    assert (info.value.code, info.value.params["spacing"]) == ("plan_spacing_negative", -1)
+
+
 def test_plan_options_are_frozen_and_kinds_and_solvers_are_literals() -> None:
     from typing import get_args
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,7 +14,7 @@ from nudge._errors import InputFileError
 from nudge.content.campaign import campaign_for_settings
 from nudge.content.schema import item_from_raw
 from nudge.i18n import error_text, region_name
-from nudge.placement import candidates_from_dataset, score_candidates
+from nudge.placement import PlanResult, candidates_from_dataset, score_candidates
 from nudge.settings import Settings
 from nudge.ui import campaign as ui_campaign
 from nudge.ui import files as ui_files
@@ -157,3 +159,99 @@ def test_region_values_tell_zero_from_unknown() -> None:
     assert counts == {"ALA": 3.0, "AST": 0.0, "KGD": 0.0}  # nothing counted is zero
     rates = region_values(rows, "installations_per_100k", ["ALA", "AST", "KGD"], pops)
     assert rates == {"ALA": 0.1, "AST": 0.0, "KGD": None}  # no population: unknown
+
+
+def _sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"name": ["Абай", "Сәтбаев", "Достық"]},
+        geometry=gpd.points_from_xy([76.9000, 76.9002, 76.9500], [43.2400, 43.2400, 43.2500]),
+        crs=4326,
+        index=pd.Index(["banner/000001", "banner/000002", "banner/000003"]),
+    )
+
+
+def test_a_marker_click_picks_the_site_its_tooltip_names() -> None:
+    sites = _sites()
+    # the click lands nearer to banner/000001, but the marker clicked is banner/000002
+    returned = {
+        "last_object_clicked": {"lat": 43.2400, "lng": 76.90005},
+        "last_object_clicked_tooltip": "Сәтбаевұпай: 71,2орын: banner/000002",
+        "last_clicked": {"lat": 43.2400, "lng": 76.90005},
+    }
+    click = ui_planning.site_from_click(returned, sites)
+    assert click.site_id == "banner/000002" and not click.cluster
+    again = ui_planning.site_from_click(returned, sites, previous=click.seen)
+    assert again.site_id is None and again.seen == click.seen  # a rerun is no new click
+
+
+def test_a_cluster_click_never_changes_the_selection() -> None:
+    sites = _sites()
+    cluster = {"last_object_clicked": {"lat": 43.2400, "lng": 76.9001},
+               "last_object_clicked_tooltip": None, "last_clicked": None}  # fmt: skip
+    click = ui_planning.site_from_click(cluster, sites)
+    assert click.cluster and click.site_id is None
+    blank = {**cluster, "last_object_clicked_tooltip": "  "}
+    assert ui_planning.site_from_click(blank, sites).site_id is None
+
+
+def test_a_bare_map_click_picks_the_nearest_site_within_reach() -> None:
+    sites = _sites()
+    first = {"last_object_clicked": {"lat": 43.24, "lng": 76.9002},
+             "last_object_clicked_tooltip": "Сәтбаев banner/000002"}  # fmt: skip
+    seen = ui_planning.site_from_click(first, sites).seen
+    near = {**first, "last_clicked": {"lat": 43.2501, "lng": 76.9501}}  # object click unchanged
+    click = ui_planning.site_from_click(near, sites, previous=seen)
+    assert click.site_id == "banner/000003"
+    far = {**first, "last_clicked": {"lat": 43.30, "lng": 77.0}}
+    assert ui_planning.site_from_click(far, sites, previous=seen).site_id is None
+    assert ui_planning.site_from_click(None, sites).site_id is None
+    assert ui_planning.site_from_click({}, sites.iloc[:0]).site_id is None
+
+
+def test_a_saved_plan_payload_gives_the_same_plan_back() -> None:
+    import json
+
+    from nudge.ui.planning import plan_from_payload, plan_payload
+
+    lat, lon = 43.238, 76.945
+    chosen = gpd.GeoDataFrame(
+        {
+            "site_id": ["banner/1", "banner/2"],
+            "kind": ["banner", "banner"],
+            "name": ["Абай", None],
+            "score": [0.9, 0.4],
+            "pick_order": np.array([1, 2], dtype=np.int64),
+            "locked": np.array([True, False]),
+            "marginal_gain": [3.0, 1.5],
+            "covered_weight": [3.0, 2.0],
+            "district": ["Алмалы", ""],
+        },
+        geometry=gpd.points_from_xy([lon, lon + 0.01], [lat, lat]),
+        crs=4326,
+    )
+    plan = PlanResult(
+        chosen=chosen,
+        covered_weight=4.5,
+        total_weight=10.0,
+        covered_share=0.45,
+        upper_bound=5.0,
+        solver="greedy",
+        gap=0.1,
+        by_district={"Алмалы": {"sites": np.int64(1), "site_ids": ["banner/1"]}},
+        explanation="Plan of 2 sites",
+        warnings=("w1",),
+        kind="banner",
+        radius=300.0,
+        min_spacing=50.0,
+        distance="straight-line",
+        status="greedy",
+        seconds=0.2,
+    )
+    payload = json.loads(json.dumps(plan_payload(plan)))  # what the database keeps
+    back = plan_from_payload(payload)
+    assert back.site_ids == plan.site_ids
+    assert back.chosen["locked"].tolist() == [True, False]
+    assert back.chosen["name"].tolist()[0] == "Абай"
+    assert back.by_district == {"Алмалы": {"sites": 1, "site_ids": ["banner/1"]}}
+    assert (back.covered_share, back.warnings, back.kind) == (0.45, ("w1",), "banner")
+    assert back.chosen.geometry.x.tolist() == pytest.approx(chosen.geometry.x.tolist())

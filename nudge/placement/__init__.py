@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from nudge.placement._report import plan_explanation
 from nudge.placement.calibration import Calibration, calibrate_profile, counts_from_file
 from nudge.placement.candidates import (
     candidates_from_dataset,
@@ -58,6 +59,7 @@ __all__ = [
     "demand_from_layer",
     "load_profile",
     "mark_exclusions",
+    "plan_explanation",
     "plan_sites",
     "profile_from_file",
     "rescore",

@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from nudge.i18n import Translator, format_number, translator
 from nudge.placement._greedy import explain_order
 from nudge.placement._problem import NO_LIMIT, CoverageProblem, Solution
 
@@ -174,6 +175,69 @@ def explain(
             f"demand covered ({d['covered_weight']:,.1f} of {d['total_weight']:,.1f})"
         )
     return "\n".join(lines)
+
+
+def plan_explanation(plan: PlanResult, lang: str | None = "kk") -> str:
+    """Return the plan in words in `lang` (kk, ru or en): overall, each site, each district.
+
+    The sentences come from the ``plan_explain`` texts of the locale catalogues, the numbers
+    are written as readers of `lang` write them (`nudge.i18n.format_number`). The plan's own
+    `PlanResult.explanation` stays the English text of the command line.
+    """
+    tr = translator(lang)
+
+    def num(value: float, decimals: int = 1) -> str:
+        return format_number(value, tr.lang, decimals=decimals)
+
+    def metres(value: float) -> str:
+        return num(value, 0 if float(value).is_integer() else 1)
+
+    spacing = tr("plan_explain.spacing", spacing=metres(plan.min_spacing))
+    lines = [
+        tr("plan_explain.head", n=len(plan.chosen), kind=tr(f"kinds.{plan.kind}"),
+           status=_status_text(plan.status, tr), distance=_coded(tr, "distance", plan.distance),
+           radius=metres(plan.radius), spacing=spacing if plan.min_spacing > 0 else ""),
+        tr("plan_explain.covers", covered=num(plan.covered_weight), total=num(plan.total_weight),
+           share=num(100 * plan.covered_share), bound=num(plan.upper_bound),
+           gap=num(100 * plan.gap, 2)),
+    ]  # fmt: skip
+    if len(plan.chosen):
+        lines.append(tr("plan_explain.order"))
+    for row in plan.chosen.itertuples(index=False):
+        named = isinstance(row.name, str) and row.name
+        lines.append("  " + tr(
+            "plan_explain.site", order=row.pick_order, site=row.site_id,
+            name=tr("plan_explain.name", name=row.name) if named else "",
+            gain=num(row.marginal_gain), covers=num(row.covered_weight),
+            where=f", {row.district}" if isinstance(row.district, str) else "",
+            lock=tr("plan_explain.locked") if row.locked else "",
+        ))  # fmt: skip
+    if plan.by_district:
+        lines.append(tr("plan_explain.districts"))
+    for name, d in plan.by_district.items():
+        limits = ""
+        if "min" in d:
+            high = tr("plan_explain.any") if d["max"] is None else d["max"]
+            limits = tr("plan_explain.quota", min=d["min"], max=high)
+        lines.append("  " + tr(
+            "plan_explain.district", name=tr("plan_explain.outside") if name == OUTSIDE else name,
+            sites=d["sites"], limits=limits, share=num(100 * d["covered_share"]),
+            covered=num(d["covered_weight"]), total=num(d["total_weight"]),
+        ))  # fmt: skip
+    return "\n".join(lines)
+
+
+def _coded(tr: Translator, prefix: str, code: str) -> str:
+    """Return the text of a coded value (``time limit reached``), or the code when unknown."""
+    key = f"plan_explain.{prefix}_" + code.replace(" ", "_").replace("-", "_")
+    return tr(key) if tr.has(key) else code
+
+
+def _status_text(status: str, tr: Translator) -> str:
+    kept = ", greedy plan kept"
+    if status.endswith(kept):
+        return tr("plan_explain.status_kept", status=_coded(tr, "status", status[: -len(kept)]))
+    return _coded(tr, "status", status)
 
 
 def build_result(

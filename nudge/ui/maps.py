@@ -27,9 +27,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import CssLink, Element, JavascriptLink
+from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
+from nudge.geo.distance import distance_m
 from nudge.settings import (
     DEFAULT_MAP_ASSETS_URL,
     DEFAULT_TILE_ATTRIBUTION,
@@ -41,8 +44,12 @@ CLUSTER_FROM = 400
 """Layers with at least this many points are clustered."""
 KAZAKHSTAN_CENTER = (48.0, 67.0)
 KAZAKHSTAN_BOUNDS = ((40.5, 46.5), (55.5, 87.4))
-RETURNED_OBJECTS = ("last_clicked", "last_object_clicked")
-"""The only map events the app listens to: a pan or zoom does not rerun the page."""
+RETURNED_OBJECTS = ("last_clicked", "last_object_clicked", "last_object_clicked_tooltip")
+"""The only map events the app listens to: a pan or zoom does not rerun the page.
+
+The tooltip of the clicked object tells a site (its tooltip ends with its id) from a cluster
+of sites (no tooltip).
+"""
 TILES_ATTRIBUTION = DEFAULT_TILE_ATTRIBUTION
 
 
@@ -206,12 +213,16 @@ def add_points(
 
 def score_colour(scores: Sequence[float] | np.ndarray) -> np.ndarray:
     """Return a colour per score 0–100, red (low) to green (high); grey where missing."""
-    scale = cm.LinearColormap(list(SCORE_COLOURS), vmin=0, vmax=100)
+    palette = _score_palette()
     values = np.asarray(scores, dtype=float)
-    return np.array(
-        ["#9e9e9e" if not np.isfinite(v) else scale(min(max(v, 0.0), 100.0)) for v in values],
-        dtype=object,
-    )
+    index = np.rint(np.clip(np.nan_to_num(values, nan=0.0), 0.0, 100.0)).astype(int)
+    return np.where(np.isfinite(values), palette[index], "#9e9e9e").astype(object)
+
+
+def _score_palette() -> np.ndarray:
+    """Return the 101 colours of the scores 0, 1, ..., 100."""
+    scale = cm.LinearColormap(list(SCORE_COLOURS), vmin=0, vmax=100)
+    return np.array([scale(v) for v in range(101)], dtype=object)
 
 
 def _xy(frame: gpd.GeoDataFrame, column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -319,13 +330,8 @@ def candidates_map(
     bounds = list(candidates.total_bounds) if len(candidates) else None
     m = base_map(bounds, source=source)
     add_street_backdrop(m, streets)
-    lat, lon = _xy(candidates) if len(candidates) else (np.array([]), np.array([]))
-    scores = pd.to_numeric(candidates.get("score"), errors="coerce").to_numpy(dtype=float)
-    out = candidates["excluded"].to_numpy(dtype=bool)
-    colours = np.where(out, "#616161", score_colour(scores))
-    tips = _candidate_tips(candidates, words, out)
     group = folium.FeatureGroup(name=escape_text(words.site))
-    add_points(group, lat, lon, colours=colours, tooltips=tips, radius=6, source=source)
+    _CandidateLayer(candidates, words, source=source).add_to(group)
     group.add_to(m)
     if chosen is not None and len(chosen):
         add_chosen(m, chosen, words)
@@ -357,27 +363,114 @@ def marks_layer(
     return group
 
 
-def _candidate_tips(
-    candidates: gpd.GeoDataFrame, words: CandidateLabels, out: np.ndarray
-) -> list[str]:
-    names = candidates["name"].astype(object).to_numpy() if "name" in candidates else None
-    ranks = candidates["rank"].astype(object).to_numpy() if "rank" in candidates else None
+class _Script(Element):
+    """Script text added to a figure as it is (branca would compile it as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the script text."""
+        del kwargs
+        return self.text
+
+
+class _CandidateLayer(JSCSSMixin, folium.MacroElement):
+    """Scored candidates as circle markers, sent as compact columns (tens of thousands of sites).
+
+    Names and reasons are escaped here; the browser builds each tooltip (title, score, rank,
+    exclusion and, last, the site id that `nudge.ui.planning.site_from_click` reads back).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                var d = {{ this.data|tojson }}, w = d.words, markers = [];
+                for (var i = 0; i < d.lat.length; i++) {
+                    var id = d.id[i];
+                    var tip = "<b>" + (d.name[i] >= 0 ? d.names[d.name[i]] : id) + "</b>";
+                    if (d.score[i] !== null) { tip += "<br>" + w.score + ": " + d.score[i]; }
+                    if (d.rank[i] !== null) { tip += "<br>" + w.rank + ": " + d.rank[i]; }
+                    if (d.reason[i] !== null) { tip += "<br>" + w.excluded + ": " + d.reason[i]; }
+                    tip += "<br>" + w.site + ": " + d.id[i];
+                    var m = L.circleMarker([d.lat[i], d.lon[i]], {radius: 6, color: "#333",
+                        weight: 1, fillColor: d.palette[d.colour[i]], fillOpacity: 0.85});
+                    markers.push(m.bindTooltip(tip));
+                }
+                {% if this.cluster %}
+                var layer = L.markerClusterGroup({{ this.options|tojavascript }});
+                layer.addLayers(markers);
+                {% else %}
+                var layer = L.featureGroup(markers);
+                {% endif %}
+                return layer.addTo({{ this._parent.get_name() }});
+            })();
+        {% endmacro %}"""
+    )
+
+    default_js: list[tuple[str, str]] = []  # noqa: RUF012 - folium's own class attributes
+    default_css: list[tuple[str, str]] = []  # noqa: RUF012
+
+    def __init__(
+        self, candidates: gpd.GeoDataFrame, words: CandidateLabels, *, source: MapSource
+    ) -> None:
+        super().__init__()
+        self._name = "CandidateLayer"
+        self.cluster = len(candidates) >= CLUSTER_FROM
+        self.options = {"chunkedLoading": True, "disableClusteringAtZoom": 17}
+        self.data = _candidate_columns(candidates, words)
+        if self.cluster:
+            self.default_js = source.js("leaflet.markercluster.js")
+            self.default_css = source.js("MarkerCluster.css", "MarkerCluster.Default.css")
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Add the plugin links and the script, without compiling megabytes of data as Jinja."""
+        figure = self.get_root()
+        for name, url in self.default_js:
+            figure.header.add_child(JavascriptLink(url), name=name)  # type: ignore[attr-defined]
+        for name, url in self.default_css:
+            figure.header.add_child(CssLink(url), name=name)  # type: ignore[attr-defined]
+        script = self._template.module.script(self, kwargs)
+        figure.script.add_child(_Script(script), name=self.get_name())  # type: ignore[attr-defined]
+
+
+def _candidate_columns(candidates: gpd.GeoDataFrame, words: CandidateLabels) -> dict[str, Any]:
+    """Return the candidates as compact JSON-ready columns, texts escaped.
+
+    Names are sent once each (a few hundred street names for tens of thousands of sites),
+    colours as palette indexes.
+    """
+    n = len(candidates)
+    lat, lon = _xy(candidates) if n else (np.array([]), np.array([]))
     scores = pd.to_numeric(candidates.get("score"), errors="coerce").to_numpy(dtype=float)
-    reasons = candidates.get("exclusion_reason")
-    reason_arr = reasons.astype(object).to_numpy() if reasons is not None else None
-    tips = []
-    for i, cid in enumerate(candidates.index.astype(str)):
-        title = names[i] if names is not None and _present(names[i]) else cid
-        lines: list[tuple[object, object]] = []
-        if np.isfinite(scores[i]):
-            lines.append((words.score, f"{scores[i]:.1f}"))
-        if ranks is not None and _present(ranks[i]):
-            lines.append((words.rank, ranks[i]))
-        if out[i]:
-            why = reason_arr[i] if reason_arr is not None and _present(reason_arr[i]) else ""
-            lines.append((words.excluded, why or "✓"))
-        tips.append(tooltip_html(title, lines))
-    return tips
+    out = candidates["excluded"].to_numpy(dtype=bool)
+    index = np.rint(np.clip(np.nan_to_num(scores, nan=0.0), 0, 100)).astype(int)
+    colour = np.where(out, 102, np.where(np.isfinite(scores), index, 101))
+    ranks = pd.to_numeric(candidates["rank"], errors="coerce") if "rank" in candidates else None
+    reasons = candidates.get("exclusion_reason", pd.Series([None] * n, index=candidates.index))
+    raw = candidates["name"] if "name" in candidates else pd.Series([None] * n)
+    codes, uniques = pd.factorize(pd.Series(_texts(raw), dtype=object), use_na_sentinel=True)
+    return {
+        "id": [escape_text(i) for i in candidates.index.astype(str)],
+        "names": list(uniques),
+        "name": codes.tolist(),
+        "lat": np.round(lat, 6).tolist(),
+        "lon": np.round(lon, 6).tolist(),
+        "score": [round(float(v), 1) if np.isfinite(v) else None for v in scores],
+        "rank": [None] * n if ranks is None else [None if pd.isna(r) else int(r) for r in ranks],
+        "reason": [
+            (escape_text(r) or "✓") if o else None for r, o in zip(reasons, out, strict=True)
+        ],
+        "colour": colour.tolist(),
+        "palette": [*_score_palette().tolist(), "#9e9e9e", "#616161"],
+        "words": {k: escape_text(getattr(words, k)) for k in ("score", "rank", "excluded", "site")},
+    }
+
+
+def _texts(values: Iterable[object]) -> list[str | None]:
+    return [escape_text(v) or None for v in values]
 
 
 def add_chosen(m: folium.Map, chosen: gpd.GeoDataFrame, words: CandidateLabels) -> None:
@@ -598,13 +691,7 @@ def nearest_id(
     """Return the id of the point nearest to `point` within `max_distance_m`, or None."""
     if len(ids) == 0:
         return None
-    lat_a, lon_a = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
-    plat, plon = math.radians(point[0]), math.radians(point[1])
-    a = (
-        np.sin((lat_a - plat) / 2) ** 2
-        + np.cos(plat) * np.cos(lat_a) * np.sin((lon_a - plon) / 2) ** 2
-    )
-    dist = 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    dist = distance_m(np.asarray(lat, float), np.asarray(lon, float), point[0], point[1])
     dist = np.where(np.isfinite(dist), dist, np.inf)
     best = int(np.argmin(dist))
     return str(ids[best]) if dist[best] <= max_distance_m else None
