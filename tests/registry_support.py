@@ -28,9 +28,19 @@ ALMATY = (43.2389, 76.8897)  # Republic Square area
 ALMATY_2 = (43.2567, 76.9286)  # a few km away
 ASTANA = (51.1282, 71.4307)
 TABLES = (
-    "users", "user_regions", "import_batches", "planned_sites", "installations",
-    "status_changes", "photos", "installation_photos", "flags", "publications", "audit_log",
-)  # fmt: skip
+    "users",
+    "user_regions",
+    "import_batches",
+    "planned_sites",
+    "installations",
+    "status_changes",
+    "photos",
+    "installation_photos",
+    "flags",
+    "publications",
+    "event_plan_items",
+    "audit_log",
+)
 
 
 def schema_url(base_url: str, schema: str) -> str:

@@ -7,6 +7,7 @@ runs with direct database access, so it does not ask for the user's password.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -201,7 +202,53 @@ def registry_import_plan(
 def _finish(file: Path, result: registry.ImportResult) -> None:
     """End an import with exit code 0 (all kept), 1 (some rows refused) or 2 (nothing kept)."""
     refused = len({p.row for p in result.errors})
-    finish_import(file.name, kept=result.stored + result.skipped_existing, refused=refused)
+    kept = result.stored + result.skipped_existing
+    if isinstance(result, registry.EventImportResult):
+        kept += result.updated
+    finish_import(file.name, kept=kept, refused=refused)
+
+
+def registry_import_events(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX of a plan of events.")],
+    user: AsUser,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a republican or regional plan of events; problems are reported by row number."""
+    result = registry.import_event_plan(_engine(), file, user=user)
+    human = (
+        f"rows: {result.rows}, stored: {result.stored}, updated: {result.updated}, "
+        f"unchanged (already stored): {result.skipped_existing}, errors: {len(result.errors)}"
+    )
+    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
+    emit(result.as_dict(), as_json=as_json, human=human)
+    _finish(file, result)
+
+
+def registry_event_status(
+    item_id: Annotated[int, typer.Argument(help="Plan item id.")],
+    status: Annotated[str, typer.Argument(help="planned, held or cancelled.")],
+    user: AsUser,
+    evidence: Annotated[
+        str | None, typer.Option(help="Publication id or http(s) address proving it was held.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark an item of a plan of events held (with its evidence), cancelled or planned."""
+    rec = registry.set_event_status(_engine(), item_id, status, user=user, evidence=evidence)
+    emit(dataclasses.asdict(rec), as_json=as_json)
+
+
+def registry_events(
+    year: Annotated[int | None, typer.Option(help="Only this year.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show indicator 1: per region and year, the plan of events and how much of it was held."""
+    table = registry.event_indicator(_engine(), year=year)
+    rows = table.to_dict(orient="records")
+    shown = table.drop(columns=[c for c in table.columns if c.endswith("_ids")])
+    shown = shown.assign(region=shown["region"].fillna("KZ (republic)"))
+    human = shown.to_string(index=False) if len(shown) else "no plans of events stored"
+    emit({"year": year, "rows": rows}, as_json=as_json, human=human)
 
 
 def registry_log(
@@ -406,6 +453,8 @@ def register(app: typer.Typer) -> None:
     for name, func in (
         ("import", registry_import), ("import-plan", registry_import_plan),
         ("import-publications", registry_import_publications),
+        ("import-events", registry_import_events), ("events", registry_events),
+        ("event-status", registry_event_status),
         ("log", registry_log), ("status", registry_status), ("photo", registry_photo),
         ("publication", registry_publication), ("export", registry_export),
         ("backup", registry_backup), ("audit", registry_audit),

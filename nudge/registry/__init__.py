@@ -30,6 +30,11 @@ flags
 publications
     TV programmes, podcasts, challenge posts, articles, open days, contest
     events with date, region, title, link and reach.
+event_plan_items
+    Items of the republican and regional action plans of events (indicator
+    1): region (none for the republican plan), year, kind, title, planned
+    date, status (planned, held, cancelled) and the evidence that an item
+    was held (a publication or an address); see `import_event_plan`.
 import_batches, audit_log
     Every import, and every change (who, when, old and new values).
 
@@ -103,6 +108,17 @@ from nudge.registry.db import (
     upgrade_database,
     write_session,
 )
+from nudge.registry.events import (
+    EVENT_COLUMNS,
+    EVENT_KINDS,
+    EVENT_STATUSES,
+    EventImportResult,
+    EventPlanRecord,
+    event_indicator,
+    import_event_plan,
+    list_event_items,
+    set_event_status,
+)
 from nudge.registry.evidence import (
     EvidenceResult,
     PhotoFacts,
@@ -158,6 +174,9 @@ from nudge.registry.reports import (
 
 __all__ = [
     "BREAKDOWNS",
+    "EVENT_COLUMNS",
+    "EVENT_KINDS",
+    "EVENT_STATUSES",
     "INSTALLATION_KINDS",
     "PERMISSIONS",
     "PUBLICATION_COLUMNS",
@@ -169,6 +188,8 @@ __all__ = [
     "AuditRecord",
     "BackupResult",
     "DistrictLayer",
+    "EventImportResult",
+    "EventPlanRecord",
     "EvidenceResult",
     "FlagRecord",
     "ImportResult",
@@ -194,8 +215,10 @@ __all__ = [
     "district_layer_from_file",
     "engine_from_settings",
     "engine_from_url",
+    "event_indicator",
     "export_installations",
     "get_installation",
+    "import_event_plan",
     "import_installations",
     "import_plan",
     "import_publications",
@@ -204,6 +227,7 @@ __all__ = [
     "inspect_photo",
     "installations_bytes",
     "installations_frame",
+    "list_event_items",
     "list_installations",
     "list_publications",
     "list_users",
@@ -224,6 +248,7 @@ __all__ = [
     "resolve_flag",
     "schema_revision",
     "session_token",
+    "set_event_status",
     "status_history",
     "update_installation",
     "update_user",

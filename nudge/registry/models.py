@@ -26,6 +26,17 @@ PUBLICATION_KINDS = (
 SITE_KINDS = ("banner", "exhibition", "career")
 ROLES = ("admin", "planner", "designer", "coordinator", "viewer")
 FLAG_CODES = ("duplicate", "photo_far", "photo_older", "photo_no_gps", "photo_reused")
+EVENT_KINDS = (
+    "tv_programme",
+    "podcast",
+    "dynasty_photo_session",
+    "social_challenge",
+    "contest_stage",
+    "career_day_excursion",
+    "career_day_meeting",
+    "career_day_open_day",
+)
+EVENT_STATUSES = ("planned", "held", "cancelled")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -264,6 +275,33 @@ class Publication(Base):
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class EventPlanItem(Base):
+    """One item of the republican plan (no region) or of a region's action plan of events."""
+
+    __tablename__ = "event_plan_items"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+        sa.Index("ix_event_plan_items_year_region", "year", "region_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_key: Mapped[str] = mapped_column(sa.String(240), unique=True)
+    region_code: Mapped[str | None] = mapped_column(sa.String(3))
+    year: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    planned_on: Mapped[date | None]
+    status: Mapped[str] = mapped_column(sa.String(12))
+    evidence_publication_id: Mapped[int | None] = mapped_column(sa.ForeignKey("publications.id"))
+    evidence_url: Mapped[str | None] = mapped_column(sa.String(500))
+    import_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batches.id"))
+    created_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
 
 
 class AuditEntry(Base):
