@@ -1,4 +1,4 @@
-"""CLI commands of field capture: ``nudge field form`` and ``nudge field import``."""
+"""CLI commands of field capture: ``nudge field form``, ``import`` and ``pull``."""
 
 from __future__ import annotations
 
@@ -53,22 +53,21 @@ def field_form(
          as_json=as_json)  # fmt: skip
 
 
-def field_import(
-    export: Annotated[Path, typer.Argument(help="ODK Central zip or CSV, or KoboToolbox XLSX.")],
-    user: Annotated[str, typer.Option("--as", help="Registry user to act for.")],
-    max_accuracy: MaxAccuracy = 25.0,
-    districts: Annotated[
-        Path | None, typer.Option(help="GeoJSON of city districts to assign.")
-    ] = None,
-    radius: Annotated[
-        float, typer.Option(help="Flag a submission this close (m) to an active one of its kind.")
-    ] = 15.0,
-    max_distance: Annotated[
-        float, typer.Option(help="Flag a photo whose GPS is farther than this (m).")
-    ] = 100.0,
-    as_json: JsonOption = False,
-) -> None:
-    """Import field submissions; every problem is reported with its submission id."""
+Districts = Annotated[Path | None, typer.Option(help="GeoJSON of city districts to assign.")]
+Radius = Annotated[
+    float, typer.Option(help="Flag a submission this close (m) to an active one of its kind.")
+]
+MaxDistance = Annotated[
+    float, typer.Option(help="Flag a photo whose GPS is farther than this (m).")
+]
+User = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
+
+
+def _import(
+    export: Path, *, user: str, max_accuracy: float, districts: Path | None, radius: float,
+    max_distance: float, as_json: bool, extra: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Import an export, print the result and end with the exit code of every import."""
     from nudge.cli._registry import _districts, _engine, _themes_lookup
     from nudge.field import import_submissions
 
@@ -84,8 +83,50 @@ def field_import(
         f"errors: {len(result.errors)}"
     )
     human += "".join(f"\n  {p.submission} (row {p.row}): {p.message}" for p in result.errors)
-    emit(result.as_dict(), as_json=as_json, human=human)
+    if extra:
+        human = "".join(f"{k}: {v}\n" for k, v in extra.items()) + human
+    emit({**(extra or {}), **result.as_dict()}, as_json=as_json, human=human)
     finish_import(export.name, kept=result.kept, refused=result.refused)
+
+
+def field_import(
+    export: Annotated[Path, typer.Argument(help="ODK Central zip or CSV, or KoboToolbox XLSX.")],
+    user: User,
+    max_accuracy: MaxAccuracy = 25.0,
+    districts: Districts = None,
+    radius: Radius = 15.0,
+    max_distance: MaxDistance = 100.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Import field submissions; every problem is reported with its submission id."""
+    _import(export, user=user, max_accuracy=max_accuracy, districts=districts, radius=radius,
+            max_distance=max_distance, as_json=as_json)  # fmt: skip
+
+
+def field_pull(
+    project: Annotated[int, typer.Option(help="Numeric id of the ODK Central project.")],
+    form: Annotated[str, typer.Option(help="Form ID (xmlFormId) of the form.")],
+    user: User,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the export zip (default <data dir>/field).")
+    ] = None,
+    max_accuracy: MaxAccuracy = 25.0,
+    districts: Districts = None,
+    radius: Radius = 15.0,
+    max_distance: MaxDistance = 100.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Download a form's submissions from ODK Central and import them.
+
+    The server and account come from NUDGE_ODK_URL, NUDGE_ODK_USER and
+    NUDGE_ODK_PASSWORD in the environment, never from a file.
+    """
+    from nudge.field import pull_export
+
+    folder = out if out is not None else get_settings().data_dir / "field"
+    export = pull_export(project, form, folder=folder)
+    _import(export, user=user, max_accuracy=max_accuracy, districts=districts, radius=radius,
+            max_distance=max_distance, as_json=as_json, extra={"export": export})  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -94,4 +135,5 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True)  # fmt: skip
     field.command("form")(field_form)
     field.command("import")(field_import)
+    field.command("pull")(field_pull)
     app.add_typer(field, name="field")

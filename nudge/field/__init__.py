@@ -5,7 +5,8 @@ KoboToolbox on their phones, offline when need be. `form_from_plan` writes the
 XLSForm of a plan's sites (with the content the rotation expects there now);
 `import_submissions` takes the server's export back into the registry, through
 the same checks as ``nudge registry import``, keyed by each submission's
-instanceID. The layouts of both exports are described in ``docs/field.md``.
+instanceID; `pull_export` downloads that export from an ODK Central server
+(account in the environment). The layouts of both exports are described in ``docs/field.md``.
 
 Typical use::
 
@@ -32,6 +33,7 @@ from nudge.field.imports import (
     SubmissionProblem,
     import_submissions,
 )
+from nudge.field.pull import pull_export
 
 __all__ = [
     "DEFAULT_MAX_ACCURACY_M",
@@ -47,4 +49,5 @@ __all__ = [
     "export_from_file",
     "form_from_plan",
     "import_submissions",
+    "pull_export",
 ]
