@@ -103,8 +103,9 @@ class _Rows:
         self.hi: list[np.ndarray] = []
         self.n = 0
 
-    def add(self, row: np.ndarray, col: np.ndarray, val: np.ndarray, lo: np.ndarray,
-            hi: np.ndarray) -> None:  # fmt: skip
+    def add(
+        self, row: np.ndarray, col: np.ndarray, val: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> None:
         """Add rows numbered 0.. within this block (`row`), shifted past earlier blocks."""
         self.r.append(np.asarray(row, dtype=np.int64) + self.n)
         self.c.append(np.asarray(col, dtype=np.int64))
@@ -118,122 +119,188 @@ class _Rows:
         return sparse.csr_array((cat(self.v), (cat(self.r), cat(self.c))), shape=(self.n, n_cols))
 
 
-def _model(problem: RotationProblem) -> tuple[_Model, dict[str, slice]]:  # noqa: PLR0915
-    n, _ = problem.eligible.shape
-    flights = problem.flights
-    allowed = problem.eligible | _locked_matrix(problem)
-    pair_site, pair_item = np.nonzero(allowed)
-    p = len(pair_site)
-    n_x = flights * p
-    cols: dict[str, slice] = {"x": slice(0, n_x)}
-    rows = _Rows()
-    cost_parts = [-SUITABILITY / max(n * flights, 1) * np.tile(
-        problem.suitability[pair_site, pair_item], flights)]  # fmt: skip
-    lower_parts = [np.zeros(n_x)]
-    upper_parts = [np.ones(n_x)]
-    next_col = n_x
+class _Columns:
+    """Variables of the programme: the ``x`` block, then named slack blocks, with their costs."""
 
-    def slack(name: str, count: int, price: float, upper: float = np.inf) -> np.ndarray:
-        nonlocal next_col
-        cols[name] = slice(next_col, next_col + count)
-        cost_parts.append(np.full(count, price))
-        lower_parts.append(np.zeros(count))
-        upper_parts.append(np.full(count, upper))
-        next_col += count
-        return np.arange(cols[name].start, cols[name].stop)
+    def __init__(self, x_cost: np.ndarray) -> None:
+        n_x = len(x_cost)
+        self.slices: dict[str, slice] = {"x": slice(0, n_x)}
+        self.cost = [x_cost]
+        self.lower = [np.zeros(n_x)]
+        self.upper = [np.ones(n_x)]
+        self.n = n_x
 
-    flight_of = np.repeat(np.arange(flights), p)
-    pair_of = np.tile(np.arange(p), flights)
-    cell_of_x = pair_site[pair_of] * flights + flight_of
+    def slack(self, name: str, count: int, price: float, upper: float = np.inf) -> np.ndarray:
+        """Add `count` slack columns paid `price` each; return their column numbers."""
+        self.slices[name] = slice(self.n, self.n + count)
+        self.cost.append(np.full(count, price))
+        self.lower.append(np.zeros(count))
+        self.upper.append(np.full(count, upper))
+        self.n += count
+        return np.arange(self.slices[name].start, self.slices[name].stop)
 
-    # 1. every cell shows one entry, or pays for staying empty
-    empty = slack("empty", n * flights, UNPLACED, 1.0)
-    rows.add(np.r_[cell_of_x, np.arange(n * flights)], np.r_[np.arange(n_x), empty],
-             np.ones(n_x + n * flights), np.ones(n * flights), np.ones(n * flights))  # fmt: skip
 
-    # 2. an entry returns to a site only after its gap (a window of gap + 1 flights)
-    width = np.minimum(problem.gap[pair_site] + 1, flights)
-    has_gap = width >= 2
-    starts = np.where(has_gap, flights - width + 1, 0)
-    win_pair = np.repeat(np.arange(p), starts)
-    win_start = np.concatenate([np.arange(s) for s in starts]) if p else np.zeros(0, int)
-    n_win = len(win_pair)
-    if n_win:
-        gap_slack = slack("gap", n_win, GAP)
+class _Builder:
+    """Build the programme of a problem, one block of soft constraints at a time."""
+
+    def __init__(self, problem: RotationProblem) -> None:
+        self.problem = problem
+        self.flights = flights = problem.flights
+        self.allowed = problem.eligible | _locked_matrix(problem)
+        self.pair_site, self.pair_item = np.nonzero(self.allowed)
+        self.p = p = len(self.pair_site)
+        self.n_x = flights * p
+        self.pair_of = np.tile(np.arange(p), flights)  # pair of each x column
+        pairs = zip(self.pair_site, self.pair_item, strict=True)
+        self.key = {(int(s), int(j)): k for k, (s, j) in enumerate(pairs)}
+        suitability = np.tile(problem.suitability[self.pair_site, self.pair_item], flights)
+        n_cells = len(problem.eligible) * flights
+        self.cols = _Columns(-SUITABILITY / max(n_cells, 1) * suitability)
+        self.rows = _Rows()
+
+    def build(self) -> tuple[_Model, dict[str, slice]]:
+        for add_block in (self._cells, self._gaps, self._neighbours, self._themes, self._fair):
+            add_block()
+        cols, rows = self.cols, self.rows
+        integer = np.zeros(cols.n, dtype=bool)
+        integer[: self.n_x] = True
+        lp = build_lp(
+            cost=np.concatenate(cols.cost),
+            col_lower=self._locked_lower(),
+            col_upper=np.concatenate(cols.upper),
+            integer=integer,
+            matrix=rows.matrix(cols.n),
+            row_lower=np.concatenate(rows.lo),
+            row_upper=np.concatenate(rows.hi),
+        )
+        model = _Model(self.pair_site, self.pair_item, self.flights, lp, self.n_x)
+        return model, cols.slices
+
+    def _cells(self) -> None:
+        """Every cell shows one entry, or pays for staying empty."""
+        n_cells = len(self.problem.eligible) * self.flights
+        flight_of = np.repeat(np.arange(self.flights), self.p)
+        cell_of_x = self.pair_site[self.pair_of] * self.flights + flight_of
+        empty = self.cols.slack("empty", n_cells, UNPLACED, 1.0)
+        self.rows.add(
+            row=np.r_[cell_of_x, np.arange(n_cells)],
+            col=np.r_[np.arange(self.n_x), empty],
+            val=np.ones(self.n_x + n_cells),
+            lo=np.ones(n_cells),
+            hi=np.ones(n_cells),
+        )
+
+    def _gaps(self) -> None:
+        """An entry returns to a site only after its gap (a window of gap + 1 flights)."""
+        flights, p = self.flights, self.p
+        width = np.minimum(self.problem.gap[self.pair_site] + 1, flights)
+        starts = np.where(width >= 2, flights - width + 1, 0)
+        win_pair = np.repeat(np.arange(p), starts)
+        win_start = np.concatenate([np.arange(s) for s in starts]) if p else np.zeros(0, int)
+        n_win = len(win_pair)
+        if not n_win:
+            return
+        gap_slack = self.cols.slack("gap", n_win, GAP)
         w = width[win_pair]
         offs = np.concatenate([np.arange(k) for k in w])
         row = np.repeat(np.arange(n_win), w)
         col = (np.repeat(win_start, w) + offs) * p + np.repeat(win_pair, w)
-        rows.add(np.r_[row, np.arange(n_win)], np.r_[col, gap_slack],
-                 np.r_[np.ones(len(col)), -np.ones(n_win)], np.full(n_win, -np.inf),
-                 np.ones(n_win))  # fmt: skip
+        self.rows.add(
+            row=np.r_[row, np.arange(n_win)],
+            col=np.r_[col, gap_slack],
+            val=np.r_[np.ones(len(col)), -np.ones(n_win)],
+            lo=np.full(n_win, -np.inf),
+            hi=np.ones(n_win),
+        )
 
-    # 3. neighbours never show the same entry in the same flight
-    a, b = _neighbour_pairs(problem)
-    key = {(int(s), int(j)): k for k, (s, j) in enumerate(zip(pair_site, pair_item, strict=True))}
-    shared = [(key[(int(s), int(j))], key[(int(t), int(j))])
-              for s, t in zip(a, b, strict=True)
-              for j in np.flatnonzero(allowed[s] & allowed[t])]  # fmt: skip
-    if shared:
+    def _neighbours(self) -> None:
+        """Neighbours never show the same entry in the same flight."""
+        a, b = _neighbour_pairs(self.problem)
+        key, allowed = self.key, self.allowed
+        shared = [
+            (key[(int(s), int(j))], key[(int(t), int(j))])
+            for s, t in zip(a, b, strict=True)
+            for j in np.flatnonzero(allowed[s] & allowed[t])
+        ]
+        if not shared:
+            return
         left, right = (np.asarray(side, dtype=np.int64) for side in zip(*shared, strict=True))
+        flights, p = self.flights, self.p
         n_nb = len(left) * flights
-        nb_slack = slack("neighbour", n_nb, NEIGHBOUR)
+        nb_slack = self.cols.slack("neighbour", n_nb, NEIGHBOUR)
         f = np.repeat(np.arange(flights), len(left))
         row = np.arange(n_nb)
-        rows.add(np.r_[row, row, row],
-                 np.r_[f * p + np.tile(left, flights), f * p + np.tile(right, flights), nb_slack],
-                 np.r_[np.ones(2 * n_nb), -np.ones(n_nb)], np.full(n_nb, -np.inf),
-                 np.ones(n_nb))  # fmt: skip
+        self.rows.add(
+            row=np.r_[row, row, row],
+            col=np.r_[f * p + np.tile(left, flights), f * p + np.tile(right, flights), nb_slack],
+            val=np.r_[np.ones(2 * n_nb), -np.ones(n_nb)],
+            lo=np.full(n_nb, -np.inf),
+            hi=np.ones(n_nb),
+        )
 
-    # 4. every region sees every theme its sites can show
-    covers = []
-    for group in np.unique(problem.group):
-        sites = np.flatnonzero(problem.group == group)
-        for theme in np.flatnonzero(reachable_themes(problem, sites)):
-            pairs = np.flatnonzero(np.isin(pair_site, sites) & problem.themes[pair_item, theme])
-            covers.append(pairs)
-    if covers:
-        theme_slack = slack("theme", len(covers), THEME, 1.0)
-        row = np.concatenate([np.full(len(c) * flights, k) for k, c in enumerate(covers)])
-        col = np.concatenate([(np.arange(flights)[:, None] * p + c[None, :]).ravel()
-                              for c in covers])  # fmt: skip
+    def _themes(self) -> None:
+        """Every region sees every theme its sites can show."""
+        problem = self.problem
+        covers = []
+        for group in np.unique(problem.group):
+            sites = np.flatnonzero(problem.group == group)
+            for theme in np.flatnonzero(reachable_themes(problem, sites)):
+                showing = problem.themes[self.pair_item, theme]
+                covers.append(np.flatnonzero(np.isin(self.pair_site, sites) & showing))
+        if not covers:
+            return
         k = len(covers)
-        rows.add(np.r_[row, np.arange(k)], np.r_[col, theme_slack],
-                 np.ones(len(col) + k), np.ones(k), np.full(k, np.inf))  # fmt: skip
+        theme_slack = self.cols.slack("theme", k, THEME, 1.0)
+        row = np.concatenate([np.full(len(c) * self.flights, n) for n, c in enumerate(covers)])
+        flight_base = np.arange(self.flights)[:, None] * self.p
+        col = np.concatenate([(flight_base + c[None, :]).ravel() for c in covers])
+        self.rows.add(
+            row=np.r_[row, np.arange(k)],
+            col=np.r_[col, theme_slack],
+            val=np.ones(len(col) + k),
+            lo=np.ones(k),
+            hi=np.full(k, np.inf),
+        )
 
-    # 5. exposure close to the fair share: d_j >= |e_j / fair_j - 1|
-    fair_items = np.flatnonzero(problem.fair > 0)
-    if len(fair_items):
-        spread = slack("fair", len(fair_items), FAIRNESS / len(fair_items))
+    def _fair(self) -> None:
+        """Exposure stays close to the fair share: d_j >= |e_j / fair_j - 1|."""
+        problem = self.problem
+        fair_items = np.flatnonzero(problem.fair > 0)
+        m_f = len(fair_items)
+        if not m_f:
+            return
+        spread = self.cols.slack("fair", m_f, FAIRNESS / m_f)
         position = np.full(problem.eligible.shape[1], -1)
-        position[fair_items] = np.arange(len(fair_items))
-        item_of_x = pair_item[pair_of]
+        position[fair_items] = np.arange(m_f)
+        item_of_x = self.pair_item[self.pair_of]
         use = position[item_of_x] >= 0
         row = position[item_of_x[use]]
-        val = problem.weight[pair_site[pair_of[use]]] / problem.fair[item_of_x[use]]
-        col = np.arange(n_x)[use]
-        m_f = len(fair_items)
+        val = problem.weight[self.pair_site[self.pair_of[use]]] / problem.fair[item_of_x[use]]
+        col = np.arange(self.n_x)[use]
         for sign in (1.0, -1.0):  # e/fair - d <= 1  and  e/fair + d >= 1
-            rows.add(np.r_[row, np.arange(m_f)], np.r_[col, spread],
-                     np.r_[val, -sign * np.ones(m_f)],
-                     np.full(m_f, -np.inf) if sign > 0 else np.ones(m_f),
-                     np.ones(m_f) if sign > 0 else np.full(m_f, np.inf))  # fmt: skip
+            self.rows.add(
+                row=np.r_[row, np.arange(m_f)],
+                col=np.r_[col, spread],
+                val=np.r_[val, -sign * np.ones(m_f)],
+                lo=np.full(m_f, -np.inf) if sign > 0 else np.ones(m_f),
+                hi=np.ones(m_f) if sign > 0 else np.full(m_f, np.inf),
+            )
 
-    # locked cells: the locked entry is shown
-    lock_site, lock_flight = np.nonzero(problem.locked >= 0)
-    lower = np.concatenate(lower_parts)
-    if len(lock_site):
-        pairs = np.array([key[(int(s), int(problem.locked[s, f]))]
-                          for s, f in zip(lock_site, lock_flight, strict=True)])  # fmt: skip
-        lower[lock_flight * p + pairs] = 1.0
-    integer = np.zeros(next_col, dtype=bool)
-    integer[:n_x] = True
-    lp = build_lp(
-        cost=np.concatenate(cost_parts), col_lower=lower, col_upper=np.concatenate(upper_parts),
-        integer=integer, matrix=rows.matrix(next_col), row_lower=np.concatenate(rows.lo),
-        row_upper=np.concatenate(rows.hi),
-    )  # fmt: skip
-    return _Model(pair_site, pair_item, flights, lp, n_x), cols
+    def _locked_lower(self) -> np.ndarray:
+        """Return the columns' lower bounds: 1 for the locked entry of a locked cell."""
+        lower = np.concatenate(self.cols.lower)
+        lock_site, lock_flight = np.nonzero(self.problem.locked >= 0)
+        if len(lock_site):
+            lock_item = self.problem.locked[lock_site, lock_flight]
+            pairs = zip(lock_site, lock_item, strict=True)
+            lower[lock_flight * self.p + np.array([self.key[int(s), int(j)] for s, j in pairs])] = (
+                1.0
+            )
+        return lower
+
+
+def _model(problem: RotationProblem) -> tuple[_Model, dict[str, slice]]:
+    return _Builder(problem).build()
 
 
 def _neighbour_pairs(problem: RotationProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -352,8 +419,10 @@ def solve_exact(
     # Rarely, a warm-started HiGHS reports a better objective than the columns it returns
     # (they are the start's); the run is then repeated without the start.
     for warm in (True, False):
-        found = _run(model, problem, start.shape, start_values if warm else None,
-                     time_limit=time_limit, mip_gap=mip_gap)  # fmt: skip
+        warm_start = start_values if warm else None
+        found = _run(
+            model, problem, start.shape, warm_start, time_limit=time_limit, mip_gap=mip_gap
+        )
         if found.cost < cost - 1e-9:
             assign, cost = found.assign, found.cost
         optimal, bound = found.optimal, max(bound, found.bound)
@@ -363,13 +432,20 @@ def solve_exact(
     gap = cost - bound if np.isfinite(bound) else np.inf
     said_cost, said_start = f"{cost:.4g}", f"{start_cost:.4g}"
     if optimal:
-        said = Notice(f"optimal; cost {said_cost} (greedy start {said_start})",
-                      code="rotation_exact_optimal", cost=said_cost, start=said_start)  # fmt: skip
+        said = Notice(
+            f"optimal; cost {said_cost} (greedy start {said_start})",
+            code="rotation_exact_optimal",
+            cost=said_cost,
+            start=said_start,
+        )
     else:
         said_bound = f"{bound:.4g}" if np.isfinite(bound) else "−∞"
         said = Notice(
             f"time limit; cost {said_cost} (greedy start {said_start}), no rotation can cost "
             f"less than {said_bound}",
-            code="rotation_exact_time_limit", cost=said_cost, start=said_start, bound=said_bound,
-        )  # fmt: skip
+            code="rotation_exact_time_limit",
+            cost=said_cost,
+            start=said_start,
+            bound=said_bound,
+        )
     return ExactRotation(assign, cost, bound, float(gap), said, start_cost)

@@ -14,7 +14,7 @@ the site's region has not seen yet. When no entry keeps every rule, the gap
 rule is relaxed first (the entry seen longest ago), then the neighbour rule
 (the entry fewest neighbours show). A repair pass then swaps cells so that
 every region sees every theme it can. Rules still broken are found by
-`nudge.content.rotation.check_rotation` and reported, never hidden.
+`nudge.content._violations.check_rotation` and reported, never hidden.
 """
 
 from __future__ import annotations

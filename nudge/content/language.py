@@ -35,11 +35,7 @@ KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 
 _DEGRADE = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
 _LOOKALIKE = str.maketrans("aceopxykhiABCEHKMOPTXYI", "асеорхукһіАВСЕНКМОРТХУІ")
-_FOREIGN = {
-    "ə": "ә", "Ə": "Ә", "ɵ": "ө", "Ɵ": "Ө", "ґ": "ғ", "Ґ": "Ғ", "ӊ": "ң", "Ӊ": "Ң",
-    "ӈ": "ң", "Ӈ": "Ң", "ї": "і", "Ї": "І", "ӧ": "ө", "Ӧ": "Ө", "ӱ": "ү", "Ӱ": "Ү",
-    "ў": "ұ", "Ў": "Ұ", "ҳ": "һ", "Ҳ": "Һ",
-}  # fmt: skip
+_FOREIGN = dict(zip("əƏɵƟґҐӊӉӈӇїЇӧӦӱӰўЎҳҲ", "әӘөӨғҒңҢңҢіІөӨүҮұҰһҺ", strict=True))
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")

@@ -50,6 +50,25 @@ from nudge.db.engine import engine_from_settings, upgrade_database
 from nudge.settings import Settings
 
 SYSTEM = "system"
+FRAME_COLUMNS = (
+    "id",
+    "collection",
+    "kind",
+    "themes",
+    "status",
+    "consent",
+    "is_example",
+    "text_kk",
+    "text_ru",
+    "words",
+    "chars",
+    "field_text",
+    "region",
+    "city",
+    "photo_count",
+)
+"""Columns of `ContentLibrary.frame`, in order."""
+_Change = tuple[dict[str, Any], int | None]  # an entry, and the version it was read at
 
 
 def library_dir(settings: Settings) -> Path:
@@ -168,10 +187,7 @@ class ContentLibrary:
                 msg = f"The id {item_id!r} is already used in {other}; choose another id."
                 raise RecordError(msg, code="content_id_taken", id=item_id, collection=other)
 
-    def _save(
-        self, collection: str, changes: list[tuple[dict[str, Any], int | None]], *, by: str,
-        action: str,
-    ) -> list[str]:  # fmt: skip
+    def _save(self, collection: str, changes: list[_Change], *, by: str, action: str) -> list[str]:
         """Store changed entries (in the database when there is one); return added/updated."""
         if self.engine is not None:
             for stored in save_entries(self.engine, collection, changes, by=by, action=action):
@@ -229,18 +245,11 @@ class ContentLibrary:
     def frame(self) -> pd.DataFrame:
         """Return one row per entry, the table that matching and rotation work on.
 
-        Columns: ``id``, ``collection``, ``kind``, ``themes`` (tuple), ``status``,
-        ``consent``, ``is_example``, ``text_kk``, ``text_ru``, ``words``,
-        ``chars`` (of the Kazakh text), ``field_text`` (field, industry or
-        profession, lower case), ``region``, ``city``, ``photo_count``.
+        Columns are `FRAME_COLUMNS`; ``themes`` is a tuple, ``chars`` counts the Kazakh
+        text, ``field_text`` is the field, industry or profession in lower case.
         """
         records = [_frame_record(c, item) for c, item in self.iter_items()]
-        columns = [
-            "id", "collection", "kind", "themes", "status", "consent", "is_example",
-            "text_kk", "text_ru", "words", "chars", "field_text", "region", "city",
-            "photo_count",
-        ]  # fmt: skip
-        return pd.DataFrame.from_records(records, columns=columns)
+        return pd.DataFrame.from_records(records, columns=FRAME_COLUMNS)
 
 
 def _frame_record(collection: str, item: Mapping[str, Any]) -> dict[str, Any]:

@@ -265,6 +265,7 @@ def _format_fit(
         if kind not in fmt.item_kinds:
             msg = f"{fmt.label} does not take {kind} entries"
             why[ident] = Notice(msg, code="match_kind_not_taken", format=fmt.label, kind=kind)
+    limits = {"max_words": fmt.max_words, "max_chars": fmt.max_chars}
     for column in ("text_kk", "text_ru") if bilingual else ("text_kk",):
         text = items[column].fillna("").astype(str).str.split().str.join(" ")
         words = text.str.count(r"\S+").to_numpy()
@@ -275,11 +276,8 @@ def _format_fit(
                 f"{column} has {int(w)} words and {int(c)} characters, over the limit of "
                 f"{fmt.max_words} words and {fmt.max_chars} characters"
             )
-            why.setdefault(
-                ident,
-                Notice(msg, code="match_text_too_long", column=column, words=int(w),
-                       chars=int(c), max_words=fmt.max_words, max_chars=fmt.max_chars),
-            )  # fmt: skip
+            counts = {"column": column, "words": int(w), "chars": int(c)}
+            why.setdefault(ident, Notice(msg, code="match_text_too_long", **counts, **limits))
         fits &= ~long
     return fits, why
 

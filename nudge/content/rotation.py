@@ -22,7 +22,7 @@ Typical use::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -42,10 +42,10 @@ from nudge.content._solver import (
     RotationProblem,
     ScoreWeights,
     fair_shares,
-    reachable_themes,
     repair_themes,
     solve_greedy,
 )
+from nudge.content._violations import Violation, check_rotation, dropped_lock
 from nudge.content.calendar import rotation_tables
 from nudge.content.campaign import CampaignSettings
 from nudge.content.library import ContentLibrary
@@ -64,34 +64,6 @@ SOLVERS = ("greedy", "exact")
 
 RULES = ("unplaced", "gap", "neighbour", "theme", "locked", "format")
 """Rules a rotation reports on (counts per rule in `RotationResult.violation_counts`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One rule the rotation could not keep, with where and why.
-
-    `code` names the message in the details catalogue and `params` fills its
-    placeholders, so the app can say it in the user's language
-    (`nudge.i18n.problem_text`).
-    """
-
-    rule: str
-    site_id: str | None
-    flight: int | None
-    item_id: str | None
-    message: str
-    code: str | None = None
-    params: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the violation as a JSON-ready mapping."""
-        return {
-            "rule": self.rule,
-            "site_id": self.site_id,
-            "flight": self.flight,
-            "item_id": self.item_id,
-            "message": self.message,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +236,7 @@ def _lock_array(
             problems.append(f"{site} / flight {flight} / {item}")
             cells.append(f"{site} / {flight} / {item}")
         elif item in unusable:
-            dropped.append(_dropped_lock(site, flight, item, items, unusable[item]))
+            dropped.append(dropped_lock(site, flight, item, items, unusable[item]))
         else:
             lock[site_pos[site], flight - 1] = item_pos[item]
     if problems:
@@ -280,26 +252,6 @@ def _lock_array(
             locks="; ".join(cells[:10]),
         )
     return lock, dropped
-
-
-def _dropped_lock(site: str, flight: int, item: str, items: pd.DataFrame, why: str) -> Violation:
-    """Return the violation of a lock on an entry that is never placed (`unusable_items`)."""
-    message = f"lock dropped: {why}"
-    status = str(items.at[item, "status"])
-    if status != "active":
-        return Violation(
-            "locked", site, flight, item, message,
-            code="rotation_lock_status", params={"item": item, "status": status},
-        )  # fmt: skip
-    if not bool(items.at[item, "consent"]):
-        return Violation(
-            "locked", site, flight, item, message,
-            code="rotation_lock_no_consent", params={"item": item},
-        )  # fmt: skip
-    return Violation(
-        "locked", site, flight, item, message,
-        code="rotation_lock_example", params={"item": item},
-    )  # fmt: skip
 
 
 def _theme_matrix(items: pd.DataFrame) -> np.ndarray:
@@ -385,19 +337,21 @@ def plan_rotation(
         raise ProfileError(msg, code="content_min_gap", min_gap=min_gap)
     table = flight_table(start, flights, flight_weeks)
     match = match or match_content(
-        plan, items, campaign=campaign, features=features, rules=rules, city=city,
-        region=region, include_examples=include_examples,
-    )  # fmt: skip
+        plan,
+        items,
+        campaign=campaign,
+        features=features,
+        rules=rules,
+        city=city,
+        region=region,
+        include_examples=include_examples,
+    )
     problem, dropped, pairs = _problem_from(
         plan, match, flights=flights, min_gap=min_gap, distance=neighbour_distance, locked=locked
     )
-    if solver not in SOLVERS:
-        msg = f"Unknown rotation solver {solver!r}; use one of {', '.join(SOLVERS)}."
-        raise ProfileError(msg, code="content_solver_unknown", solver=solver,
-                           allowed=", ".join(SOLVERS))  # fmt: skip
-    assign = solve_greedy(problem, weights=weights, seed=seed)
-    assign = repair_themes(problem, assign)
-    outcome = _improve(problem, assign, solver=solver, time_limit=time_limit)
+    _check_solver(solver)
+    greedy = repair_themes(problem, solve_greedy(problem, weights=weights, seed=seed))
+    outcome = _improve(problem, greedy, solver=solver, time_limit=time_limit)
     assign = outcome.assign
     groups = region_groups(plan)[1]
     violations = dropped + check_rotation(assign, problem, plan.index, match, groups)
@@ -422,6 +376,13 @@ def plan_rotation(
         cost=outcome.cost,
         gap=outcome.gap,
     )
+
+
+def _check_solver(solver: str) -> None:
+    if solver not in SOLVERS:
+        allowed = ", ".join(SOLVERS)
+        msg = f"Unknown rotation solver {solver!r}; use one of {allowed}."
+        raise ProfileError(msg, code="content_solver_unknown", solver=solver, allowed=allowed)
 
 
 def _improve(
@@ -473,121 +434,3 @@ def _problem_from(
         fair=fair_shares(eligible, weight, flights),
     )
     return problem, dropped, pairs
-
-
-def check_rotation(
-    assign: np.ndarray,
-    problem: RotationProblem,
-    site_ids: pd.Index,
-    match: MatchResult,
-    group_names: list[str],
-) -> list[Violation]:
-    """Return every rule the assignment breaks, with the reason."""
-    item_ids = list(match.items.index)
-    ids = [str(s) for s in site_ids]
-    out: list[Violation] = []
-    out += _unplaced(assign, ids, match)
-    out += _gap_violations(assign, problem, ids, item_ids)
-    out += _neighbour_violations(assign, problem, ids, item_ids)
-    out += _theme_violations(assign, problem, group_names)
-    placed = assign >= 0
-    rows, cols = np.nonzero(placed & (problem.locked >= 0) & (assign != problem.locked))
-    for r, c in zip(rows, cols, strict=True):
-        item = item_ids[problem.locked[r, c]]
-        out.append(
-            Violation("locked", ids[r], int(c) + 1, item, "the locked entry could not be kept",
-                      code="rotation_lock_not_kept", params={"item": item})
-        )  # fmt: skip
-    rows, cols = np.nonzero(
-        placed & ~np.take_along_axis(problem.eligible, np.maximum(assign, 0), 1)
-    )
-    for r, c in zip(rows, cols, strict=True):
-        item = item_ids[assign[r, c]]
-        fmt = match.site_format.get(ids[r])
-        why = match.not_fitting.get((str(fmt), item), "the entry may not go on this format")
-        where = ("format", ids[r], int(c) + 1, item, f"locked, but {why}")
-        if fmt is None:
-            out.append(Violation(*where, code="rotation_lock_no_format", params={"item": item}))
-        else:
-            params = {"item": item, "format": str(fmt)}
-            out.append(Violation(*where, code="rotation_lock_format", params=params))
-    return out
-
-
-def _unplaced(assign: np.ndarray, site_ids: list[str], match: MatchResult) -> list[Violation]:
-    rows, cols = np.nonzero(assign < 0)
-    out = []
-    for r, c in zip(rows, cols, strict=True):
-        fmt = match.site_format.iloc[r]
-        site, flight = site_ids[r], int(c) + 1
-        if fmt is None:
-            out.append(
-                Violation("unplaced", site, flight, None,
-                          "no format of this campaign takes this site's kind",
-                          code="rotation_unplaced_kind")
-            )  # fmt: skip
-        else:
-            out.append(
-                Violation("unplaced", site, flight, None,
-                          f"no placeable entry fits the format {fmt}",
-                          code="rotation_unplaced", params={"format": str(fmt)})
-            )  # fmt: skip
-    return out
-
-
-def _gap_violations(
-    assign: np.ndarray, problem: RotationProblem, site_ids: list[str], item_ids: list[Any]
-) -> list[Violation]:
-    flights = assign.shape[1]
-    since = np.zeros(assign.shape, dtype=np.int64)  # flights since the same entry, 0: none
-    for d in range(min(int(problem.gap.max(initial=0)), flights - 1), 0, -1):
-        same = (assign[:, d:] == assign[:, :-d]) & (assign[:, d:] >= 0)
-        same &= (problem.gap >= d)[:, None]
-        since[:, d:][same] = d
-    out = []
-    for r, c in zip(*np.nonzero(since), strict=True):
-        d, before, gap = int(since[r, c]), int(c) - int(since[r, c]) + 1, int(problem.gap[r])
-        out.append(
-            Violation("gap", site_ids[r], int(c) + 1, item_ids[assign[r, c]],
-                      f"shown again {d} flight(s) after flight {before}; the gap is "
-                      f"{gap}: too few entries fit this site",
-                      code="rotation_gap", params={"n": d, "before": before, "gap": gap})
-        )  # fmt: skip
-    return out
-
-
-def _neighbour_violations(
-    assign: np.ndarray, problem: RotationProblem, site_ids: list[str], item_ids: list[Any]
-) -> list[Violation]:
-    out = []
-    starts = np.repeat(np.arange(len(problem.nbr_ptr) - 1), np.diff(problem.nbr_ptr))
-    mask = starts < problem.nbr_idx
-    a, b = starts[mask], problem.nbr_idx[mask]
-    same = (assign[a] == assign[b]) & (assign[a] >= 0)
-    for k, c in zip(*np.nonzero(same), strict=True):
-        other = site_ids[b[k]]
-        out.append(
-            Violation("neighbour", site_ids[a[k]], int(c) + 1, item_ids[assign[a[k], c]],
-                      f"also shown at neighbour {other} in the same flight: too few "
-                      "entries fit these neighbouring sites",
-                      code="rotation_neighbour", params={"neighbour": other})
-        )  # fmt: skip
-    return out
-
-
-def _theme_violations(
-    assign: np.ndarray, problem: RotationProblem, group_names: list[str]
-) -> list[Violation]:
-    out = []
-    for g, name in enumerate(group_names):
-        sites = np.flatnonzero(problem.group == g)
-        items = assign[sites].ravel()
-        seen = np.asarray(problem.themes[items[items >= 0]].any(axis=0), dtype=bool)
-        for t in np.flatnonzero(reachable_themes(problem, sites) & ~seen):
-            out.append(
-                Violation("theme", None, None, None,
-                          f"region {name!r} never sees the theme {THEMES[t]!r}: no cell could "
-                          "take it without breaking the gap or neighbour rules",
-                          code="rotation_theme", params={"region": name, "theme": THEMES[t]})
-            )  # fmt: skip
-    return out

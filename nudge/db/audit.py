@@ -47,14 +47,14 @@ def write_audit(
         return
     user_id = sa.select(_USERS.c.id).where(_USERS.c.username == username).scalar_subquery()
     known = conn.execute(sa.select(user_id)).scalar()
-    now = utcnow()
+    who = {"at": utcnow(), "user_id": known, "username": username}
+    what = {"action": action, "table_name": table, "record_id": None}
     rows = [
-        {
-            "at": now, "user_id": known, "username": username, "action": action,
-            "table_name": table, "record_id": None,
-            "old_values": None if old is None else as_json(old),
-            "new_values": None if new is None else as_json(new),
-        }
+        {**who, **what, "old_values": _json_or_none(old), "new_values": _json_or_none(new)}
         for old, new in items
-    ]  # fmt: skip
+    ]
     conn.execute(sa.insert(AUDIT_LOG), rows)
+
+
+def _json_or_none(values: Mapping[str, Any] | None) -> Any:
+    return None if values is None else as_json(values)

@@ -50,9 +50,14 @@ class StoredEntry:
 
 def _stored(row: Any) -> StoredEntry:
     return StoredEntry(
-        str(row.id), row.collection, dict(row.entry), row.status, int(row.version),
-        row.updated_at, row.updated_by,
-    )  # fmt: skip
+        id=str(row.id),
+        collection=row.collection,
+        entry=dict(row.entry),
+        status=row.status,
+        version=int(row.version),
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
 
 
 def read_entries(engine: Engine) -> list[StoredEntry]:
@@ -141,8 +146,8 @@ def _apply(
             raise RecordError(msg, code="content_entry_missing", id=data["id"])
         if expected != old.version or not _update(conn, data, expected, by=by, now=now):
             raise _StaleError(_reread(conn, old.id) or old, data, expected)
-        stored.append(StoredEntry(old.id, old.collection, data, _status(data), old.version + 1,
-                                  now, by))  # fmt: skip
+        updated = StoredEntry(old.id, old.collection, data, _status(data), old.version + 1, now, by)
+        stored.append(updated)
         audit.append(_changed(old, data))
     write_audit(conn, username=by, action=action, table=TABLE, items=audit)
     return stored
@@ -153,16 +158,28 @@ def _status(entry: Mapping[str, Any]) -> str:
 
 
 def _insert(
-    conn: sa.Connection, collection: str, data: dict[str, Any], position: int, *, by: str,
+    conn: sa.Connection,
+    collection: str,
+    data: dict[str, Any],
+    position: int,
+    *,
+    by: str,
     now: datetime,
-) -> StoredEntry:  # fmt: skip
+) -> StoredEntry:
     conn.execute(
         sa.insert(CONTENT_ENTRIES).values(
-            id=str(data["id"]), collection=collection, position=position, entry=data,
-            status=_status(data), version=1, created_at=now, created_by=by, updated_at=now,
+            id=str(data["id"]),
+            collection=collection,
+            position=position,
+            entry=data,
+            status=_status(data),
+            version=1,
+            created_at=now,
+            created_by=by,
+            updated_at=now,
             updated_by=by,
         )
-    )  # fmt: skip
+    )
     return StoredEntry(str(data["id"]), collection, data, _status(data), 1, now, by)
 
 
@@ -202,10 +219,13 @@ def _refusal(engine: Engine, stale: _StaleError, *, by: str, action: str) -> Sta
     """Audit a refused save (in its own transaction) and return the error to raise."""
     current = stale.current
     attempt = {
-        "id": current.id, "collection": current.collection, "action": action,
-        "expected_version": stale.expected, "current_version": current.version,
+        "id": current.id,
+        "collection": current.collection,
+        "action": action,
+        "expected_version": stale.expected,
+        "current_version": current.version,
         "entry": dict(stale.entry),
-    }  # fmt: skip
+    }
     last = {"id": current.id, "updated_by": current.updated_by, "updated_at": current.updated_at}
     with engine.begin() as conn:
         write_audit(conn, username=by, action=STALE_ACTION, table=TABLE, items=[(last, attempt)])
@@ -216,6 +236,10 @@ def _refusal(engine: Engine, stale: _StaleError, *, by: str, action: str) -> Sta
         "overwritten. Reload the entry, apply your change again and save."
     )
     return StaleVersionError(
-        msg, code="content_entry_stale", id=current.id, by=current.updated_by, at=at,
+        msg,
+        code="content_entry_stale",
+        id=current.id,
+        by=current.updated_by,
+        at=at,
         version=current.version,
-    )  # fmt: skip
+    )

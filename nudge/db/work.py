@@ -50,9 +50,16 @@ class SavedWork:
 
 def _work(row: Any, *, payload: bool = True) -> SavedWork:
     return SavedWork(
-        int(row.id), row.kind, row.dataset, row.owner, row.name, int(row.version),
-        row.created_at, row.updated_at, dict(row.payload) if payload else None,
-    )  # fmt: skip
+        id=int(row.id),
+        kind=row.kind,
+        dataset=row.dataset,
+        owner=row.owner,
+        name=row.name,
+        version=int(row.version),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        payload=dict(row.payload) if payload else None,
+    )
 
 
 def _check_kind(kind: str) -> None:
@@ -128,8 +135,13 @@ def _save(
             )
         saved = _work(conn.execute(sa.select(SAVED_WORK).filter_by(**key)).one())
         action = "create" if saved.version == 1 else "update"
-        write_audit(conn, username=owner, action=action, table="saved_work",
-                    items=[(None, {**key, "id": saved.id, "version": saved.version})])  # fmt: skip
+        write_audit(
+            conn,
+            username=owner,
+            action=action,
+            table="saved_work",
+            items=[(None, {**key, "id": saved.id, "version": saved.version})],
+        )
     return saved
 
 
@@ -189,5 +201,10 @@ def delete_work(engine: Engine, work_id: int, *, owner: str, expected_version: i
         if done.rowcount != 1:
             raise _stale(row, row.name)
         key = {"kind": row.kind, "dataset": row.dataset, "name": row.name, "id": row.id}
-        write_audit(conn, username=owner, action="delete", table="saved_work",
-                    items=[({**key, "version": row.version}, None)])  # fmt: skip
+        write_audit(
+            conn,
+            username=owner,
+            action="delete",
+            table="saved_work",
+            items=[({**key, "version": row.version}, None)],
+        )

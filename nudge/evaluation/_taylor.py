@@ -56,9 +56,13 @@ class DomainMean:
 
 
 def domain_mean(
-    design: Design, y: NDArray[np.float64], domain: NDArray[np.bool_], *, proportion: bool,
+    design: Design,
+    y: NDArray[np.float64],
+    domain: NDArray[np.bool_],
+    *,
+    proportion: bool,
     alpha: float = 0.05,
-) -> DomainMean:  # fmt: skip
+) -> DomainMean:
     """Return the weighted mean of `y` over `domain` with its linearised SE and interval.
 
     Respondents with ``y`` NaN are outside the domain. With `proportion` (0/1 values) the

@@ -222,8 +222,9 @@ def _check_locks(units: pd.DataFrame, locks: Mapping[str, int], sizes: NDArray[n
             )
 
 
-def _blocks(free: pd.DataFrame, stratify: Sequence[str], steps: int, rng: np.random.Generator
-            ) -> list[pd.DataFrame]:  # fmt: skip
+def _blocks(
+    free: pd.DataFrame, stratify: Sequence[str], steps: int, rng: np.random.Generator
+) -> list[pd.DataFrame]:
     """Cut the free units into blocks of similar units, `steps` units each."""
     if not stratify:
         shuffled = free.iloc[rng.permutation(len(free))]

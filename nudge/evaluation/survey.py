@@ -37,13 +37,23 @@ GROUPS = ("region", "year", "urban", "age_group", "sex")
 LABELLED = ("region", "urban", "age_group", "sex")  # roles whose SPSS/Stata value labels count
 MIN_RESPONDENTS = 30
 ESTIMATE_COLUMNS = [
-    "index", "kind", "n", "weight_sum", "estimate", "se", "ci_low", "ci_high", "df",
-    "suppressed", "reason",
-]  # fmt: skip
-_URBAN = {
-    "urban": "urban", "город": "urban", "городской": "urban", "қала": "urban",
-    "rural": "rural", "село": "rural", "сельский": "rural", "ауыл": "rural",
-}  # fmt: skip
+    "index",
+    "kind",
+    "n",
+    "weight_sum",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "suppressed",
+    "reason",
+]
+_FIGURES = ("estimate", "se", "ci_low", "ci_high")
+"""Columns of an estimate that are blanked (NaN) when it is suppressed."""
+_URBAN_WORDS = ("urban", "город", "городской", "қала")
+_RURAL_WORDS = ("rural", "село", "сельский", "ауыл")
+_URBAN = dict.fromkeys(_URBAN_WORDS, "urban") | dict.fromkeys(_RURAL_WORDS, "rural")
 
 
 @dataclass(frozen=True)
@@ -247,9 +257,13 @@ def _suppression(n: int, psus: int, min_n: int, lang: str) -> str:
 
 
 def estimate_indices(
-    data: SurveyData, *, by: Sequence[str] = ("region", "year"), min_n: int = MIN_RESPONDENTS,
-    alpha: float = 0.05, lang: str = "en",
-) -> pd.DataFrame:  # fmt: skip
+    data: SurveyData,
+    *,
+    by: Sequence[str] = ("region", "year"),
+    min_n: int = MIN_RESPONDENTS,
+    alpha: float = 0.05,
+    lang: str = "en",
+) -> pd.DataFrame:
     """Return the estimate of every index per group, with its SE and interval.
 
     Parameters
@@ -281,39 +295,39 @@ def estimate_indices(
     design = data.design()
     groups = frame.groupby(list(by), sort=True).indices if by else {(): np.arange(len(frame))}
     rows = []
+    options = (min_n, alpha, lang)
     for key, members in groups.items():
         mask = np.zeros(len(frame), dtype=bool)
         mask[members] = True
         labels = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
         for index in data.indices:
-            rows.append(
-                _estimate_row(
-                    frame, design, index, mask, labels=labels, options=(min_n, alpha, lang)
-                )
-            )
+            rows.append(_estimate_row(frame, design, index, mask, labels=labels, options=options))
     return pd.DataFrame(rows, columns=[*by, *ESTIMATE_COLUMNS])
 
 
 def _estimate_row(
-    frame: pd.DataFrame, design: Design, index: Index, mask: np.ndarray, *,
-    labels: dict[str, object], options: tuple[int, float, str],
-) -> dict[str, object]:  # fmt: skip
+    frame: pd.DataFrame,
+    design: Design,
+    index: Index,
+    mask: np.ndarray,
+    *,
+    labels: dict[str, object],
+    options: tuple[int, float, str],
+) -> dict[str, object]:
     min_n, alpha, lang = options
     y = frame[index.name].to_numpy(float)
     result = domain_mean(design, y, mask, proportion=index.binary, alpha=alpha)
     answered = mask & ~np.isnan(y)
     reason = _suppression(result.n, len(np.unique(design.psu[answered])), min_n, lang)
-    figures = {
-        "estimate": result.estimate, "se": result.se,
-        "ci_low": result.ci_low, "ci_high": result.ci_high,
-    }  # fmt: skip
-    if reason:
-        figures = dict.fromkeys(figures, np.nan)
-    return {
-        **labels, "index": index.name, "kind": index.kind, "n": result.n,
-        "weight_sum": result.weight_sum, **figures, "df": design.df,
-        "suppressed": bool(reason), "reason": reason,
-    }  # fmt: skip
+    figures = {name: np.nan if reason else getattr(result, name) for name in _FIGURES}
+    counts = {
+        "index": index.name,
+        "kind": index.kind,
+        "n": result.n,
+        "weight_sum": result.weight_sum,
+    }
+    said = {"df": design.df, "suppressed": bool(reason), "reason": reason}
+    return {**labels, **counts, **figures, **said}
 
 
 AGGREGATE_COLUMNS = {

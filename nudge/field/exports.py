@@ -75,21 +75,25 @@ def _key(name: object) -> str:
     return re.sub(r"[\s\-/]+", "_", str(name).strip().casefold()).strip("_")
 
 
+_MATCHES: tuple[Callable[[object, str, str], bool], ...] = (
+    lambda column, _, alias: str(column) == alias,  # the form's own question ("status") first,
+    lambda _, key, alias: key == alias,  # then a server's column ("Status", "_status"),
+    lambda _, key, alias: key.endswith("_" + alias),  # then a field in a group ("group/site")
+)
+"""How an export column (name, normalised name) may match an alias, best first."""
+
+
 def canonical_submission_columns(columns: list[object]) -> dict[object, str]:
     """Map an export's column names to canonical ones; group prefixes are dropped when needed."""
     keys = {c: _key(c) for c in columns}
     out: dict[object, str] = {}
     for canon, aliases in SUBMISSION_COLUMNS.items():
-        # the form's own question ("status") before a server's column ("Status", "_status")
-        found = next((c for a in aliases for c in keys if str(c) == a and c not in out), None)
-        if found is None:
-            found = next((c for a in aliases for c, k in keys.items() if k == a and c not in out),
-                         None)  # fmt: skip
-        if found is None:  # a field inside a group: "group-site", "group/site"
-            found = next((c for a in aliases for c, k in keys.items()
-                          if k.endswith("_" + a) and c not in out), None)  # fmt: skip
-        if found is not None:
-            out[found] = canon
+        free = {c: k for c, k in keys.items() if c not in out}
+        for matches in _MATCHES:
+            found = next((c for a in aliases for c, k in free.items() if matches(c, k, a)), None)
+            if found is not None:
+                out[found] = canon
+                break
     return out
 
 
@@ -169,9 +173,12 @@ def _central(main: bytes, repeats: dict[str, bytes], name: str) -> tuple[pd.Data
     _check_columns(table, name)
     if "instance_id" not in table and "key" in table:
         table["instance_id"] = table["key"]
-    others = [_canonical(read_table(data, name=n, max_bytes=MAX_EXPORT_BYTES)[0])
-              for n, data in sorted(repeats.items())]  # fmt: skip
+    others = [_repeat_table(file, data) for file, data in sorted(repeats.items())]
     return _join_repeats(table, others, parent="parent_key", own="key"), digest
+
+
+def _repeat_table(name: str, data: bytes) -> pd.DataFrame:
+    return _canonical(read_table(data, name=name, max_bytes=MAX_EXPORT_BYTES)[0])
 
 
 def _kobo(data: bytes, name: str) -> tuple[pd.DataFrame, str]:
@@ -207,12 +214,16 @@ def _location(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _stripped_or_none(value: object) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
 def _tidy(table: pd.DataFrame) -> pd.DataFrame:
     table = _location(table.reset_index(drop=True))
     for column in ("instance_id", "deprecated_id", "key", "uuid", "form_version"):
         if column in table:
-            table[column] = [None if v is None or not str(v).strip() else str(v).strip()
-                             for v in table[column]]  # fmt: skip
+            table[column] = [_stripped_or_none(v) for v in table[column]]
     return table
 
 
@@ -247,8 +258,8 @@ def _zip_media(archive: zipfile.ZipFile) -> MediaLookup:
             index.setdefault(PurePosixPath(info.filename).name, []).append(info)
 
     def find(name: str, submission: str) -> bytes | None:
-        infos = [i for i in index.get(PurePosixPath(name.replace("\\", "/")).name, [])
-                 if not i.filename.lower().endswith((".csv", ".xlsx"))]  # fmt: skip
+        named = index.get(PurePosixPath(name.replace("\\", "/")).name, [])
+        infos = [i for i in named if not i.filename.lower().endswith((".csv", ".xlsx"))]
         own = [i for i in infos if submission.removeprefix("uuid:") in i.filename]
         chosen = (own or infos)[:1]
         if not chosen:
@@ -277,8 +288,8 @@ def _read_zip(path: Path) -> FieldExport:
         raise _not_an_export(name, "no_table")
     main = min(tables, key=lambda i: len(i.filename))
     stem = main.filename[: -len(".csv")]
-    repeats = {i.filename: archive.read(i) for i in tables
-               if i is not main and i.filename.startswith(stem + "-")}  # fmt: skip
+    repeat_infos = [i for i in tables if i is not main and i.filename.startswith(stem + "-")]
+    repeats = {i.filename: archive.read(i) for i in repeat_infos}
     frame, digest = _central(archive.read(main), repeats, main.filename)
     return FieldExport(name, "odk_central", _tidy(frame), _zip_media(archive), digest)
 
@@ -313,8 +324,8 @@ def export_from_file(path: Path | str) -> FieldExport:
         check_size(path, max_bytes=MAX_EXPORT_BYTES)
         repeats = {p.name: p.read_bytes() for p in sorted(path.parent.glob(f"{path.stem}-*.csv"))}
         frame, digest = _central(path.read_bytes(), repeats, path.name)
-        return FieldExport(path.name, "odk_central", _tidy(frame), _folder_media(path.parent),
-                           digest)  # fmt: skip
+        media = _folder_media(path.parent)
+        return FieldExport(path.name, "odk_central", _tidy(frame), media, digest)
     if suffix == ".xlsx":
         check_size(path, max_bytes=MAX_EXPORT_BYTES)
         frame, digest = _kobo(path.read_bytes(), path.name)
@@ -325,5 +336,5 @@ def export_from_file(path: Path | str) -> FieldExport:
 def submission_ids(table: pd.DataFrame) -> np.ndarray:
     """Return the id people see for each submission: its instanceID, else its row."""
     ids = table["instance_id"] if "instance_id" in table else [None] * len(table)
-    return np.array([i if i else f"row {r}" for i, r in zip(ids, table["row"], strict=True)],
-                    dtype=object)  # fmt: skip
+    shown = [i if i else f"row {r}" for i, r in zip(ids, table["row"], strict=True)]
+    return np.array(shown, dtype=object)

@@ -100,6 +100,13 @@ def _numbers(table: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
 
 
+def _texts(plan: pd.DataFrame, column: str) -> np.ndarray:
+    """Return a column of `plan` as strings, empty where missing (all empty if absent)."""
+    if column not in plan.columns:
+        return np.full(len(plan), "", dtype=object)
+    return plan[column].astype(object).where(plan[column].notna(), "").astype(str).to_numpy()
+
+
 def _plan_sites(plan: pd.DataFrame, region: str | None) -> pd.DataFrame:
     """Return the sites of `plan` (in `region` when given) with the choice-list columns."""
     if "site_id" not in plan.columns:
@@ -110,16 +117,21 @@ def _plan_sites(plan: pd.DataFrame, region: str | None) -> pd.DataFrame:
         lat, lon = points.y.to_numpy(dtype=float), points.x.to_numpy(dtype=float)
     else:
         lat, lon = (_numbers(plan, c) for c in ("lat", "lon"))
-    text = {c: plan[c].astype(object).where(plan[c].notna(), "").astype(str).to_numpy()
-            if c in plan.columns else np.full(len(plan), "", dtype=object)
-            for c in ("name", "street", "district", "kind")}  # fmt: skip
-    street = np.where(text["street"] != "", text["street"],
-                      np.where(text["kind"] == "banner", text["name"], ""))  # fmt: skip
-    sites = pd.DataFrame({
-        "site_id": plan["site_id"].astype(str).to_numpy(), "name": text["name"], "street": street,
-        "district": text["district"], "kind": text["kind"], "lat": np.round(lat, 6),
-        "lon": np.round(lon, 6), "region": regions_of_points(lat, lon),
-    })  # fmt: skip
+    text = {c: _texts(plan, c) for c in ("name", "street", "district", "kind")}
+    banner_name = np.where(text["kind"] == "banner", text["name"], "")
+    street = np.where(text["street"] != "", text["street"], banner_name)
+    sites = pd.DataFrame(
+        {
+            "site_id": plan["site_id"].astype(str).to_numpy(),
+            "name": text["name"],
+            "street": street,
+            "district": text["district"],
+            "kind": text["kind"],
+            "lat": np.round(lat, 6),
+            "lon": np.round(lon, 6),
+            "region": regions_of_points(lat, lon),
+        }
+    )
     sites = sites[np.isfinite(lat) & np.isfinite(lon)].drop_duplicates("site_id")
     if region is not None:
         sites = sites[sites["region"] == region_code(region)]
@@ -141,8 +153,7 @@ def current_flight(labels: list[str], on: date) -> str | None:
     Labels are those of `nudge content rotate`'s calendar (``F03 2025-04-12``);
     before the first flight starts, the first one is returned.
     """
-    starts = [(date.fromisoformat(m.group(1)), lab) for lab in labels
-              if (m := _FLIGHT.search(lab))]  # fmt: skip
+    starts = [(date.fromisoformat(m.group(1)), lab) for lab in labels if (m := _FLIGHT.search(lab))]
     if not starts:
         return None
     started = [lab for start, lab in sorted(starts) if start <= on]
@@ -210,10 +221,14 @@ def form_from_plan(
     digest = hashlib.sha256(pd.util.hash_pandas_object(sites.astype(str)).to_numpy().tobytes())
     version = f"{FORM_SCHEMA}.{digest.hexdigest()[:10]}"
     name = title or load_messages("kk")["field_form.title"] + (f" ({flight})" if flight else "")
-    settings = pd.DataFrame([{
-        "form_title": name, "form_id": "nudge_field", "version": version,
-        "default_language": LANGUAGES["kk"], "instance_name": "concat(${site}, ' ', ${status})",
-    }])  # fmt: skip
+    settings_row = {
+        "form_title": name,
+        "form_id": "nudge_field",
+        "version": version,
+        "default_language": LANGUAGES["kk"],
+        "instance_name": "concat(${site}, ' ', ${status})",
+    }
+    settings = pd.DataFrame([settings_row])
     survey = _survey(version, max_accuracy_m, by_district=not districts.empty)
     choices = choices.astype(object).where(choices.notna(), "")
     return FieldForm(survey, choices, settings, sites, flight)
@@ -235,8 +250,7 @@ def _same_label(text: str) -> dict[str, str]:
 
 
 def _site_choices(sites: pd.DataFrame) -> pd.DataFrame:
-    where = [", ".join(p for p in (n, s if s != n else "") if p) or sid for n, s, sid in
-             zip(sites["name"], sites["street"], sites["site_id"], strict=True)]  # fmt: skip
+    where = list(map(_site_place, sites["name"], sites["street"], sites["site_id"]))
     labels = [f"{w} · {sid}" for w, sid in zip(where, sites["site_id"], strict=True)]
     out = pd.DataFrame({"list_name": "sites", "name": sites["site_id"]})
     for column in LANGUAGES.values():
@@ -247,13 +261,23 @@ def _site_choices(sites: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _site_place(name: str, street: str, site_id: str) -> str:
+    """Return where a site is for people: its name and street (once), else its id."""
+    parts = (name, street if street != name else "")
+    return ", ".join(p for p in parts if p) or site_id
+
+
 def _fixed_choices() -> pd.DataFrame:
-    rows = [{"list_name": "kinds", "name": k, **_labels(f"installation_kinds.{k}")}
-            for k in INSTALLATION_KINDS]  # fmt: skip
-    rows += [{"list_name": "statuses", "name": s, **_labels(f"statuses.{s}")}
-             for s in FORM_STATUSES]  # fmt: skip
-    rows += [{"list_name": "yes_no", "name": v, **_labels(f"field_form.{v}")}
-             for v in ("yes", "no")]  # fmt: skip
+    lists = (
+        ("kinds", INSTALLATION_KINDS, "installation_kinds"),
+        ("statuses", FORM_STATUSES, "statuses"),
+        ("yes_no", ("yes", "no"), "field_form"),
+    )
+    rows = [
+        {"list_name": list_name, "name": value, **_labels(f"{prefix}.{value}")}
+        for list_name, values, prefix in lists
+        for value in values
+    ]
     return pd.DataFrame(rows)
 
 
@@ -266,6 +290,24 @@ def _message(key: str, **values: object) -> dict[str, str]:
     return _rename_label(_labels(f"field_form.{key}", **values), "constraint_message")
 
 
+def _hint(key: str) -> dict[str, str]:
+    return _rename_label(_labels(f"field_form.{key}"), "hint")
+
+
+def _max_length(limit: int) -> dict[str, str]:
+    return {"constraint": f"string-length(.) <= {limit}", **_message("too_long", limit=limit)}
+
+
+def _location_check(max_accuracy_m: float) -> dict[str, str]:
+    """Return the columns that refuse GPS points less accurate than `max_accuracy_m`."""
+    accuracy = f"{max_accuracy_m:g}"
+    return {
+        "constraint": f"selected-at(., 3) <= {accuracy}",
+        "body::accuracyThreshold": accuracy,
+        **_message("location_constraint", limit=accuracy),
+    }
+
+
 def _survey(version: str, max_accuracy_m: float, *, by_district: bool) -> pd.DataFrame:
     """Return the survey sheet: the questions, their constraints and calculations.
 
@@ -274,35 +316,41 @@ def _survey(version: str, max_accuracy_m: float, *, by_district: bool) -> pd.Dat
     """
     site = "instance('sites')/root/item[name=${site}]"
     today = ". <= today()"
+    site_filter = _SITE_FILTER if by_district else ""
+    check_content = "${expected_content} != ''"
+    needs_id = "${content_ok} = 'no' or ${expected_content} = ''"
+    installed = "${status} != 'planned' and ${status} != 'ordered'"
+    removed = "${status} = 'removed'"
+    after_install = f"{today} and . >= ${{installed_on}}"
     rows = [
         _row("select_one districts", "district"),
-        _row("select_one sites", "site", choice_filter=_SITE_FILTER if by_district else "",
-             **_rename_label(_labels("field_form.site_hint"), "hint")),
+        _row("select_one sites", "site", choice_filter=site_filter, **_hint("site_hint")),
         _row("calculate", "expected_content", "", calculation=f"{site}/content"),
         _row("calculate", "site_kind", "", calculation=f"{site}/kind"),
-        _row("select_one yes_no", "content_ok", relevant="${expected_content} != ''",
-             **_rename_label(_labels("field_form.expected"), "hint")),
-        _row("text", "content_id", relevant="${content_ok} = 'no' or ${expected_content} = ''",
-             constraint="string-length(.) <= 120", **_message("too_long", limit=120)),
-        _row("geopoint", "location", required="yes",
-             constraint=f"selected-at(., 3) <= {max_accuracy_m:g}",
-             **{"body::accuracyThreshold": f"{max_accuracy_m:g}"},
-             **_message("location_constraint", limit=f"{max_accuracy_m:g}")),
+        _row("select_one yes_no", "content_ok", relevant=check_content, **_hint("expected")),
+        _row("text", "content_id", relevant=needs_id, **_max_length(120)),
+        _row("geopoint", "location", required="yes", **_location_check(max_accuracy_m)),
         _row("begin_repeat", "photos"),
         _row("image", "photo", required="yes", parameters="max-pixels=1600"),
         _row("end_repeat", "photos", ""),
         _row("select_one kinds", "kind", required="yes"),
         _row("select_one statuses", "status", required="yes", default="installed"),
-        _row("date", "installed_on", required="${status} != 'planned' and ${status} != 'ordered'",
-             constraint=today, **_message("date_future")),
-        _row("date", "removed_on", relevant="${status} = 'removed'", required="yes",
-             constraint=f"{today} and . >= ${{installed_on}}", **_message("removed_constraint")),
-        _row("text", "size", constraint="string-length(.) <= 40", **_message("too_long", limit=40)),
+        _row(
+            "date", "installed_on", required=installed, constraint=today, **_message("date_future")
+        ),
+        _row(
+            "date",
+            "removed_on",
+            relevant=removed,
+            required="yes",
+            constraint=after_install,
+            **_message("removed_constraint"),
+        ),
+        _row("text", "size", **_max_length(40)),
         _row("select_one yes_no", "illuminated"),
-        _row("text", "note", appearance="multiline", constraint="string-length(.) <= 4000",
-             **_message("too_long", limit=4000)),
+        _row("text", "note", appearance="multiline", **_max_length(4000)),
         _row("calculate", "form_version", "", calculation=f"'{version}'"),
-    ]  # fmt: skip
+    ]
     if not by_district:
         rows = rows[1:]
     frame = pd.DataFrame(rows, dtype=object)

@@ -121,12 +121,13 @@ def layers_from_polygon(
     except (ox._errors.InsufficientResponseError, ValueError):
         log.warning("%s: no street network found", source)
         streets = empty_streets()
-    return OsmLayers(
-        features, streets, source,
-        routes=_optional(lambda: route_stops_from_elements(route_elements_from_polygon(polygon)),
-                         "public-transport routes", source),
-        buildings=_optional(lambda: _buildings_from_polygon(polygon), "buildings", source),
-    )  # fmt: skip
+    routes = _optional(
+        lambda: route_stops_from_elements(route_elements_from_polygon(polygon)),
+        "public-transport routes",
+        source,
+    )
+    buildings = _optional(lambda: _buildings_from_polygon(polygon), "buildings", source)
+    return OsmLayers(features, streets, source, routes=routes, buildings=buildings)
 
 
 def _optional(

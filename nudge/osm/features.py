@@ -16,9 +16,17 @@ import shapely
 from nudge.osm.taxonomy import Taxonomy, categorise_fclass, categorise_tags, load_taxonomy
 
 FEATURE_COLUMNS = [
-    "osm_id", "category", "subcategory", "name", "name_kk", "name_ru", "name_en", "source",
-    "geometry", "point",
-]  # fmt: skip
+    "osm_id",
+    "category",
+    "subcategory",
+    "name",
+    "name_kk",
+    "name_ru",
+    "name_en",
+    "source",
+    "geometry",
+    "point",
+]
 _NAME_KEYS = {"name": "name", "name_kk": "name:kk", "name_ru": "name:ru", "name_en": "name:en"}
 _TYPE_BY_GEOM = {"Point": "node", "MultiPoint": "node"}
 

@@ -47,9 +47,9 @@ def _tables(path: Path) -> dict[str, pd.DataFrame]:
         msg = f"The GTFS feed {path.name} is not a readable zip file or folder ({exc})."
         raise InputFileError(msg, code="gtfs_unreadable", file=path.name, reason=str(exc)) from None
     missing = [n for n in REQUIRED if n not in names]
-    if missing or not ({"calendar.txt", "calendar_dates.txt"} & set(names)):
-        need = [*missing, *(() if {"calendar.txt", "calendar_dates.txt"} & set(names)
-                            else ("calendar.txt or calendar_dates.txt",))]  # fmt: skip
+    has_calendar = bool({"calendar.txt", "calendar_dates.txt"} & set(names))
+    if missing or not has_calendar:
+        need = missing if has_calendar else [*missing, "calendar.txt or calendar_dates.txt"]
         msg = f"The GTFS feed {path.name} lacks {', '.join(need)}."
         raise InputFileError(
             msg, code="gtfs_missing_tables", file=path.name, tables=", ".join(need)

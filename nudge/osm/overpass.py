@@ -19,10 +19,22 @@ from shapely.geometry.base import BaseGeometry
 # Closed ways with these keys are areas (after the OSM wiki's area rules, shortened).
 _AREA_KEYS = frozenset(
     {
-        "amenity", "building", "landuse", "leisure", "shop", "tourism", "historic",
-        "place", "man_made", "industrial", "area", "office", "healthcare", "public_transport",
+        "amenity",
+        "building",
+        "landuse",
+        "leisure",
+        "shop",
+        "tourism",
+        "historic",
+        "place",
+        "man_made",
+        "industrial",
+        "area",
+        "office",
+        "healthcare",
+        "public_transport",
     }
-)  # fmt: skip
+)
 
 
 def _coords(points: Iterable[Mapping[str, Any]]) -> list[tuple[float, float]]:

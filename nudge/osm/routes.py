@@ -24,9 +24,19 @@ import pandas as pd
 import shapely
 
 ROUTE_TYPES = frozenset(
-    {"bus", "trolleybus", "tram", "subway", "train", "light_rail", "monorail", "share_taxi",
-     "minibus", "ferry"}
-)  # fmt: skip
+    {
+        "bus",
+        "trolleybus",
+        "tram",
+        "subway",
+        "train",
+        "light_rail",
+        "monorail",
+        "share_taxi",
+        "minibus",
+        "ferry",
+    }
+)
 """Values of ``route=`` that carry passengers who board at stops."""
 
 ROUTE_STOP_COLUMNS = ["route_id", "route", "ref", "name", "role", "last", "geometry"]
@@ -50,6 +60,21 @@ class _Route:
     osm_id: int
     tags: dict[str, str]
     members: list[tuple[str, int, str]] = field(default_factory=list)  # (n|w, ref, role)
+
+
+def _route_head(route: _Route) -> tuple[Any, ...]:
+    """Return the columns every row of a route starts with: its id, mode, ref and name."""
+    tags = route.tags
+    return (f"relation/{route.osm_id}", tags.get("route"), tags.get("ref"), tags.get("name"))
+
+
+def _route_line(route: _Route, way_xy: Mapping[int, np.ndarray]) -> shapely.MultiLineString | None:
+    """Return the lines of a route's ways in this extract, or None when it has none."""
+    ways = [way_xy[ref] for kind, ref, _ in route.members if kind == "w" and ref in way_xy]
+    parts = [xy for xy in ways if len(xy) >= 2]
+    if not parts:
+        return None
+    return shapely.MultiLineString([shapely.LineString(p) for p in parts])
 
 
 def route_stops_from_routes(
@@ -80,30 +105,20 @@ def route_stops_from_routes(
                 lon, lat = way_xy[ref].mean(axis=0)
             else:
                 continue  # outside a clipped extract
-            is_last = i >= last_at
-            tags = route.tags
-            rows.append(
-                (f"relation/{route.osm_id}", tags.get("route"), tags.get("ref"),
-                 tags.get("name"), role, is_last, lon, lat)
-            )  # fmt: skip
+            rows.append((*_route_head(route), role, i >= last_at, lon, lat))
         if not stops:  # the relation names no stop at all (not just none in this extract)
-            parts = [
-                way_xy[ref] for t, ref, _ in route.members
-                if t == "w" and ref in way_xy and len(way_xy[ref]) >= 2
-            ]  # fmt: skip
-            if parts:
-                tags = route.tags
-                geom = shapely.MultiLineString([shapely.LineString(p) for p in parts])
-                lines.append((f"relation/{route.osm_id}", tags.get("route"), tags.get("ref"),
-                              tags.get("name"), "line", False, geom))  # fmt: skip
+            geom = _route_line(route, way_xy)
+            if geom is not None:
+                lines.append((*_route_head(route), "line", False, geom))
     frames = []
     if rows:
         frame = pd.DataFrame(rows, columns=[*ROUTE_STOP_COLUMNS[:-1], "lon", "lat"])
         points = gpd.points_from_xy(frame.pop("lon"), frame.pop("lat"), crs=4326)
         frames.append(gpd.GeoDataFrame(frame, geometry=points, crs=4326))
     if lines:
-        frames.append(gpd.GeoDataFrame(lines, columns=ROUTE_STOP_COLUMNS, geometry="geometry",
-                                       crs=4326))  # fmt: skip
+        frames.append(
+            gpd.GeoDataFrame(lines, columns=ROUTE_STOP_COLUMNS, geometry="geometry", crs=4326)
+        )
     if not frames:
         return empty_route_stops()
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)

@@ -15,26 +15,18 @@ import shapely
 
 STREET_COLUMNS = ["u", "v", "length_m", "highway", "name", "oneway", "walk", "drive", "geometry"]
 
+_MAIN_ROADS = ("motorway", "trunk", "primary", "secondary", "tertiary")
+# As in osmnx's "drive" network type: main roads with their link roads, and minor roads.
+DRIVABLE = frozenset(
+    {*_MAIN_ROADS, *(f"{road}_link" for road in _MAIN_ROADS)}
+    | {"unclassified", "residential", "living_street", "road"}
+)
+_FOOTWAYS = frozenset({"pedestrian", "footway", "path", "steps", "corridor", "bridleway"})
+_TRACKS = frozenset({"track", *(f"track_grade{grade}" for grade in range(1, 6))})
 # Road classes that are streets at all (the rest, e.g. proposed or construction, are dropped).
-STREET_CLASSES = frozenset(
-    {
-        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
-        "residential", "living_street", "service", "pedestrian", "footway", "path", "steps",
-        "cycleway", "track", "road", "bridleway", "corridor", "busway",
-        "track_grade1", "track_grade2", "track_grade3", "track_grade4", "track_grade5",
-    }
-)  # fmt: skip
+STREET_CLASSES = DRIVABLE | _FOOTWAYS | _TRACKS | {"cycleway", "service", "busway"}
 # As in osmnx's "walk" network type: everything except motorways and cycle tracks.
 NOT_WALKABLE = frozenset({"motorway", "motorway_link", "cycleway", "busway"})
-# As in osmnx's "drive" network type.
-DRIVABLE = frozenset(
-    {
-        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
-        "residential", "living_street", "road",
-    }
-)  # fmt: skip
 # Size of the grid, in degrees, on which coordinates count as the same node (about 1 cm).
 _SNAP = 1e-7
 

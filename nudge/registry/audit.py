@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from nudge.db.audit import utcnow
 from nudge.registry.db import read_session
 from nudge.registry.models import AuditEntry, Base
 
@@ -34,11 +35,6 @@ class Who(Protocol):
     @property
     def username(self) -> str:
         """Return the user's name."""
-
-
-def utcnow() -> datetime:
-    """Return the current UTC time as a naive datetime (how the registry stores times)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def jsonable(value: Any) -> Any:

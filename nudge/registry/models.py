@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from nudge.db.tables import NAMING_CONVENTION
+
 INSTALLATION_KINDS = ("banner", "billboard", "city_light", "photo_exhibition", "led_screen")
 STATUSES = ("planned", "ordered", "installed", "verified", "damaged", "replaced", "removed")
 PUBLICATION_KINDS = (
@@ -37,14 +39,6 @@ EVENT_KINDS = (
     "career_day_open_day",
 )
 EVENT_STATUSES = ("planned", "held", "cancelled")
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

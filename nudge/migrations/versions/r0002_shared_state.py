@@ -132,9 +132,19 @@ def _yaml_list(path: Path) -> list[dict[str, Any]]:
     return [dict(r) for r in data if isinstance(r, dict) and r.get("id") is not None]
 
 
+_IMPORTED = {
+    "username": "system",
+    "action": "import",
+    "table_name": "content_entries",
+    "record_id": None,
+}
+"""Audit columns of an entry imported from the user's YAML files (with its time and values)."""
+
+
 def _import_library(folder: Path) -> None:
     """Insert the entries of the user's YAML files (or of the shipped ones) once each."""
     now, seen = utcnow(), set[str]()
+    stamps = {"created_at": now, "created_by": "system", "updated_at": now, "updated_by": "system"}
     rows: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     for collection in COLLECTIONS:
@@ -147,17 +157,12 @@ def _import_library(folder: Path) -> None:
             if item_id in seen:
                 continue
             seen.add(item_id)
-            rows.append({
-                "id": item_id, "collection": collection, "position": len(rows) + 1,
-                "entry": entry, "status": str(entry.get("status") or "active"), "version": 1,
-                "created_at": now, "created_by": "system", "updated_at": now,
-                "updated_by": "system",
-            })  # fmt: skip
+            place = {"id": item_id, "collection": collection, "position": len(rows) + 1}
+            status = str(entry.get("status") or "active")
+            rows.append({**place, "entry": entry, "status": status, "version": 1, **stamps})
             if path == user_file:
                 new = {"collection": collection, "version": 1, "source": str(path), **entry}
-                audit.append({"at": now, "username": "system", "action": "import",
-                              "table_name": "content_entries", "record_id": None,
-                              "new_values": new})  # fmt: skip
+                audit.append({"at": now, **_IMPORTED, "new_values": new})
     if rows:
         op.bulk_insert(_ENTRIES, rows)
     if audit:
