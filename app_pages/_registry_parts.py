@@ -56,7 +56,7 @@ def registry_map(tr: Translator, lang: str) -> None:
     )
     pin = st.session_state["registry_pin"]
     returned = ui.show_map(
-        fmap, key="registry_map", height=460, layer=pin_layer(pin, label=tr("registry.pin"))
+        fmap, key="registry_map", height=400, layer=pin_layer(pin, label=tr("registry.pin"))
     )
     click = interpret_click(returned, previous=st.session_state["registry_click"])
     if click.point is not None:
@@ -84,46 +84,72 @@ def _home_bounds() -> list[float] | None:
 
 
 def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
-    """Log one installation with its photo; show the flags it raised."""
-    pin = st.session_state["registry_pin"] or (None, None)
+    """Log one installation with its photo (a file, or the camera's); show the flags it raised."""
     st.caption(tr("registry.pin_help"))
+    locate_button(tr)
+    camera = st.toggle(tr("registry.use_camera"), key="log_use_camera")
+    pin = st.session_state["registry_pin"] or (None, None)
     choices = ui_library.content_choices(library) if library is not None else {}
     with st.form("log_installation", clear_on_submit=False):
-        c1, c2, c3 = st.columns(3)
-        lat = c1.number_input(tr("registry.lat"), -90.0, 90.0, value=pin[0], format="%.6f",
-                              key=f"log_lat_{pin[0]}")  # fmt: skip
-        lon = c2.number_input(tr("registry.lon"), -180.0, 180.0, value=pin[1], format="%.6f",
-                              key=f"log_lon_{pin[1]}")  # fmt: skip
-        kind = c3.selectbox(
-            tr("registry.kind"), INSTALLATION_KINDS,
-            format_func=lambda k: tr(f"installation_kinds.{k}"), key="log_kind",
-        )  # fmt: skip
-        content = c1.selectbox(
-            tr("registry.content"), ["", *choices],
-            format_func=lambda i: f"{i} · {choices[i]}" if i else "–", key="log_content",
-        )  # fmt: skip
-        installed = c2.date_input(tr("registry.installed_on"), value=ui_installations.today(),
-                                  key="log_installed")  # fmt: skip
-        size = c3.text_input(tr("registry.size"), placeholder="6x3", key="log_size")
-        facing = c1.number_input(tr("registry.facing"), 0.0, 360.0, value=None, key="log_facing")
-        lit = c2.checkbox(tr("registry.illuminated"), key="log_lit")
-        note = c3.text_input(tr("registry.note"), key="log_note")
-        photo = st.file_uploader(
-            tr("registry.photo"), type=["jpg", "jpeg", "png", "webp"], key="log_photo"
-        )
+        fields = _form_fields(pin, choices, tr)
+        if camera:
+            shot = st.camera_input(tr("registry.camera"), key="log_camera")
+            photo = None
+        else:
+            shot = None
+            photo = st.file_uploader(
+                tr("registry.photo"), type=["jpg", "jpeg", "png", "webp"], key="log_photo"
+            )
         submitted = st.form_submit_button(tr("registry.log"), type="primary")
     if not submitted:
         return
+    content = fields["content_id"]
     themes = ui_library.themes_lookup(library)(content) if library is not None and content else ()
-    fields = {
+    upload = ui.uploaded(photo)
+    source = ui_installations.photo_to_log(
+        upload=upload[0] if upload else None, camera=shot.getvalue() if shot else None
+    )
+    _log(user, {**fields, "themes": themes}, source, tr)
+
+
+def _form_fields(pin: tuple[Any, Any], choices: dict[str, str], tr: Translator) -> dict[str, Any]:
+    """Draw the form's fields in rows of two (stacked on a phone); return their values."""
+    c1, c2 = st.columns(2)
+    lat = c1.number_input(tr("registry.lat"), -90.0, 90.0, value=pin[0], format="%.6f",
+                          key=f"log_lat_{pin[0]}")  # fmt: skip
+    lon = c2.number_input(tr("registry.lon"), -180.0, 180.0, value=pin[1], format="%.6f",
+                          key=f"log_lon_{pin[1]}")  # fmt: skip
+    c1, c2 = st.columns(2)
+    kind = c1.selectbox(
+        tr("registry.kind"), INSTALLATION_KINDS,
+        format_func=lambda k: tr(f"installation_kinds.{k}"), key="log_kind",
+    )  # fmt: skip
+    content = c2.selectbox(
+        tr("registry.content"), ["", *choices],
+        format_func=lambda i: f"{i} · {choices[i]}" if i else "–", key="log_content",
+    )  # fmt: skip
+    c1, c2 = st.columns(2)
+    installed = c1.date_input(tr("registry.installed_on"), value=ui_installations.today(),
+                              key="log_installed")  # fmt: skip
+    size = c2.text_input(tr("registry.size"), placeholder="6x3", key="log_size")
+    c1, c2 = st.columns(2)
+    facing = c1.number_input(tr("registry.facing"), 0.0, 360.0, value=None, key="log_facing")
+    note = c2.text_input(tr("registry.note"), key="log_note")
+    lit = st.checkbox(tr("registry.illuminated"), key="log_lit")
+    return {
         "kind": kind, "lat": lat, "lon": lon, "installed_on": installed,
-        "content_id": content or None, "themes": themes, "size": size or None,
+        "content_id": content or None, "size": size or None,
         "facing_deg": facing, "illuminated": lit, "note": note or None,
     }  # fmt: skip
+
+
+def _log(
+    user: UserInfo, fields: dict[str, Any], photo: tuple[str, bytes] | None, tr: Translator
+) -> None:
+    """Log the installation with its photo; flash what happened and start a fresh form."""
     with ui.guarded(), st.spinner(tr("registry.saving")):
-        upload = ui.uploaded(photo)
         done = ui_installations.log_with_photo(
-            ui.engine(), user=user, fields=fields, photo=upload[0] if upload else None,
+            ui.engine(), user=user, fields=fields, photo=photo,
             photo_dir=ui.settings().photo_dir, districts=ui.districts(str(ui.settings().data_dir)),
         )  # fmt: skip
         rec = done.record
@@ -134,6 +160,40 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
         ui.flash("warning" if rec.open_flags else "success", "  \n".join(lines))
         st.session_state["registry_pin"] = None
         st.rerun()
+
+
+def locate_button(tr: Translator) -> None:
+    """Offer "use my location": ask the browser where the phone is and put the pin there.
+
+    The browser asks the user's permission first; a refusal or a phone without a
+    fix is said in words. The position is only a pin: it goes through the same
+    checks as a typed one when the installation is logged. The accuracy the
+    browser reports is shown under the button while the pin stays there.
+    """
+    if st.button(tr("registry.locate"), icon=":material/my_location:", key="log_locate"):
+        st.session_state["registry_geo_n"] = st.session_state.get("registry_geo_n", 0) + 1
+        st.session_state["registry_locating"] = True
+    located = st.session_state.get("registry_located")
+    if located and st.session_state["registry_pin"] == located[:2] and located[2] is not None:
+        st.caption(tr("registry.located", m=f"{located[2]:,.0f}".replace(",", " ")))
+    if not st.session_state.get("registry_locating"):
+        return
+    from streamlit_js_eval import get_geolocation
+
+    answer = get_geolocation(component_key=f"registry_geo_{st.session_state['registry_geo_n']}")
+    pos = ui_installations.browser_position(answer)
+    if pos is None:
+        st.caption(tr("registry.locating"))
+        return
+    st.session_state["registry_locating"] = False
+    if pos.error is not None or pos.lat is None or pos.lon is None:
+        st.warning(
+            tr(f"registry.locate_{pos.error or 'unavailable'}"), icon=":material/location_off:"
+        )
+        return
+    st.session_state["registry_pin"] = (pos.lat, pos.lon)
+    st.session_state["registry_located"] = (pos.lat, pos.lon, pos.accuracy_m)
+    st.rerun()
 
 
 def flag_text(flag: FlagRecord, tr: Translator) -> str:

@@ -117,3 +117,56 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
         _shot(page, "6-indicators-after")
     # every map drew with the CDNs blocked: no script or style was asked of another host
     assert [u for u in BLOCKED if u.split("?")[0].endswith((".js", ".css"))] == []
+
+
+def test_registry_log_form_on_a_360_px_phone_uses_its_location(tmp_path: Path) -> None:
+    from app_browser import CHROMIUM_ARGS, _route_outside
+    from playwright.sync_api import sync_playwright
+
+    from nudge.registry import add_user, engine_from_url, upgrade_database
+
+    data = tmp_path / "geo"
+    data.mkdir(parents=True)
+    engine = engine_from_url(f"sqlite:///{data}/nudge.sqlite")
+    upgrade_database(engine)
+    add_user(engine, username="admin", password=PASSWORD, role="admin")
+    add_user(engine, username="marat", password=PASSWORD, role="coordinator", regions=["ALA"],
+             by="admin")  # fmt: skip
+    engine.dispose()
+    overflow = "() => document.scrollingElement.scrollWidth"
+    # what sticks out on the right, but for the tab bar, which scrolls sideways by itself
+    sticking_out = """() => [...document.querySelectorAll('[data-testid=stMain] *')]
+        .filter(el => !el.closest('[role=tablist]') && el.getBoundingClientRect().right > 362)
+        .map(el => el.tagName + '.' + (el.getAttribute('data-testid') || ''))"""
+    with running_app(data) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+            geolocation={"latitude": 43.238, "longitude": 76.945, "accuracy": 25},
+            permissions=["geolocation"],
+        )  # fmt: skip
+        context.route("**/*", _route_outside)
+        page = context.new_page()
+        try:
+            page.goto(url)
+            page.get_by_label(T("sign_in.username")).fill("marat")
+            page.get_by_label(T("sign_in.password"), exact=True).fill(PASSWORD)
+            page.get_by_role("button", name=T("sign_in.submit")).click()
+            page.get_by_role("heading", name=T("registry.title")).wait_for(timeout=60_000)
+            _wait_idle(page, timeout=120)
+            _map_ready(page)
+            assert page.evaluate(overflow) <= 360 + 2  # no sideways scrolling of the page
+            assert page.evaluate(sticking_out) == []
+            page.get_by_role("button", name=T("registry.locate")).click()
+            page.get_by_text(T("registry.located", m="25")).wait_for(timeout=60_000)
+            _wait_idle(page)
+            assert page.get_by_label(T("registry.lat")).input_value() == "43.238000"
+            assert page.get_by_label(T("registry.lon")).input_value() == "76.945000"
+            page.get_by_text(T("registry.use_camera")).click()  # the camera replaces the upload
+            _wait_idle(page)
+            assert page.evaluate(overflow) <= 360 + 2
+            assert page.evaluate(sticking_out) == []
+            _shot(page, "phone-registry")
+        finally:
+            context.close()
+            browser.close()
