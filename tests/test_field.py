@@ -377,6 +377,30 @@ def test_central_export_imports_like_registry_import_and_twice_adds_nothing(
     assert table_counts(engine) == before
 
 
+def test_an_import_that_stops_half_way_stores_nothing(
+    engine: Engine, users: Users, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nudge import registry
+
+    export = central_export(tmp_path / "central", good_subs())
+    before = table_counts(engine)
+    real, calls = registry.attach_photo, []
+
+    def attach_then_fail(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # the process dies while attaching the second photo
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(registry, "attach_photo", attach_then_fail)
+    with pytest.raises(RuntimeError, match="power cut"):
+        import_submissions(engine, export, user=users.almaty, photo_dir=tmp_path / "photos")
+    assert table_counts(engine) == before  # no installation without its photos
+    monkeypatch.setattr(registry, "attach_photo", real)
+    done = import_submissions(engine, export, user=users.almaty, photo_dir=tmp_path / "photos")
+    assert (done.stored, done.photos, done.errors) == (3, 3, [])
+
+
 def test_kobo_xlsx_and_central_zip_give_the_same_registry(
     engine: Engine, users: Users, tmp_path: Path
 ) -> None:

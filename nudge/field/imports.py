@@ -22,7 +22,11 @@ installation, re-use of a photo), each once. A submission is refused as a
 whole, with its id, when it has no instanceID, comes from a form version the
 import does not know, has a GPS accuracy worse than the limit, or names a photo
 that is missing from the media folder or is no readable photo: those are
-checked before anything is written.
+checked before anything is written. Everything an import keeps (installations,
+corrections, status changes and photos) is written in one transaction: if the
+import stops half-way, nothing of it is stored. A correction or photo the
+registry refuses is rolled back to its savepoint and reported with its
+submission id; the rest is kept.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from nudge import registry
 from nudge._errors import NudgeError, RecordError
@@ -190,21 +195,20 @@ class _Stored:
     by_site: dict[str, int]
 
 
-def _stored(engine: Engine, table: pd.DataFrame) -> _Stored:
+def _stored(session: Session, table: pd.DataFrame) -> _Stored:
     """Return the stored installations named by the submissions' ids, and those of their sites."""
     ids = {str(v) for c in ("instance_id", "deprecated_id", "key") for v in _cells(table, c) if v}
     sites = {str(v) for v in _cells(table, "site_id") if v}
-    with registry.read_session(engine) as session:
-        by_external = dict(session.execute(
-            sa.select(Installation.external_id, Installation.id)
-            .where(Installation.external_id.in_(sorted(ids)))
-        ).all()) if ids else {}  # fmt: skip
-        rows = session.execute(
-            sa.select(PlannedSite.site_id, Installation.id)
-            .join(Installation, Installation.planned_site_id == PlannedSite.id)
-            .where(PlannedSite.site_id.in_(sorted(sites)), Installation.status != "removed")
-            .order_by(Installation.id)
-        ).all() if sites else []  # fmt: skip
+    by_external = dict(session.execute(
+        sa.select(Installation.external_id, Installation.id)
+        .where(Installation.external_id.in_(sorted(ids)))
+    ).all()) if ids else {}  # fmt: skip
+    rows = session.execute(
+        sa.select(PlannedSite.site_id, Installation.id)
+        .join(Installation, Installation.planned_site_id == PlannedSite.id)
+        .where(PlannedSite.site_id.in_(sorted(sites)), Installation.status != "removed")
+        .order_by(Installation.id)
+    ).all() if sites else []  # fmt: skip
     return _Stored({str(k): v for k, v in by_external.items() if k}, dict(rows))
 
 
@@ -226,7 +230,7 @@ def _values(table: pd.DataFrame) -> pd.DataFrame:
 class _Run:
     """One import: the registry, the export, its rows, options, problems and figures."""
 
-    engine: Engine
+    session: Session
     export: FieldExport
     rows: pd.DataFrame
     p: _Problems
@@ -296,20 +300,31 @@ def import_submissions(
     _check_photos(export, p, max_photo_bytes)
     result = FieldImportResult(len(table))
     good = np.flatnonzero(~p.bad)
-    stored = _stored(engine, table.iloc[good])
-    plan = _Plan.of(table, good, stored)
-    run = _Run(engine, export, _values(table), p, result, user, districts, duplicate_radius_m,
-               themes_of)  # fmt: skip
-    targets = {**plan.existing, **_store_new(run, plan.new)}
-    for i, inst in plan.corrections.items():
-        if _correct(run, inst, i):
-            targets[i] = inst
-    for i, inst in plan.visits.items():
-        if _visit(run, inst, i):
-            targets[i] = inst
-    result.skipped_existing += len(plan.existing)
-    _attach_all(engine, export, targets, p, result, user=user, photo_dir=photo_dir,
-                max_distance_m=max_distance_m, max_bytes=max_photo_bytes)  # fmt: skip
+    with registry.write_session(engine) as session:  # every good submission, or none
+        plan = _Plan.of(table, good, _stored(session, table.iloc[good]))
+        values = _values(table)
+        run = _Run(
+            session, export, values, p, result, user, districts, duplicate_radius_m, themes_of
+        )
+        targets = {**plan.existing, **_store_new(run, plan.new)}
+        for i, inst in plan.corrections.items():
+            if _correct(run, inst, i):
+                targets[i] = inst
+        for i, inst in plan.visits.items():
+            if _visit(run, inst, i):
+                targets[i] = inst
+        result.skipped_existing += len(plan.existing)
+        _attach_all(
+            session,
+            export,
+            targets,
+            p,
+            result,
+            user=user,
+            photo_dir=photo_dir,
+            max_distance_m=max_distance_m,
+            max_bytes=max_photo_bytes,
+        )
     result.errors = sorted(p.items, key=lambda q: q.row)
     result.ids = sorted(set(targets.values()))
     return result
@@ -348,7 +363,7 @@ def _store_new(run: _Run, new: list[int]) -> dict[int, int]:
         return {}
     frame = run.rows.iloc[new].reset_index(drop=True)
     done = registry.import_installations(
-        run.engine, csv_bytes(frame), filename=f"{Path(run.export.name).stem}.csv",
+        run.session, csv_bytes(frame), filename=f"{Path(run.export.name).stem}.csv",
         user=run.user, districts=run.districts, duplicate_radius_m=run.radius,
         themes_of=run.themes_of,
     )  # fmt: skip
@@ -358,7 +373,7 @@ def _store_new(run: _Run, new: list[int]) -> dict[int, int]:
     run.result.skipped_existing += done.skipped_existing
     run.result.flagged += done.flagged_duplicates
     keys = run.rows["external_id"]
-    found = _stored(run.engine, pd.DataFrame({"instance_id": keys.iloc[new]}))
+    found = _stored(run.session, pd.DataFrame({"instance_id": keys.iloc[new]}))
     return {i: found.by_external[str(keys.iloc[i])] for i in new
             if not run.p.bad[i] and str(keys.iloc[i]) in found.by_external}  # fmt: skip
 
@@ -401,12 +416,15 @@ def _correct(run: _Run, inst: int, i: int) -> bool:
     """Apply a corrected resubmission to its installation; return whether it is in the registry."""
     row = run.rows.iloc[i]
     try:
-        record = registry.get_installation(run.engine, inst)
-        changes = _changes(record, row)
-        if changes:
-            registry.update_installation(run.engine, inst, changes, user=run.user,
-                                         districts=run.districts)  # fmt: skip
-        moved = _move(run.engine, record, row, user=run.user, note=f"field {run.p.ids[i]}")
+        with run.session.begin_nested():  # a refused correction leaves the others stored
+            record = registry.get_installation(run.session, inst)
+            changes = _changes(record, row)
+            if changes:
+                registry.update_installation(
+                    run.session, inst, changes, user=run.user, districts=run.districts
+                )
+            note = f"field {run.p.ids[i]}"
+            moved = _move(run.session, record, row, user=run.user, note=note)
     except NudgeError as exc:
         run.p.add_error(i, exc)
         return False
@@ -418,7 +436,7 @@ def _correct(run: _Run, inst: int, i: int) -> bool:
 
 
 def _move(
-    engine: Engine,
+    session: Session,
     record: registry.InstallationRecord,
     row: pd.Series,
     *,
@@ -431,16 +449,17 @@ def _move(
     on = _day(row["removed_on"]) if status == "removed" else _day(row["installed_on"])
     if status not in ("installed", "removed"):
         on = None
-    registry.change_status(engine, record.id, str(status), user=user, on=on, note=note)
+    registry.change_status(session, record.id, str(status), user=user, on=on, note=note)
     return True
 
 
 def _visit(run: _Run, inst: int, i: int) -> bool:
     """Record a visit of an installed site: its new status; return whether it is kept."""
     try:
-        record = registry.get_installation(run.engine, inst)
-        moved = _move(run.engine, record, run.rows.iloc[i], user=run.user,
-                      note=f"field {run.p.ids[i]}")  # fmt: skip
+        with run.session.begin_nested():
+            record = registry.get_installation(run.session, inst)
+            note = f"field {run.p.ids[i]}"
+            moved = _move(run.session, record, run.rows.iloc[i], user=run.user, note=note)
     except NudgeError as exc:
         run.p.add_error(i, exc)
         return False
@@ -452,7 +471,7 @@ def _visit(run: _Run, inst: int, i: int) -> bool:
 
 
 def _attach_all(
-    engine: Engine,
+    session: Session,
     export: FieldExport,
     targets: dict[int, int],
     p: _Problems,
@@ -471,10 +490,11 @@ def _attach_all(
             if data is None:  # checked before; gone since
                 continue
             try:
-                done = registry.attach_photo(
-                    engine, inst, data, user=user, photo_dir=photo_dir, filename=name,
-                    max_bytes=max_bytes, max_distance_m=max_distance_m,
-                )  # fmt: skip
+                with session.begin_nested():  # a refused photo leaves the others attached
+                    done = registry.attach_photo(
+                        session, inst, data, user=user, photo_dir=photo_dir, filename=name,
+                        max_bytes=max_bytes, max_distance_m=max_distance_m,
+                    )  # fmt: skip
             except RecordError as exc:
                 if exc.code != "photo_already_attached":
                     p.add_error(i, exc)
