@@ -1,14 +1,20 @@
-"""CLI commands of the evaluation (``nudge evaluate design``, ``nudge evaluate survey``)."""
+"""CLI commands of the evaluation (``nudge evaluate design``, ``survey``, ``exposure``)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
+from sqlalchemy.engine import Engine
 
-from nudge._errors import RecordError
-from nudge.cli._common import JsonOption, emit
+from nudge import registry
+from nudge._errors import InputFileError, RecordError
+from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.content import load_library
+from nudge.evaluation.exposure import exposure_by_region, rotation_cells
 from nudge.evaluation.power import PowerResult, design_power
 from nudge.evaluation.questionnaire import questionnaire_from_file
 from nudge.evaluation.rollout import (
@@ -26,6 +32,7 @@ from nudge.evaluation.survey import (
 )
 from nudge.i18n import Translator, format_number, translator
 from nudge.io.sheets import csv_bytes
+from nudge.registry.indicators import POPULATION_SOURCE
 
 evaluate_app = typer.Typer(
     help="Plan a rollout that can show whether the campaign worked; estimate the survey.",
@@ -191,6 +198,68 @@ def survey_command(
         + t("evaluation.cli_survey", rows=result["rows"], suppressed=result["suppressed"])
     )
     emit(result, as_json=as_json, human=human)
+
+
+def _rotation(path: Path | None, region: str | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    library = load_library(get_settings()).frame()
+    themes = dict(zip(library["id"].astype(str), library["themes"], strict=True))
+    return rotation_cells(path, themes=themes, region=region)
+
+
+@evaluate_app.command("exposure")
+def exposure_command(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    period: Annotated[str, typer.Option(help="year, quarter or month.")] = "year",
+    verified: Annotated[
+        bool, typer.Option("--verified", help="Count verified records only.")
+    ] = False,
+    rotation: Annotated[
+        Path | None, typer.Option(help="Rotation calendar CSV (nudge rotate) for theme exposure.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Region of the rotation's sites, when it has none.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the table to this CSV.")] = None,
+    lang: LangOption = "kk",
+    as_json: JsonOption = False,
+) -> None:
+    """Count installations, publications, events and themes per region and period."""
+    t = translator(lang)
+    first, last = _day(start, "--from"), _day(end, "--to")
+    table = exposure_by_region(
+        _registry_engine(), start=first, end=last, period=period,  # type: ignore[arg-type]
+        verified_only=verified, rotation=_rotation(rotation, region),
+    )  # fmt: skip
+    clean = table.astype(object).where(table.notna(), None)
+    for column in ("period_start", "period_end"):
+        clean[column] = table[column].map(str)
+    result: dict[str, Any] = {
+        "rows": len(table),
+        "population_source": POPULATION_SOURCE,
+        "exposure": clean.to_dict(orient="records"),
+    }
+    if out is not None:
+        out.write_bytes(csv_bytes(table, encoding="utf-8-sig"))
+        result["out"] = str(out)
+    human = table.to_string(index=False) + "\n" + t("evaluation.cli_exposure", rows=len(table))
+    emit(result, as_json=as_json, human=human)
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"{name} {value!r} is not a date; write YYYY-MM-DD."
+        raise InputFileError(msg, code="eval_exposure_date", option=name, value=value) from None
+
+
+def _registry_engine() -> Engine:
+    engine = registry.engine_from_settings(get_settings())
+    registry.require_schema(engine)
+    return engine
 
 
 def register(app: typer.Typer) -> None:
