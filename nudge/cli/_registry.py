@@ -157,15 +157,11 @@ def registry_import(
         _engine(), file, user=user, districts=_districts(districts), duplicate_radius_m=radius,
         themes_of=_themes_lookup(),
     )  # fmt: skip
-    out = result.as_dict()
-    human = (
-        f"rows: {result.rows}, stored: {result.stored}, skipped (already stored): "
-        f"{result.skipped_existing}, flagged duplicates: {result.flagged_duplicates}, "
-        f"errors: {len(result.errors)}"
+    counts = (
+        f"stored: {result.stored}, skipped (already stored): {result.skipped_existing}, "
+        f"flagged duplicates: {result.flagged_duplicates}"
     )
-    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
-    emit(out, as_json=as_json, human=human)
-    _finish(file, result)
+    _report(file, result, counts, as_json=as_json)
 
 
 def registry_import_publications(
@@ -178,13 +174,8 @@ def registry_import_publications(
     result = registry.import_publications(
         _engine(), file, user=user, districts=_districts(districts)
     )
-    human = (
-        f"rows: {result.rows}, stored: {result.stored}, skipped (already stored): "
-        f"{result.skipped_existing}, errors: {len(result.errors)}"
-    )
-    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
-    emit(result.as_dict(), as_json=as_json, human=human)
-    _finish(file, result)
+    counts = f"stored: {result.stored}, skipped (already stored): {result.skipped_existing}"
+    _report(file, result, counts, as_json=as_json)
 
 
 def registry_import_plan(
@@ -196,6 +187,14 @@ def registry_import_plan(
     """Store the sites of a plan so installations can refer to them by site_id."""
     result = registry.import_plan(_engine(), file, user=user, plan_name=name)
     emit(result.as_dict(), as_json=as_json)
+    _finish(file, result)
+
+
+def _report(file: Path, result: registry.ImportResult, counts: str, *, as_json: bool) -> None:
+    """Print an import's result (its counts, then every refused row) and end with its exit code."""
+    human = f"rows: {result.rows}, {counts}, errors: {len(result.errors)}"
+    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
+    emit(result.as_dict(), as_json=as_json, human=human)
     _finish(file, result)
 
 
@@ -215,13 +214,11 @@ def registry_import_events(
 ) -> None:
     """Import a republican or regional plan of events; problems are reported by row number."""
     result = registry.import_event_plan(_engine(), file, user=user)
-    human = (
-        f"rows: {result.rows}, stored: {result.stored}, updated: {result.updated}, "
-        f"unchanged (already stored): {result.skipped_existing}, errors: {len(result.errors)}"
+    counts = (
+        f"stored: {result.stored}, updated: {result.updated}, "
+        f"unchanged (already stored): {result.skipped_existing}"
     )
-    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
-    emit(result.as_dict(), as_json=as_json, human=human)
-    _finish(file, result)
+    _report(file, result, counts, as_json=as_json)
 
 
 def registry_event_status(
