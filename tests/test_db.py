@@ -66,7 +66,7 @@ def test_the_shipped_library_is_seeded_once_and_not_audited(db: Engine) -> None:
     assert len(entries) >= 80
     assert {e.collection for e in entries} == {"proverbs"}
     assert {e.version for e in entries} == {1}
-    assert upgrade_database(db) == schema_revision(db) == "0003"
+    assert upgrade_database(db) == schema_revision(db) == "0004"
     assert len(read_entries(db)) == len(entries)  # a second upgrade adds nothing
     with db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 0
@@ -82,7 +82,7 @@ def test_the_migration_imports_an_existing_yaml_library(registry_url: str, tmp_p
     (folder / "winners.yaml").write_text(yaml.safe_dump([winner]), encoding="utf-8")
     eng = engine_from_url(registry_url)
     assert upgrade_database(eng, revision="0001") == "0001"  # a registry from before
-    assert upgrade_database(eng, content_dir=folder) == "0003"
+    assert upgrade_database(eng, content_dir=folder) == "0004"
     stored = {e.id: e for e in read_entries(eng)}
     assert set(stored) == {"t-1", "w-1"}  # the user's library, not the shipped one
     assert stored["t-1"].status == "retired"
@@ -90,7 +90,7 @@ def test_the_migration_imports_an_existing_yaml_library(registry_url: str, tmp_p
     library = load_library(engine=eng)
     assert library.get("w-1")[1]["profession"] == "welder"
     assert [r["action"] for r in audit_rows(eng, "t-1")] == ["import"]
-    assert upgrade_database(eng, content_dir=folder) == "0003"
+    assert upgrade_database(eng, content_dir=folder) == "0004"
     assert len(read_entries(eng)) == 2  # upgrading again imports nothing twice
     assert len(audit_rows(eng, "t-1")) == 1
     eng.dispose()

@@ -45,7 +45,7 @@ def _run(
 
 
 def _setup(app: typer.Typer, env: dict[str, str]) -> None:
-    assert _run(app, env, "db", "upgrade", "--json")["revision"] == "0003"
+    assert _run(app, env, "db", "upgrade", "--json")["revision"] == "0004"
     _run(app, env, "user", "add", "admin", "--role", "admin", "--password-stdin", "--json",
          stdin="admin-pass\n")  # fmt: skip
     added = _run(app, env, "user", "add", "aigerim", "--role", "coordinator", "--region", "ALA",

@@ -22,7 +22,16 @@ import typer
 
 from nudge.cli._common import run_app
 
-MODULES = ("_data", "_placement", "_plan", "_content", "_registry", "_evaluation", "_field")
+MODULES = (
+    "_data",
+    "_placement",
+    "_plan",
+    "_content",
+    "_registry",
+    "_evaluation",
+    "_field",
+    "_survey",
+)
 # The module that registers each top-level command (a test keeps this complete).
 COMMANDS = {
     "load": "_data",
@@ -38,7 +47,10 @@ COMMANDS = {
     "registry": "_registry",
     "report": "_registry",
     "evaluate": "_evaluation",
+    "rollout": "_evaluation",
     "field": "_field",
+    "survey": "_survey",
+    "plans": "_survey",
 }
 
 

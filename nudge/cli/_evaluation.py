@@ -1,4 +1,8 @@
-"""CLI commands of the evaluation (``nudge evaluate design``, ``survey``, ``exposure``)."""
+"""CLI commands of the evaluation (``nudge evaluate design``, ``survey``, ``exposure``, ``effect``).
+
+``nudge evaluate design`` is the function of ``nudge rollout design`` (`nudge.cli._rollout`);
+this module registers both groups.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +17,25 @@ from sqlalchemy.engine import Engine
 from nudge import registry
 from nudge._errors import InputFileError, RecordError
 from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._rollout import LangOption, design_command, rollout_app
 from nudge.content import load_library
-from nudge.evaluation.exposure import exposure_by_region, rotation_cells
-from nudge.evaluation.power import PowerResult, design_power
-from nudge.evaluation.questionnaire import questionnaire_from_file
-from nudge.evaluation.rollout import (
-    DESIGNS,
-    RolloutPlan,
-    parse_locks,
-    plan_rollout,
-    units_from_file,
+from nudge.evaluation.analysis import (
+    ANALYSIS_DESIGNS,
+    effect_lines,
+    estimate_effects,
+    panel_from_estimates,
+    panel_from_file,
+    schedule_from_file,
 )
+from nudge.evaluation.exposure import exposure_by_region, rotation_cells
+from nudge.evaluation.questionnaire import questionnaire_from_file
 from nudge.evaluation.survey import (
     MIN_RESPONDENTS,
     estimate_indices,
     estimates_from_aggregates,
     survey_from_files,
 )
-from nudge.i18n import Translator, format_number, translator
+from nudge.i18n import translator
 from nudge.io.sheets import csv_bytes
 from nudge.registry.indicators import POPULATION_SOURCE
 
@@ -39,116 +44,7 @@ evaluate_app = typer.Typer(
     no_args_is_help=True,
 )
 
-LangOption = Annotated[
-    str, typer.Option("--lang", help="Language of the printed summary: kk (default), ru or en.")
-]
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
-def _power(plan: RolloutPlan, options: dict[str, Any]) -> PowerResult | None:
-    if options["per_unit"] is None and options["icc"] is None:
-        return None
-    if options["per_unit"] is None or options["icc"] is None:
-        msg = "Give both --per-unit and --icc (and --baseline or --sd) to compute the power."
-        raise RecordError(msg, code="eval_power_options")
-    return design_power(
-        plan.design_matrix(),
-        per_unit=options["per_unit"],
-        icc=options["icc"],
-        baseline=options["baseline"],
-        sd=options["sd"],
-        change=options["change"],
-        alpha=options["alpha"],
-        target_power=options["target_power"],
-        name=plan.design,
-    )
-
-
-def _power_lines(power: PowerResult, t: Translator) -> list[str]:
-    def num(value: float) -> str:
-        return format_number(value, t.lang, decimals=3)
-
-    lines = [
-        t("evaluation.cli_inputs", per_unit=power.per_unit, icc=num(power.icc), waves=power.waves),
-        t("evaluation.cli_mdc", target=f"{power.target_power:.0%}", mdc=num(power.mdc),
-          se=num(power.se)),
-    ]  # fmt: skip
-    if power.power is not None and power.change is not None:
-        lines.append(
-            t("evaluation.cli_power", change=num(power.change), power=f"{power.power:.1%}")
-        )
-    return lines
-
-
-def _design_text(plan: RolloutPlan, power: PowerResult | None, t: Translator) -> str:
-    lines = [
-        t("evaluation.cli_design", design=plan.design, units=len(plan.schedule),
-          steps=plan.steps, seed=plan.seed)
-    ]  # fmt: skip
-    for step, group in plan.schedule.groupby("step"):
-        units = ", ".join(group["unit"].astype(str))
-        lines.append(
-            t("evaluation.cli_step", step=step, flight=group["flight"].iloc[0], units=units)
-        )
-    return "\n".join(lines + ([] if power is None else _power_lines(power, t)))
-
-
-@evaluate_app.command("design")
-def design_command(
-    units: Annotated[
-        Path | None, typer.Argument(help="Units CSV/XLSX (default: the 20 regions).")
-    ] = None,
-    steps: Annotated[int, typer.Option(help="Number of steps (flights).")] = 4,
-    design: Annotated[str, typer.Option(help=f"{' or '.join(DESIGNS)}.")] = "stepped-wedge",
-    seed: Annotated[int | None, typer.Option(help="Seed of the draw (default: new).")] = None,
-    lock: Annotated[
-        list[str] | None, typer.Option(help="UNIT=STEP: a unit that must start in a step.")
-    ] = None,
-    stratify: Annotated[
-        list[str] | None, typer.Option(help="population, urban or baseline (comma-separated).")
-    ] = None,
-    flights: Annotated[
-        str | None, typer.Option(help="Flight names, one per step, comma-separated.")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the schedule to this CSV.")] = None,
-    icc: Annotated[float | None, typer.Option(help="Intraclass correlation of the index.")] = None,
-    per_unit: Annotated[
-        int | None, typer.Option(help="Survey respondents per unit per wave.")
-    ] = None,
-    baseline: Annotated[
-        float | None, typer.Option(help="Baseline share agreeing (binary index).")
-    ] = None,
-    sd: Annotated[float | None, typer.Option(help="Respondent SD (scale index).")] = None,
-    change: Annotated[float | None, typer.Option(help="Change of the index to detect.")] = None,
-    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
-    target_power: Annotated[float, typer.Option(help="Power the MDC is for.")] = 0.8,
-    lang: LangOption = "kk",
-    as_json: JsonOption = False,
-) -> None:
-    """Assign units to flights (stepped wedge or phased); print the power and the MDC."""
-    plan = plan_rollout(
-        None if units is None else units_from_file(units),
-        steps=steps,
-        design=design,  # type: ignore[arg-type]  # checked by plan_rollout
-        seed=seed,
-        stratify=_split(stratify),
-        locks=parse_locks(lock or []),
-        flight_names=_split([flights]) if flights else None,
-    )
-    options = {
-        "per_unit": per_unit, "icc": icc, "baseline": baseline, "sd": sd, "change": change,
-        "alpha": alpha, "target_power": target_power,
-    }  # fmt: skip
-    power = _power(plan, options)
-    result = plan.as_dict()
-    result["power"] = None if power is None else power.as_dict()
-    if out is not None:
-        out.write_bytes(csv_bytes(plan.schedule, encoding="utf-8-sig"))
-        result["out"] = str(out)
-    emit(result, as_json=as_json, human=_design_text(plan, power, translator(lang)))
+evaluate_app.command("design")(design_command)
 
 
 @evaluate_app.command("survey")
@@ -256,6 +152,87 @@ def _day(value: str, name: str) -> date:
         raise InputFileError(msg, code="eval_exposure_date", option=name, value=value) from None
 
 
+def _panel(
+    data: list[Path] | None,
+    questionnaire: Path | None,
+    estimates: Path | None,
+    *,
+    year: int | None,
+    min_n: int,
+) -> pd.DataFrame:
+    if (not data) == (estimates is None):
+        msg = (
+            "Give either --data (respondent files with --map) or --estimates (a table of "
+            "region-period estimates), not both."
+        )
+        raise RecordError(msg, code="analysis_source")
+    if estimates is not None:
+        return panel_from_file(estimates)
+    survey = survey_from_files(data or [], questionnaire_from_file(questionnaire), year=year)
+    return panel_from_estimates(estimate_indices(survey, by=["region", "year"], min_n=min_n))
+
+
+def _period(value: str | None, panel: pd.DataFrame) -> object:
+    if value is None or panel["period"].dtype == object:
+        return value
+    return int(value) if value.strip().lstrip("-").isdigit() else value
+
+
+@evaluate_app.command("effect")
+def effect_command(
+    schedule: Annotated[
+        Path, typer.Option(help="Rollout schedule: JSON of `rollout design --json`, or CSV.")
+    ],
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="Respondent file (CSV, XLSX, .sav, .dta).")
+    ] = None,
+    questionnaire: Annotated[
+        Path | None, typer.Option("--map", help="Questionnaire map TOML (default: the example).")
+    ] = None,
+    estimates: Annotated[
+        Path | None, typer.Option(help="Region-period estimates (CSV/XLSX) instead of --data.")
+    ] = None,
+    design: Annotated[str, typer.Option(help=" | ".join(ANALYSIS_DESIGNS) + ".")] = "auto",
+    index: Annotated[str | None, typer.Option(help="Analyse only this index.")] = None,
+    first_period: Annotated[
+        str | None, typer.Option(help="Period of step 1 (default: the 2nd period).")
+    ] = None,
+    randomised: Annotated[
+        bool | None,
+        typer.Option(
+            "--randomised/--not-randomised",
+            help="Was the order drawn at random? (default: yes for a JSON with a seed, no for CSV)",
+        ),
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Survey year of files without one.")] = None,
+    min_n: Annotated[int, typer.Option(help="Leave out cells with fewer respondents.")] = (
+        MIN_RESPONDENTS
+    ),
+    alpha: Annotated[float, typer.Option(help="1 - the confidence of the intervals.")] = 0.05,
+    lang: LangOption = "kk",
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate the campaign's effect on each index by the design of the rollout."""
+    t = translator(lang)
+    panel = _panel(data, questionnaire, estimates, year=year, min_n=min_n)
+    if index is not None and "index" in panel:
+        panel = panel[panel["index"] == index]
+    plan = schedule_from_file(
+        schedule,
+        panel["period"].tolist(),
+        first_period=_period(first_period, panel),
+        randomised=randomised,
+    )
+    results = estimate_effects(panel, plan, design=design, alpha=alpha)
+    payload = {
+        "schedule": {"randomised": plan.randomised, "seed": plan.seed, "design": plan.design},
+        "results": [r.as_dict(t.lang) for r in results],
+    }
+    blocks = ["\n".join(effect_lines(r, t.lang)) for r in results]
+    human = "\n\n".join([*blocks, t("analysis.cli_effects", n=len(results))])
+    emit(payload, as_json=as_json, human=human)
+
+
 def _registry_engine() -> Engine:
     engine = registry.engine_from_settings(get_settings())
     registry.require_schema(engine)
@@ -265,3 +242,4 @@ def _registry_engine() -> Engine:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main CLI application."""
     app.add_typer(evaluate_app, name="evaluate")
+    app.add_typer(rollout_app, name="rollout")

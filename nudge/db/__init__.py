@@ -6,6 +6,7 @@ The registry, the content library and saved work all live in one database
 
 from __future__ import annotations
 
+from nudge.db import survey_tables as survey_tables  # puts the survey tables on METADATA
 from nudge.db.content import StaleVersionError, StoredEntry, read_entries, save_entries
 from nudge.db.engine import (
     BackupResult,
