@@ -83,18 +83,21 @@ def power_lines(power: PowerResult, t: Translator) -> list[str]:
     def num(value: float) -> str:
         return format_number(value, t.lang, decimals=3)
 
+    def percent(value: float, decimals: int) -> str:
+        return format_number(100 * value, t.lang, decimals=decimals) + "%"
+
     lines = [
         t("evaluation.cli_inputs", per_unit=power.per_unit, icc=num(power.icc), waves=power.waves),
         t(
             "evaluation.cli_mdc",
-            target=f"{power.target_power:.0%}",
+            target=percent(power.target_power, 0),
             mdc=num(power.mdc),
             se=num(power.se),
         ),
     ]
     if power.power is not None and power.change is not None:
         lines.append(
-            t("evaluation.cli_power", change=num(power.change), power=f"{power.power:.1%}")
+            t("evaluation.cli_power", change=num(power.change), power=percent(power.power, 1))
         )
     return lines
 
