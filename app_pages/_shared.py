@@ -74,6 +74,7 @@ PAGES: tuple[PageSpec, ...] = (
         ("admin", "planner", "coordinator", "designer"),
     ),
     PageSpec("indicators", "app_pages/indicators.py", ":material/monitoring:", ALL_ROLES),
+    PageSpec("evaluation", "app_pages/evaluation.py", ":material/query_stats:", ALL_ROLES),
     PageSpec("admin", "app_pages/admin.py", ":material/admin_panel_settings:", ("admin",)),
 )
 HOME_PAGE = {

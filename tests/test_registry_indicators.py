@@ -259,3 +259,154 @@ def test_planned_sites_are_listed_for_the_registry_map(engine: Engine, users: Us
     assert sorted(sites["site_id"]) == ["s1", "s2"] and set(sites["plan_name"]) == {"spring"}
     almaty = planned_sites_frame(engine, regions=["ALA"])
     assert almaty["site_id"].tolist() == ["s1"]  # a coordinator sees the sites of their regions
+
+
+# --- the report's sheets for indicators 1 and 3 (issue 13, item 6) ------------------------------
+
+EVENT_PLAN = """План;№;Регион;Год;Вид;Название;Срок;Статус
+ALA-2025;1;Алматы;2025;телепередача;Еңбек адамы;31.03.2025;запланировано
+ALA-2025;2;Алматы;2025;Мен профимін;Байқаудың қалалық кезеңі;15.04.2025;проведено
+ALA-2025;3;Алматы;2025;день открытых дверей;Зауытта ашық есік күні;20.05.2025;отменено
+ҚР-2025;1;республика;2025;подкаст;Еңбек әулеттері;;запланировано
+AST-2024;1;Астана;2024;подкаст;Еңбек жолы;10.10.2024;проведено
+"""
+
+
+@pytest.fixture
+def event_plan(engine: Engine, users: Users, tmp_path: Path) -> None:
+    """Plans of events for Almaty and the republic (2025) and Astana (2024)."""
+    from nudge.registry import import_event_plan
+
+    path = tmp_path / "plan.csv"
+    path.write_text(EVENT_PLAN, encoding="utf-8")
+    import_event_plan(engine, path, user=users.planner)
+
+
+def _sheet_rows(book: openpyxl.Workbook, name: str) -> list[dict[str, object]]:
+    rows = list(book[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_ministry_report_has_an_indicator_one_sheet(
+    engine: Engine, event_plan: None, lang: str
+) -> None:
+    from nudge.i18n import region_name, translator
+
+    tr = translator(lang)
+    book = openpyxl.load_workbook(io.BytesIO(report_bytes(build_report(engine), lang=lang)))
+    rows = _sheet_rows(book, tr("report_sheets.sheet_events"))
+    assert len(rows) == 2 * 21  # every region and the republic, for 2024 and 2025
+    name, year = tr("report.col_region_name"), tr("report_sheets.col_year")
+    almaty = next(r for r in rows if r[name] == region_name("ALA", lang) and r[year] == 2025)
+    assert almaty[tr("report_sheets.col_has_plan")] == tr("report.yes")
+    assert almaty[tr("report_sheets.col_planned")] == 3
+    assert almaty[tr("report_sheets.col_held")] == 1
+    assert almaty[tr("report_sheets.col_cancelled")] == 1
+    assert len(str(almaty[tr("report_sheets.col_planned_ids")]).split(",")) == 3
+    republic = next(r for r in rows if r[name] == tr("report_sheets.republic") and r[year] == 2025)
+    assert republic[tr("report_sheets.col_planned")] == 1
+    abay = next(r for r in rows if r[name] == region_name("ABY", lang) and r[year] == 2025)
+    assert abay[tr("report_sheets.col_has_plan")] == tr("report.no")
+    if lang != "en":
+        assert not {"has_plan", "planned", "held", "year"} & set(rows[0])
+
+
+def test_the_indicator_one_sheet_keeps_to_the_years_of_the_period(
+    engine: Engine, event_plan: None
+) -> None:
+    report = build_report(engine, date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
+    assert set(report.events["year"]) == {2025}
+    assert set(build_report(engine, active_on=date(2024, 12, 31)).events["year"]) == {2024}
+    assert set(build_report(engine).events["year"]) == {2024, 2025}
+
+
+def test_the_indicator_one_sheet_appears_once_a_plan_is_stored(
+    engine: Engine, users: Users, tmp_path: Path
+) -> None:
+    from nudge.i18n import translator
+    from nudge.registry import import_event_plan
+
+    name = translator("ru")("report_sheets.sheet_events")
+    book = openpyxl.load_workbook(io.BytesIO(report_bytes(build_report(engine), lang="ru")))
+    assert name not in book.sheetnames  # no plan of events anywhere yet
+    path = tmp_path / "plan.csv"
+    path.write_text(EVENT_PLAN.splitlines()[0] + "\n" + EVENT_PLAN.splitlines()[4] + "\n", "utf-8")
+    import_event_plan(engine, path, user=users.planner)
+    book = openpyxl.load_workbook(io.BytesIO(report_bytes(build_report(engine), lang="ru")))
+    rows = _sheet_rows(book, name)
+    assert len(rows) == 21  # the republic and the 20 regions, 2025
+    republic = rows[0]
+    assert republic[translator("ru")("report_sheets.col_planned")] == 1
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_extra_sheets_are_translated_and_hold_no_formula(engine: Engine, lang: str) -> None:
+    from nudge.i18n import region_name, translator
+
+    tr = translator(lang)
+    survey = pd.DataFrame({
+        "region": ["ALA", None], "year": [2025, 2025], "index": ["=1+2", "Еңбек"],
+        "kind": ["agreement", "mean"], "n": [400, 20], "estimate": [0.52, float("nan")],
+        "se": [0.02, float("nan")], "ci_low": [0.48, float("nan")], "ci_high": [0.56, float("nan")],
+        "suppressed": [False, True], "reason": ["", "too few"],
+    })  # fmt: skip
+    data = report_bytes(build_report(engine), lang=lang, extra_sheets={"survey": survey})
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book[tr("report_sheets.sheet_survey")]
+    rows = _sheet_rows(book, tr("report_sheets.sheet_survey"))
+    assert rows[0][tr("report.col_region_name")] == region_name("ALA", lang)
+    assert rows[1][tr("report.col_region_name")] == tr("report_sheets.republic")
+    assert rows[0][tr("report_sheets.col_estimate")] == pytest.approx(0.52)
+    assert rows[0][tr("report.col_kind")] == tr("report_sheets.kind_agreement")
+    assert rows[1][tr("report_sheets.col_suppressed")] == tr("report.yes")
+    formula = sheet.cell(row=2, column=list(rows[0]).index(tr("report_sheets.col_index")) + 1)
+    assert (formula.value, formula.data_type, formula.quotePrefix) == ("=1+2", "s", True)
+    if lang != "en":
+        assert not {"estimate", "index", "ci_low", "suppressed", "reason"} & set(rows[0])
+
+
+def test_an_untranslated_extra_sheet_keeps_its_key_as_its_name(engine: Engine) -> None:
+    frame = pd.DataFrame({"x": [1]})
+    data = report_bytes(build_report(engine), lang="kk", extra_sheets={"notes": frame})
+    assert "notes" in openpyxl.load_workbook(io.BytesIO(data)).sheetnames
+
+
+def test_report_command_adds_the_survey_sheet_of_stored_waves(
+    engine: Engine, users: Users, event_plan: None, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from nudge.cli import build_app
+    from nudge.evaluation import store
+    from nudge.evaluation.questionnaire import questionnaire_from_file
+    from nudge.i18n import translator
+
+    rng = np.random.default_rng(3)
+    n = 300
+    wave = pd.DataFrame({
+        "region": rng.choice(["ALA", "AST"], n), "weight": rng.uniform(0.5, 2, n).round(3),
+        "year": 2025, "q1": rng.choice([1, 2, 3, 4, 5], n), "q2": rng.choice([1, 5], n),
+        "q3": 3, "q4": 4, "q5": 2, "urban": "urban", "age_group": "30-49", "sex": "f",
+        "stratum": rng.choice(["s1", "s2"], n), "psu": [f"p{i}" for i in range(n)],
+    })  # fmt: skip
+    path = tmp_path / "wave.csv"
+    wave.to_csv(path, index=False)
+    stored = store.import_wave(engine, [path], questionnaire_from_file(), name="2025",
+                               user="admin")  # fmt: skip
+    monkeypatch.setenv("NUDGE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("NUDGE_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(
+        build_app(),
+        ["report", "--output", str(out), "--lang", "ru", "--survey-wave", str(stored.id), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["survey_waves"] == [stored.id]
+    tr = translator("ru")
+    book = openpyxl.load_workbook(out)
+    rows = _sheet_rows(book, tr("report_sheets.sheet_survey"))
+    assert {r[tr("report_sheets.col_index")] for r in rows} >= {"Труд — путь к успеху"}
+    assert tr("report_sheets.sheet_events") in book.sheetnames

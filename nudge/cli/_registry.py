@@ -407,9 +407,20 @@ def report(
     lang: Annotated[
         str, typer.Option(help="Language of the report file: kk (default), ru or en.")
     ] = "kk",
+    survey_wave: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--survey-wave",
+            help="Stored survey wave whose estimates form the indicator-3 sheet (repeatable).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Count installations and publications (all and verified), per 100,000 where known."""
+    """Count installations and publications (all and verified), per 100,000 where known.
+
+    The report file also holds indicator 1 (plans of events per region and year) and, with
+    ``--survey-wave``, indicator 3 (the survey's estimates per region and year, 95 % intervals).
+    """
     engine = _engine()
     keys = [k.strip() for k in by.split(",") if k.strip()]
     dates = {
@@ -431,7 +442,15 @@ def report(
             date_from=dates["date_from"],
             date_to=dates["date_to"],
         )
-        out["output"] = registry.write_report(full, output, lang=lang)
+        extra = {}
+        if survey_wave:
+            from nudge.evaluation import store
+
+            survey = store.estimate_waves(engine, survey_wave, lang=lang)
+            labels = store.index_labels(engine, survey_wave, lang=lang)
+            extra["survey"] = survey.assign(index=survey["index"].map(lambda i: labels.get(i, i)))
+            out["survey_waves"] = list(survey_wave)
+        out["output"] = registry.write_report(full, output, lang=lang, extra_sheets=extra)
     human = table.rows.drop(columns=["installation_ids", "publication_ids"]).to_string(index=False)
     emit(out, as_json=as_json, human=f"{human}\ntotal: {table.total}")
 

@@ -405,3 +405,13 @@ __all__ = [
     "save_aggregates",
     "save_wave",
 ]
+
+
+def index_labels(bind: Bind, wave_ids: Sequence[int], *, lang: str) -> dict[str, str]:
+    """Return the name in `lang` of each index of stored respondent waves (code if unnamed)."""
+    wanted = {int(i) for i in wave_ids}
+    people = [w.id for w in list_waves(bind) if w.id in wanted and w.kind == "respondents"]
+    if not people:
+        return {}
+    indices = load_waves(bind, people).indices
+    return {i.name: i.label.get(lang) or i.label.get("en") or i.name for i in indices}

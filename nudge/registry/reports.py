@@ -1,20 +1,24 @@
 """Files for the ministry: the indicator report (XLSX or CSV) and installation exports.
 
 The XLSX report has a ``summary`` sheet (what was counted, totals), one sheet
-per breakdown, and a ``records`` sheet listing every installation and
-publication counted, so every figure can be checked against its records. The
-CSV report holds the same breakdowns in one long table with a ``breakdown``
-column.
+per breakdown, a ``records`` sheet listing every installation and publication
+counted, so every figure can be checked against its records, and, once plans
+of events are stored, an ``events`` sheet for indicator 1 (the plans per
+region and year, with the items behind every figure). Callers above the
+registry add further sheets ready-made (``extra_sheets``: the survey estimates
+of indicator 3); they are translated and written like the others. The CSV
+report holds the breakdowns in one long table with a ``breakdown`` column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -22,6 +26,7 @@ from nudge._errors import InputFileError
 from nudge.geo.regions import REGION_BY_CODE
 from nudge.i18n import Translator, region_name, translator
 from nudge.io.sheets import csv_bytes, xlsx_bytes
+from nudge.registry.events import event_indicator
 from nudge.registry.indicators import (
     BREAKDOWNS,
     POPULATION_SOURCE,
@@ -46,6 +51,17 @@ class Report:
     tables: dict[str, IndicatorTable]
     installations: pd.DataFrame
     publications: pd.DataFrame
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Indicator 1 per region and year (`nudge.registry.event_indicator`) of the period's years."""
+
+
+def _event_years(engine: Engine, first: date | None, last: date | None) -> pd.DataFrame:
+    events = event_indicator(engine)
+    if first is not None:
+        events = events[events["year"] >= first.year]
+    if last is not None:
+        events = events[events["year"] <= last.year]
+    return events.reset_index(drop=True)
 
 
 def build_report(
@@ -73,6 +89,8 @@ def build_report(
     Returns
     -------
     Report
+        With the plans of events (indicator 1) of every year the period touches (all years
+        when it is open).
     """
     inst = installations_frame(engine, active_on=active_on, date_from=date_from, date_to=date_to)
     pubs = publications_frame(engine, date_from=date_from, date_to=date_to or active_on)
@@ -81,7 +99,8 @@ def build_report(
         key: indicators_from_frames(inst, pubs, by=key.split("+"), populations=pops)
         for key in breakdowns
     }
-    return Report(active_on, date_from, date_to, tables, inst, pubs)
+    events = _event_years(engine, date_from, date_to or active_on)
+    return Report(active_on, date_from, date_to, tables, inst, pubs, events)
 
 
 def _ids_text(ids: list[int]) -> str:
@@ -156,7 +175,13 @@ def _format(name: str, allowed: tuple[str, ...], what: str) -> str:
     return fmt
 
 
-def report_bytes(report: Report, fmt: str = "xlsx", *, lang: str = "kk") -> bytes:
+def report_bytes(
+    report: Report,
+    fmt: str = "xlsx",
+    *,
+    lang: str = "kk",
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
+) -> bytes:
     """Return the report as an XLSX workbook (one sheet per breakdown) or a long CSV table.
 
     Parameters
@@ -168,6 +193,11 @@ def report_bytes(report: Report, fmt: str = "xlsx", *, lang: str = "kk") -> byte
     lang
         Language of sheet names, headers, regions, kinds and themes: ``kk`` (default),
         ``ru`` or ``en``. The codes (``ALA``, ``banner``) stay beside the names.
+    extra_sheets
+        Further sheets built above the registry, by key (``survey``: the estimates of the
+        values survey, indicator 3). Their names and headers are translated like the others;
+        a key without a translation is used as the sheet name. XLSX only: the CSV table
+        holds the breakdowns.
 
     Returns
     -------
@@ -182,6 +212,10 @@ def report_bytes(report: Report, fmt: str = "xlsx", *, lang: str = "kk") -> byte
             {_sheet_name(key, tr): _localise(_sheet(t), tr) for key, t in report.tables.items()}
         )
         sheets[_sheet_name("records", tr)] = _localise(_records(report), tr)
+        if len(report.events):  # indicator 1, once any plan of events is stored
+            sheets[_sheet_name("events", tr)] = _localise(_events_sheet(report.events, tr), tr)
+        for key, frame in (extra_sheets or {}).items():
+            sheets[_sheet_name(key, tr)] = _localise(_extra_sheet(frame, tr), tr)
         return xlsx_bytes(sheets)
     parts = [_sheet(t).assign(breakdown=_sheet_name(k, tr)) for k, t in report.tables.items()]
     long = pd.concat(parts, ignore_index=True)
@@ -189,8 +223,70 @@ def report_bytes(report: Report, fmt: str = "xlsx", *, lang: str = "kk") -> byte
     return csv_bytes(_localise(long[cols], tr), encoding="utf-8-sig")
 
 
+EVENT_SHEET_COLUMNS = (
+    "region",
+    "region_name",
+    "year",
+    "has_plan",
+    "planned",
+    "held",
+    "held_with_evidence",
+    "cancelled",
+    "pending",
+    "planned_ids",
+    "held_ids",
+    "cancelled_ids",
+    "evidence_publication_ids",
+)
+
+
+def _yes_no(value: object, tr: Translator) -> object:
+    if isinstance(value, bool | np.bool_):
+        return tr("report.yes") if value else tr("report.no")
+    return value
+
+
+def _events_sheet(events: pd.DataFrame, tr: Translator) -> pd.DataFrame:
+    """Return indicator 1 as a sheet: the republic first, ids as text, yes/no for a plan."""
+    out = events.reindex(columns=[c for c in EVENT_SHEET_COLUMNS if c != "region_name"]).copy()
+    republic = out["region"].isna()
+    out["region"] = out["region"].where(~republic, "")
+    out.insert(1, "region_name", out["region"])
+    out.loc[republic, "region_name"] = tr("report_sheets.republic")
+    out["has_plan"] = out["has_plan"].map(lambda v: _yes_no(v, tr))
+    for col in ("planned_ids", "held_ids", "cancelled_ids", "evidence_publication_ids"):
+        out[col] = out[col].map(lambda ids: _ids_text(list(ids)) if ids is not None else "")
+    return out
+
+
+def _extra_sheet(frame: pd.DataFrame, tr: Translator) -> pd.DataFrame:
+    """Return a sheet built above the registry with region names and yes/no in `tr`'s language."""
+    out = frame.copy()
+    if "region" in out.columns and "region_name" not in out.columns:
+        names = [c if pd.notna(c) else tr("report_sheets.republic") for c in out["region"]]
+        out.insert(list(out.columns).index("region") + 1, "region_name", names)
+    for col in out.columns:
+        if pd.api.types.is_bool_dtype(out[col]) or out[col].dtype == object:
+            out[col] = out[col].map(lambda v: _yes_no(v, tr))
+    if "kind" in out.columns:
+        out["kind"] = out["kind"].map(lambda v: _word(tr, "report_sheets", f"kind_{v}"))
+    return out
+
+
 def _sheet_name(key: str, tr: Translator) -> str:
-    return "+".join(tr(f"report.sheet_{part}") for part in key.split("+"))
+    return "+".join(
+        str(_word(tr, "report", f"sheet_{part}"))
+        if tr.has(f"report.sheet_{part}")
+        else str(_word(tr, "report_sheets", f"sheet_{part}")).removeprefix("sheet_")
+        for part in key.split("+")
+    )
+
+
+def _header(tr: Translator, column: object) -> object:
+    for section in ("report", "report_sheets"):
+        if tr.has(f"{section}.col_{column}"):
+            return tr(f"{section}.col_{column}")
+    return column
 
 
 def _word(tr: Translator, section: str, value: object) -> object:
@@ -203,10 +299,9 @@ def _localise(frame: pd.DataFrame, tr: Translator) -> pd.DataFrame:
     """Return a report table with headers, regions, kinds, themes and totals in `tr`'s language."""
     out = frame.copy()
     if "region" in out.columns and "region_name" in out.columns:
-        codes = out["region"].where(out["region"].isin(REGION_BY_CODE), None)
         out["region_name"] = [
-            region_name(c, tr.lang) if c is not None else n
-            for c, n in zip(codes, out["region_name"], strict=True)
+            region_name(c, tr.lang) if isinstance(c, str) and c in REGION_BY_CODE else n
+            for c, n in zip(out["region"], out["region_name"], strict=True)
         ]
     for col, section in (("kind", "kinds"), ("theme", "themes"), ("record", "report")):
         if col in out.columns:
@@ -229,13 +324,19 @@ def _localise(frame: pd.DataFrame, tr: Translator) -> pd.DataFrame:
             lambda v: tr("report.total") if v == "Total" else tr("report.none") if v == "(none)"
             else v
         )  # fmt: skip
-    return out.rename(columns={c: _word(tr, "report", f"col_{c}") for c in out.columns})
+    return out.rename(columns={c: _header(tr, c) for c in out.columns})
 
 
-def write_report(report: Report, path: Path | str, *, lang: str = "kk") -> Path:
+def write_report(
+    report: Report,
+    path: Path | str,
+    *,
+    lang: str = "kk",
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
+) -> Path:
     """Write the report to a .xlsx or .csv file (see `report_bytes`) and return its path."""
     path = Path(path)
-    content = report_bytes(report, path.suffix or path.name, lang=lang)
+    content = report_bytes(report, path.suffix or path.name, lang=lang, extra_sheets=extra_sheets)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path
