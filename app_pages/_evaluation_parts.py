@@ -359,7 +359,7 @@ def analysis_tab(
         caveat = ea.caveat(result, tr.lang)
         if caveat:
             st.warning(caveat, icon=":material/warning:")
-        st.markdown(ea.effect_markdown(result, tr.lang))
+        st.markdown(ea.effect_markdown(result, tr.lang, labels=survey.labels))
 
 
 # --- the ministry report ------------------------------------------------------------------------

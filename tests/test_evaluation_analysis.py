@@ -465,3 +465,15 @@ def test_a_region_with_every_cell_suppressed_is_left_out_with_a_note() -> None:
     assert result.n_units == 11 and result.n_observations == 55
     assert [n.code for n in result.notes] == ["analysis_note_empty_cells"]
     assert "U05 2024" in result.notes[0] and "U05" in result.as_dict("ru")["notes"][0]
+
+
+def test_the_summary_names_the_index_in_the_users_language() -> None:
+    values = _sw_values(0.04, 1, seed=1)[0]
+    panel = _frame(SW_UNITS, YEARS, values).assign(index="work_success")
+    (result,) = estimate_effects(panel, _sw_schedule(randomised=True))
+    code = "work_success"
+    assert result.index == code
+    labels = {code: "Еңбек — табысқа жету жолы"}
+    assert "Еңбек — табысқа жету жолы" in effect_lines(result, "kk", labels=labels)[0]
+    assert code not in effect_lines(result, "kk", labels=labels)[0]
+    assert code in effect_lines(result, "kk")[0]  # no labels: the code, never nothing

@@ -228,7 +228,9 @@ def effect_command(
         "schedule": {"randomised": plan.randomised, "seed": plan.seed, "design": plan.design},
         "results": [r.as_dict(t.lang) for r in results],
     }
-    blocks = ["\n".join(effect_lines(r, t.lang)) for r in results]
+    indices = questionnaire_from_file(questionnaire).indices
+    labels = {i.name: i.label.get(t.lang) or i.name for i in indices}
+    blocks = ["\n".join(effect_lines(r, t.lang, labels=labels)) for r in results]
     human = "\n\n".join([*blocks, t("analysis.cli_effects", n=len(results))])
     emit(payload, as_json=as_json, human=human)
 

@@ -21,6 +21,7 @@ See ``docs/evaluation.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -353,15 +354,21 @@ def caveat_text(result: EffectResult, lang: str) -> str | None:
     return None if result.causal else translator(lang)("analysis.association_not_proof")
 
 
-def effect_lines(result: EffectResult, lang: str) -> list[str]:
-    """Return a plain summary of `result` in `lang`: effect, interval, assumptions, caveat."""
+def effect_lines(
+    result: EffectResult, lang: str, *, labels: Mapping[str, str] | None = None
+) -> list[str]:
+    """Return a plain summary of `result` in `lang`: effect, interval, assumptions, caveat.
+
+    `labels` names the indices in `lang` (the questionnaire's labels); codes are shown otherwise.
+    """
     t = translator(lang)
+    index = (labels or {}).get(result.index or "", result.index) or "—"
 
     def num(value: float | None) -> str:
         return "—" if value is None else format_number(value, t.lang, decimals=3)
 
     design = t(f"analysis.design_{result.design.replace('-', '_')}")
-    lines = [t("analysis.line_design", design=design, index=result.index or "—")]
+    lines = [t("analysis.line_design", design=design, index=index)]
     if result.synthetic is None:
         figures = {"low": num(result.ci_low), "high": num(result.ci_high), "p": num(result.p_value)}
         level = f"{1 - result.alpha:.0%}"

@@ -9,7 +9,7 @@ rollout was not randomised.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import pandas as pd
@@ -105,9 +105,11 @@ def effect_rows(
     )
 
 
-def effect_markdown(result: EffectResult, lang: str) -> str:
+def effect_markdown(
+    result: EffectResult, lang: str, *, labels: Mapping[str, str] | None = None
+) -> str:
     """Return the effect, its interval, the assumptions and any caveat as a Markdown list."""
-    lines = effect_lines(result, lang)
+    lines = effect_lines(result, lang, labels=labels)
     return "\n".join(
         f"    - {line[4:]}" if line.startswith("  - ") else f"- {line}" for line in lines
     )
