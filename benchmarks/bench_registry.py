@@ -363,6 +363,7 @@ def main() -> None:
                 finally:
                     _drop_schema(args.postgres, schema)
     print(f"concurrent writers: {sum(met)} of {len(met)} runs meet every target")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (other processes share the CPUs)")
     print(f"peak memory of the main process: {peak_mb():.0f} MB")
 
 

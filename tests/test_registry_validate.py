@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,12 @@ import pytest
 from registry_support import ALMATY
 
 from nudge._errors import RowProblem
+from nudge.geo.regions import district_layer_from_file
 from nudge.i18n import load_details, placeholders, problem_text
 from nudge.registry._validate import Problems, SiteInfo, validate_installations
+from nudge.registry._validate_one import checked_row
 from nudge.registry.imports import _check_plan
+from nudge.registry.installations import _single_row
 
 LAT, LON = ALMATY
 OK = {"kind": "banner", "lat": LAT, "lon": LON, "installed_on": "2025-03-01"}
@@ -57,7 +61,7 @@ def _assert_translated(problem: RowProblem) -> None:
 
 
 def test_every_row_rule_has_its_code() -> None:
-    codes = {p.row: set() for p in _problems()}
+    codes: dict[object, set[object]] = {p.row: set() for p in _problems()}
     for p in _problems():
         codes[p.row].add(p.code)
     for row, (_, code) in enumerate(ROWS, 2):
@@ -103,7 +107,7 @@ def test_site_rows_and_plan_rows_have_codes() -> None:
         dtype=object,
     )
     _, problems = _check_plan(plan)
-    assert [(p.row, p.code) for p in sorted(problems, key=lambda p: p.row)] == [
+    assert [(p.row, p.code) for p in sorted(problems, key=lambda p: p.row or 0)] == [
         (2, "plan_site_id_missing"),
         (3, "plan_kind_unknown"),
         (4, "plan_site_no_point"),
@@ -137,3 +141,99 @@ def test_catalogue_row_texts_differ_from_english(lang: str) -> None:
     for code, texts in details.items():
         if code.startswith(("row_", "plan_", "point_")):
             assert texts[lang] != texts["en"], code
+
+
+# The fast path of one row (`checked_row`) against the column-wise checks: the same
+# typed columns for every good row, None (left to the column-wise checks) for every bad one.
+SITES = {
+    "S-1": SiteInfo(1, LAT, LON, "banner"),
+    "S-2": SiteInfo(2, 51.1282, 71.4306, None),  # Astana, a plan kind that implies none
+    "S-3": SiteInfo(3, 49.8047, 73.1094, "photo_exhibition"),  # Karaganda
+}
+TODAY = date(2025, 6, 1)
+GOOD_ROWS: list[dict[str, object]] = [
+    OK,
+    {**OK, "kind": "Баннер", "status": "planned", "installed_on": None},
+    {**OK, "kind": " ситилайт ", "status": "ORDERED"},
+    {**OK, "kind": "LED", "lat": "43,2389", "lon": "76.889\u00a07"},
+    {**OK, "lat": np.float64(LAT), "lon": np.float32(LON), "facing_deg": 360},
+    {**OK, "facing_deg": "90,5", "illuminated": "да", "size": " 3x6 ", "note": "  "},
+    {**OK, "facing_deg": 0, "illuminated": True, "external_id": 123},
+    {**OK, "illuminated": "1.0", "themes": ["Diligence", "learning", "diligence"]},
+    {**OK, "themes": "a; B|c", "content_id": " kk-0017 ", "city": "Алматы"},
+    {**OK, "themes": ("x",), "city": "   ", "illuminated": np.bool_(False)},
+    {**OK, "installed_on": date(2025, 3, 1), "status": "removed", "removed_on": "31.05.2025"},
+    {**OK, "installed_on": datetime(2025, 3, 1, 9, 30), "removed_on": "2025-03-01T10:00"},
+    {**OK, "installed_on": "01.03.25", "status": "damaged"},
+    {**OK, "installed_on": "2025-06-02"},  # tomorrow is allowed (time zones)
+    {"site_id": "S-1", "installed_on": "2025-03-01"},
+    {"site_id": " S-3 ", "lat": float("nan"), "lon": None, "installed_on": "2025-03-01"},
+    {"site_id": "S-2", "kind": "billboard", "installed_on": "2025-03-01"},
+    {"site_id": "S-1", "kind": "billboard", "lat": 43.25, "lon": 76.95, "status": "planned"},
+    {**OK, "lat": 51.1282, "lon": 71.4306},  # Astana, a city of its own
+    {**OK, "lat": 42.3417, "lon": 69.5901},  # Shymkent
+    {**OK, "lat": 49.8047, "lon": 73.1094},  # Karaganda, a city inside a region
+    {**OK, "lat": 48.0, "lon": 67.0},  # the steppe, in no city
+    {**OK, "note": "x" * 4000, "size": "y" * 40},
+]
+BAD_ROWS: list[dict[str, object]] = [cells for cells, _ in ROWS] + [
+    {**OK, "lat": "nan"},
+    {**OK, "lon": float("inf")},
+    {**OK, "lat": True},
+    {**OK, "facing_deg": "inf"},
+    {**OK, "facing_deg": -1},
+    {**OK, "facing_deg": "north-east"},
+    {**OK, "site_id": "S-404"},
+    {**OK, "lon": float("nan")},
+    {"lat": LAT, "site_id": "S-1", "installed_on": "2025-03-01"},
+    {**OK, "status": "VERIFIED"},
+    {**OK, "status": "lost"},
+    {**OK, "themes": "t" * 401},
+    {**OK, "note": "n" * 4001},
+    {**OK, "removed_on": "soon"},
+    {**OK, "installed_on": "2025-06-03"},
+    {"site_id": "S-2", "installed_on": "2025-03-01"},  # no kind given, none implied
+    {**OK, "lat": -43.2389},
+    {**OK, "lat": 0.0, "lon": 0.0},
+]
+
+
+def _same_columns(fast: dict[str, np.ndarray], slow: dict[str, np.ndarray]) -> None:
+    assert list(fast) == list(slow)
+    for name, values in slow.items():
+        mine = fast[name]
+        assert mine.dtype == values.dtype and mine.shape == values.shape, name
+        for a, b in zip(mine.tolist(), values.tolist(), strict=True):
+            assert type(a) is type(b), (name, a, b)
+            assert a == b or (a != a and b != b), (name, a, b)  # NaN equals NaN here
+
+
+@pytest.mark.parametrize("cells", GOOD_ROWS, ids=range(len(GOOD_ROWS)))
+@pytest.mark.parametrize("with_districts", [False, True])
+def test_one_good_row_checked_value_by_value_equals_the_column_checks(
+    cells: dict[str, object], with_districts: bool, shared_data: Path
+) -> None:
+    districts = (
+        district_layer_from_file(shared_data / "osm/almaty/almaty_districts_osm_2019.geojson")
+        if with_districts
+        else None
+    )
+    slow = validate_installations(_single_row(cells), sites=SITES, districts=districts, today=TODAY)
+    assert slow.problems == []
+    fast = checked_row(cells, sites=SITES, districts=districts, today=TODAY)
+    assert fast is not None
+    _same_columns(fast, slow.columns)
+
+
+@pytest.mark.parametrize("cells", BAD_ROWS, ids=range(len(BAD_ROWS)))
+def test_one_bad_row_is_left_to_the_column_checks(cells: dict[str, object]) -> None:
+    slow = validate_installations(_single_row(cells), sites=SITES, today=TODAY)
+    assert slow.problems, cells
+    assert checked_row(cells, sites=SITES, today=TODAY) is None
+
+
+def test_a_district_is_found_on_the_fast_path(shared_data: Path) -> None:
+    layer = district_layer_from_file(shared_data / "osm/almaty/almaty_districts_osm_2019.geojson")
+    fast = checked_row(OK, sites={}, districts=layer, today=TODAY)
+    assert fast is not None and fast["district"][0] and fast["city"][0] == "Almaty"
+    assert fast["region_code"][0] == "ALA" and fast["kind"][0] == "banner"

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from nudge.registry._turns import writer_turn
 from nudge.registry.db import read_session, write_session
 
 Bind = Engine | Session
@@ -34,11 +35,15 @@ Bind = Engine | Session
 
 @contextmanager
 def writing(bind: Bind) -> Iterator[Session]:
-    """Yield the caller's session as it is, or a new one in a writing transaction of `bind`."""
+    """Yield the caller's session as it is, or a new one in a writing transaction of `bind`.
+
+    On a SQLite file the new transaction waits for its writer's turn first
+    (see `nudge.registry._turns`).
+    """
     if isinstance(bind, Session):
         yield bind
         return
-    with write_session(bind) as session:
+    with writer_turn(bind), write_session(bind) as session:
         yield session
 
 

@@ -7,10 +7,11 @@ table (installations, status history, flags, audit log).
 
 Two writers storing installations near the same place must see each other, or
 neither would flag the other as a likely duplicate (and two imports of one file
-would both try to store its rows). `claim_places` makes them wait for each
-other: SQLite lets one writer at a time anyway (``BEGIN IMMEDIATE``); on
-PostgreSQL a writer takes a transaction-level advisory lock on every cell of a
-0.001° grid within the duplicate radius of its rows before it looks.
+would both try to store its rows). `nudge.registry._places.claim_places` makes
+them wait for each other: SQLite lets one writer at a time anyway (``BEGIN
+IMMEDIATE``); on PostgreSQL a writer takes a transaction-level advisory lock on
+every cell of a 0.001° grid within the duplicate radius of its rows before it
+looks (`known_or_near` with ``claim=True`` does both).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from nudge.registry._insert import (
     insert_flags,
     insert_one,
 )
+from nudge.registry._places import claim_places, lock_then_search, place_lock_keys
 from nudge.registry._validate import SiteInfo, is_missing
 from nudge.registry.audit import record_many, utcnow
 from nudge.registry.auth import Actor
@@ -46,12 +48,6 @@ DEFAULT_DUPLICATE_RADIUS_M = 15.0
 SITE_KIND_TO_INSTALLATION = {"banner": "banner", "exhibition": "photo_exhibition"}
 """The installation kind a planned site's kind implies when a row gives no kind."""
 _CHUNK = 900  # bound parameters per IN (...) query, below SQLite's limits
-_CELL_DEG = 0.001  # grid of the place locks: about 111 m north-south, 81 m east-west at 43° N
-_MAX_CELLS = 128  # a writer needing more cell locks locks every place instead
-_METRES_PER_DEGREE = EARTH_RADIUS_M * np.pi / 180.0
-_LOCK_SPACE = 0x6E75 << 40  # the registry's advisory-lock keys on PostgreSQL ("nu")
-_ALL_PLACES = _LOCK_SPACE | ((1 << 40) - 1)  # above every cell key
-_LAT_CELLS, _LON_CELLS = 90_000, 180_000  # cells from the equator, from Greenwich
 
 STORED_COLUMNS = (
     "uid", "kind", "status", "lat", "lon", "region_code", "city", "district",
@@ -115,74 +111,29 @@ def scope_problems(actor: Actor, rows: Mapping[str, np.ndarray]) -> list[RowProb
     ]
 
 
-def place_lock_keys(lat: np.ndarray, lon: np.ndarray, radius_m: float) -> list[int] | None:
-    """Return the lock keys of the grid cells within `radius_m` of the points, ascending.
-
-    Two points closer than `radius_m` always share a key (the cell of either
-    lies within the radius of the other). Returns None when more than
-    `_MAX_CELLS` cells are touched: the writer then locks every place.
-    """
-    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
-    if lat.size == 0:
-        return []
-    dlat = max(radius_m, 0.0) / _METRES_PER_DEGREE + 1e-9
-    dlon = dlat / np.cos(np.radians(np.minimum(np.abs(lat) + dlat, 89.0)))
-    i0, i1 = (np.floor((lat + d) / _CELL_DEG).astype(np.int64) for d in (-dlat, dlat))
-    j0, j1 = (np.floor((lon + d) / _CELL_DEG).astype(np.int64) for d in (-dlon, dlon))
-    keys: set[int] = set()
-    for a in range(int((i1 - i0).max()) + 1):
-        for b in range(int((j1 - j0).max()) + 1):
-            ii, jj = np.minimum(i0 + a, i1), np.minimum(j0 + b, j1)
-            cell = (ii + _LAT_CELLS) * (2 * _LON_CELLS + 1) + (jj + _LON_CELLS)
-            keys.update((cell + _LOCK_SPACE).tolist())
-            if len(keys) > _MAX_CELLS:
-                return None
-    return sorted(keys)
+def _located(flag: int) -> sa.Select:
+    columns = (Installation.id, Installation.kind, Installation.lat, Installation.lon)
+    return sa.select(*columns, sa.literal(flag))
 
 
-def claim_places(session: Session, lat: np.ndarray, lon: np.ndarray, radius_m: float) -> None:
-    """Make writers storing installations near the same places wait for each other.
-
-    On PostgreSQL, take transaction-level advisory locks (released at commit
-    or rollback): "every place" shared, then the cells of `place_lock_keys`
-    exclusively, in ascending order; a writer touching more cells takes
-    "every place" exclusively. All writers lock in this one order, so none
-    deadlocks. Call it before looking for stored keys and nearby installations:
-    what a writer that held a lock committed is then visible. SQLite needs
-    nothing: its writers already take turns (``BEGIN IMMEDIATE``).
-    """
-    if session.get_bind().dialect.name != "postgresql" or len(lat) == 0:
-        return
-    keys = place_lock_keys(lat, lon, radius_m)
-    if keys is None:
-        core_connection(session).execute(
-            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ALL_PLACES}
-        )
-        return
-    core_connection(session).execute(
-        sa.text(
-            "SELECT CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(k) "
-            "ELSE pg_advisory_xact_lock(k) END "
-            "FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS t(k, n)"
-        ),
-        {"keys": [_ALL_PLACES, *keys]},
-    ).all()
+def _active_near(kind: sa.ColumnElement[bool]) -> sa.Select:
+    return _located(0).where(
+        Installation.status != "removed",
+        kind,
+        Installation.lat.between(sa.bindparam("south"), sa.bindparam("north")),
+        Installation.lon.between(sa.bindparam("west"), sa.bindparam("east")),
+    )
 
 
 # built once: a single row's search then costs little more than the query itself
-_ACTIVE_NEAR = sa.select(
-    Installation.id, Installation.kind, Installation.lat, Installation.lon, sa.literal(0)
-).where(
-    Installation.status != "removed",
-    Installation.kind.in_(sa.bindparam("kinds", expanding=True)),
-    Installation.lat.between(sa.bindparam("south"), sa.bindparam("north")),
-    Installation.lon.between(sa.bindparam("west"), sa.bindparam("east")),
-)
+_ACTIVE_NEAR = _active_near(Installation.kind.in_(sa.bindparam("kinds", expanding=True)))
 _KNOWN_OR_NEAR = sa.union_all(
-    _ACTIVE_NEAR,
-    sa.select(
-        Installation.id, Installation.kind, Installation.lat, Installation.lon, sa.literal(1)
-    ).where(Installation.uid.in_(sa.bindparam("uids", expanding=True))),
+    _ACTIVE_NEAR, _located(1).where(Installation.uid.in_(sa.bindparam("uids", expanding=True)))
+)
+# one logged row: plain parameters instead of expanding lists, cheaper to run
+_KNOWN_OR_NEAR_ONE = sa.union_all(
+    _active_near(Installation.kind == sa.bindparam("kind")),
+    _located(1).where(Installation.uid == sa.bindparam("uid")),
 )
 
 
@@ -220,19 +171,43 @@ def find_duplicates(
 
 
 def known_or_near(
-    session: Session, rows: Mapping[str, np.ndarray], uids: list[str], radius_m: float
+    session: Session,
+    rows: Mapping[str, np.ndarray],
+    uids: list[str],
+    radius_m: float,
+    *,
+    claim: bool = False,
 ) -> tuple[bool, DuplicateMatches]:
     """Return whether any of `uids` is stored, and the duplicate matches of `rows`, in one query.
 
     Meant for a few rows (one logged installation): the natural keys are bound
-    in one statement with the search around the rows.
+    in one statement with the search around the rows. With `claim`, the places
+    of the rows are claimed first (`claim_places`); for one row on PostgreSQL
+    the locks and the search then go to the server in one round trip.
     """
     if len(rows["lat"]) == 0:
         return False, match_duplicates(rows, [], radius_m)
-    params = {**_search_box(rows, radius_m), "uids": uids}
-    found = core_connection(session).execute(_KNOWN_OR_NEAR, params).all()
+    box = _search_box(rows, radius_m)
+    kinds = box.pop("kinds")
+    if len(uids) == 1 and len(kinds) == 1:  # one logged row
+        query, params = _KNOWN_OR_NEAR_ONE, {**box, "kind": kinds[0], "uid": uids[0]}
+    else:
+        query, params = _KNOWN_OR_NEAR, {**box, "kinds": kinds, "uids": uids}
+    one_trip = claim and query is _KNOWN_OR_NEAR_ONE and _on_postgres(session)
+    keys = place_lock_keys(rows["lat"], rows["lon"], radius_m) if one_trip else None
+    found: Sequence[Sequence[Any]]
+    if keys is not None:
+        found = lock_then_search(session, keys, query, params)
+    else:
+        if claim:
+            claim_places(session, rows["lat"], rows["lon"], radius_m)
+        found = core_connection(session).execute(query, params).all()
     known = any(r[4] for r in found)
     return known, match_duplicates(rows, [r for r in found if not r[4]], radius_m)
+
+
+def _on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def match_duplicates(
@@ -243,6 +218,9 @@ def match_duplicates(
     n = len(lat)
     out = DuplicateMatches(np.full(n, -1), np.full(n, -1), np.full(n, np.nan))
     if n == 0 or radius_m <= 0:
+        return out
+    if n == 1:
+        _match_one(out, rows["kind"][0], unit_vectors(lat, lon), stored, radius_m)
         return out
     kinds = np.asarray(rows["kind"], dtype=object)
     s_id = np.array([r[0] for r in stored], dtype=np.int64)
@@ -256,6 +234,24 @@ def match_duplicates(
         _match_stored(out, ids=s_id[mine], stored_xyz=s_xyz[mine], xyz=xyz, idx=idx, chord=chord)
         _match_batch(out, xyz, idx, chord)
     return out
+
+
+def _match_one(
+    out: DuplicateMatches,
+    kind: object,
+    xyz: np.ndarray,
+    stored: Sequence[Sequence[Any]],
+    radius_m: float,
+) -> None:
+    """Match one new row to the nearest stored row of its kind (what the KD-tree would find)."""
+    mine = [r for r in stored if r[1] == kind]
+    if not mine:
+        return
+    chord = np.sqrt(((unit_vectors([r[2] for r in mine], [r[3] for r in mine]) - xyz) ** 2).sum(1))
+    k = int(np.argmin(chord))
+    if chord[k] < chord_for_metres(radius_m):
+        out.other_id[0] = mine[k][0]
+        out.distance[0] = chord[k] * EARTH_RADIUS_M
 
 
 def _match_stored(
@@ -369,7 +365,7 @@ def store_installations(
     }
     stored = [{**r, **meta} for r in records]
     flags = _duplicate_flags([r["kind"] for r in records], matches, now)
-    if len(records) == 1 and session.get_bind().dialect.name == "postgresql":
+    if len(records) == 1 and _on_postgres(session):
         ids, by_id = insert_one(session, actor, stored[0], records[0], flags=flags, now=now)
         return Stored(ids, stored, by_id)
     stmt = sa.insert(INSTALLATIONS).returning(INSTALLATIONS.c.id, sort_by_parameter_order=True)

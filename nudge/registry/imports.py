@@ -30,9 +30,9 @@ from nudge.geo.regions import (
 )
 from nudge.io.tables import MAX_IMPORT_BYTES, read_table
 from nudge.registry._bind import Bind, owns_transaction, reading, writing
+from nudge.registry._places import claim_places
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
-    claim_places,
     existing_uids,
     scope_problems,
     sites_by_id,

@@ -23,7 +23,6 @@ from nudge.geo.districts import DistrictLayer
 from nudge.registry._bind import Bind, reading, writing
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
-    claim_places,
     known_or_near,
     sites_by_id,
     store_installations,
@@ -35,6 +34,7 @@ from nudge.registry._validate import (
     is_missing,
     validate_installations,
 )
+from nudge.registry._validate_one import checked_row, single_row_cells
 from nudge.registry.audit import changed_values, record_change, snapshot, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
 from nudge.registry.models import Flag, Installation, InstallationPhoto, StatusChange
@@ -66,9 +66,9 @@ EDITABLE_FIELDS = (
 def _single_row(fields: Mapping[str, Any]) -> Columns:
     """Return the fields of one installation as columns of one cell each (no DataFrame)."""
     out: Columns = {"row": np.array([1])}
-    for name, value in fields.items():
+    for name, value in single_row_cells(fields).items():
         cell = np.empty(1, dtype=object)
-        cell[0] = ",".join(value) if name == "themes" and isinstance(value, list | tuple) else value
+        cell[0] = value
         out[name] = cell
     return out
 
@@ -76,6 +76,9 @@ def _single_row(fields: Mapping[str, Any]) -> Columns:
 def _check_one(
     fields: Mapping[str, Any], sites: Mapping[str, SiteInfo], districts: DistrictLayer | None
 ) -> Columns:
+    fast = checked_row(fields, sites=sites, districts=districts)
+    if fast is not None:  # a good row, checked value by value
+        return fast
     checked = validate_installations(_single_row(fields), sites=sites, districts=districts)
     problems = checked.problems
     if not problems:
@@ -200,9 +203,8 @@ def log_in_session(
     """
     actor = actor_in(session, user)
     require(actor, "edit_installations", rows["region_code"][0])
-    claim_places(session, rows["lat"], rows["lon"], duplicate_radius_m)
     uids = installation_uids(rows)
-    known, matches = known_or_near(session, rows, uids, duplicate_radius_m)
+    known, matches = known_or_near(session, rows, uids, duplicate_radius_m, claim=True)
     if known:
         _raise_existing(session, uids[0])
     stored = store_installations(
