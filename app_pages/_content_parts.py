@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -34,22 +35,38 @@ from nudge.ui.tables import localised
 LONG_FIELDS = {"text_kk", "text_ru", "story_kk", "story_ru", "quote_kk", "quote_ru"}
 
 
+def _namer(tr: Translator, section: str) -> Callable[[str], str]:
+    """Return a ``format_func`` that says a code of `section` in the user's language."""
+    return lambda code: tr(f"{section}.{code}")
+
+
+def _collection_box(where: Any, label: str, key: str, tr: Translator) -> str:
+    """Show a choice of collection (in `where`, a column or `st`) and return the one picked."""
+    return str(
+        where.selectbox(tr(label), COLLECTIONS, format_func=_namer(tr, "collections"), key=key)
+    )
+
+
 def browse(library: ContentLibrary, tr: Translator) -> None:
     """Show the library as a table with search and filters."""
     frame = library.frame()
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     text = c1.text_input(tr("content.search"), key="content_search")
     collections = c2.multiselect(
-        tr("content.collection"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),
+        tr("content.collection"),
+        COLLECTIONS,
+        format_func=_namer(tr, "collections"),
         key="content_filter_collection",
-    )  # fmt: skip
+    )
     themes = c3.multiselect(
-        tr("content.themes"), THEMES, format_func=lambda x: tr(f"themes.{x}"), key="content_theme"
+        tr("content.themes"), THEMES, format_func=_namer(tr, "themes"), key="content_theme"
     )
     status = c4.selectbox(
-        tr("content.status"), ["active", "retired", "all"],
-        format_func=lambda s: tr(f"content.{s}"), key="content_status",
-    )  # fmt: skip
+        tr("content.status"),
+        ["active", "retired", "all"],
+        format_func=lambda s: tr(f"content.{s}"),
+        key="content_status",
+    )
     keep = pd.Series(True, index=frame.index)
     if text.strip():
         keep &= frame["id"].isin(search_ids(library, text))
@@ -72,15 +89,14 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator, 
     someone else changed since is refused (in the user's language) and offers to reload.
     """
     c1, c2 = st.columns(2)
-    collection = c1.selectbox(
-        tr("content.collection"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),
-        key="content_edit_collection",
-    )  # fmt: skip
+    collection = _collection_box(c1, "content.collection", "content_edit_collection", tr)
     ids = [str(e.get("id")) for e in library.entries(collection)]
     choice = c2.selectbox(
-        tr("content.entry"), ["", *ids], format_func=lambda i: i or tr("content.new"),
+        tr("content.entry"),
+        ["", *ids],
+        format_func=lambda i: i or tr("content.new"),
         key=f"content_entry_{collection}",
-    )  # fmt: skip
+    )
     prefix, vkey = f"content_field_{collection}_{choice}_", f"content_version_{collection}_{choice}"
     if vkey not in st.session_state or not any(str(k).startswith(prefix) for k in st.session_state):
         st.session_state[vkey] = library.version(choice) if choice else None  # the opened version
@@ -101,17 +117,26 @@ def editor(library: ContentLibrary, campaign: CampaignSettings, tr: Translator, 
     if b1.button(
         tr("common.save"), type="primary", key="content_save", disabled=bool(report.errors)
     ):
-        _save(lambda: library.put(collection, raw, campaign=campaign,
-                                  expected_version=st.session_state[vkey], by=by),
-              prefix, vkey, tr("content.saved", id=raw.get("id")))  # fmt: skip
+        _save(
+            lambda: library.put(
+                collection, raw, campaign=campaign, expected_version=st.session_state[vkey], by=by
+            ),
+            prefix,
+            vkey,
+            tr("content.saved", id=raw.get("id")),
+        )
     if choice:
         retired = library.get(choice)[1].get("status") == "retired"
         change = library.restore if retired else library.retire
         if b2.button(
             tr("content.restore") if retired else tr("content.retire"), key="content_retire"
         ):
-            _save(lambda: change(choice, expected_version=st.session_state[vkey], by=by),
-                  prefix, vkey, tr("content.saved", id=choice))  # fmt: skip
+            _save(
+                lambda: change(choice, expected_version=st.session_state[vkey], by=by),
+                prefix,
+                vkey,
+                tr("content.saved", id=choice),
+            )
     if st.session_state.get("content_stale") == prefix and st.button(
         tr("content.reload_entry"), key="content_reload", icon=":material/refresh:"
     ):
@@ -143,8 +168,11 @@ def _forget_form(prefix: str, vkey: str) -> None:
     st.session_state.pop("content_stale", None)
 
 
-CHOICES = {"kind": ("entry_kinds", PROVERB_KINDS), "status": ("content", STATUSES),
-           "text_ru_kind": ("ru_kinds", RU_KINDS)}  # fmt: skip
+CHOICES = {
+    "kind": ("entry_kinds", PROVERB_KINDS),
+    "status": ("content", STATUSES),
+    "text_ru_kind": ("ru_kinds", RU_KINDS),
+}
 
 
 def _field_input(name: str, value: str, key: str, tr: Translator) -> str:
@@ -154,13 +182,19 @@ def _field_input(name: str, value: str, key: str, tr: Translator) -> str:
         section, options = CHOICES[name]
         shown = ["", *options]
         index = shown.index(value) if value in shown else 0
-        picked = st.selectbox(label, shown, index=index, key=key,
-                              format_func=lambda o: tr(f"{section}.{o}") if o else "—")  # fmt: skip
+        picked = st.selectbox(
+            label,
+            shown,
+            index=index,
+            key=key,
+            format_func=lambda o: tr(f"{section}.{o}") if o else "—",
+        )
         return str(picked)
     if name == "themes":
         chosen = [t.strip() for t in value.split(";") if t.strip() in THEMES]
-        picked_themes = st.multiselect(label, THEMES, default=chosen, key=key,
-                                       format_func=lambda x: tr(f"themes.{x}"))  # fmt: skip
+        picked_themes = st.multiselect(
+            label, THEMES, default=chosen, key=key, format_func=_namer(tr, "themes")
+        )
         return "; ".join(picked_themes)
     widget = st.text_area if name in LONG_FIELDS else st.text_input
     return str(widget(label, value=value, key=key))
@@ -200,20 +234,24 @@ def import_export(
     if upload is not None and st.button(tr("content.import"), key="content_import_go"):
         with ui.guarded():
             report = ui_files.with_upload(
-                upload.name, upload.getvalue(),
+                upload.name,
+                upload.getvalue(),
                 lambda path: import_items(library, path, campaign=campaign, by=by),
-            )  # fmt: skip
+            )
             summary = report.as_dict()
-            st.success(tr("content.imported", added=summary["added"], updated=summary["updated"],
-                          rejected=summary["rejected"]))  # fmt: skip
+            st.success(
+                tr(
+                    "content.imported",
+                    added=summary["added"],
+                    updated=summary["updated"],
+                    rejected=summary["rejected"],
+                )
+            )
             problems = report.validation.errors + report.validation.warnings
             if problems:
                 st.dataframe(_problem_table(problems, tr), hide_index=True, width="stretch")
     st.divider()
-    collection = st.selectbox(
-        tr("content.export"), COLLECTIONS, format_func=lambda c: tr(f"collections.{c}"),
-        key="content_export_collection",
-    )  # fmt: skip
+    collection = _collection_box(st, "content.export", "content_export_collection", tr)
     cols = st.columns(2)
     for col, suffix in zip(cols, (".csv", ".xlsx"), strict=True):
         col.download_button(
@@ -265,28 +303,46 @@ def _rotation_form(
         start = c1.date_input(tr("content.start"), value=next_week, key="rotation_start")
         gap = c2.number_input(tr("content.min_gap"), 0, 52, 3, key="rotation_gap")
         near = c3.number_input(tr("content.neighbours"), 0.0, 5000.0, 500.0, key="rotation_near")
-        solver = c1.selectbox(tr("content.solver"), ROTATION_SOLVERS, key="rotation_solver",
-                              format_func=lambda s: tr(f"content.solver_{s}"),
-                              help=tr("content.solver_help"))  # fmt: skip
+        solver = c1.selectbox(
+            tr("content.solver"),
+            ROTATION_SOLVERS,
+            key="rotation_solver",
+            format_func=lambda s: tr(f"content.solver_{s}"),
+            help=tr("content.solver_help"),
+        )
         build = st.form_submit_button(tr("content.build"), type="primary")
     if not build:
         return
-    params: dict[str, Any] = {"start": start, "flights": int(flights), "flight_weeks": int(weeks),
-              "min_gap": int(gap), "neighbour_distance": float(near), "solver": solver}  # fmt: skip
+    params: dict[str, Any] = {
+        "start": start,
+        "flights": int(flights),
+        "flight_weeks": int(weeks),
+        "min_gap": int(gap),
+        "neighbour_distance": float(near),
+        "solver": solver,
+    }
     city = ui.active_dataset()
     with ui.guarded(), st.spinner(tr("content.building")):
         st.session_state["rotation"] = plan_rotation(
-            plans[label].chosen, library, campaign=campaign, time_limit=60.0,
-            features=None if city is None else city.features, **params,
-        )  # fmt: skip
+            plans[label].chosen,
+            library,
+            campaign=campaign,
+            time_limit=60.0,
+            features=None if city is None else city.features,
+            **params,
+        )
         st.session_state["rotation_inputs"] = (label, plans[label].chosen, params)
         st.session_state["rotation_saved"] = None
 
 
 def _saved_rotations(
-    library: ContentLibrary, campaign: CampaignSettings, tr: Translator, *, owner: str,
+    library: ContentLibrary,
+    campaign: CampaignSettings,
+    tr: Translator,
+    *,
+    owner: str,
     dataset: str,
-) -> None:  # fmt: skip
+) -> None:
     """List the user's saved rotations of this dataset and reopen one (every cell kept)."""
     saved = ui_library.saved_rotations(ui.engine(), dataset=dataset, owner=owner)
     if not saved:
@@ -294,9 +350,11 @@ def _saved_rotations(
     with st.expander(f"{tr('content.saved_rotations')} ({len(saved)})"):
         names = {w.id: f"{w.name} · v{w.version} · {w.updated_at:%Y-%m-%d %H:%M}" for w in saved}
         work_id = st.selectbox(
-            tr("content.saved_rotations"), list(names), format_func=names.__getitem__,
+            tr("content.saved_rotations"),
+            list(names),
+            format_func=names.__getitem__,
             key="rotation_saved_pick",
-        )  # fmt: skip
+        )
         if not st.button(tr("content.open_rotation"), key="rotation_open"):
             return
         city = ui.active_dataset()
@@ -305,9 +363,12 @@ def _saved_rotations(
             payload = work.payload or {}
             inputs = ui_library.rotation_inputs(payload)
             st.session_state["rotation"] = plan_rotation(
-                items=library, campaign=campaign, time_limit=60.0,
-                features=None if city is None else city.features, **inputs,
-            )  # fmt: skip
+                items=library,
+                campaign=campaign,
+                time_limit=60.0,
+                features=None if city is None else city.features,
+                **inputs,
+            )
             params = {k: payload.get(k) for k in ui_library.ROTATION_PARAMS}
             params["start"] = inputs["start"]
             st.session_state["rotation_inputs"] = (payload.get("plan"), inputs["plan"], params)
@@ -320,16 +381,26 @@ def _save_rotation(tr: Translator, *, owner: str, dataset: str) -> None:
     label, sites, params = st.session_state["rotation_inputs"]
     opened = st.session_state.get("rotation_saved")
     c1, c2 = st.columns([3, 1])
-    name = c1.text_input(tr("content.rotation_name"), value=opened[0] if opened else str(label),
-                         key="rotation_save_name")  # fmt: skip
+    name = c1.text_input(
+        tr("content.rotation_name"),
+        value=opened[0] if opened else str(label),
+        key="rotation_save_name",
+    )
     if not c2.button(tr("content.save_rotation"), key="rotation_save", icon=":material/save:"):
         return
     expected = opened[1] if opened and opened[0] == name else None
     with ui.guarded():
-        payload = ui_library.rotation_payload(str(label), sites, st.session_state["rotation"],
-                                              params)  # fmt: skip
-        work = ui_library.save_rotation(ui.engine(), dataset=dataset, owner=owner, name=name,
-                                        payload=payload, expected_version=expected)  # fmt: skip
+        payload = ui_library.rotation_payload(
+            str(label), sites, st.session_state["rotation"], params
+        )
+        work = ui_library.save_rotation(
+            ui.engine(),
+            dataset=dataset,
+            owner=owner,
+            name=name,
+            payload=payload,
+            expected_version=expected,
+        )
         st.session_state["rotation_saved"] = (work.name, work.version)
         st.success(tr("content.rotation_saved", name=work.name, version=work.version))
 
@@ -376,8 +447,9 @@ def rotation_result(result: Any, tr: Translator) -> None:
         col.metric(tr(f"rules.{rule}"), n)
     if result.violations:
         with st.expander(f"{tr('content.violations')} ({len(result.violations)})"):
-            st.dataframe(_violation_table(result.violations[:500], tr), hide_index=True,
-                         width="stretch")  # fmt: skip
+            st.dataframe(
+                _violation_table(result.violations[:500], tr), hide_index=True, width="stretch"
+            )
     st.markdown(f"**{tr('content.calendar')}**")
     st.dataframe(ui_library.calendar_with_texts(result), width="stretch")
     exposure = result.exposure
@@ -392,10 +464,16 @@ def rotation_result(result: Any, tr: Translator) -> None:
     st.dataframe(localised(result.print_orders, tr), hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     c1.download_button(
-        tr("content.download_orders"), data=csv_bytes(result.print_orders),
-        file_name="print_orders.csv", key="rotation_orders", icon=":material/download:",
-    )  # fmt: skip
+        tr("content.download_orders"),
+        data=csv_bytes(result.print_orders),
+        file_name="print_orders.csv",
+        key="rotation_orders",
+        icon=":material/download:",
+    )
     c2.download_button(
-        tr("content.download_workbook"), data=ui_library.rotation_workbook(result),
-        file_name="rotation.xlsx", key="rotation_xlsx", icon=":material/download:",
-    )  # fmt: skip
+        tr("content.download_workbook"),
+        data=ui_library.rotation_workbook(result),
+        file_name="rotation.xlsx",
+        key="rotation_xlsx",
+        icon=":material/download:",
+    )

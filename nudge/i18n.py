@@ -10,29 +10,46 @@ never breaks a page. Texts may hold ``{name}`` placeholders filled by
 
 from __future__ import annotations
 
-import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from nudge._catalogue import (
+    FALLBACK_LANGUAGE,
+    fill,
+    load_details,
+    locale_table,
+    placeholders,
+    said,
+    vocabulary_name,
+)
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "FALLBACK_LANGUAGE",
+    "LANGUAGES",
+    "LANGUAGE_NAMES",
+    "Translator",
+    "coded_text",
+    "detail_text",
+    "error_key",
+    "error_text",
+    "fill_detail",
+    "format_number",
+    "load_details",
+    "load_messages",
+    "missing_keys",
+    "notice_text",
+    "placeholders",
+    "problem_text",
+    "region_name",
+    "translator",
+]
 
 LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"
 LANGUAGE_NAMES: dict[str, str] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
-FALLBACK_LANGUAGE = "en"
-
-
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in table.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, prefix=f"{path}."))
-        else:
-            out[path] = str(value)
-    return out
 
 
 @cache
@@ -47,8 +64,7 @@ def load_messages(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         msg = f"Unknown language {lang!r}; use one of {', '.join(LANGUAGES)}."
         raise ValueError(msg)
-    text = resources.files("nudge").joinpath(f"locales/{lang}.toml").read_text(encoding="utf-8")
-    return _flatten(tomllib.loads(text))
+    return locale_table(lang)
 
 
 def missing_keys() -> dict[str, list[str]]:
@@ -56,11 +72,6 @@ def missing_keys() -> dict[str, list[str]]:
     tables = {lang: load_messages(lang) for lang in LANGUAGES}
     every = set().union(*(set(t) for t in tables.values()))
     return {lang: sorted(every - set(t)) for lang, t in tables.items()}
-
-
-def placeholders(text: str) -> set[str]:
-    """Return the names of the ``{name}`` placeholders in `text`."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 class _KeepMissing(dict[str, Any]):
@@ -110,32 +121,6 @@ def error_key(exc: BaseException) -> str:
     return "errors.NudgeError"
 
 
-@cache
-def load_details() -> dict[str, dict[str, str]]:
-    """Return the details catalogue: per error or problem code, its text in each language.
-
-    The catalogue is every ``nudge/locales/details/*.toml`` file; each holds
-    tables ``[code]`` with keys ``en``, ``ru`` and ``kk`` whose ``{name}``
-    placeholders are filled from the error's `params`.
-
-    Raises
-    ------
-    ValueError
-        When two files define the same code.
-    """
-    out: dict[str, dict[str, str]] = {}
-    folder = resources.files("nudge").joinpath("locales/details")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
-            continue
-        for code, texts in tomllib.loads(entry.read_text(encoding="utf-8")).items():
-            if code in out:
-                msg = f"The detail code {code!r} is defined twice (again in {entry.name})."
-                raise ValueError(msg)
-            out[code] = {lang: str(text) for lang, text in texts.items()}
-    return out
-
-
 def detail_text(
     lang: str | None, code: str | None, params: Mapping[str, object], fallback: str
 ) -> str:
@@ -144,19 +129,8 @@ def detail_text(
     A placeholder that `params` lacks, or a code the catalogue lacks, gives
     `fallback` (the English message the library wrote), never a broken text.
     """
-    if code is None:
-        return fallback
-    texts = load_details().get(code)
-    if texts is None:
-        return fallback
-    language = translator(lang).lang
-    text = texts.get(language) or texts.get(FALLBACK_LANGUAGE)
-    if text is None or not placeholders(text) <= set(params):
-        return fallback
-    try:
-        return fill_detail(text, params, language)
-    except (ValueError, IndexError, KeyError, TypeError):
-        return fallback
+    text = said(code, params, translator(lang).lang, namer=_vocabulary_name)
+    return fallback if text is None else text
 
 
 def fill_detail(text: str, params: Mapping[str, object], lang: str) -> str:
@@ -167,34 +141,13 @@ def fill_detail(text: str, params: Mapping[str, object], lang: str) -> str:
     region's name); a comma-separated value has each part named. Codes a
     vocabulary lacks stay as they are. Any other spec is a format spec.
     """
-    out: list[str] = []
-    for literal, name, spec, conversion in string.Formatter().parse(text):
-        out.append(literal)
-        if name is None:
-            continue
-        value = params[name]
-        if isinstance(value, str) and getattr(value, "code", None) is not None:
-            value = notice_text(value, lang)  # a Notice inside a text is said in `lang` too
-        if conversion:
-            msg = f"Conversions are not used in detail texts: {text!r}"
-            raise ValueError(msg)
-        if spec and (spec == "region" or spec in _sections()):
-            parts = [p.strip() for p in str(value).split(",")]
-            out.append(", ".join(_vocabulary_name(spec, p, lang) for p in parts))
-        else:
-            out.append(format(value, spec or ""))
-    return "".join(out)
-
-
-@cache
-def _sections() -> frozenset[str]:
-    return frozenset(key.split(".", 1)[0] for key in load_messages(FALLBACK_LANGUAGE))
+    return fill(text, params, lang, namer=_vocabulary_name)
 
 
 def _vocabulary_name(section: str, code: str, lang: str) -> str:
     if section == "region":
         return region_name(code, lang)
-    return load_messages(lang).get(f"{section}.{code}", code)
+    return vocabulary_name(section, code, lang)
 
 
 def region_name(code: str, lang: str) -> str:
@@ -239,7 +192,7 @@ def notice_text(notice: str, lang: str | None) -> str:
 
 
 def problem_text(problem: Any, lang: str | None) -> str:
-    """Return the message of a row problem (`RowProblem` or alike) in `lang`."""
+    """Return the message of a problem (`nudge._errors.Problem` or alike) in `lang`."""
     return coded_text(problem, lang, str(problem.message))
 
 

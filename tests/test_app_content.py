@@ -26,8 +26,12 @@ def test_a_stale_save_is_refused_in_the_users_language_and_nothing_is_lost(env: 
     at.text_input(key=key).set_value("Дизайнердің түзетуі").run()
     # meanwhile the administrator changes the same entry in another session
     other = load_library(env.settings)
-    other.put("proverbs", {**other.get("kk-0003")[1], "source": "Әкімшінің түзетуі"},
-              campaign=_campaign(), by="admin")  # fmt: skip
+    other.put(
+        "proverbs",
+        {**other.get("kk-0003")[1], "source": "Әкімшінің түзетуі"},
+        campaign=_campaign(),
+        by="admin",
+    )
     at.button(key="content_save").click().run()
     assert [e.value for e in at.exception] == []
     refusal = " ".join(e.value for e in at.error)
@@ -43,8 +47,10 @@ def test_a_stale_save_is_refused_in_the_users_language_and_nothing_is_lost(env: 
     assert_clean(at)
     stored = {e.id: e for e in read_entries(env.engine)}["kk-0003"]  # type: ignore[arg-type]
     assert (stored.entry["source"], stored.version, stored.updated_by) == (
-        "Екеуінің түзетуі", 3, "designer",
-    )  # fmt: skip
+        "Екеуінің түзетуі",
+        3,
+        "designer",
+    )
 
 
 def test_retiring_an_entry_is_stored_at_once_with_its_version(env: Env) -> None:
@@ -77,8 +83,9 @@ def test_a_rotation_is_saved_on_the_server_and_reopened_in_a_new_session(env: En
     again.button(key="rotation_open").click().run()
     assert_clean(again)
     tr = translator("kk")
-    assert any(tr("content.rotation_opened", name="spring", version=1) == s.value
-               for s in again.success)  # fmt: skip
+    assert any(
+        tr("content.rotation_opened", name="spring", version=1) == s.value for s in again.success
+    )
     pd.testing.assert_frame_equal(again.session_state["rotation"].calendar, built)
     again.button(key="rotation_save").click().run()  # saved over the version it reopened
     assert_clean(again)

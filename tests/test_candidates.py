@@ -114,8 +114,8 @@ def test_user_candidates_file_row_by_row(tmp_path: Path, make_city, at) -> None:
     assert cands["kind"].tolist() == ["banner", "exhibition"]
     assert cands.loc["user/a", "excluded"]
     assert [(p.row, p.message) for p in problems] == [
-        (3, "missing or invalid coordinates"),
-        (4, "unknown kind 'poster'"),
+        (3, "Missing or invalid coordinates."),
+        (4, "Unknown kind 'poster'; use one of banner, exhibition, career."),
     ]
 
 

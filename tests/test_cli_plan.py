@@ -209,7 +209,7 @@ def test_missing_scores_are_computed_and_kept(helsinki_dataset, tmp_path: Path) 
 def test_infeasible_plan_is_explained(city: Path) -> None:
     result = runner.invoke(app, ["plan", str(city), "--count", "9", "--json"])
     assert result.exit_code != 0
-    assert "only 5 banner candidates are eligible, fewer than the 9" in str(result.exception)
+    assert "Only 5 candidate sites may be chosen, fewer than the 9" in str(result.exception)
 
 
 def test_json_is_alone_on_stdout_with_the_exact_solver(city: Path, tmp_path: Path) -> None:

@@ -72,8 +72,10 @@ def test_content_commands_share_the_database_and_audit_who_changed_what(env: Pat
     try:
         stored = {e.id: e for e in read_entries(engine)}
         assert (stored["c1"].status, stored["c1"].version, stored["c1"].updated_by) == (
-            "retired", 2, "nurlan",
-        )  # fmt: skip
+            "retired",
+            2,
+            "nurlan",
+        )
         assert not (env / "geo" / "content").exists()  # no YAML files are written any more
         with engine.connect() as conn:
             rows = conn.exec_driver_sql(
@@ -85,6 +87,9 @@ def test_content_commands_share_the_database_and_audit_who_changed_what(env: Pat
     assert [tuple(r) for r in rows] == [("aigerim", "import")] * 2 + [("nurlan", "retire")]
 
 
+ROTATION_OPTIONS = "--flights 4 --start 2025-03-03 --min-gap 1 --neighbour-distance 300"
+
+
 def test_rotate_json_and_files(env: Path) -> None:
     run("content", "import", str(proverb_csv(env / "p.csv")), code=1)
     plan = gpd.GeoDataFrame(
@@ -93,9 +98,8 @@ def test_rotate_json_and_files(env: Path) -> None:
         crs="EPSG:4326",
     )
     plan.to_file(env / "plan.geojson", driver="GeoJSON")
-    out = run("rotate", str(env / "plan.geojson"), "--flights", "4", "--flight-weeks", "2",
-              "--start", "2025-03-03", "--min-gap", "1", "--neighbour-distance", "300",
-              "--out", str(env / "cal.csv"))  # fmt: skip
+    rotate = ["rotate", str(env / "plan.geojson"), *ROTATION_OPTIONS.split()]
+    out = run(*rotate, "--flight-weeks", "2", "--out", str(env / "cal.csv"))
     assert {"sites", "flights", "assignments", "violations", "exposure_cv", "out"} <= set(out)
     assert (out["sites"], out["flights"], out["assignments"]) == (3, 4, 12)
     assert out["violations"]["neighbour"] == 0
@@ -103,9 +107,8 @@ def test_rotate_json_and_files(env: Path) -> None:
     assert (env / "cal.xlsx").exists()
     assert (env / "cal_print_orders.csv").exists()
     assert (out["solver"], out["status"], out["gap"]) == ("greedy", "greedy with repair", None)
-    exact = run("rotate", str(env / "plan.geojson"), "--flights", "4", "--start", "2025-03-03",
-                "--min-gap", "1", "--neighbour-distance", "300", "--solver", "exact",
-                "--time-limit", "20", "--out", str(env / "exact.csv"))  # fmt: skip
+    solver = ["--solver", "exact", "--time-limit", "20"]
+    exact = run(*rotate, *solver, "--out", str(env / "exact.csv"))
     assert exact["solver"] == "exact" and exact["status"].startswith("optimal")
     assert 0 <= exact["gap"] < 1e-3 and exact["assignments"] == 12
     assert sum(exact["violations"].values()) <= sum(out["violations"].values())
@@ -129,8 +132,17 @@ def test_a_locked_file_without_its_columns_is_refused_in_words(
     locked = env / "locks" / "locked.csv"
     locked.parent.mkdir()
     locked.write_text("site_id,item\na,c1\n", encoding="utf-8")
-    argv = ["nudge", "rotate", str(env / "plan.geojson"), "--start", "2025-03-03", "--out",
-            str(env / "cal.csv"), "--locked", str(locked)]  # fmt: skip
+    argv = [
+        "nudge",
+        "rotate",
+        str(env / "plan.geojson"),
+        "--start",
+        "2025-03-03",
+        "--out",
+        str(env / "cal.csv"),
+        "--locked",
+        str(locked),
+    ]
     monkeypatch.setattr("sys.argv", argv)
     with pytest.raises(SystemExit) as info:
         main()
@@ -144,26 +156,41 @@ def test_a_locked_file_without_its_columns_is_refused_in_words(
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [
-        ("entries.yaml", b"- id: c1\n  text_kk: [\n", "entries.yaml is not valid UTF-8 YAML: "
-         "line 3 is not valid YAML"),
-        ("entries.yaml", b"a:\n\t- b\n", "entries.yaml is not valid UTF-8 YAML: line 2 is not "
-         "valid YAML"),
+        (
+            "entries.yaml",
+            b"- id: c1\n  text_kk: [\n",
+            "entries.yaml is not valid UTF-8 YAML: line 3 is not valid YAML",
+        ),
+        (
+            "entries.yaml",
+            b"a:\n\t- b\n",
+            "entries.yaml is not valid UTF-8 YAML: line 2 is not valid YAML",
+        ),
         ("entries.yaml", b"- 1\n- 2\n", "entries.yaml must hold a YAML list of entries"),
-        ("entries.xlsx", b"PK\x03\x04broken", "entries.xlsx is not a readable XLSX workbook: it "
-         "is damaged or is not an Excel workbook"),
+        (
+            "entries.xlsx",
+            b"PK\x03\x04broken",
+            "entries.xlsx is not a readable XLSX workbook: it "
+            "is damaged or is not an Excel workbook",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_unreadable_content_file_is_named_in_words(
-    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    name: str, content: bytes, says: str,
-) -> None:  # fmt: skip
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: bytes,
+    says: str,
+) -> None:
     from nudge.cli import main
 
     path = env / "uploads" / name
     path.parent.mkdir()
     path.write_bytes(content)
-    monkeypatch.setattr("sys.argv", ["nudge", "content", "import", str(path), "--collection",
-                                      "proverbs", "--json"])  # fmt: skip
+    monkeypatch.setattr(
+        "sys.argv", ["nudge", "content", "import", str(path), "--collection", "proverbs", "--json"]
+    )
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2

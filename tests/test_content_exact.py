@@ -30,11 +30,17 @@ def clique_problem(sites: int, items: int, flights: int, gap: int) -> RotationPr
     ptr = np.arange(sites + 1) * (sites - 1)
     idx = np.concatenate([np.delete(np.arange(sites), i) for i in range(sites)])
     return RotationProblem(
-        eligible=eligible, suitability=np.zeros((sites, items)), weight=weight,
-        gap=np.full(sites, gap), nbr_ptr=ptr, nbr_idx=idx,
-        locked=np.full((sites, flights), -1), themes=np.ones((items, 1), dtype=bool),
-        group=np.zeros(sites, dtype=int), fair=fair_shares(eligible, weight, flights),
-    )  # fmt: skip
+        eligible=eligible,
+        suitability=np.zeros((sites, items)),
+        weight=weight,
+        gap=np.full(sites, gap),
+        nbr_ptr=ptr,
+        nbr_idx=idx,
+        locked=np.full((sites, flights), -1),
+        themes=np.ones((items, 1), dtype=bool),
+        group=np.zeros(sites, dtype=int),
+        fair=fair_shares(eligible, weight, flights),
+    )
 
 
 def test_a_clique_with_enough_entries_is_solved_without_any_clash() -> None:
@@ -57,17 +63,27 @@ def test_too_few_entries_cost_exactly_the_unavoidable_clashes() -> None:
     assert (exact.assign >= 0).all()
     clashes = sum(
         int(np.sum(exact.assign[a, f] == exact.assign[b, f]))
-        for f in range(2) for a in range(5) for b in range(a + 1, 5)
-    )  # fmt: skip
+        for f in range(2)
+        for a in range(5)
+        for b in range(a + 1, 5)
+    )
     assert clashes == 2
 
 
 def test_locked_cells_stay_and_the_result_says_how_it_was_solved(campaign) -> None:
     plan = plan_at([(0, 0), (100, 0), (200, 0)])
     locked = {("s1", 2): "p3"}
-    result = plan_rotation(plan, proverbs(5, themes=THEMES), flights=3, start=START,
-                           campaign=campaign, min_gap=1, locked=locked, solver="exact",
-                           time_limit=30)  # fmt: skip
+    result = plan_rotation(
+        plan,
+        proverbs(5, themes=THEMES),
+        flights=3,
+        start=START,
+        campaign=campaign,
+        min_gap=1,
+        locked=locked,
+        solver="exact",
+        time_limit=30,
+    )
     assert result.calendar.loc["s1"].iloc[1] == "p3"
     assert result.solver == "exact" and result.status.startswith("optimal")
     assert notice_text(result.status, "ru").startswith("оптимально; стоимость")
@@ -89,11 +105,17 @@ def random_problem(seed: int, sites: int, items: int, flights: int) -> RotationP
     if eligible[0].any():
         locked[0, 0] = int(np.flatnonzero(eligible[0])[0])
     return RotationProblem(
-        eligible=eligible, suitability=rng.random((sites, items)), weight=weight,
-        gap=rng.integers(0, 3, sites), nbr_ptr=ptr, nbr_idx=np.nonzero(near)[1],
-        locked=locked, themes=rng.random((items, 3)) < 0.5,
-        group=rng.integers(0, 2, sites), fair=fair_shares(eligible, weight, flights),
-    )  # fmt: skip
+        eligible=eligible,
+        suitability=rng.random((sites, items)),
+        weight=weight,
+        gap=rng.integers(0, 3, sites),
+        nbr_ptr=ptr,
+        nbr_idx=np.nonzero(near)[1],
+        locked=locked,
+        themes=rng.random((items, 3)) < 0.5,
+        group=rng.integers(0, 2, sites),
+        fair=fair_shares(eligible, weight, flights),
+    )
 
 
 @hyp_settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,8 +145,7 @@ def test_large_rotations_keep_the_greedy_and_say_why(campaign, monkeypatch) -> N
     plan = plan_at([(0, 0), (1000, 0)])
     library = proverbs(4, themes=THEMES)
     monkeypatch.setattr("nudge.content.rotation.MAX_CELLS", 3)
-    result = plan_rotation(plan, library, flights=2, start=START, campaign=campaign,
-                           solver="exact")  # fmt: skip
+    result = plan_rotation(plan, library, flights=2, start=START, campaign=campaign, solver="exact")
     assert "too many for the exact solver" in result.status
     assert result.assignments == 4
     assert MAX_CELLS >= 100_000
@@ -134,8 +155,14 @@ def test_large_rotations_keep_the_greedy_and_say_why(campaign, monkeypatch) -> N
 
 def test_an_unknown_solver_is_refused_in_the_users_language(campaign) -> None:
     with pytest.raises(ProfileError, match="Unknown rotation solver 'magic'") as info:
-        plan_rotation(plan_at([(0, 0)]), proverbs(2), flights=1, start=START,
-                      campaign=campaign, solver="magic")  # fmt: skip
+        plan_rotation(
+            plan_at([(0, 0)]),
+            proverbs(2),
+            flights=1,
+            start=START,
+            campaign=campaign,
+            solver="magic",
+        )
     assert "«magic» ротация әдісі белгісіз" in error_text(info.value, "kk")
 
 

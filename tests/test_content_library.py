@@ -22,6 +22,15 @@ def campaign():
     return campaign_from_file()
 
 
+TEST_PROVERB = {
+    "id": "t-1",
+    "kind": "proverb",
+    "text_kk": "Тест мәтіні еңбек.",
+    "themes": ["diligence"],
+    "source": "Test",
+}
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -42,10 +51,10 @@ def test_first_load_seeds_the_database_and_changes_are_stored_at_once(settings) 
     assert library.version(library.proverbs[0]["id"]) == 1
     library.put(
         "proverbs",
-        {"id": "t-1", "kind": "proverb", "text_kk": "Тест мәтіні еңбек.", "themes": ["diligence"],
-         "source": "Test"},
-        campaign=campaign_from_file(), by="designer",
-    )  # fmt: skip
+        TEST_PROVERB,
+        campaign=campaign_from_file(),
+        by="designer",
+    )
     assert library.version("t-1") == 1
     library.retire("t-1", by="designer")
     assert library.version("t-1") == 2
@@ -61,14 +70,15 @@ def test_a_folder_library_round_trips_through_yaml(tmp_path) -> None:
     folder = tmp_path / "content"
     library = load_library(folder=folder)
     assert sorted(p.name for p in folder.glob("*.yaml")) == [
-        "dynasties.yaml", "proverbs.yaml", "winners.yaml",
-    ]  # fmt: skip
+        "dynasties.yaml",
+        "proverbs.yaml",
+        "winners.yaml",
+    ]
     library.put(
         "proverbs",
-        {"id": "t-1", "kind": "proverb", "text_kk": "Тест мәтіні еңбек.", "themes": ["diligence"],
-         "source": "Test"},
+        TEST_PROVERB,
         campaign=campaign_from_file(),
-    )  # fmt: skip
+    )
     library.retire("t-1")
     library.save()
     assert not list(folder.glob(".*"))  # no temporary file left behind
@@ -78,30 +88,58 @@ def test_a_folder_library_round_trips_through_yaml(tmp_path) -> None:
 def test_put_rejects_bad_entry_and_foreign_id(settings, campaign) -> None:
     library = ContentLibrary()
     with pytest.raises(BatchValidationError, match="text_kk is required"):
-        library.put("proverbs", {"id": "x", "kind": "proverb", "themes": "diligence",
-                                 "source": "s"}, campaign=campaign)  # fmt: skip
-    library.put("winners", {"id": "x", "name": "Example winner", "profession": "welder",
-                            "region": "Almaty", "year": 2024, "is_example": True},
-                campaign=campaign)  # fmt: skip
-    with pytest.raises(RecordError, match="already used in winners"):
-        entry = {"id": "x", "kind": "proverb", "text_kk": "Еңбек түбі.", "themes": "diligence",
-                 "source": "s"}  # fmt: skip
+        library.put(
+            "proverbs",
+            {"id": "x", "kind": "proverb", "themes": "diligence", "source": "s"},
+            campaign=campaign,
+        )
+    library.put(
+        "winners",
+        {
+            "id": "x",
+            "name": "Example winner",
+            "profession": "welder",
+            "region": "Almaty",
+            "year": 2024,
+            "is_example": True,
+        },
+        campaign=campaign,
+    )
+    with pytest.raises(RecordError, match="already used in the collection winners"):
+        entry = {
+            "id": "x",
+            "kind": "proverb",
+            "text_kk": "Еңбек түбі.",
+            "themes": "diligence",
+            "source": "s",
+        }
         library.put("proverbs", entry, campaign=campaign)
-    with pytest.raises(RecordError, match="No content entry"):
+    with pytest.raises(RecordError, match="no content entry with the id nope"):
         library.get("nope")
     with pytest.raises(RecordError, match="no folder"):
         library.save()
 
 
 def test_csv_import_reports_every_problem_and_keeps_good_rows(tmp_path, campaign) -> None:
-    path = write_csv(tmp_path / "batch.csv", PROVERB_HEADER, [
-        ["n1", "proverb", "Еңбек түбі – береке.", "", "", "diligence", "Test"],
-        ["n2", "proverb", "Eңбек етсең емерсің", "", "", "diligence", "Test"],
-        ["n3", "proverb", "Терпение и труд всё перетрут", "", "", "diligence", "Test"],
-        ["n4", "saying", "Шебер қол шет қалмайды.", "", "", "mastery;bogus", ""],
-        ["n5", "proverb", "Жұмыла көтерген жүк жеңіл.", "Дружно – не грузно.", "equivalent",
-         "cooperation", "Test"],
-    ])  # fmt: skip
+    path = write_csv(
+        tmp_path / "batch.csv",
+        PROVERB_HEADER,
+        [
+            ["n1", "proverb", "Еңбек түбі – береке.", "", "", "diligence", "Test"],
+            ["n2", "proverb", "Eңбек етсең емерсің", "", "", "diligence", "Test"],
+            ["n3", "proverb", "Терпение и труд всё перетрут", "", "", "diligence", "Test"],
+            ["n4", "saying", "Шебер қол шет қалмайды.", "", "", "mastery;bogus", ""],
+            [
+                "n5",
+                "proverb",
+                "Жұмыла көтерген жүк жеңіл.",
+                "Дружно – не грузно.",
+                "equivalent",
+                "cooperation",
+                "Test",
+            ],
+        ],
+    )
     library = ContentLibrary()
     report = import_items(library, path, campaign=campaign)
     assert report.collection == "proverbs"
@@ -115,10 +153,14 @@ def test_csv_import_reports_every_problem_and_keeps_good_rows(tmp_path, campaign
 
 
 def test_import_of_only_bad_rows_raises_with_all_problems(tmp_path, campaign) -> None:
-    path = write_csv(tmp_path / "bad.csv", PROVERB_HEADER, [
-        ["b1", "proverb", "", "", "", "diligence", "Test"],
-        ["b2", "proverb", "Еңбек.", "", "", "nope", "Test"],
-    ])  # fmt: skip
+    path = write_csv(
+        tmp_path / "bad.csv",
+        PROVERB_HEADER,
+        [
+            ["b1", "proverb", "", "", "", "diligence", "Test"],
+            ["b2", "proverb", "Еңбек.", "", "", "nope", "Test"],
+        ],
+    )
     with pytest.raises(BatchValidationError, match=r"2 problem\(s\)") as info:
         import_items(ContentLibrary(), path, campaign=campaign)
     assert [p.row for p in info.value.problems] == [2, 3]
@@ -128,10 +170,23 @@ def test_xlsx_import_of_winners_and_update(tmp_path, campaign) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(list(FIELDS["winners"][:10]))
-    sheet.append(["w1", "Example winner A", "welder", "Almaty", 2023, "Еңбек түбі – береке.",
-                  None, "a.jpg", "yes", "yes"])  # fmt: skip
-    sheet.append(["w2", "Example winner B", "baker", "Almaty", "next", None, None, None, "no",
-                  "yes"])  # fmt: skip
+    sheet.append(
+        [
+            "w1",
+            "Example winner A",
+            "welder",
+            "Almaty",
+            2023,
+            "Еңбек түбі – береке.",
+            None,
+            "a.jpg",
+            "yes",
+            "yes",
+        ]
+    )
+    sheet.append(
+        ["w2", "Example winner B", "baker", "Almaty", "next", None, None, None, "no", "yes"]
+    )
     path = tmp_path / "winners.xlsx"
     book.save(path)
     library = ContentLibrary()
@@ -148,13 +203,28 @@ def test_xlsx_import_of_winners_and_update(tmp_path, campaign) -> None:
 
 def test_yaml_import_of_dynasties_with_members(tmp_path, campaign) -> None:
     path = tmp_path / "d.yaml"
-    path.write_text(yaml.safe_dump([{
-        "id": "d1", "family_name": "Example family", "field": "railway", "industry": "transport",
-        "region": "Almaty", "city": "Almaty", "generations": 3, "total_years": 110,
-        "members": [{"name": "A", "role": "driver", "years": "1960-1990"}],
-        "story_kk": "Үш буын теміржолда еңбек етті.", "photos": ["p.jpg"], "consent": True,
-        "is_example": True,
-    }], allow_unicode=True))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "id": "d1",
+                    "family_name": "Example family",
+                    "field": "railway",
+                    "industry": "transport",
+                    "region": "Almaty",
+                    "city": "Almaty",
+                    "generations": 3,
+                    "total_years": 110,
+                    "members": [{"name": "A", "role": "driver", "years": "1960-1990"}],
+                    "story_kk": "Үш буын теміржолда еңбек етті.",
+                    "photos": ["p.jpg"],
+                    "consent": True,
+                    "is_example": True,
+                }
+            ],
+            allow_unicode=True,
+        )
+    )
     library = ContentLibrary()
     report = import_items(library, path, campaign=campaign)
     assert report.added == ["d1"]
@@ -164,12 +234,22 @@ def test_yaml_import_of_dynasties_with_members(tmp_path, campaign) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".yaml"])
 def test_export_then_import_round_trips(tmp_path, campaign, suffix) -> None:
     library = ContentLibrary()
-    library.put("dynasties", {
-        "id": "d1", "family_name": "Example family", "field": "railway", "region": "Almaty",
-        "generations": 3, "members": "A|driver|1960-1990;B|engineer|1990-",
-        "story_kk": "Үш буын теміржолда еңбек етті.", "photos": "p1.jpg;p2.jpg",
-        "consent": True, "is_example": True,
-    }, campaign=campaign)  # fmt: skip
+    library.put(
+        "dynasties",
+        {
+            "id": "d1",
+            "family_name": "Example family",
+            "field": "railway",
+            "region": "Almaty",
+            "generations": 3,
+            "members": "A|driver|1960-1990;B|engineer|1990-",
+            "story_kk": "Үш буын теміржолда еңбек етті.",
+            "photos": "p1.jpg;p2.jpg",
+            "consent": True,
+            "is_example": True,
+        },
+        campaign=campaign,
+    )
     path = tmp_path / f"out{suffix}"
     assert export_items(library, path, collection="dynasties") == 1
     again = ContentLibrary()
@@ -191,9 +271,19 @@ def test_unknown_files_are_input_errors(tmp_path, campaign) -> None:
 
 def test_frame_lists_every_entry(campaign) -> None:
     library = ContentLibrary()
-    library.put("winners", {"id": "w", "name": "Example W", "profession": "Welder",
-                            "region": "Almaty", "year": 2024, "is_example": True,
-                            "quote_kk": "Еңбек түбі – береке."}, campaign=campaign)  # fmt: skip
+    library.put(
+        "winners",
+        {
+            "id": "w",
+            "name": "Example W",
+            "profession": "Welder",
+            "region": "Almaty",
+            "year": 2024,
+            "is_example": True,
+            "quote_kk": "Еңбек түбі – береке.",
+        },
+        campaign=campaign,
+    )
     frame = library.frame()
     row = frame.iloc[0]
     assert row["kind"] == "winner"
@@ -242,10 +332,14 @@ def test_library_errors_and_import_problems_speak_the_users_language(tmp_path, c
     assert error_text(info.value, "kk") == (
         "nope белгісі бар жазба жоқ; белгіні кітапханадан тексеріңіз."
     )
-    path = write_csv(tmp_path / "bad.csv", PROVERB_HEADER, [
-        ["b1", "proverb", "", "", "", "diligence", "Test"],
-        ["b2", "proverb", "Еңбек.", "", "", "nope", "Test"],
-    ])  # fmt: skip
+    path = write_csv(
+        tmp_path / "bad.csv",
+        PROVERB_HEADER,
+        [
+            ["b1", "proverb", "", "", "", "diligence", "Test"],
+            ["b2", "proverb", "Еңбек.", "", "", "nope", "Test"],
+        ],
+    )
     with pytest.raises(BatchValidationError) as batch:
         import_items(library, path, campaign=campaign)
     first, second = batch.value.problems
@@ -266,9 +360,10 @@ def test_search_finds_abais_quotations_by_author_in_any_script(query: str, tmp_p
 
     library = load_library(folder=tmp_path / "content")
     abai = {
-        str(item["id"]) for _, item in library.iter_items()
+        str(item["id"])
+        for _, item in library.iter_items()
         if "Абай" in str(item.get("author") or "")
-    }  # fmt: skip
+    }
     assert len(abai) == 5
     assert abai <= search_ids(library, query)
     assert search_ids(library, "Қара сөздер") & abai  # by the source's title

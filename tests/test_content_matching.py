@@ -26,26 +26,38 @@ def library_of(**collections: list[dict]) -> ContentLibrary:
 
 
 def proverb(ident: str, text: str, themes: str, **extra: object) -> dict[str, object]:
-    return {"id": ident, "kind": "proverb", "text_kk": text, "themes": themes, "source": "T",
-            **extra}  # fmt: skip
+    return {
+        "id": ident,
+        "kind": "proverb",
+        "text_kk": text,
+        "themes": themes,
+        "source": "T",
+        **extra,
+    }
 
 
 def site_plan(offsets_m: list[tuple[float, float]], kinds: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"site_id": [f"s{i}" for i in range(len(kinds))], "kind": kinds,
-         "score": np.linspace(10, 20, len(kinds))},
+        {
+            "site_id": [f"s{i}" for i in range(len(kinds))],
+            "kind": kinds,
+            "score": np.linspace(10, 20, len(kinds)),
+        },
         geometry=[Point(LON + dx * M * 1.37, LAT + dy * M) for dx, dy in offsets_m],
         crs="EPSG:4326",
-    )  # fmt: skip
+    )
 
 
 def features_at(rows: list[tuple[str, str, float, float]]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"osm_id": [f"node/{i}" for i in range(len(rows))],
-         "category": [r[0] for r in rows], "subcategory": [r[1] for r in rows]},
+        {
+            "osm_id": [f"node/{i}" for i in range(len(rows))],
+            "category": [r[0] for r in rows],
+            "subcategory": [r[1] for r in rows],
+        },
         geometry=[Point(LON + r[2] * M * 1.37, LAT + r[3] * M) for r in rows],
         crs="EPSG:4326",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -58,14 +70,29 @@ def library() -> ContentLibrary:
             proverb("old", "Ер дәулеті – еңбек.", "diligence", status="retired"),
         ],
         dynasties=[
-            {"id": "rail", "family_name": "Example railway family", "field": "Railway",
-             "region": "Almaty", "city": "Алматы", "generations": 3, "story_kk": "Әулет.",
-             "consent": True, "is_example": True},
-            {"id": "secret", "family_name": "Example hidden family", "field": "railway",
-             "region": "Almaty", "generations": 3, "story_kk": "Әулет.", "consent": False,
-             "is_example": True},
+            {
+                "id": "rail",
+                "family_name": "Example railway family",
+                "field": "Railway",
+                "region": "Almaty",
+                "city": "Алматы",
+                "generations": 3,
+                "story_kk": "Әулет.",
+                "consent": True,
+                "is_example": True,
+            },
+            {
+                "id": "secret",
+                "family_name": "Example hidden family",
+                "field": "railway",
+                "region": "Almaty",
+                "generations": 3,
+                "story_kk": "Әулет.",
+                "consent": False,
+                "is_example": True,
+            },
         ],
-    )  # fmt: skip
+    )
 
 
 def test_school_nearby_favours_learning_and_reason_is_shown(library) -> None:
@@ -121,8 +148,14 @@ def test_examples_are_kept_out_unless_asked(library) -> None:
 def test_railway_dynasty_near_station_in_home_city(library) -> None:
     plan = site_plan([(0, 0), (8000, 0)], ["exhibition", "exhibition"])
     features = features_at([("transit_station", "railway_station", 120, 0)])
-    result = match_content(plan, library, campaign=campaign_from_file(), features=features,
-                           city="Almaty", include_examples=True)  # fmt: skip
+    result = match_content(
+        plan,
+        library,
+        campaign=campaign_from_file(),
+        features=features,
+        city="Almaty",
+        include_examples=True,
+    )
     near, far = result.scores.loc["s0", "rail"], result.scores.loc["s1", "rail"]
     assert near > far > 0
     reasons = result.explain("s0", "rail")
@@ -143,7 +176,7 @@ def test_rules_file_and_errors(tmp_path) -> None:
     assert rules.radius_m == 400
     assert {r.key for r in rules.rules} >= {"education", "railway-field", "transit-short"}
     assert rules.place_key("Алматы") == rules.place_key("Almaty") == "almaty"
-    with pytest.raises(ProfileError, match="unknown fields"):
+    with pytest.raises(ProfileError, match=r"rules are invalid \(x\)"):
         rules_from_mapping({"rule": [{"key": "x", "categories": ["market"], "colour": 1}]})
     with pytest.raises(InputFileError, match="Cannot read the matching rules"):
         rules_from_file(tmp_path / "none.toml")

@@ -19,8 +19,14 @@ def campaign():
 
 
 def proverb(ident: str, text: str, **extra: object) -> dict[str, object]:
-    return {"id": ident, "kind": "proverb", "text_kk": text, "themes": "diligence",
-            "source": "Test anthology", **extra}  # fmt: skip
+    return {
+        "id": ident,
+        "kind": "proverb",
+        "text_kk": text,
+        "themes": "diligence",
+        "source": "Test anthology",
+        **extra,
+    }
 
 
 def test_clean_batch_has_no_problem(campaign) -> None:
@@ -59,10 +65,13 @@ def test_all_problems_reported_with_rows_and_good_rows_kept(campaign) -> None:
 
 def test_near_duplicate_is_a_warning(campaign) -> None:
     report = validate_items(
-        [proverb("a", "Еңбек етсең ерінбей, тояды қарның тіленбей."),
-         proverb("b", "Еңбек етсең ерінбей, тояды қарнын тіленбей!")],
-        collection="proverbs", campaign=campaign,
-    )  # fmt: skip
+        [
+            proverb("a", "Еңбек етсең ерінбей, тояды қарның тіленбей."),
+            proverb("b", "Еңбек етсең ерінбей, тояды қарнын тіленбей!"),
+        ],
+        collection="proverbs",
+        campaign=campaign,
+    )
     assert [p.code for p in report.warnings] == ["near-duplicate"]
     assert report.warnings[0].row == 2
     assert len(report.items) == 2
@@ -72,27 +81,35 @@ def test_duplicate_of_stored_entry_is_caught_but_same_id_is_an_update(campaign) 
     stored = [proverb("a", "Еңбек түбі – береке.")]
     report = validate_items(
         [proverb("a", "Еңбек түбі – береке!"), proverb("z", "Еңбек түбі – береке")],
-        collection="proverbs", campaign=campaign, existing=stored,
-    )  # fmt: skip
+        collection="proverbs",
+        campaign=campaign,
+        existing=stored,
+    )
     assert [(p.row, p.code) for p in report.errors] == [(2, "duplicate")]
 
 
 def test_russian_required_only_when_campaign_says_so(campaign) -> None:
     entry = proverb("a", "Еңбек түбі – береке.")
     assert validate_items([entry], collection="proverbs", campaign=campaign).errors == []
-    bilingual = campaign_from_mapping({"language": {"require_russian": True},
-                                       "formats": {"b": {"max_words": 5, "max_chars": 40,
-                                                         "item_kinds": ["proverb"]}}})  # fmt: skip
+    bilingual = campaign_from_mapping(
+        {
+            "language": {"require_russian": True},
+            "formats": {"b": {"max_words": 5, "max_chars": 40, "item_kinds": ["proverb"]}},
+        }
+    )
     errors = validate_items([entry], collection="proverbs", campaign=bilingual).errors
     assert [e.column for e in errors] == ["text_ru"]
 
 
 def test_russian_text_needs_its_kind_and_kazakh_is_mandatory(campaign) -> None:
     report = validate_items(
-        [proverb("a", "Еңбек түбі – береке.", text_ru="Труд – основа достатка."),
-         proverb("b", "", text_ru="Труд кормит.", text_ru_kind="translation")],
-        collection="proverbs", campaign=campaign,
-    )  # fmt: skip
+        [
+            proverb("a", "Еңбек түбі – береке.", text_ru="Труд – основа достатка."),
+            proverb("b", "", text_ru="Труд кормит.", text_ru_kind="translation"),
+        ],
+        collection="proverbs",
+        campaign=campaign,
+    )
     assert {(p.row, p.column) for p in report.errors} == {(1, "text_ru_kind"), (2, "text_kk")}
 
 
@@ -101,14 +118,22 @@ def test_too_long_for_banner_is_a_warning_and_for_every_format_an_error(campaign
     very_long = "Еңбек " * 30
     report = validate_items(
         [proverb("a", long_line.strip()), proverb("b", very_long.strip())],
-        collection="proverbs", campaign=campaign,
-    )  # fmt: skip
+        collection="proverbs",
+        campaign=campaign,
+    )
     warn = next(p for p in report.warnings if p.code == "too-long-for-format")
     assert warn.row == 1
     assert "banner_6x3" in warn.message
     assert "12 words" in warn.message
-    assert warn.params == {"field": "text_kk", "words": 12, "chars": 71, "format": "banner_6x3",
-                           "max_words": 8, "max_chars": 60, "fitting": "citylight"}  # fmt: skip
+    assert warn.params == {
+        "field": "text_kk",
+        "words": 12,
+        "chars": 71,
+        "format": "banner_6x3",
+        "max_words": 8,
+        "max_chars": 60,
+        "fitting": "citylight",
+    }
     err = next(p for p in report.errors if p.code == "too-long")
     assert err.row == 2
     assert "shorten" in err.message
@@ -118,9 +143,16 @@ def test_too_long_for_banner_is_a_warning_and_for_every_format_an_error(campaign
 
 def test_quote_needs_author_and_example_people_must_say_so(campaign) -> None:
     quote = proverb("q", "Еңбек түбі – береке.", kind="quote")
-    dynasty = {"id": "d1", "family_name": "Қиялбековтар", "field": "railway", "region": "Almaty",
-               "generations": "3", "story_kk": "Үш буын теміржолда еңбек етті.",
-               "is_example": "yes", "consent": "yes"}  # fmt: skip
+    dynasty = {
+        "id": "d1",
+        "family_name": "Қиялбековтар",
+        "field": "railway",
+        "region": "Almaty",
+        "generations": "3",
+        "story_kk": "Үш буын теміржолда еңбек етті.",
+        "is_example": "yes",
+        "consent": "yes",
+    }
     report = validate_items([quote], collection="proverbs", campaign=campaign)
     assert [p.column for p in report.errors] == ["author"]
     report = validate_items([dynasty], collection="dynasties", campaign=campaign)
@@ -130,8 +162,15 @@ def test_quote_needs_author_and_example_people_must_say_so(campaign) -> None:
 
 
 def test_people_without_consent_get_a_warning(campaign) -> None:
-    winner = {"id": "w1", "name": "Example winner", "profession": "welder", "region": "Almaty",
-              "year": 2023, "quote_kk": "Еңбек түбі – береке.", "is_example": True}  # fmt: skip
+    winner = {
+        "id": "w1",
+        "name": "Example winner",
+        "profession": "welder",
+        "region": "Almaty",
+        "year": 2023,
+        "quote_kk": "Еңбек түбі – береке.",
+        "is_example": True,
+    }
     report = validate_items([winner], collection="winners", campaign=campaign)
     assert report.errors == []
     assert [p.column for p in report.warnings] == ["consent"]
@@ -141,11 +180,20 @@ def test_people_without_consent_get_a_warning(campaign) -> None:
 def test_schema_parses_spreadsheet_strings() -> None:
     item, problems = item_from_raw(
         "dynasties",
-        {"id": 7.0, "family_name": "Example", "field": "rail", "region": "Almaty",
-         "generations": "3", "total_years": "120.0", "story_kk": "Әулет",
-         "members": "Асқар|машинист|1960-1995; Ерлан|инженер|1990-",
-         "photos": "a.jpg;b.jpg", "consent": "иә", "is_example": "да"},
-    )  # fmt: skip
+        {
+            "id": 7.0,
+            "family_name": "Example",
+            "field": "rail",
+            "region": "Almaty",
+            "generations": "3",
+            "total_years": "120.0",
+            "story_kk": "Әулет",
+            "members": "Асқар|машинист|1960-1995; Ерлан|инженер|1990-",
+            "photos": "a.jpg;b.jpg",
+            "consent": "иә",
+            "is_example": "да",
+        },
+    )
     assert problems == []
     assert item["id"] == "7"
     assert item["generations"] == 3
@@ -158,9 +206,15 @@ def test_schema_parses_spreadsheet_strings() -> None:
 def test_schema_reports_bad_values() -> None:
     _, problems = item_from_raw(
         "winners",
-        {"id": "bad id", "name": "N", "profession": "p", "region": "r", "year": "soon",
-         "consent": "maybe"},
-    )  # fmt: skip
+        {
+            "id": "bad id",
+            "name": "N",
+            "profession": "p",
+            "region": "r",
+            "year": "soon",
+            "consent": "maybe",
+        },
+    )
     assert {p.column for p in problems if p.severity == "error"} == {"id", "year", "consent"}
 
 
@@ -182,23 +236,31 @@ def test_campaign_user_file_overrides_defaults(tmp_path: Path) -> None:
 def test_campaign_errors(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="does not exist"):
         campaign_from_file(tmp_path / "missing.toml")
-    with pytest.raises(ProfileError, match="needs max_words"):
+    with pytest.raises(ProfileError, match="needs whole max_words"):
         campaign_from_mapping({"formats": {"x": {"max_chars": 3}}})
 
 
 def test_problems_are_said_in_the_designers_language(campaign) -> None:
     rows = [
-        {"id": "d", "kind": "riddle", "text_kk": "Жұмыла көтерген жүк жеңіл.",
-         "themes": "diligence", "source": "s"},
+        {
+            "id": "d",
+            "kind": "riddle",
+            "text_kk": "Жұмыла көтерген жүк жеңіл.",
+            "themes": "diligence",
+            "source": "s",
+        },
         proverb("a", "Еңбек түбі – береке."),
         proverb("b", "Еңбек түбі – береке!"),
         proverb("c", "", text_ru="Труд кормит.", text_ru_kind="translation"),
-    ]  # fmt: skip
+    ]
     report = validate_items(rows, collection="proverbs", campaign=campaign)
     by_code = {p.code: p for p in report.problems}
     choice = by_code["field-choice"]
-    assert choice.params == {"field": "kind", "value": "riddle",
-                             "allowed": "proverb, saying, quote"}  # fmt: skip
+    assert choice.params == {
+        "field": "kind",
+        "value": "riddle",
+        "allowed": "proverb, saying, quote",
+    }
     assert problem_text(choice, "kk") == (
         "kind өрісінің «riddle» мәні рұқсат етілген мәндердің қатарында жоқ: "
         "proverb, saying, quote."
@@ -207,9 +269,12 @@ def test_problems_are_said_in_the_designers_language(campaign) -> None:
     assert problem_text(by_code["duplicate"], "ru") == "Тот же текст, что у записи a."
     assert problem_text(by_code["kazakh-required"], "kk") == "Қазақша мәтін міндетті."
     assert problem_text(by_code["kazakh-required"], "en") == "The Kazakh text is mandatory."
-    bilingual = campaign_from_mapping({"language": {"require_russian": True},
-                                       "formats": {"b": {"max_words": 5, "max_chars": 40,
-                                                         "item_kinds": ["proverb"]}}})  # fmt: skip
+    bilingual = campaign_from_mapping(
+        {
+            "language": {"require_russian": True},
+            "formats": {"b": {"max_words": 5, "max_chars": 40, "item_kinds": ["proverb"]}},
+        }
+    )
     (need_ru,) = validate_items([rows[1]], collection="proverbs", campaign=bilingual).errors
     assert need_ru.code == "russian-required"
     assert problem_text(need_ru, "ru") == "В этой кампании нужен и текст на русском."

@@ -79,7 +79,7 @@ def test_any_layer_with_a_weight_column() -> None:
     assert demand.geometry.iloc[0].within(layer.geometry.iloc[0])
     ones = demand_from_layer(layer, weight_column=None)
     assert ones["weight"].tolist() == [1.0, 1.0, 1.0]
-    with pytest.raises(EmptyDataError, match=r"no 'weight' column"):
+    with pytest.raises(EmptyDataError, match=r"no weight column"):
         demand_from_layer(layer)
     with pytest.raises(EmptyDataError, match=r"1 missing or negative"):
         demand_from_layer(layer.assign(people=[1, -1, 2]), weight_column="people")

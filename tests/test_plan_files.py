@@ -94,7 +94,7 @@ def test_costs_from_toml_and_csv(tmp_path: Path) -> None:
     assert costs_from_file(csv) == {"banner": 100.0, "exhibition": 900.0}
     bad = tmp_path / "bad.csv"
     bad.write_text("kind,cost\nbanner,-1\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"not zero or positive numbers for \['banner'\]"):
+    with pytest.raises(InputFileError, match=r"not zero or positive numbers for banner"):
         costs_from_file(bad)
 
 
@@ -106,8 +106,17 @@ def test_population_and_quota_tables(tmp_path: Path) -> None:
     quota.write_text("district,min,max\nMedeu,2,5\nAlmaly,1,\n")
     assert quota_from_file(quota) == {"Medeu": "2:5", "Almaly": "1:"}
     pop.write_text("district,people\nMedeu,1\n")
-    with pytest.raises(InputFileError, match=r"needs a district column"):
+    with pytest.raises(InputFileError, match=r"needs a name column \(district, ") as info:
         population_from_file(pop)
+    assert info.value.code == "population_table_columns"
+    pop.write_text("district,population\nMedeu,-5\nAlmaly,\n")
+    with pytest.raises(InputFileError, match=r"missing or negative values in population"):
+        population_from_file(pop)
+    pop.write_text("district,population\nMedeu,many\n")
+    with pytest.raises(InputFileError, match=r"Population 'many' of 'Medeu' in pop.csv"):
+        population_from_file(pop)
+    with pytest.raises(InputFileError, match=r"does not exist"):
+        population_from_file(tmp_path / "none.csv")
 
 
 def test_districts_must_be_polygons(tmp_path: Path, shared_data: Path) -> None:

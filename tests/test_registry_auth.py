@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -28,7 +29,7 @@ from nudge.registry import (
     update_installation,
     update_user,
 )
-from nudge.registry.auth import require
+from nudge.registry.auth import UserRef, require
 from nudge.registry.models import User
 
 pytest_plugins = ["registry_support"]
@@ -67,8 +68,14 @@ def test_new_user_values_are_checked(engine: Engine, users: Users) -> None:
     with pytest.raises(RecordError, match="needs at least one region"):
         add_user(engine, username="x1", password="long-enough", role="coordinator", by="admin")
     with pytest.raises(RecordError, match="Only coordinators are limited"):
-        add_user(engine, username="x1", password="long-enough", role="planner",
-                 regions=["ALA"], by="admin")  # fmt: skip
+        add_user(
+            engine,
+            username="x1",
+            password="long-enough",
+            role="planner",
+            regions=["ALA"],
+            by="admin",
+        )
     with pytest.raises(RecordError, match="not allowed"):
         add_user(engine, username="a b/../c", password="long-enough", role="viewer", by="admin")
     with pytest.raises(RecordError, match="already exists"):
@@ -76,37 +83,48 @@ def test_new_user_values_are_checked(engine: Engine, users: Users) -> None:
 
 
 def test_coordinator_of_almaty_cannot_touch_astana(engine: Engine, users: Users) -> None:
-    with pytest.raises(AccessDeniedError, match=r"coordinator of ALA Almaty .* in AST Astana"):
-        log_installation(engine, user=users.almaty, kind="banner", lat=ASTANA[0],
-                         lon=ASTANA[1], installed_on="2025-03-01")  # fmt: skip
-    astana = log_installation(engine, user=users.astana, kind="banner", lat=ASTANA[0],
-                              lon=ASTANA[1], installed_on="2025-03-01")  # fmt: skip
+    with pytest.raises(
+        AccessDeniedError, match=r"coordinates Almaty and may not change records in Astana"
+    ):
+        _banner(engine, users.almaty, ASTANA)
+    astana = _banner(engine, users.astana, ASTANA)
     with pytest.raises(AccessDeniedError, match="may not"):
         change_status(engine, astana.id, "damaged", user=users.almaty)
     with pytest.raises(AccessDeniedError, match="may not"):
         update_installation(engine, astana.id, {"size": "3x6"}, user=users.almaty)
     with pytest.raises(AccessDeniedError, match="may not"):
-        log_publication(engine, user=users.almaty, kind="podcast", title="Әулет",
-                        published_on=date(2025, 3, 1), region="AST")  # fmt: skip
+        _publication(engine, users.almaty, "podcast", "Әулет")
     # moving an own installation into another region is refused too
-    own = log_installation(engine, user=users.almaty, kind="banner", lat=ALMATY[0],
-                           lon=ALMATY[1], installed_on="2025-03-01")  # fmt: skip
-    with pytest.raises(AccessDeniedError, match="in AST Astana"):
-        update_installation(engine, own.id, {"lat": ASTANA[0], "lon": ASTANA[1]},
-                            user=users.almaty)  # fmt: skip
+    own = _banner(engine, users.almaty, ALMATY)
+    with pytest.raises(AccessDeniedError, match="may not change records in Astana"):
+        update_installation(engine, own.id, {"lat": ASTANA[0], "lon": ASTANA[1]}, user=users.almaty)
     assert update_installation(engine, astana.id, {"size": "3x6"}, user=users.planner).size == "3x6"
 
 
 def test_viewer_and_designer_cannot_log_installations(engine: Engine, users: Users) -> None:
     for who in (users.viewer, users.designer):
         with pytest.raises(AccessDeniedError, match="may not log or change installations"):
-            log_installation(engine, user=who, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
-                             installed_on="2025-03-01")  # fmt: skip
+            _banner(engine, who, ALMATY)
     with pytest.raises(AccessDeniedError, match="may not import or change planned sites"):
         import_plan(engine, _plan(), user=users.almaty)
-    pub = log_publication(engine, user=users.designer, kind="tv", title="Еңбек адамы",
-                          published_on=date(2025, 3, 1), region="AST")  # fmt: skip
+    pub = _publication(engine, users.designer, "tv", "Еңбек адамы")
     assert pub.kind == "tv_programme"
+
+
+def _banner(engine: Engine, user: UserRef, point: tuple[float, float]) -> Any:
+    """Log a banner at `point` as `user`."""
+    lat, lon = point
+    return log_installation(
+        engine, user=user, kind="banner", lat=lat, lon=lon, installed_on="2025-03-01"
+    )
+
+
+def _publication(engine: Engine, user: UserRef, kind: str, title: str) -> Any:
+    """Log a publication of `kind` in Astana as `user`."""
+    day = date(2025, 3, 1)
+    return log_publication(
+        engine, user=user, kind=kind, title=title, published_on=day, region="AST"
+    )
 
 
 def _plan() -> gpd.GeoDataFrame:
@@ -120,13 +138,11 @@ def _plan() -> gpd.GeoDataFrame:
 def test_inactive_and_unknown_users_are_refused(engine: Engine, users: Users) -> None:
     update_user(engine, "aigerim", by=users.admin, active=False)
     with pytest.raises(AccessDeniedError, match="Unknown or inactive user 'aigerim'"):
-        log_installation(engine, user="aigerim", kind="banner", lat=ALMATY[0], lon=ALMATY[1],
-                         installed_on="2025-03-01")  # fmt: skip
+        _banner(engine, "aigerim", ALMATY)
     with pytest.raises(AccessDeniedError, match="Wrong user name or password"):
         authenticate(engine, "aigerim", "aigerim-pass")
     with pytest.raises(AccessDeniedError, match="Unknown or inactive user 'ghost'"):
-        log_installation(engine, user="ghost", kind="banner", lat=ALMATY[0], lon=ALMATY[1],
-                         installed_on="2025-03-01")  # fmt: skip
+        _banner(engine, "ghost", ALMATY)
 
 
 def test_user_changes_are_audited(engine: Engine, users: Users) -> None:
@@ -147,17 +163,16 @@ def test_refusals_carry_codes_and_are_said_in_kazakh(engine: Engine, users: User
     assert error_text(info.value, "kk") == "Пайдаланушы аты немесе құпиясөз қате."
     assert error_text(info.value, "ru") == "Неверное имя пользователя или пароль."
     with pytest.raises(AccessDeniedError, match="may not log or change installations") as info:
-        log_installation(engine, user=users.viewer, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
-                         installed_on="2025-03-01")  # fmt: skip
+        _banner(engine, users.viewer, ALMATY)
     assert (info.value.code, info.value.params) == (
-        "denied_edit_installations", {"user": "viewer", "role": "viewer"},
-    )  # fmt: skip
+        "denied_edit_installations",
+        {"user": "viewer", "role": "viewer"},
+    )
     assert error_text(info.value, "kk") == (
         "«viewer» пайдаланушысы (бақылаушы) орнатуларды тіркей немесе өзгерте алмайды."
     )
-    with pytest.raises(AccessDeniedError, match="in AST Astana") as info:
-        log_installation(engine, user=users.almaty, kind="banner", lat=ASTANA[0],
-                         lon=ASTANA[1], installed_on="2025-03-01")  # fmt: skip
+    with pytest.raises(AccessDeniedError, match="may not change records in Astana") as info:
+        _banner(engine, users.almaty, ASTANA)
     assert info.value.code == "denied_outside_regions"
     assert info.value.params == {"user": "aigerim", "regions": "ALA", "region": "AST"}
     assert error_text(info.value, "kk") == (
@@ -211,3 +226,29 @@ def test_session_tokens_keep_a_sign_in_until_expiry_password_change_or_deactivat
     fresh = session_token(engine, users.viewer, secret=secret)
     update_user(engine, "viewer", by=users.admin, active=False)
     assert user_from_token(engine, fresh, secret=secret) is None  # deactivated
+
+
+class _UndoError(Exception):
+    """Raised to roll a test's transaction back."""
+
+
+def test_reads_take_a_session_and_see_its_uncommitted_changes(engine: Engine, users: Users) -> None:
+    from nudge.registry import session_token, user_from_token, write_session
+
+    secret = "test-secret-not-for-production"
+    with pytest.raises(_UndoError), write_session(engine) as session:
+        new = add_user(
+            session, username="newbie", password="long-enough", role="viewer", by="admin"
+        )
+        assert "newbie" in [u.username for u in list_users(session)]
+        assert authenticate(session, "newbie", "long-enough") == new
+        token = session_token(session, new, secret=secret)
+        assert user_from_token(session, token, secret=secret) == new
+        (entry,) = audit_entries(session, table="users", record_id=new.id)
+        assert (entry.action, entry.username, entry.new["role"]) == ("create", "admin", "viewer")
+        raise _UndoError
+    assert "newbie" not in [u.username for u in list_users(engine)]  # rolled back with the caller
+    assert audit_entries(engine, table="users", record_id=new.id) == []
+    with pytest.raises(AccessDeniedError, match="Wrong user name or password"):
+        authenticate(engine, "newbie", "long-enough")
+    assert user_from_token(engine, token, secret=secret) is None

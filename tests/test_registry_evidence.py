@@ -157,7 +157,7 @@ def test_gps_distance_age_and_missing_gps_raise_flags(
 def test_other_regions_cannot_attach(
     engine: Engine, users: Users, installation_id: int, tmp_path: Path
 ) -> None:
-    with pytest.raises(AccessDeniedError, match="coordinator of AST Astana"):
+    with pytest.raises(AccessDeniedError, match="coordinates Astana and may not"):
         attach_photo(engine, installation_id, jpeg_bytes(), user=users.astana, photo_dir=tmp_path)
     assert table_counts(engine)["photos"] == 0
 

@@ -200,7 +200,7 @@ def _central(n: int, count: float | None = None) -> pd.DataFrame:
 
 
 def test_unknown_kind_of_counts(helsinki) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InputFileError, match=r"boardings or pedestrians, not 'walkers'"):
+    with pytest.raises(InputFileError, match=r"boardings, pedestrians, not walkers"):
         validate_profile(_central(12), helsinki, profile=load_profile("banner"), what="walkers")  # type: ignore[arg-type]
 
 

@@ -432,17 +432,10 @@ def solve_exact(
     gap = cost - bound if np.isfinite(bound) else np.inf
     said_cost, said_start = f"{cost:.4g}", f"{start_cost:.4g}"
     if optimal:
-        said = Notice(
-            f"optimal; cost {said_cost} (greedy start {said_start})",
-            code="rotation_exact_optimal",
-            cost=said_cost,
-            start=said_start,
-        )
+        said = Notice(code="rotation_exact_optimal", cost=said_cost, start=said_start)
     else:
         said_bound = f"{bound:.4g}" if np.isfinite(bound) else "−∞"
         said = Notice(
-            f"time limit; cost {said_cost} (greedy start {said_start}), no rotation can cost "
-            f"less than {said_bound}",
             code="rotation_exact_time_limit",
             cost=said_cost,
             start=said_start,

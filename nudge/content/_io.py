@@ -54,12 +54,10 @@ def rows_from_file(
     """
     path = Path(path)
     if not path.is_file():
-        msg = f"The file {path} does not exist; check the path."
-        raise InputFileError(msg, code="content_file_missing", path=Path(path).name)
+        raise InputFileError(code="content_file_missing", path=Path(path).name)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        msg = f"Cannot read {path.name}: use a .yaml, .yml, .csv or .xlsx file."
-        raise InputFileError(msg, code="content_file_kind", file=path.name)
+        raise InputFileError(code="content_file_kind", file=path.name)
     check_size(path, max_bytes=max_bytes)
     if suffix == ".csv":
         return _rows_from_csv(path)
@@ -87,31 +85,22 @@ def _rows_from_yaml(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
         data = yaml.load(decode_text(path.read_bytes()), Loader=_NoAliasLoader)  # noqa: S506
     except _AliasRefused as exc:
         line = exc.args[0]
-        msg = (
-            f"The file {path.name} repeats what line {line} holds through a YAML alias "
-            "(*name). nudge does not follow aliases, so that a small file cannot unfold into "
-            "billions of entries: write each entry out in full."
-        )
-        raise InputFileError(
-            msg, code="content_file_yaml_alias", path=path.name, line=line
-        ) from None
+        raise InputFileError(code="content_file_yaml_alias", path=path.name, line=line) from None
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         reasons = {
-            RecursionError: "nested too deeply",
-            UnicodeDecodeError: "it is neither UTF-8, UTF-16 nor Windows-1251 text",
+            RecursionError: Notice(code="content_yaml_reason_nested"),
+            UnicodeDecodeError: Notice(code="reason_not_text"),
         }
         reason = reasons.get(type(exc)) or _yaml_reason(exc)
-        msg = f"The file {path.name} is not valid UTF-8 YAML: {reason}"
         raise InputFileError(
-            msg, code="content_file_bad_yaml", path=Path(path).name, reason=reason
+            code="content_file_bad_yaml", path=Path(path).name, reason=reason
         ) from None
     if data is None:
         return [], []
     if isinstance(data, Mapping) and len(data) == 1:
         data = next(iter(data.values()))
     if not isinstance(data, list) or not all(isinstance(r, Mapping) for r in data):
-        msg = f"The file {path.name} must hold a YAML list of entries (mappings)."
-        raise InputFileError(msg, code="content_file_not_list", path=Path(path).name)
+        raise InputFileError(code="content_file_not_list", path=Path(path).name)
     return [dict(r) for r in data], list(range(1, len(data) + 1))
 
 
@@ -119,9 +108,9 @@ def _yaml_reason(exc: BaseException) -> str:
     """Say where a YAML file stops being YAML, in words (never PyYAML's multi-line text)."""
     mark = getattr(exc, "problem_mark", None)
     if mark is None:
-        return Notice("it is not YAML", code="content_yaml_reason_invalid")
+        return Notice(code="content_yaml_reason_invalid")
     line = int(mark.line) + 1
-    return Notice(f"line {line} is not valid YAML", code="content_yaml_reason_line", line=line)
+    return Notice(code="content_yaml_reason_line", line=line)
 
 
 def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
@@ -131,8 +120,7 @@ def _rows_from_csv(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     try:
         table = csv_frame(data, path.name)
     except UnicodeDecodeError:
-        msg = f"The file {path.name} is neither UTF-8 nor Windows-1251 text; save it as UTF-8."
-        raise InputFileError(msg, code="content_file_encoding", path=path.name) from None
+        raise InputFileError(code="content_file_encoding", path=path.name) from None
     table.columns = [str(c).strip() for c in table.columns]
     return _filled_rows(table.map(unquote_cell))
 
@@ -144,9 +132,8 @@ def _rows_from_xlsx(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
         if exc.code != "xlsx_unreadable":  # a bomb is said as it is
             raise
         why = exc.params["reason"]
-        msg = f"The file {path.name} is not a readable XLSX workbook: {why}"
         raise InputFileError(
-            msg, code="content_file_bad_xlsx", path=Path(path).name, reason=why
+            code="content_file_bad_xlsx", path=Path(path).name, reason=why
         ) from None
     named = [c for c in table.columns if str(c).strip() and not str(c).startswith("Unnamed: ")]
     table = table[named].rename(columns=lambda c: str(c).strip())
@@ -195,8 +182,7 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[
     if suffix == ".xlsx":
         write_xlsx_atomic(Path(path), {"entries": (list(columns), table)})
         return
-    msg = f"Cannot write {Path(path).name}: use a .yaml, .csv or .xlsx file."
-    raise InputFileError(msg, code="content_file_write_kind", file=Path(path).name)
+    raise InputFileError(code="content_file_write_kind", file=Path(path).name)
 
 
 def write_yaml_atomic(path: Path, data: Any) -> None:

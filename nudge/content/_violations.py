@@ -7,55 +7,72 @@ it had to drop before solving (`dropped_lock`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from nudge._errors import Problem
 from nudge.content._solver import RotationProblem, reachable_themes
 from nudge.content.matching import MatchResult
 from nudge.content.schema import THEMES
 
+_RULES = {
+    "rotation_gap": "gap",
+    "rotation_neighbour": "neighbour",
+    "rotation_theme": "theme",
+    "rotation_unplaced": "unplaced",
+    "rotation_unplaced_kind": "unplaced",
+    "rotation_lock_format": "format",
+    "rotation_lock_no_format": "format",
+}
 
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One rule the rotation could not keep, with where and why.
 
-    `code` names the message in the details catalogue and `params` fills its
-    placeholders, so the app can say it in the user's language
-    (`nudge.i18n.problem_text`).
+class Violation(Problem):
+    """One rule the rotation could not keep: a `Problem` at a `site` and `flight`.
+
+    Its `entry` is the content entry concerned; `rule` names the rule broken.
     """
 
-    rule: str
-    site_id: str | None
-    flight: int | None
-    item_id: str | None
-    message: str
-    code: str | None = None
-    params: dict[str, object] = field(default_factory=dict, compare=False)
+    __slots__ = ()
+
+    @property
+    def rule(self) -> str:
+        """Return the rule broken: gap, neighbour, theme, unplaced, format or locked."""
+        return _RULES.get(self.code or "", "locked")
+
+    @property
+    def site_id(self) -> str | None:
+        """Return the site of the broken rule (`site`)."""
+        return self.site
+
+    @property
+    def item_id(self) -> str | None:
+        """Return the entry of the broken rule (`entry`)."""
+        return self.entry
 
     def as_dict(self) -> dict[str, Any]:
         """Return the violation as a JSON-ready mapping."""
         return {
             "rule": self.rule,
-            "site_id": self.site_id,
+            "site_id": self.site,
             "flight": self.flight,
-            "item_id": self.item_id,
+            "item_id": self.entry,
             "message": self.message,
         }
 
 
-def dropped_lock(site: str, flight: int, item: str, items: pd.DataFrame, why: str) -> Violation:
+def dropped_lock(site: str, flight: int, item: str, items: pd.DataFrame) -> Violation:
     """Return the violation of a lock on an entry that is never placed (`unusable_items`)."""
     status = str(items.at[item, "status"])
-    where = ("locked", site, flight, item, f"lock dropped: {why}")
+    at = Violation(None, site=site, flight=flight, entry=item)
     if status != "active":
         params: dict[str, object] = {"item": item, "status": status}
-        return Violation(*where, code="rotation_lock_status", params=params)
+        return replace(at, code="rotation_lock_status", params=params)
     if not bool(items.at[item, "consent"]):
-        return Violation(*where, code="rotation_lock_no_consent", params={"item": item})
-    return Violation(*where, code="rotation_lock_example", params={"item": item})
+        return replace(at, code="rotation_lock_no_consent", params={"item": item})
+    return replace(at, code="rotation_lock_example", params={"item": item})
 
 
 def check_rotation(
@@ -77,22 +94,20 @@ def check_rotation(
     rows, cols = np.nonzero(placed & (problem.locked >= 0) & (assign != problem.locked))
     for r, c in zip(rows, cols, strict=True):
         item = item_ids[problem.locked[r, c]]
-        message = "the locked entry could not be kept"
-        where = ("locked", ids[r], int(c) + 1, item, message)
-        out.append(Violation(*where, code="rotation_lock_not_kept", params={"item": item}))
+        at = Violation(None, site=ids[r], flight=int(c) + 1, entry=item)
+        out.append(replace(at, code="rotation_lock_not_kept", params={"item": item}))
     rows, cols = np.nonzero(
         placed & ~np.take_along_axis(problem.eligible, np.maximum(assign, 0), 1)
     )
     for r, c in zip(rows, cols, strict=True):
         item = item_ids[assign[r, c]]
         fmt = match.site_format.get(ids[r])
-        why = match.not_fitting.get((str(fmt), item), "the entry may not go on this format")
-        where = ("format", ids[r], int(c) + 1, item, f"locked, but {why}")
+        at = Violation(None, site=ids[r], flight=int(c) + 1, entry=item)
         if fmt is None:
-            out.append(Violation(*where, code="rotation_lock_no_format", params={"item": item}))
+            out.append(replace(at, code="rotation_lock_no_format", params={"item": item}))
         else:
             params = {"item": item, "format": str(fmt)}
-            out.append(Violation(*where, code="rotation_lock_format", params=params))
+            out.append(replace(at, code="rotation_lock_format", params=params))
     return out
 
 
@@ -101,14 +116,12 @@ def _unplaced(assign: np.ndarray, site_ids: list[str], match: MatchResult) -> li
     out = []
     for r, c in zip(rows, cols, strict=True):
         fmt = match.site_format.iloc[r]
-        where = ("unplaced", site_ids[r], int(c) + 1, None)
+        at = Violation(None, site=site_ids[r], flight=int(c) + 1)
         if fmt is None:
-            message = "no format of this campaign takes this site's kind"
-            out.append(Violation(*where, message, code="rotation_unplaced_kind"))
+            out.append(replace(at, code="rotation_unplaced_kind"))
         else:
-            message = f"no placeable entry fits the format {fmt}"
             params: dict[str, object] = {"format": str(fmt)}
-            out.append(Violation(*where, message, code="rotation_unplaced", params=params))
+            out.append(replace(at, code="rotation_unplaced", params=params))
     return out
 
 
@@ -124,13 +137,9 @@ def _gap_violations(
     out = []
     for r, c in zip(*np.nonzero(since), strict=True):
         d, before, gap = int(since[r, c]), int(c) - int(since[r, c]) + 1, int(problem.gap[r])
-        message = (
-            f"shown again {d} flight(s) after flight {before}; the gap is {gap}: "
-            "too few entries fit this site"
-        )
-        where = ("gap", site_ids[r], int(c) + 1, item_ids[assign[r, c]], message)
+        at = Violation(None, site=site_ids[r], flight=int(c) + 1, entry=item_ids[assign[r, c]])
         params: dict[str, object] = {"n": d, "before": before, "gap": gap}
-        out.append(Violation(*where, code="rotation_gap", params=params))
+        out.append(replace(at, code="rotation_gap", params=params))
     return out
 
 
@@ -144,12 +153,10 @@ def _neighbour_violations(
     same = (assign[a] == assign[b]) & (assign[a] >= 0)
     for k, c in zip(*np.nonzero(same), strict=True):
         other = site_ids[b[k]]
-        message = (
-            f"also shown at neighbour {other} in the same flight: too few "
-            "entries fit these neighbouring sites"
+        at = Violation(
+            None, site=site_ids[a[k]], flight=int(c) + 1, entry=item_ids[assign[a[k], c]]
         )
-        where = ("neighbour", site_ids[a[k]], int(c) + 1, item_ids[assign[a[k], c]], message)
-        out.append(Violation(*where, code="rotation_neighbour", params={"neighbour": other}))
+        out.append(replace(at, code="rotation_neighbour", params={"neighbour": other}))
     return out
 
 
@@ -162,12 +169,6 @@ def _theme_violations(
         items = assign[sites].ravel()
         seen = np.asarray(problem.themes[items[items >= 0]].any(axis=0), dtype=bool)
         for t in np.flatnonzero(reachable_themes(problem, sites) & ~seen):
-            message = (
-                f"region {name!r} never sees the theme {THEMES[t]!r}: no cell could "
-                "take it without breaking the gap or neighbour rules"
-            )
             params: dict[str, object] = {"region": name, "theme": THEMES[t]}
-            out.append(
-                Violation("theme", None, None, None, message, code="rotation_theme", params=params)
-            )
+            out.append(Violation(code="rotation_theme", params=params))
     return out

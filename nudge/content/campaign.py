@@ -98,7 +98,6 @@ def campaign_for_settings(settings: Settings, path: Path | str | None = None) ->
 
 def campaign_from_mapping(data: Mapping[str, Any]) -> CampaignSettings:
     """Build the campaign settings from a parsed mapping (the layout of ``campaign.toml``)."""
-    problems: list[str] = []
     where: list[str] = []  # the settings keys at fault, for the translated message
     formats = {}
     for key, raw in dict(data.get("formats", {})).items():
@@ -111,23 +110,18 @@ def campaign_from_mapping(data: Mapping[str, Any]) -> CampaignSettings:
                 max_words=int(raw["max_words"]),
                 max_chars=int(raw["max_chars"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(f"format {key!r}: {exc!r} (needs max_words and max_chars)")
+        except (KeyError, TypeError, ValueError):
             where.append(f"formats.{key}")
             continue
         if formats[key].max_words < 1 or formats[key].max_chars < 1:
-            problems.append(f"format {key!r}: limits must be at least 1")
             where.append(f"formats.{key}")
     threshold = float(dict(data.get("duplicates", {})).get("near_threshold", 0.85))
     if not 0 < threshold <= 1:
-        problems.append(f"duplicates.near_threshold {threshold} must be in (0, 1]")
         where.append("duplicates.near_threshold")
     if not formats:
-        problems.append("no formats defined")
         where.append("formats")
-    if problems:
-        msg = "The campaign settings are invalid: " + "; ".join(problems) + "."
-        raise ProfileError(msg, code="content_campaign_invalid", where=", ".join(where))
+    if where:
+        raise ProfileError(code="content_campaign_invalid", where=", ".join(where))
     language = dict(data.get("language", {}))
     return CampaignSettings(
         require_russian=bool(language.get("require_russian", False)),
@@ -140,12 +134,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        msg = f"The settings file {path} does not exist; check the path."
-        raise InputFileError(msg, code="content_settings_missing", path=str(path)) from None
+        raise InputFileError(code="content_settings_missing", path=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        msg = f"The settings file {path} is not valid TOML: {exc}."
         raise InputFileError(
-            msg, code="content_settings_bad_toml", path=str(path), reason=str(exc)
+            code="content_settings_bad_toml", path=str(path), reason=str(exc)
         ) from None
 
 

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+from nudge._errors import Problem
 
 KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 """Letters of the Kazakh Cyrillic alphabet that Russian does not have."""
@@ -41,18 +42,8 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
-@dataclass(frozen=True, slots=True)
-class TextIssue:
-    """One problem of one text: a short code, a readable message and its severity.
-
-    `code` names the message in the details catalogue and `params` fills its
-    placeholders (see `nudge.i18n.problem_text`).
-    """
-
-    code: str
-    message: str
-    severity: str = "warning"
-    params: dict[str, object] = field(default_factory=dict, compare=False)
+TextIssue = Problem
+"""One problem of one text: a `Problem` with its code and severity (no row or field)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,14 +136,7 @@ def check_kazakh(text: str, *, lists: WordLists | None = None) -> list[TextIssue
         russian = russian_forms(clean, lists=lists)
         if russian:
             words = ", ".join(sorted(set(russian))[:5])
-            issues.append(
-                TextIssue(
-                    code="not-kazakh",
-                    message="the Kazakh text has no Kazakh letter (ә ғ қ ң ө ұ ү һ і) and "
-                    f"Russian word forms ({words}): is it Russian pasted into the Kazakh field?",
-                    params={"words": words},
-                )
-            )
+            issues.append(Problem(code="not-kazakh", params={"words": words}, severity="warning"))
     issues.extend(_degraded_words(clean, lists))
     issues.extend(_typography(text))
     return issues
@@ -165,12 +149,7 @@ def check_russian(text: str) -> list[TextIssue]:
     if kazakh:
         letters = " ".join(kazakh)
         issues.append(
-            TextIssue(
-                code="kazakh-in-russian",
-                message=f"the Russian text holds Kazakh letters ({letters}): is it Kazakh "
-                "text in the Russian field?",
-                params={"letters": letters},
-            )
+            Problem(code="kazakh-in-russian", params={"letters": letters}, severity="warning")
         )
     issues.extend(_typography(text))
     return issues
@@ -182,26 +161,11 @@ def _script_issues(text: str) -> list[TextIssue]:
     if mixed:
         fixed = [fix_lookalikes(w) for w in mixed]
         pairs = ", ".join(f"{w!r} -> {f!r}" for w, f in zip(mixed, fixed, strict=True))
-        issues.append(
-            TextIssue(
-                code="latin-lookalike",
-                message=f"Latin letters inside Cyrillic words: {pairs}; retype them in Cyrillic.",
-                severity="error",
-                params={"words": pairs},
-            )
-        )
+        issues.append(Problem(code="latin-lookalike", params={"words": pairs}, severity="error"))
     foreign = sorted({ch for ch in text if ch in _FOREIGN})
     if foreign:
-        names = ", ".join(f"{ch!r} ({unicodedata.name(ch, '?').lower()})" for ch in foreign)
         fixes = ", ".join(f"{ch} -> {_FOREIGN[ch]}" for ch in foreign)
-        issues.append(
-            TextIssue(
-                code="foreign-letter",
-                message=f"letters of another alphabet: {names}; use the Kazakh ones ({fixes}).",
-                severity="error",
-                params={"fixes": fixes},
-            )
-        )
+        issues.append(Problem(code="foreign-letter", params={"fixes": fixes}, severity="error"))
     return issues
 
 
@@ -213,14 +177,8 @@ def _degraded_words(text: str, lists: WordLists) -> list[TextIssue]:
             continue
         right = lists.degraded.get(low) or _degraded_stem(low, lists)
         if right:
-            issues.append(
-                TextIssue(
-                    code="missing-kazakh-letter",
-                    message=f"{word!r} looks like {' or '.join(repr(r) for r in right)} "
-                    "written without its Kazakh letters.",
-                    params={"word": word, "right": " / ".join(right)},
-                )
-            )
+            params = {"word": word, "right": " / ".join(right)}
+            issues.append(Problem(code="missing-kazakh-letter", params=params, severity="warning"))
     return issues
 
 
@@ -238,29 +196,18 @@ def _typography(text: str) -> list[TextIssue]:
     Its `fixes` parameter lists each fix as a language-neutral replacement
     (``' - ' → ' – '``), so the app can say it in any language.
     """
-    notes, fixes = [], []
+    fixes = []
     if re.search(r"\s-\s", text):
-        notes.append("a hyphen used as a dash (write ' – ')")
         fixes.append("' - ' → ' – '")
     if '"' in text:
-        notes.append("straight quotes (write «...»)")
         fixes.append('"…" → «…»')
     if "  " in text:
-        notes.append("double spaces")
         fixes.append("'  ' → ' '")
     if text != text.strip():
-        notes.append("spaces at the start or end")
         fixes.append("' … ' → '…'")
     first = next((ch for ch in text if ch.isalpha()), "")
     if first and first.islower():
-        notes.append("a lower-case first letter")
         fixes.append(f"'{first}' → '{first.upper()}'")
-    if not notes:
+    if not fixes:
         return []
-    return [
-        TextIssue(
-            code="typography",
-            message="typography: " + "; ".join(notes) + ".",
-            params={"fixes": "; ".join(fixes)},
-        )
-    ]
+    return [Problem(code="typography", params={"fixes": "; ".join(fixes)}, severity="warning")]

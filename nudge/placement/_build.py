@@ -83,8 +83,7 @@ def _without_locked_pairs(
     if not pair_locked.any():
         return conflicts
     n_pairs = int(pair_locked.sum())
-    msg = f"{n_pairs} pair(s) of locked sites are closer than {spacing:g} m; they stay in the plan."
-    warnings.append(Notice(msg, code="plan_locked_too_close", n=n_pairs, spacing=spacing))
+    warnings.append(Notice(code="plan_locked_too_close", n=n_pairs, spacing=spacing))
     return conflicts[~pair_locked]
 
 
@@ -97,12 +96,10 @@ def _quota_limits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the minimum and maximum number of sites per district."""
     if o.quota is not None and not names:
-        msg = "District quotas need districts: give the district polygons too."
-        raise InfeasibleError(msg, code="quota_needs_districts")
+        raise InfeasibleError(code="quota_needs_districts")
     shares = o.population
     if shares is None and names and isinstance(o.quota, str):
         shares = _inputs.demand_shares(weights, demand_groups, names)
         if o.quota.strip().lower() == "proportional":
-            msg = "No population given: district shares follow the demand weight."
-            warnings.append(Notice(msg, code="plan_shares_from_demand"))
+            warnings.append(Notice(code="plan_shares_from_demand"))
     return _districts.quota_bounds(o.quota, names, count=o.count, shares=shares)

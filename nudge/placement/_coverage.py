@@ -59,8 +59,7 @@ def _utm_crs(lon: float, lat: float) -> pyproj.CRS:
 
 def _crs_of(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
     if frame.crs is None:
-        msg = "A layer has no coordinate reference system; set one (e.g. EPSG:4326) first."
-        raise InputFileError(msg, code="plan_layer_without_crs")
+        raise InputFileError(code="plan_layer_without_crs")
     return frame.crs
 
 

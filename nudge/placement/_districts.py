@@ -15,24 +15,17 @@ QuotaSpec = str | tuple[int | None, int | None] | Mapping[str, Any] | None
 
 def no_site_covered(n_districts: int, n_sites: int) -> Notice:
     """Return the warning that a district layer covers none of the candidate sites."""
-    msg = (
-        f"None of the {n_sites} candidate sites lies in any of the {n_districts} districts: "
-        "the district layer is probably of another city or in the wrong coordinate system, "
-        "so district quotas and the per-district table mean nothing."
-    )
-    return Notice(msg, code="plan_districts_cover_no_sites", districts=n_districts, sites=n_sites)
+    return Notice(code="plan_districts_cover_no_sites", districts=n_districts, sites=n_sites)
 
 
 def _parse_pair(text: str) -> tuple[int | None, int | None]:
     low, sep, high = str(text).partition(":")
     if not sep:
-        msg = f"A district quota looks like 'min:max' (e.g. '2:10', ':5', '1:'); got {text!r}."
-        raise InfeasibleError(msg, code="quota_not_min_max", quota=str(text))
+        raise InfeasibleError(code="quota_not_min_max", quota=str(text))
     try:
         return (int(low) if low.strip() else None, int(high) if high.strip() else None)
     except ValueError:
-        msg = f"A district quota needs whole numbers, as in '2:10'; got {text!r}."
-        raise InfeasibleError(msg, code="quota_not_whole_numbers", quota=str(text)) from None
+        raise InfeasibleError(code="quota_not_whole_numbers", quota=str(text)) from None
 
 
 def _pair(value: Any) -> tuple[int | None, int | None]:
@@ -81,9 +74,7 @@ def quota_bounds(
     if isinstance(quota, Mapping):
         unknown = sorted(set(map(str, quota)) - set(names))
         if unknown:
-            msg = f"Quotas name unknown districts {unknown}; districts are {list(names)}."
             raise InfeasibleError(
-                msg,
                 code="quota_unknown_districts",
                 unknown=", ".join(unknown),
                 districts=", ".join(map(str, names)),
@@ -95,9 +86,8 @@ def quota_bounds(
     for g, name in enumerate(names):
         lo, hi = pairs.get(name, (None, None))
         if (lo is not None and lo < 0) or (hi is not None and hi < 0):
-            msg = f"District quotas cannot be negative; district {name} has {lo}:{hi}."
             quota_text = f"{'' if lo is None else lo}:{'' if hi is None else hi}"
-            raise InfeasibleError(msg, code="quota_negative", district=name, quota=quota_text)
+            raise InfeasibleError(code="quota_negative", district=name, quota=quota_text)
         low[g] = lo or 0
         high[g] = NO_LIMIT if hi is None else hi
     return low, high
@@ -107,27 +97,19 @@ def _proportional(
     names: Sequence[str], *, count: int | None, shares: Mapping[str, float] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     if count is None:
-        msg = "Proportional district quotas need a number of sites (count)."
-        raise InfeasibleError(msg, code="quota_proportional_needs_count")
+        raise InfeasibleError(code="quota_proportional_needs_count")
     if shares is None:
-        msg = "Proportional district quotas need a population (or demand) per district."
-        raise InfeasibleError(msg, code="quota_proportional_needs_population")
+        raise InfeasibleError(code="quota_proportional_needs_population")
     missing = [n for n in names if n not in shares]
     if missing:
-        msg = (
-            f"Proportional quotas need a population for every district; missing for {missing}. "
-            f"Known: {sorted(shares)}."
-        )
         raise InfeasibleError(
-            msg,
             code="quota_population_missing",
             missing=", ".join(map(str, missing)),
             known=", ".join(sorted(map(str, shares))),
         )
     weight = np.array([max(float(shares[n]), 0.0) for n in names])
     if weight.sum() <= 0:
-        msg = "Proportional quotas need a positive population in at least one district."
-        raise InfeasibleError(msg, code="quota_population_not_positive")
+        raise InfeasibleError(code="quota_population_not_positive")
     target = count * weight / weight.sum()
     low = np.floor(target + 1e-9).astype(np.int64)
     high = np.ceil(target - 1e-9).astype(np.int64)

@@ -223,15 +223,9 @@ def _read(
 
 
 def _raise_no_plan(*, proven: bool) -> NoReturn:
-    what = "was proven to have no plan" if proven else "found no plan in time"
-    msg = (
-        f"The plan cannot be made: the exact solver {what} that meets the count or "
-        "budget, the spacing, the district quotas and the locked sites together. "
-        "Relax one of them."
-    )
     if proven:
-        raise InfeasibleError(msg, code="plan_exact_infeasible")
-    raise InfeasibleError(msg, code="plan_exact_no_plan_in_time")
+        raise InfeasibleError(code="plan_exact_infeasible")
+    raise InfeasibleError(code="plan_exact_no_plan_in_time")
 
 
 def _covered(p: CoverageProblem, chosen: np.ndarray) -> float:

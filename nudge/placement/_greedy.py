@@ -21,6 +21,7 @@ from nudge.placement._problem import (
     Solution,
     number,
     raise_infeasible,
+    reason,
     relative_gap,
 )
 
@@ -400,29 +401,9 @@ def solve_greedy(p: CoverageProblem, *, swaps: bool = True) -> Solution:
 
 def _short_count_reason(p: CoverageProblem, placed: int, count: int) -> Reason:
     if p.min_spacing > 0:
-        msg = (
-            f"the greedy solver could place only {placed} of the {count} "
-            f"{p.noun} sites {p.min_spacing:g} m apart within the other constraints"
-        )
-        return Reason(
-            msg,
-            code="plan_greedy_short_spaced",
-            params={
-                "placed": placed,
-                "count": count,
-                "spacing": number(p.min_spacing),
-                "kind": p.noun,
-            },
-        )
-    msg = (
-        f"the greedy solver could place only {placed} of the {count} "
-        f"{p.noun} sites within the other constraints"
-    )
-    return Reason(
-        msg,
-        code="plan_greedy_short",
-        params={"placed": placed, "count": count, "kind": p.noun},
-    )
+        spacing = number(p.min_spacing)
+        return reason(code="plan_greedy_short_spaced", placed=placed, count=count, spacing=spacing)
+    return reason(code="plan_greedy_short", placed=placed, count=count)
 
 
 def _raise_if_short(st: _State) -> None:
@@ -432,17 +413,9 @@ def _raise_if_short(st: _State) -> None:
         problems.append(_short_count_reason(p, len(st.order), p.count))
     for g in np.flatnonzero(st.group_count < p.group_min):
         name, got, low = p.group_names[g], int(st.group_count[g]), int(p.group_min[g])
-        msg = f"district {name} got {got} sites, fewer than its minimum of {low}"
-        problems.append(
-            Reason(
-                msg,
-                code="plan_greedy_district_short",
-                params={"district": name, "got": got, "min": low},
-            )
-        )
+        problems.append(reason(code="plan_greedy_district_short", district=name, got=got, min=low))
     if problems:
-        advice = " Try the exact solver, or relax the spacing, quotas or count."
-        raise_infeasible(problems, advice=advice)
+        raise_infeasible(problems)
 
 
 def explain_order(p: CoverageProblem, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from nudge._errors import EmptyDataError, Notice
 from nudge.placement._options import KINDS
-from nudge.placement._problem import Reason, number, raise_infeasible
+from nudge.placement._problem import Reason, number, raise_infeasible, reason
 
 CostSpec = float | Mapping[str, float] | pd.Series | None
 
@@ -19,20 +19,11 @@ CostSpec = float | Mapping[str, float] | pd.Series | None
 def check_options(*, kind: str, radius: float | None, min_spacing: float) -> None:
     problems: list[Reason] = []
     if kind not in KINDS:
-        msg = f"unknown kind {kind!r} (use one of {', '.join(KINDS)})"
-        problems.append(
-            Reason(msg, code="plan_unknown_kind", params={"kind": kind, "kinds": ", ".join(KINDS)})
-        )
+        problems.append(reason(code="plan_unknown_kind", kind=kind, kinds=", ".join(KINDS)))
     if radius is not None and not radius > 0:
-        msg = f"the radius must be positive, not {radius:g} m"
-        problems.append(
-            Reason(msg, code="plan_radius_not_positive", params={"radius": number(radius)})
-        )
+        problems.append(reason(code="plan_radius_not_positive", radius=number(radius)))
     if not min_spacing >= 0:
-        msg = f"the minimum spacing must be zero or positive, not {min_spacing:g} m"
-        problems.append(
-            Reason(msg, code="plan_spacing_negative", params={"spacing": number(min_spacing)})
-        )
+        problems.append(reason(code="plan_spacing_negative", spacing=number(min_spacing)))
     if problems:
         raise_infeasible(problems)
 
@@ -49,11 +40,9 @@ def check_arrays(coverage: Any, weights: np.ndarray, costs: np.ndarray, n_sites:
         )
         raise EmptyDataError(msg)
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        msg = "Demand weights must be finite and zero or positive."
-        raise EmptyDataError(msg, code="demand_weights_invalid")
+        raise EmptyDataError(code="demand_weights_invalid")
     if not weights.sum() > 0:
-        msg = "The demand has no positive weight: there is nothing to cover."
-        raise EmptyDataError(msg, code="demand_nothing_to_cover")
+        raise EmptyDataError(code="demand_nothing_to_cover")
 
 
 def candidate_table(
@@ -65,26 +54,21 @@ def candidate_table(
         table = table[table["kind"] == kind]
     if not len(table):
         found = sorted(candidates["kind"].unique().tolist()) if "kind" in candidates else []
-        msg = f"There are no {kind} candidates (kinds found: {found}); score candidates first."
         raise EmptyDataError(
-            msg, code="plan_no_candidates_of_kind", kind=kind, found=", ".join(map(str, found))
+            code="plan_no_candidates_of_kind", kind=kind, found=", ".join(map(str, found))
         )
     if candidates.crs is None:
-        msg = "The candidates have no coordinate reference system; set one (e.g. EPSG:4326)."
-        raise EmptyDataError(msg, code="plan_candidates_without_crs")
+        raise EmptyDataError(code="plan_candidates_without_crs")
     missing = (table.geometry.isna() | table.geometry.is_empty).to_numpy()
     if missing.any():
-        msg = f"{int(missing.sum())} {kind} candidate(s) without a location were left out."
-        warnings.append(Notice(msg, code="plan_candidates_without_location", n=int(missing.sum())))
+        warnings.append(Notice(code="plan_candidates_without_location", n=int(missing.sum())))
         table = table[~missing]
     ids = table.index.astype(str)
     if ids.duplicated().any():
         dupes = sorted(set(ids[ids.duplicated()]))[:5]
-        msg = f"Candidate ids must be unique; repeated: {dupes}."
-        raise EmptyDataError(msg, code="plan_candidate_ids_repeated", ids=", ".join(dupes))
+        raise EmptyDataError(code="plan_candidate_ids_repeated", ids=", ".join(dupes))
     if "score" not in table.columns:
-        msg = "The candidates have no score; sites are chosen on coverage alone."
-        warnings.append(Notice(msg, code="plan_candidates_without_score"))
+        warnings.append(Notice(code="plan_candidates_without_score"))
     excluded = (
         table["excluded"].fillna(False).astype(bool).to_numpy()
         if "excluded" in table.columns
@@ -110,9 +94,7 @@ def candidate_table(
 
 def demand_table(demand: gpd.GeoDataFrame, weight_column: str) -> tuple[np.ndarray, gpd.GeoSeries]:
     if weight_column not in demand.columns:
-        msg = f"The demand has no {weight_column!r} column; columns: {list(demand.columns)}."
         raise EmptyDataError(
-            msg,
             code="demand_column_missing",
             column=weight_column,
             columns=", ".join(map(str, demand.columns)),
@@ -120,8 +102,7 @@ def demand_table(demand: gpd.GeoDataFrame, weight_column: str) -> tuple[np.ndarr
     weights = pd.to_numeric(demand[weight_column], errors="coerce").to_numpy(dtype=float)
     keep = np.isfinite(weights) & (weights > 0) & demand.geometry.notna().to_numpy()
     if not keep.any():
-        msg = "The demand has no point with a positive weight: there is nothing to cover."
-        raise EmptyDataError(msg, code="demand_nothing_to_cover")
+        raise EmptyDataError(code="demand_nothing_to_cover")
     return weights[keep], demand.geometry[keep]
 
 
@@ -138,35 +119,21 @@ def lock_and_exclude(
     problems: list[Reason] = []
     unknown = [s for s in lock if s not in index]
     if unknown:
-        msg = f"locked site(s) {unknown[:10]} are not among the candidates"
-        problems.append(
-            Reason(
-                msg,
-                code="plan_locked_not_candidates",
-                params={"ids": ", ".join(unknown[:10]), "n": len(unknown)},
-            )
-        )
+        listed = ", ".join(unknown[:10])
+        problems.append(reason(code="plan_locked_not_candidates", ids=listed, n=len(unknown)))
     both = sorted(set(lock) & set(drop))
     if both:
-        msg = f"site(s) {both[:10]} are both locked and excluded"
-        problems.append(
-            Reason(
-                msg,
-                code="plan_locked_and_excluded",
-                params={"ids": ", ".join(both[:10]), "n": len(both)},
-            )
-        )
+        listed = ", ".join(both[:10])
+        problems.append(reason(code="plan_locked_and_excluded", ids=listed, n=len(both)))
     if problems:
         raise_infeasible(problems)
     locked = index.isin(lock)
     if np.any(locked & ~eligible):
         names = list(ids[locked & ~eligible][:5])
-        msg = f"Locked site(s) {names} were excluded by scoring; they stay in the plan."
-        warnings.append(Notice(msg, code="plan_locked_were_excluded", ids=", ".join(names)))
+        warnings.append(Notice(code="plan_locked_were_excluded", ids=", ".join(names)))
     missing = [s for s in drop if s not in index]
     if missing:
-        msg = f"{len(missing)} excluded id(s) are not candidates and were ignored."
-        warnings.append(Notice(msg, code="plan_excluded_not_candidates", n=len(missing)))
+        warnings.append(Notice(code="plan_excluded_not_candidates", n=len(missing)))
     return locked, eligible & ~index.isin(drop)
 
 
@@ -218,11 +185,9 @@ def site_costs(
     table.index = table.index.astype(str)
     base = float(table[kind]) if kind in table.index else 1.0
     if kind not in table.index and not table.index.isin(sites.index).all():
-        msg = f"No cost for kind {kind!r}; sites without their own cost count as 1."
-        warnings.append(Notice(msg, code="plan_no_cost_for_kind", kind=kind))
+        warnings.append(Notice(code="plan_no_cost_for_kind", kind=kind))
     per_site = table.reindex(sites.index.astype(str))
     unknown = set(table.index) - set(KINDS) - set(sites.index.astype(str))
     if unknown:
-        msg = f"{len(unknown)} cost entries match no {kind} candidate and were ignored."
-        warnings.append(Notice(msg, code="plan_cost_entries_unmatched", n=len(unknown)))
+        warnings.append(Notice(code="plan_cost_entries_unmatched", n=len(unknown)))
     return per_site.fillna(base).to_numpy(dtype=float)

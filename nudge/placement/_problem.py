@@ -9,30 +9,24 @@ runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NoReturn
 
 import numpy as np
 from scipy import sparse
 
-from nudge._errors import InfeasibleError
+from nudge._errors import InfeasibleError, Problem
 
 NO_LIMIT = np.iinfo(np.int64).max // 4
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One reason a plan cannot be made: English words, and a detail code to translate them.
+Reason = Problem
+"""One reason a plan cannot be made: a `Problem` whose code is in ``details/placement.toml``."""
 
-    `params` fill the placeholders of `code` in ``nudge/locales/details/placement.toml``.
-    """
 
-    message: str
-    code: str
-    params: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def __str__(self) -> str:
-        return self.message
+def reason(*, code: str, **params: object) -> Problem:
+    """Return the reason `code`, its placeholders filled from `params`."""
+    return Problem(code, params)
 
 
 def number(value: float) -> int | float:
@@ -41,14 +35,14 @@ def number(value: float) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 1e15 else round(value, 3)
 
 
-def raise_infeasible(reasons: Sequence[Reason], *, advice: str = "") -> NoReturn:
+def raise_infeasible(reasons: Sequence[Problem]) -> NoReturn:
     """Raise `InfeasibleError` saying every reason in English.
 
     The error's code and parameters are those of the first reason, so in the
     user's language it says that one; its ``reasons`` parameter holds the
     ``(code, params)`` of every reason.
     """
-    msg = "The plan cannot be made: " + "; ".join(r.message for r in reasons) + "." + advice
+    msg = "The plan cannot be made. " + " ".join(r.message for r in reasons)
     first = reasons[0]
     everything = tuple((r.code, dict(r.params)) for r in reasons)
     raise InfeasibleError(msg, code=first.code, **first.params, reasons=everything)
@@ -188,98 +182,47 @@ def check_feasible(p: CoverageProblem) -> None:
 def _basic_reasons(p: CoverageProblem) -> list[Reason]:
     reasons: list[Reason] = []
     if p.count is None and p.budget is None:
-        msg = "give a number of sites (count) or a budget"
-        reasons.append(Reason(msg, code="plan_count_or_budget_missing"))
+        reasons.append(reason(code="plan_count_or_budget_missing"))
     if p.count is not None and p.count < 1:
-        msg = f"the number of sites must be at least 1, not {p.count}"
-        reasons.append(Reason(msg, code="plan_count_below_one", params={"count": p.count}))
+        reasons.append(reason(code="plan_count_below_one", count=p.count))
     if p.budget is not None and not p.budget > 0:
-        msg = f"the budget must be positive, not {p.budget:g}"
-        reasons.append(
-            Reason(msg, code="plan_budget_not_positive", params={"budget": number(p.budget)})
-        )
+        reasons.append(reason(code="plan_budget_not_positive", budget=number(p.budget)))
     if np.any(p.costs < 0):
-        reasons.append(Reason("site costs must not be negative", code="plan_costs_negative"))
+        reasons.append(reason(code="plan_costs_negative"))
     if not p.eligible.any():
-        msg = f"there is no eligible {p.noun} candidate"
-        reasons.append(Reason(msg, code="plan_no_eligible_candidate", params={"kind": p.noun}))
+        reasons.append(reason(code="plan_no_eligible_candidate", kind=p.noun))
     for g in np.flatnonzero(p.group_min > p.group_max):
         name, low, high = p.group_names[g], int(p.group_min[g]), int(p.group_max[g])
-        msg = f"district {name} has a minimum of {low} sites, above its maximum of {high}"
-        reasons.append(
-            Reason(
-                msg,
-                code="plan_district_min_above_max",
-                params={"district": name, "min": low, "max": high},
-            )
-        )
+        reasons.append(reason(code="plan_district_min_above_max", district=name, min=low, max=high))
     return reasons
 
 
 def _count_reasons(p: CoverageProblem) -> list[Reason]:
-    reasons: list[Reason] = []
     n_locked = int(p.locked.sum())
     if p.count is not None and n_locked > p.count:
-        msg = f"{n_locked} sites are locked but the plan has only {p.count}"
-        reasons.append(
-            Reason(
-                msg, code="plan_locked_above_count", params={"locked": n_locked, "count": p.count}
-            )
-        )
-        return reasons
+        return [reason(code="plan_locked_above_count", locked=n_locked, count=p.count)]
     if not p.exact_count or p.count is None:
-        return reasons
+        return []
     free = _free_sites(p)
     n_eligible = n_locked + int(free.sum())
     if n_eligible < p.count:
-        msg = (
-            f"only {n_eligible} {p.noun} candidates are eligible, "
-            f"fewer than the {p.count} sites asked for"
-        )
-        reasons.append(
-            Reason(
-                msg,
-                code="plan_too_few_eligible",
-                params={"eligible": n_eligible, "count": p.count, "kind": p.noun},
-            )
-        )
-        return reasons
+        return [
+            reason(code="plan_too_few_eligible", eligible=n_eligible, count=p.count, kind=p.noun)
+        ]
     spread = n_locked + _spread_bound(p, free)
     if spread < p.count:
-        msg = (
-            f"at most {spread} {p.noun} sites can be {p.min_spacing:g} m apart, "
-            f"fewer than the {p.count} asked for; lower the minimum spacing or the count"
-        )
-        reasons.append(
-            Reason(
-                msg,
-                code="plan_spacing_too_wide",
-                params={"most": spread, "spacing": number(p.min_spacing), "count": p.count},
-            )
-        )
-    return reasons
+        spacing = number(p.min_spacing)
+        return [reason(code="plan_spacing_too_wide", most=spread, spacing=spacing, count=p.count)]
+    return []
 
 
 def _district_room_reason(p: CoverageProblem, name: str, room: int, need: int) -> Reason:
     if p.min_spacing > 0:
-        msg = (
-            f"district {name} needs {need} sites but only {room} "
-            f"candidates are eligible {p.min_spacing:g} m apart"
+        spacing = number(p.min_spacing)
+        return reason(
+            code="plan_district_room_spaced", district=name, min=need, room=room, spacing=spacing
         )
-        return Reason(
-            msg,
-            code="plan_district_room_spaced",
-            params={
-                "district": name,
-                "min": need,
-                "room": room,
-                "spacing": number(p.min_spacing),
-            },
-        )
-    msg = f"district {name} needs {need} sites but only {room} candidates are eligible"
-    return Reason(
-        msg, code="plan_district_room", params={"district": name, "min": need, "room": room}
-    )
+    return reason(code="plan_district_room", district=name, min=need, room=room)
 
 
 def _group_reasons(p: CoverageProblem) -> list[Reason]:
@@ -293,26 +236,16 @@ def _group_reasons(p: CoverageProblem) -> list[Reason]:
             reasons.append(_district_room_reason(p, name, room, int(p.group_min[g])))
         if locked_g > p.group_max[g]:
             high = int(p.group_max[g])
-            msg = f"district {name} has {locked_g} locked sites but at most {high} are allowed"
             reasons.append(
-                Reason(
-                    msg,
-                    code="plan_district_locked_above_max",
-                    params={"district": name, "locked": locked_g, "max": high},
+                reason(
+                    code="plan_district_locked_above_max", district=name, locked=locked_g, max=high
                 )
             )
     if p.count is None or not len(p.group_names):
         return reasons
     need = int(np.maximum(p.group_min, 0).sum())
     if need > p.count:
-        msg = f"the district minimums add up to {need} sites, more than the {p.count} of the plan"
-        reasons.append(
-            Reason(
-                msg,
-                code="plan_district_minimums_above_count",
-                params={"need": need, "count": p.count},
-            )
-        )
+        reasons.append(reason(code="plan_district_minimums_above_count", need=need, count=p.count))
     if p.exact_count:
         outside = int(((free | p.locked) & (p.groups < 0)).sum())
         inside = [
@@ -321,16 +254,8 @@ def _group_reasons(p: CoverageProblem) -> list[Reason]:
         ]
         most = outside + sum(inside)
         if most < p.count:
-            msg = (
-                f"at most {most} sites fit within the district maximums, "
-                f"fewer than the {p.count} of the plan"
-            )
             reasons.append(
-                Reason(
-                    msg,
-                    code="plan_district_maximums_below_count",
-                    params={"most": most, "count": p.count},
-                )
+                reason(code="plan_district_maximums_below_count", most=most, count=p.count)
             )
     return reasons
 
@@ -343,50 +268,23 @@ def _budget_reasons(p: CoverageProblem) -> list[Reason]:
     locked_cost = float(p.costs[p.locked].sum())
     if locked_cost > p.budget:
         n_locked = int(p.locked.sum())
-        msg = (
-            f"the {n_locked} locked sites cost {locked_cost:g}, "
-            f"more than the budget of {p.budget:g}"
-        )
-        reasons.append(
-            Reason(
-                msg,
-                code="plan_locked_over_budget",
-                params={"locked": n_locked, "cost": number(locked_cost), "budget": budget},
-            )
-        )
-        return reasons
+        cost = number(locked_cost)
+        return [reason(code="plan_locked_over_budget", locked=n_locked, cost=cost, budget=budget)]
     free = _free_sites(p)
     if not p.locked.any() and free.any() and float(p.costs[free].min()) > p.budget:
-        cheapest_cost = float(p.costs[free].min())
-        msg = (
-            f"the cheapest eligible {p.noun} site costs {cheapest_cost:g}, "
-            f"more than the budget of {p.budget:g}"
-        )
+        cheapest = number(float(p.costs[free].min()))
         reasons.append(
-            Reason(
-                msg,
-                code="plan_cheapest_over_budget",
-                params={"cost": number(cheapest_cost), "budget": budget, "kind": p.noun},
-            )
+            reason(code="plan_cheapest_over_budget", cost=cheapest, budget=budget, kind=p.noun)
         )
     extra = 0.0
     for g in range(len(p.group_names)):
         missing = int(p.group_min[g]) - int((p.locked & (p.groups == g)).sum())
         if missing > 0:
-            cheapest = np.sort(p.costs[free & (p.groups == g)])[:missing]
-            extra += float(cheapest.sum())
+            cheapest_g = np.sort(p.costs[free & (p.groups == g)])[:missing]
+            extra += float(cheapest_g.sum())
     if locked_cost + extra > p.budget:
-        msg = (
-            f"meeting the district minimums costs at least {locked_cost + extra:g}, "
-            f"more than the budget of {p.budget:g}"
-        )
-        reasons.append(
-            Reason(
-                msg,
-                code="plan_district_minimums_over_budget",
-                params={"cost": number(locked_cost + extra), "budget": budget},
-            )
-        )
+        cost = number(locked_cost + extra)
+        reasons.append(reason(code="plan_district_minimums_over_budget", cost=cost, budget=budget))
     return reasons
 
 

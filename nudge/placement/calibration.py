@@ -66,12 +66,7 @@ def counts_from_file(path: str | Path) -> tuple[pd.DataFrame, list[RowProblem]]:
     lat, lon = coordinates_of(table, name=f"The counts file {path.name}", file=path.name)
     count_col = find_column(table, ("count", "counts", "pedestrians", "value"))
     if count_col is None:
-        msg = (
-            f"The counts file {path.name} needs a 'count' column; its columns are "
-            f"{', '.join(str(c) for c in table.columns if c != 'row')}."
-        )
         raise InputFileError(
-            msg,
             code="counts_column_missing",
             file=path.name,
             columns=", ".join(str(c) for c in table.columns if c != "row"),
@@ -83,19 +78,10 @@ def counts_from_file(path: str | Path) -> tuple[pd.DataFrame, list[RowProblem]]:
     bad_count = ~(count >= 0).to_numpy(dtype=bool) & ~bad_xy
     raw = table[count_col].to_numpy()
     problems = [
-        RowProblem(
-            int(r), "missing or invalid coordinates", "lat/lon", code="placement_bad_coordinates"
-        )
-        for r in rows[bad_xy]
+        RowProblem(int(r), code="placement_bad_coordinates", column="lat/lon") for r in rows[bad_xy]
     ]
     problems += [
-        RowProblem(
-            int(r),
-            f"count {v!r} is not a number >= 0",
-            "count",
-            code="counts_bad_count",
-            params={"value": str(v)},
-        )
+        RowProblem(int(r), code="counts_bad_count", params={"value": str(v)}, column="count")
         for r, v in zip(rows[bad_count], raw[bad_count], strict=True)
     ]
     period = table[period_col].astype("string") if period_col else pd.NA
@@ -149,14 +135,8 @@ def calibrate_profile(
     dist, idx = cKDTree(cxy).query(shapely.get_coordinates(pts.array))
     far = dist > max_distance
     for row, d in zip(counts["row"].to_numpy()[far], dist[far], strict=True):
-        problems.append(
-            RowProblem(
-                int(row),
-                f"no candidate within {max_distance:g} m ({d:.0f} m)",
-                code="counts_no_candidate_near",
-                params={"max": number(max_distance), "distance": round(float(d))},
-            )
-        )
+        params = {"max": number(max_distance), "distance": round(float(d))}
+        problems.append(RowProblem(int(row), code="counts_no_candidate_near", params=params))
     matched = pd.DataFrame({"cand": idx[~far], "count": counts["count"].to_numpy()[~far]})
     per_site = matched.groupby("cand")["count"].mean()
     signals = [s for s in SIGNALS if f"signal_{s}" in candidates.columns]
@@ -164,18 +144,13 @@ def calibrate_profile(
     y = per_site.to_numpy(dtype=float)
     need = len(signals) + 2
     if len(y) < need:
-        msg = (
-            f"Calibration needs counts at {need} or more different candidate sites; "
-            f"{len(y)} matched. Add counts, or place them closer to candidate sites."
-        )
-        raise ProfileError(msg, code="calibration_too_few_counts", need=need, matched=len(y))
+        raise ProfileError(code="calibration_too_few_counts", need=need, matched=len(y))
     w, b = _fit(x, y)
     loo = np.array([_predict_without(x, y, i) for i in range(len(y))])
     rho = spearmanr(y, loo).statistic if np.ptp(loo) > 0 and np.ptp(y) > 0 else 0.0
     weights = dict(zip(signals, w / w.sum() if w.sum() > 0 else w, strict=True))
     if sum(weights.values()) <= 0:
-        msg = "The counts do not rise with any signal; calibration cannot fit positive weights."
-        raise ProfileError(msg, code="calibration_no_positive_weights")
+        raise ProfileError(code="calibration_no_positive_weights")
     return Calibration(
         profile=profile.with_weights(weights),
         weights=weights,

@@ -334,14 +334,11 @@ def _point_table(path: Path) -> pd.DataFrame:
         lat, lon = coordinates_of(table, name=path.name)
         return table.assign(lat=lat, lon=lon)
     if not path.is_file():
-        msg = f"The candidates file {path} does not exist; check the path."
-        raise InputFileError(msg, code="candidates_file_missing", file=path.name)
+        raise InputFileError(code="candidates_file_missing", file=path.name)
     try:
         frame = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
     except Exception as exc:
-        msg = f"The candidates file {path} could not be read ({type(exc).__name__}: {exc})."
         raise InputFileError(
-            msg,
             code="candidates_file_unreadable",
             file=path.name,
             reason=f"{type(exc).__name__}: {exc}",
@@ -404,20 +401,15 @@ def candidates_from_file(
     rows = table["row"].to_numpy()
     y, x = table["lat"].to_numpy(dtype=float), table["lon"].to_numpy(dtype=float)
     bad_xy = ~(np.isfinite(x) & np.isfinite(y) & (np.abs(y) <= 90) & (np.abs(x) <= 180))
-    problems = [
-        RowProblem(int(r), "missing or invalid coordinates", code="placement_bad_coordinates")
-        for r in rows[bad_xy]
-    ]
+    problems = [RowProblem(int(r), code="placement_bad_coordinates") for r in rows[bad_xy]]
     kind_name = find_column(table, ("kind", "type"))
     kinds = table[kind_name].astype("string").str.strip() if kind_name else None
     kind_col = kinds.fillna(kind).to_numpy() if kinds is not None else np.full(len(table), kind)
     bad_kind = ~np.isin(kind_col, KINDS) & ~bad_xy
+    kinds_allowed = ", ".join(KINDS)
     problems += [
         RowProblem(
-            int(r),
-            f"unknown kind {k!r}",
-            code="candidates_unknown_kind",
-            params={"kind": str(k), "kinds": ", ".join(KINDS)},
+            int(r), code="candidates_unknown_kind", params={"kind": str(k), "kinds": kinds_allowed}
         )
         for r, k in zip(rows[bad_kind], kind_col[bad_kind], strict=True)
     ]
@@ -437,14 +429,7 @@ def candidates_from_file(
     out.index = pd.Index(labels, name="candidate_id")
     dup = out.index.duplicated()
     for cid in out.index[dup]:
-        problems.append(
-            RowProblem(
-                row=0,
-                message=f"duplicate id {cid!r}; the first row is kept",
-                code="candidates_duplicate_id",
-                params={"id": str(cid)},
-            )
-        )
+        problems.append(RowProblem(0, code="candidates_duplicate_id", params={"id": str(cid)}))
     out = out.loc[~dup]
     return mark_exclusions(out, features, buffer=exclusion_buffer), sorted(
         problems, key=lambda p: p.row

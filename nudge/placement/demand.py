@@ -72,16 +72,13 @@ def demand_from_features(
         When the features lack a ``category`` column or none has a positive weight.
     """
     if "category" not in features.columns:
-        msg = "The features have no 'category' column; load them with `nudge load` first."
-        raise EmptyDataError(msg, code="demand_features_without_category")
+        raise EmptyDataError(code="demand_features_without_category")
     table = default_demand_weights()
     if weights is not None:
         table.update({str(k): float(v) for k, v in weights.items()})
     bad = {k: v for k, v in table.items() if not np.isfinite(v) or v < 0}
     if bad:
-        msg = f"Demand weights must be zero or positive numbers; got {bad}."
         raise EmptyDataError(
-            msg,
             code="demand_category_weights_invalid",
             weights=", ".join(f"{k} = {v}" for k, v in bad.items()),
         )
@@ -90,10 +87,7 @@ def demand_from_features(
     keep &= features.geometry.notna().to_numpy()
     if not keep.any():
         found = sorted(features["category"].dropna().unique().tolist())
-        msg = f"None of the features has a positive demand weight (categories found: {found})."
-        raise EmptyDataError(
-            msg, code="demand_no_weighted_feature", found=", ".join(map(str, found))
-        )
+        raise EmptyDataError(code="demand_no_weighted_feature", found=", ".join(map(str, found)))
     kept = features.loc[keep]
     return gpd.GeoDataFrame(
         {"category": kept["category"].astype(str), "weight": weight[keep]},
@@ -132,12 +126,7 @@ def demand_from_layer(
     if weight_column is None:
         weight = pd.Series(1.0, index=layer.index)
     elif weight_column not in layer.columns:
-        msg = (
-            f"The demand layer has no {weight_column!r} column; "
-            f"its columns are {list(layer.columns)}."
-        )
         raise EmptyDataError(
-            msg,
             code="demand_column_missing",
             column=weight_column,
             columns=", ".join(map(str, layer.columns)),
@@ -146,13 +135,11 @@ def demand_from_layer(
         weight = pd.to_numeric(layer[weight_column], errors="coerce")
         bad = int((weight.isna() | (weight < 0)).sum())
         if bad:
-            msg = f"The demand column {weight_column!r} has {bad} missing or negative value(s)."
-            raise EmptyDataError(msg, code="demand_column_bad_values", column=weight_column, n=bad)
+            raise EmptyDataError(code="demand_column_bad_values", column=weight_column, n=bad)
     keep = (weight > 0).to_numpy() & layer.geometry.notna().to_numpy()
     keep &= ~layer.geometry.is_empty.to_numpy()
     if not keep.any():
-        msg = "The demand layer has no feature with a positive weight."
-        raise EmptyDataError(msg, code="demand_layer_nothing_to_cover")
+        raise EmptyDataError(code="demand_layer_nothing_to_cover")
     kept = layer.loc[keep]
     return gpd.GeoDataFrame(
         {"category": category, "weight": weight[keep].astype(float)},
@@ -166,8 +153,7 @@ def combine_demand(*layers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Stack demand layers into one, in EPSG:4326, with a fresh index."""
     parts = [gpd.GeoDataFrame(d[DEMAND_COLUMNS]).to_crs("EPSG:4326") for d in layers if len(d)]
     if not parts:
-        msg = "All demand layers are empty."
-        raise EmptyDataError(msg, code="demand_layers_empty")
+        raise EmptyDataError(code="demand_layers_empty")
     out = pd.concat(parts, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
 
@@ -210,6 +196,5 @@ def demand_from_footfall(
     out = out[["category", "weight", "category_weight", "geometry"]]
     keep = footfall > 0
     if not keep.any():
-        msg = "No public space of the dataset has any estimated footfall to cover."
-        raise EmptyDataError(msg, code="demand_no_footfall")
+        raise EmptyDataError(code="demand_no_footfall")
     return out.loc[keep]

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from nudge._errors import InputFileError
+from nudge._errors import InputFileError, Notice
 from nudge.geo.districts import NAME_FIELDS
+from nudge.geo.regions import population_table_from_file
 from nudge.io.exports import table_with_lonlat, write_geoframe
 from nudge.io.limits import check_degrees, check_size
 from nudge.io.sheets import xlsx_bytes
@@ -26,7 +27,6 @@ from nudge.io.tables import csv_text, frame_from_file
 from nudge.placement._report import PLAN_COLUMNS, PlanResult
 
 ID_COLUMNS = ("site_id", "candidate_id", "id")
-POPULATION_COLUMNS = ("population", "official_population", "pop")
 DISTRICT_COLUMNS = NAME_FIELDS  # the names a district layer may carry, in the same order
 _UNREADABLE = frozenset({"csv_unreadable", "xlsx_unreadable"})
 PLAN_FORMATS = {
@@ -41,8 +41,7 @@ PLAN_FORMATS = {
 def _exists(path: Path, what: str) -> Path:
     path = Path(path)
     if not path.is_file():
-        msg = f"The {what} file {path} does not exist."
-        raise InputFileError(msg, code="plan_file_missing", file=path.name)
+        raise InputFileError(code="plan_file_missing", file=path.name)
     return path
 
 
@@ -65,16 +64,10 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
         if exc.code not in _UNREADABLE:  # too large, a bomb, binary: said as it is
             raise
         reason = exc.params["reason"]  # in words, with its own code
-        msg = f"The {what} file {path.name} cannot be read: {reason}"
-        raise InputFileError(
-            msg, code="plan_file_unreadable", file=path.name, reason=reason
-        ) from exc
+        raise InputFileError(code="plan_file_unreadable", file=path.name, reason=reason) from exc
     except Exception as exc:  # GDAL, Arrow and codecs raise errors of many kinds
         reason = str(exc).replace(str(path), path.name)
-        msg = f"The {what} file {path.name} cannot be read: {reason}"
-        raise InputFileError(
-            msg, code="plan_file_unreadable", file=path.name, reason=reason
-        ) from exc
+        raise InputFileError(code="plan_file_unreadable", file=path.name, reason=reason) from exc
 
 
 def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
@@ -90,10 +83,9 @@ def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
         try:
             text, _ = csv_text(path.read_bytes(), path.name)
         except UnicodeDecodeError as exc:
-            reason = "it is neither UTF-8, UTF-16 nor Windows-1251 text"
-            msg = f"The {what} file {path.name} cannot be read: {reason}"
+            reason = Notice(code="reason_not_text")
             raise InputFileError(
-                msg, code="plan_file_unreadable", file=path.name, reason=reason
+                code="plan_file_unreadable", file=path.name, reason=reason
             ) from exc
         return [s.strip() for s in text.splitlines() if s.strip() and not s.startswith("#")]
     table = read_table(path, what=what)
@@ -101,12 +93,7 @@ def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
     if column is None and table.index.name in ID_COLUMNS:
         return [str(s) for s in table.index]
     if column is None:
-        msg = (
-            f"The {what} file {path} needs a column named one of {', '.join(ID_COLUMNS)}; "
-            f"it has {list(table.columns)}."
-        )
         raise InputFileError(
-            msg,
             code="plan_file_id_column_missing",
             file=path.name,
             allowed=", ".join(ID_COLUMNS),
@@ -127,10 +114,7 @@ def costs_from_file(path: Path) -> dict[str, float]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
-            msg = f"The cost file {path} is not valid TOML: {reason}"
-            raise InputFileError(
-                msg, code="cost_file_bad_toml", file=path.name, reason=reason
-            ) from exc
+            raise InputFileError(code="cost_file_bad_toml", file=path.name, reason=reason) from exc
         flat: dict[str, Any] = {k: v for k, v in data.items() if not isinstance(v, dict)}
         for section in ("kind", "site"):
             flat.update(data.get(section, {}))
@@ -138,9 +122,7 @@ def costs_from_file(path: Path) -> dict[str, float]:
     table = read_table(path, what="cost")
     key = next((c for c in ("kind", *ID_COLUMNS) if c in table.columns), None)
     if key is None or "cost" not in table.columns:
-        msg = f"The cost file {path} needs a 'cost' column and a 'kind' or 'site_id' column."
         raise InputFileError(
-            msg,
             code="cost_file_columns_missing",
             file=path.name,
             columns=", ".join(map(str, table.columns)),
@@ -160,43 +142,22 @@ def _numbers(mapping: dict[str, Any], path: Path) -> dict[str, float]:
             if out[str(k)] < 0:
                 bad.append(k)
     if bad:
-        msg = f"The file {path} has costs that are not zero or positive numbers for {bad[:10]}."
         raise InputFileError(
-            msg, code="cost_file_bad_values", file=path.name, keys=", ".join(map(str, bad[:10]))
+            code="cost_file_bad_values", file=path.name, keys=", ".join(map(str, bad[:10]))
         )
     return out
 
 
 def population_from_file(path: Path) -> dict[str, float]:
-    """Return the population per district from a table.
+    """Return the population per district from a table (`nudge.geo.regions`' one reader).
 
     The table has a district column (``district``, ``district_name``...) and a
-    population column (``population``, ``official_population``...).
+    population column (``population``, ``official_population``, ``pop``).
     """
-    table = read_table(path, what="population")
-    name = next((c for c in DISTRICT_COLUMNS if c in table.columns), None)
-    pop = next((c for c in POPULATION_COLUMNS if c in table.columns), None)
-    if name is None or pop is None:
-        msg = (
-            f"The population file {path} needs a district column "
-            f"({', '.join(DISTRICT_COLUMNS)}) and a population column "
-            f"({', '.join(POPULATION_COLUMNS)}); it has {list(table.columns)}."
-        )
-        raise InputFileError(
-            msg,
-            code="population_file_columns_missing",
-            file=path.name,
-            district_columns=", ".join(DISTRICT_COLUMNS),
-            population_columns=", ".join(POPULATION_COLUMNS),
-            columns=", ".join(map(str, table.columns)),
-        )
-    values = pd.to_numeric(table[pop], errors="coerce")
-    if values.isna().any() or (values < 0).any():
-        msg = f"The population file {path} has missing or negative values in {pop!r}."
-        raise InputFileError(
-            msg, code="population_file_bad_values", file=path.name, column=str(pop)
-        )
-    return {str(n): float(v) for n, v in zip(table[name], values, strict=True)}
+    table = population_table_from_file(
+        path, names=DISTRICT_COLUMNS, read=lambda p: read_table(p, what="population")
+    )
+    return {name: float(value) for name, value in table.items()}
 
 
 def districts_from_file(path: Path) -> gpd.GeoDataFrame:
@@ -212,11 +173,9 @@ def districts_from_file(path: Path) -> gpd.GeoDataFrame:
     """
     table = read_table(path, what="districts")
     if not isinstance(table, gpd.GeoDataFrame) or table.crs is None:
-        msg = f"The districts file {path} must hold polygons with a coordinate reference system."
-        raise InputFileError(msg, code="districts_file_without_crs", file=path.name)
+        raise InputFileError(code="districts_file_without_crs", file=path.name)
     if not table.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        msg = f"The districts file {path} must hold only polygons."
-        raise InputFileError(msg, code="districts_file_not_polygons", file=path.name)
+        raise InputFileError(code="districts_file_not_polygons", file=path.name)
     return _valid_polygons(table, path)
 
 
@@ -237,11 +196,7 @@ def exclusions_from_file(path: Path) -> gpd.GeoDataFrame:
     if not isinstance(table, gpd.GeoDataFrame) or not (
         table.geom_type.isin(["Polygon", "MultiPolygon"]).all()
     ):
-        msg = (
-            f"The exclusion file {path.name} must hold only polygons (the areas where nothing "
-            "may be placed), as GeoJSON, GeoPackage or a shapefile."
-        )
-        raise InputFileError(msg, code="exclusions_file_not_polygons", file=path.name)
+        raise InputFileError(code="exclusions_file_not_polygons", file=path.name)
     if table.crs is None:
         table = table.set_crs(4326)
     return _valid_polygons(table, path)
@@ -264,9 +219,7 @@ def quota_from_file(path: Path) -> dict[str, str]:
     table = read_table(path, what="quota")
     name = next((c for c in DISTRICT_COLUMNS if c in table.columns), None)
     if name is None or not {"min", "max"} & set(table.columns):
-        msg = f"The quota file {path} needs a district column and 'min' and/or 'max' columns."
         raise InputFileError(
-            msg,
             code="quota_file_columns_missing",
             file=path.name,
             district_columns=", ".join(DISTRICT_COLUMNS),
@@ -304,9 +257,8 @@ def plan_to_file(plan: PlanResult | gpd.GeoDataFrame, path: Path) -> Path:
     path = Path(path)
     fmt = PLAN_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        msg = f"Cannot write a plan to {path.name}; use one of {', '.join(PLAN_FORMATS)}."
         raise InputFileError(
-            msg, code="plan_file_format", file=path.name, formats=", ".join(PLAN_FORMATS)
+            code="plan_file_format", file=path.name, formats=", ".join(PLAN_FORMATS)
         )
     sites = plan.chosen if isinstance(plan, PlanResult) else plan
     sites = gpd.GeoDataFrame(sites[PLAN_COLUMNS], geometry="geometry", crs=sites.crs)

@@ -99,12 +99,7 @@ def _source(where: str) -> str:
 def _check_weights(weights: Mapping[str, Any], *, where: str) -> None:
     unknown = sorted(map(str, set(weights) - set(SIGNALS)))
     if unknown:
-        msg = (
-            f"{where} names unknown signal(s) {', '.join(unknown)}; "
-            f"the signals are {', '.join(SIGNALS)}."
-        )
         raise ProfileError(
-            msg,
             code="profile_unknown_signals",
             source=_source(where),
             unknown=", ".join(unknown),
@@ -116,16 +111,13 @@ def _check_weights(weights: Mapping[str, Any], *, where: str) -> None:
         if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v) or v < 0
     }
     if bad:
-        msg = f"{where} has invalid weights {bad}: weights must be numbers of 0 or more."
         raise ProfileError(
-            msg,
             code="profile_weights_invalid",
             source=_source(where),
             weights=", ".join(f"{k} = {v!r}" for k, v in bad.items()),
         )
     if sum(weights.values()) <= 0:
-        msg = f"{where} has all weights 0; give at least one signal a positive weight."
-        raise ProfileError(msg, code="profile_weights_all_zero", source=_source(where))
+        raise ProfileError(code="profile_weights_all_zero", source=_source(where))
 
 
 @cache
@@ -146,8 +138,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
     if kind not in KINDS:
-        msg = f"Unknown kind of site {kind!r}; use one of {', '.join(KINDS)}."
-        raise ProfileError(msg, code="profile_unknown_kind", kind=kind, kinds=", ".join(KINDS))
+        raise ProfileError(code="profile_unknown_kind", kind=kind, kinds=", ".join(KINDS))
     section = raw.get("profiles", {}).get(kind, {})
     weights = {
         k: float(v) if isinstance(v, int | float) else v for k, v in section["weights"].items()
@@ -157,11 +148,7 @@ def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
     decay = raw.get("decay", {})
     function = decay.get("function", "exponential")
     if function not in DECAY_FUNCTIONS:
-        msg = (
-            f"{where}: decay function {function!r} is unknown; use {' or '.join(DECAY_FUNCTIONS)}."
-        )
         raise ProfileError(
-            msg,
             code="profile_unknown_decay",
             source=_source(where),
             function=str(function),
@@ -169,9 +156,8 @@ def _build(raw: Mapping[str, Any], kind: str, *, where: str) -> Profile:
         )
     scale, cutoff = float(decay.get("scale_m", 400)), float(decay.get("cutoff_m", 1200))
     if not 0 < scale <= cutoff:
-        msg = f"{where}: decay needs 0 < scale_m ({scale}) <= cutoff_m ({cutoff})."
         raise ProfileError(
-            msg, code="profile_decay_scale", source=_source(where), scale=scale, cutoff=cutoff
+            code="profile_decay_scale", source=_source(where), scale=scale, cutoff=cutoff
         )
     near = raw.get("near", {})
     transit = raw.get("transit_service", {})
@@ -213,10 +199,7 @@ def profile_from_file(path: str | Path, kind: str) -> Profile:
     try:
         over = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        msg = f"The profile file {path} could not be read as TOML ({exc})."
-        raise ProfileError(
-            msg, code="profile_file_unreadable", file=str(path), reason=str(exc)
-        ) from exc
+        raise ProfileError(code="profile_file_unreadable", file=str(path), reason=str(exc)) from exc
     if "weights" in over:  # a bare [weights] table applies to the kind asked for
         over = {**over, "profiles": {kind: {"weights": over.pop("weights")}}}
     for name, section in over.get("profiles", {}).items():

@@ -43,22 +43,9 @@ PROXY_NOTE = (
     "Scores are a footfall PROXY estimated from OpenStreetMap (places, transit, street network), "
     "not pedestrian counts; calibrate with real counts where you have them."
 )
-NO_STREETS_NOTE = Notice(
-    "The dataset has no walkable streets: straight-line distances are used and the centrality "
-    "signal is 0. Load the city's streets for network distances.",
-    code="score_no_streets",
-)
-NO_ROUTES_NOTE = Notice(
-    "The dataset's source has no public-transport route relations (Geofabrik shapefiles, "
-    "GeoJSON or CSV carry none): the transit_service signal is missing and counts the stops "
-    "and stations nearby instead. Load an .osm.pbf, .osm or Overpass extract for route counts.",
-    code="score_no_routes",
-)
-NO_BUILDINGS_NOTE = Notice(
-    "The dataset's source has no building footprints: the built_intensity signal is missing "
-    "(0). Load an .osm.pbf, .osm or Overpass extract for building floor area.",
-    code="score_no_buildings",
-)
+NO_STREETS_NOTE = Notice(code="score_no_streets")
+NO_ROUTES_NOTE = Notice(code="score_no_routes")
+NO_BUILDINGS_NOTE = Notice(code="score_no_buildings")
 _MIX_EXCLUDE = {"crossing", "worship", "historic", PEDESTRIAN_STREET, BUILT}
 
 
@@ -188,12 +175,7 @@ def _transit_service(
     coverage = route_coverage(stops, routes, crs=crs, radius=profile.transit_radius_m)
     if coverage < profile.transit_min_coverage:
         share = f"{100 * coverage:.0f}"
-        msg = (
-            f"Only {share}% of the dataset's transit stops belong to an OpenStreetMap route "
-            "relation, too few to count the routes at each stop: transit_service counts the "
-            "stops and stations nearby instead (as transit_access does)."
-        )
-        return None, Notice(msg, code="score_routes_sparse", share=share)
+        return None, Notice(code="score_routes_sparse", share=share)
     levels = transit_service_levels(
         cand_xy,
         routes,
@@ -280,8 +262,7 @@ def score_candidates(
         (5th and 95th percentiles) and ``top_share``.
     """
     if candidates.empty:
-        msg = "There are no candidate sites to score; check the dataset and the kind of site."
-        raise EmptyDataError(msg, code="scoring_no_candidates")
+        raise EmptyDataError(code="scoring_no_candidates")
     if profile is None:
         kinds = candidates["kind"].dropna().unique()
         profile = load_profile(str(kinds[0]) if len(kinds) == 1 else "banner")

@@ -374,9 +374,8 @@ class MaximalCoverage:
             When no plan meeting every constraint is found.
         """
         if solver not in SOLVERS:
-            msg = f"Unknown solver {solver!r}; use one of {', '.join(SOLVERS)}."
             raise InfeasibleError(
-                msg, code="plan_unknown_solver", solver=solver, solvers=", ".join(SOLVERS)
+                code="plan_unknown_solver", solver=solver, solvers=", ".join(SOLVERS)
             )
         start = time.perf_counter()
         if solver == "greedy":
@@ -414,11 +413,8 @@ class MaximalCoverage:
             status="given plan",
         )
         unknown = [w for w, q in zip(wanted, pos, strict=True) if q < 0]
-        msg = f"{len(unknown)} site id(s) of the given plan are not candidates: {unknown[:5]}"
         extra = (
-            Notice(
-                msg, code="plan_given_not_candidates", n=len(unknown), ids=", ".join(unknown[:5])
-            ),
+            Notice(code="plan_given_not_candidates", n=len(unknown), ids=", ".join(unknown[:5])),
         )
         return self._result(solution, 0.0, extra=extra if unknown else ())
 

@@ -31,7 +31,7 @@ from scipy.optimize import nnls
 from scipy.spatial import cKDTree
 from scipy.stats import kendalltau, rankdata, spearmanr
 
-from nudge._errors import InputFileError, Notice, RowProblem
+from nudge._errors import InputFileError, RowProblem
 from nudge.osm.datasets import CityDataset
 from nudge.placement.candidates import candidates_from_points
 from nudge.placement.profiles import SIGNALS, Profile
@@ -236,36 +236,22 @@ def validate_profile(
     problems = list(problems or [])
     read = len(counts) + len([p for p in problems if p.column])
     if what not in COUNT_KINDS:
-        msg = f"Counts are {' or '.join(COUNT_KINDS)}, not {what!r}."
         raise InputFileError(
-            msg, code="validate_unknown_what", what=str(what), kinds=", ".join(COUNT_KINDS)
+            code="validate_unknown_what", what=str(what), kinds=", ".join(COUNT_KINDS)
         )
     sites, outside = _sites_in_area(counts, dataset)
     if len(sites) < MIN_COUNTS and problems:
         first = problems[0]
-        msg = (
-            f"Only {len(sites)} counted place(s) are usable; validation needs {MIN_COUNTS} or "
-            f"more. {len(problems)} row(s) were left out, for example row {first.row}: "
-            f"{first.message}. Counts must be numbers of 0 or more at WGS84 latitude/longitude."
-        )
         raise InputFileError(
-            msg,
             code="validate_too_few_good_counts",
             matched=len(sites),
             need=MIN_COUNTS,
             bad=len(problems),
             row=first.row,
-            problem=Notice(first.message, code=first.code, **first.params),
+            problem=first,
         )
     if len(sites) < MIN_COUNTS:
-        msg = (
-            f"Only {len(sites)} counted place(s) lie inside the dataset's area ({outside} lie "
-            f"outside it); validation needs "
-            f"{MIN_COUNTS} or more. Check that the counts are in WGS84 latitude/longitude and "
-            "belong to this city's dataset."
-        )
         raise InputFileError(
-            msg,
             code="validate_too_few_counts",
             matched=len(sites),
             outside=outside,
@@ -273,8 +259,7 @@ def validate_profile(
         )
     y = sites["count"].to_numpy(dtype=float)
     if np.ptp(y) == 0:
-        msg = "All counts are equal: there is no order of places to compare the score with."
-        raise InputFileError(msg, code="validate_counts_constant")
+        raise InputFileError(code="validate_counts_constant")
     labels = [f"count/{i}" for i in range(len(sites))]
     cands = candidates_from_points(
         sites["lon"].to_numpy(), sites["lat"].to_numpy(), kind=profile.name, labels=labels

@@ -15,11 +15,10 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge.db.audit import utcnow
-from nudge.registry.db import read_session
+from nudge.registry._bind import Bind, reading
 from nudge.registry.models import AuditEntry, Base
 
 AUDIT_LOG = Base.metadata.tables[AuditEntry.__tablename__]  # Core table for bulk inserts
@@ -141,7 +140,7 @@ class AuditRecord:
 
 
 def audit_entries(
-    engine: Engine,
+    engine: Bind,
     *,
     table: str | None = None,
     record_id: int | None = None,
@@ -153,7 +152,8 @@ def audit_entries(
     Parameters
     ----------
     engine
-        Engine of the registry.
+        Engine of the registry, or a session the caller owns (its uncommitted
+        changes are seen).
     table, record_id, username
         Keep only entries about this table, record or user.
     limit
@@ -172,7 +172,7 @@ def audit_entries(
         query = query.where(AuditEntry.username == username)
     if limit is not None:
         query = query.limit(limit)
-    with read_session(engine) as session:
+    with reading(engine) as session:
         return [
             AuditRecord(
                 e.id,

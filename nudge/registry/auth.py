@@ -24,14 +24,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge._errors import AccessDeniedError, RecordError
-from nudge.geo.regions import REGION_BY_CODE, region_code
-from nudge.registry._bind import Bind, writing
+from nudge.geo.regions import region_code
+from nudge.registry._bind import Bind, reading, writing
 from nudge.registry.audit import record_change, utcnow
-from nudge.registry.db import read_session, write_session
 from nudge.registry.models import ROLES, User, UserRegion
 
 MIN_PASSWORD_LENGTH = 8
@@ -47,13 +45,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "designer": frozenset({"log_publications"}),
     "coordinator": frozenset({"edit_installations", "log_publications", "resolve_flags"}),
     "viewer": frozenset(),
-}
-_ACTIONS = {
-    "manage_users": "manage users",
-    "edit_plans": "import or change planned sites",
-    "edit_installations": "log or change installations",
-    "log_publications": "log publications and events",
-    "resolve_flags": "resolve flags",
 }
 
 
@@ -118,17 +109,11 @@ def actor_in(session: Session, user: UserRef) -> Actor:
     session.flush()  # a user added or changed earlier in the transaction counts
     rows = session.connection().execute(_ACTOR_QUERY, {"name": name}).all()
     if not rows or not rows[0].active:
-        msg = f"Unknown or inactive user {name!r}; ask an admin to create it with `nudge user add`."
-        raise AccessDeniedError(msg, code="user_unknown_or_inactive", user=name)
+        raise AccessDeniedError(code="user_unknown_or_inactive", user=name)
     regions = tuple(sorted(r.region_code for r in rows if r.region_code is not None))
     found = Actor(rows[0].id, rows[0].username, rows[0].role, regions)
     session.info[_ACTOR_KEY] = (session.get_transaction(), name, found)
     return found
-
-
-def _describe(region: str) -> str:
-    r = REGION_BY_CODE.get(region)
-    return f"{region} {r.name}" if r else region
 
 
 def require(actor: Actor, action: str, region: str | None = None) -> None:
@@ -139,18 +124,10 @@ def require(actor: Actor, action: str, region: str | None = None) -> None:
     AccessDeniedError
         With the user, role, action and region in the message.
     """
-    what = _ACTIONS.get(action, action)
     if action not in PERMISSIONS.get(actor.role, frozenset()):
-        msg = f"User {actor.username!r} ({actor.role}) may not {what}."
-        raise _denied(msg, action, actor.username, actor.role)
+        raise _denied(action, actor.username, actor.role)
     if actor.role == "coordinator" and region is not None and region not in actor.region_codes:
-        mine = ", ".join(_describe(c) for c in actor.region_codes) or "no region"
-        msg = (
-            f"User {actor.username!r} is coordinator of {mine} and may not {what} "
-            f"in {_describe(region)}."
-        )
         raise AccessDeniedError(
-            msg,
             code="denied_outside_regions",
             user=actor.username,
             regions=", ".join(actor.region_codes) or "—",
@@ -158,36 +135,30 @@ def require(actor: Actor, action: str, region: str | None = None) -> None:
         )
 
 
-def _denied(msg: str, action: str, user: str, role: str) -> AccessDeniedError:
+def _denied(action: str, user: str, role: str) -> AccessDeniedError:
     """Return the error for a role lacking `action`, with a code per action."""
     match action:
         case "manage_users":
-            return AccessDeniedError(msg, code="denied_manage_users", user=user, role=role)
+            return AccessDeniedError(code="denied_manage_users", user=user, role=role)
         case "edit_plans":
-            return AccessDeniedError(msg, code="denied_edit_plans", user=user, role=role)
+            return AccessDeniedError(code="denied_edit_plans", user=user, role=role)
         case "edit_installations":
-            return AccessDeniedError(msg, code="denied_edit_installations", user=user, role=role)
+            return AccessDeniedError(code="denied_edit_installations", user=user, role=role)
         case "log_publications":
-            return AccessDeniedError(msg, code="denied_log_publications", user=user, role=role)
+            return AccessDeniedError(code="denied_log_publications", user=user, role=role)
         case "resolve_flags":
-            return AccessDeniedError(msg, code="denied_resolve_flags", user=user, role=role)
+            return AccessDeniedError(code="denied_resolve_flags", user=user, role=role)
         case _:
-            return AccessDeniedError(msg, code="denied_action", user=user, role=role)
+            return AccessDeniedError(code="denied_action", user=user, role=role)
 
 
 def _check_new_user(username: str, password: str, role: str) -> None:
     if not _USERNAME.match(username):
-        msg = (
-            f"User name {username!r} is not allowed; use 2–80 letters, digits, "
-            "'_', '.', '@' or '-'."
-        )
-        raise RecordError(msg, code="username_invalid", user=username)
+        raise RecordError(code="username_invalid", user=username)
     if role not in ROLES:
-        msg = f"Unknown role {role!r}; use one of {', '.join(ROLES)}."
-        raise RecordError(msg, code="role_unknown", role=role, roles=", ".join(ROLES))
+        raise RecordError(code="role_unknown", role=role, roles=", ".join(ROLES))
     if len(password) < MIN_PASSWORD_LENGTH:
-        msg = f"The password is too short; use at least {MIN_PASSWORD_LENGTH} characters."
-        raise RecordError(msg, code="password_too_short", min=MIN_PASSWORD_LENGTH)
+        raise RecordError(code="password_too_short", min=MIN_PASSWORD_LENGTH)
 
 
 def add_user(
@@ -223,16 +194,13 @@ def add_user(
     _check_new_user(username, password, role)
     codes = sorted({region_code(r) for r in regions})
     if role == "coordinator" and not codes:
-        msg = f"Coordinator {username!r} needs at least one region (e.g. --region ALA)."
-        raise RecordError(msg, code="coordinator_needs_region", user=username)
+        raise RecordError(code="coordinator_needs_region", user=username)
     if role != "coordinator" and codes:
-        msg = f"Only coordinators are limited to regions; {role} {username!r} works everywhere."
-        raise RecordError(msg, code="regions_only_for_coordinators", user=username, role=role)
+        raise RecordError(code="regions_only_for_coordinators", user=username, role=role)
     with writing(engine) as session:
         actor = _creator(session, by)
         if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-            msg = f"User {username!r} already exists."
-            raise RecordError(msg, code="user_exists", user=username)
+            raise RecordError(code="user_exists", user=username)
         user = User(
             username=username,
             password_hash=_HASHER.hash(password),
@@ -253,16 +221,18 @@ def add_user(
 def _creator(session: Session, by: UserRef | None) -> Actor | None:
     if by is None:
         if session.scalar(sa.select(sa.func.count()).select_from(User)):
-            msg = "Users already exist; only an admin may add more (give --as ADMIN)."
-            raise AccessDeniedError(msg, code="users_exist_admin_needed")
+            raise AccessDeniedError(code="users_exist_admin_needed")
         return None
     actor = actor_in(session, by)
     require(actor, "manage_users")
     return actor
 
 
-def authenticate(engine: Engine, username: str, password: str) -> UserInfo:
+def authenticate(engine: Bind, username: str, password: str) -> UserInfo:
     """Check a user's password and return the user.
+
+    `engine` is the registry's engine, or a session the caller owns (a
+    password hash in an outdated form is renewed in it).
 
     Raises
     ------
@@ -270,16 +240,15 @@ def authenticate(engine: Engine, username: str, password: str) -> UserInfo:
         When the user is unknown, inactive, or the password is wrong (one
         message for all three).
     """
-    msg = "Wrong user name or password."
-    with write_session(engine) as session:
+    with writing(engine) as session:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None or not user.active:
             _HASHER.hash(password)  # spend the same time as for a known user
-            raise AccessDeniedError(msg, code="sign_in_failed")
+            raise AccessDeniedError(code="sign_in_failed")
         try:
             _HASHER.verify(user.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            raise AccessDeniedError(msg, code="sign_in_failed") from None
+            raise AccessDeniedError(code="sign_in_failed") from None
         if _HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = _HASHER.hash(password)
         return _info(user)
@@ -304,8 +273,7 @@ def update_user(
         require(actor, "manage_users")
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None:
-            msg = f"Unknown user {username!r}."
-            raise RecordError(msg, code="user_unknown", user=username)
+            raise RecordError(code="user_unknown", user=username)
         old = {"role": user.role, "regions": list(user.region_codes), "active": user.active}
         new_role = role or user.role
         codes = sorted({region_code(r) for r in regions}) if regions is not None else None
@@ -319,8 +287,7 @@ def update_user(
             user.password_hash = _HASHER.hash(password)
         session.info.pop(_ACTOR_KEY, None)  # the next check reads the changed user afresh
         if user.role == "coordinator" and not user.region_codes:
-            msg = f"Coordinator {username!r} needs at least one region."
-            raise RecordError(msg, code="coordinator_needs_region", user=username)
+            raise RecordError(code="coordinator_needs_region", user=username)
         new = {"role": user.role, "regions": list(user.region_codes), "active": user.active}
         if password is not None:
             new["password"] = "changed"  # noqa: S105 (a note, not a password)
@@ -336,9 +303,9 @@ def update_user(
         return _info(user)
 
 
-def list_users(engine: Engine) -> list[UserInfo]:
-    """Return every user, sorted by name."""
-    with read_session(engine) as session:
+def list_users(engine: Bind) -> list[UserInfo]:
+    """Return every user, sorted by name (`engine`: an engine, or a session the caller owns)."""
+    with reading(engine) as session:
         users = session.scalars(sa.select(User).order_by(User.username))
         return [_info(u) for u in users]
 
@@ -352,25 +319,28 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def session_token(engine: Engine, user: UserInfo, *, secret: str) -> str:
+def session_token(engine: Bind, user: UserInfo, *, secret: str) -> str:
     """Return a signed token that keeps `user` signed in (never the password).
 
     The token names the user and a digest of their password hash, signed with `secret`
     (itsdangerous); `user_from_token` accepts it until it expires, the password changes or
-    the user is deactivated.
+    the user is deactivated. `engine` is an engine, or a session the caller owns.
     """
     from itsdangerous import URLSafeTimedSerializer
 
-    with read_session(engine) as session:
+    with reading(engine) as session:
         found = actor_in(session, user)
         payload = {"u": found.username, "f": _fingerprint(session.get_one(User, found.id))}
     return URLSafeTimedSerializer(secret, salt=SESSION_SALT).dumps(payload)
 
 
 def user_from_token(
-    engine: Engine, token: str, *, secret: str, max_age_hours: float = DEFAULT_SESSION_HOURS
+    engine: Bind, token: str, *, secret: str, max_age_hours: float = DEFAULT_SESSION_HOURS
 ) -> UserInfo | None:
-    """Return the user a session token signs in, or None when it is invalid or expired."""
+    """Return the user a session token signs in, or None when it is invalid or expired.
+
+    `engine` is an engine, or a session the caller owns.
+    """
     from itsdangerous import BadSignature, URLSafeTimedSerializer
 
     try:
@@ -381,7 +351,7 @@ def user_from_token(
         return None
     if not isinstance(payload, dict):
         return None
-    with read_session(engine) as session:
+    with reading(engine) as session:
         user = session.scalar(sa.select(User).where(User.username == str(payload.get("u"))))
         if user is None or not user.active or payload.get("f") != _fingerprint(user):
             return None
