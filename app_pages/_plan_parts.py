@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ from nudge.placement.selection import SOLVERS, PlanResult
 from nudge.registry import import_plan
 from nudge.ui import files as ui_files
 from nudge.ui import planning as ui_planning
+from nudge.ui.maps import rescore_script
 from nudge.ui.tables import localised
 
 EXPORTS = {".geojson": "GeoJSON", ".gpkg": "GeoPackage", ".csv": "CSV", ".xlsx": "Excel"}
@@ -40,6 +42,25 @@ def weight_sliders(base: ScoreResult, tr: Translator, *, prefix: str) -> dict[st
     return weights
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def rescored(
+    token: str, weights: tuple[tuple[str, float], ...], _base: ScoreResult
+) -> tuple[ScoreResult, str]:
+    """Return the scores of `_base` with new weights and the script that shows them on its map.
+
+    Cached per `token` (what `_base` was scored from) and weights, shared read-only like
+    `_base`: moving a slider back, or a rerun of the page, costs nothing.
+    """
+    del token  # the cache key only
+    scores = ui_planning.reweighted(_base, dict(weights))
+    if scores is _base:
+        return scores, rescore_script(None)
+    cands = scores.candidates
+    if not cands.index.equals(_base.candidates.index):  # the map's order, site by site
+        cands = cands.reindex(_base.candidates.index)
+    return scores, rescore_script(cands)
+
+
 def _toggle(key: str, site: str) -> None:
     items = list(st.session_state[key])
     st.session_state[key] = [i for i in items if i != site] if site in items else [*items, site]
@@ -55,7 +76,7 @@ def site_panel(scores: ScoreResult, tr: Translator) -> str | None:
         options.insert(0, picked)
     if not options:
         return None
-    labels = _site_labels(cands, options)
+    labels = _site_labels(cands, options, tr.lang)
     site = st.selectbox(
         tr("plan.site"),
         options,
@@ -69,10 +90,11 @@ def site_panel(scores: ScoreResult, tr: Translator) -> str | None:
     st.session_state["plan_selected"] = site
     row = cands.loc[site]
     c1, c2 = st.columns(2)
-    c1.metric(tr("plan.score"), f"{row['score']:.1f}")
-    c2.metric(tr("plan.rank"), "–" if pd.isna(row["rank"]) else f"{int(row['rank'])}")
+    one = functools.partial(format_number, lang=tr.lang, decimals=1)  # 52,3 in kk and ru
+    c1.metric(tr("plan.score"), one(row["score"]))
+    c2.metric(tr("plan.rank"), "–" if pd.isna(row["rank"]) else format_number(row["rank"], tr.lang))
     if "score_low" in cands.columns:
-        st.caption(tr("plan.band", low=f"{row['score_low']:.1f}", high=f"{row['score_high']:.1f}"))
+        st.caption(tr("plan.band", low=one(row["score_low"]), high=one(row["score_high"])))
     if bool(row["excluded"]):
         st.warning(tr("plan.excluded_because", reason=row.get("exclusion_reason") or "–"))
     locked, excluded = st.session_state["plan_locked"], st.session_state["plan_excluded"]
@@ -120,13 +142,14 @@ def _picked(key: str) -> None:
     st.session_state["plan_selected"] = st.session_state[key]
 
 
-def _site_labels(cands: pd.DataFrame, options: list[str]) -> dict[str, str]:
+def _site_labels(cands: pd.DataFrame, options: list[str], lang: str) -> dict[str, str]:
     """Return "score · name" (or the id) of each option, with one look-up for all."""
     rows = cands.loc[options]
     scores = pd.to_numeric(rows["score"], errors="coerce").to_numpy(dtype=float)
     names = rows["name"].astype(object).to_numpy() if "name" in rows else [None] * len(options)
     return {
-        site: f"{score:.1f} · {name if isinstance(name, str) and name else site}"
+        site: f"{format_number(score, lang, decimals=1)} · "
+        f"{name if isinstance(name, str) and name else site}"
         for site, score, name in zip(options, scores, names, strict=True)
     }
 

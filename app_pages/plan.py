@@ -19,6 +19,7 @@ from nudge.ui.maps import (
     candidates_map,
     map_source,
     marks_layer,
+    rescore_script,
     score_legend_html,
 )
 
@@ -56,9 +57,10 @@ with st.expander(tr("plan.validate_title"), icon=":material/query_stats:"):
     parts.validation_panel(city, profile, tr, prefix=f"w_{kind}_{profile}")
 with st.expander(tr("plan.weights"), icon=":material/tune:"):
     weights = parts.weight_sliders(base, tr, prefix=f"w_{kind}_{profile}")
-scores = base
+scores, rescoring, candidates = base, rescore_script(None), base.candidates
+token = repr((str(folder), ui_loading.dataset_stamp(str(folder)), kind, profile, spacing, buffer))
 with ui.guarded():
-    scores = ui_planning.reweighted(base, weights)
+    scores, rescoring = parts.rescored(token, tuple(sorted(weights.items())), base)
 st.caption(tr("plan.proxy_note"))
 for note in scores.warnings:
     st.warning(notice_text(note, tr.lang))
@@ -69,34 +71,23 @@ shown = next((p for _, (_, p) in reversed(list(mine.items())) if p.kind == kind)
 words = CandidateLabels(
     score=tr("plan.score"), rank=tr("plan.rank"), excluded=tr("plan.excluded"),
     locked=tr("plan.locked"), chosen=tr("plan.chosen"), site=tr("plan.site"),
+    decimal=format_number(1.5, tr.lang, decimals=1)[1],
 )  # fmt: skip
 source, streets = map_source(ui.settings()), city.streets
-token = repr(
-    (
-        str(folder),
-        ui_loading.dataset_stamp(str(folder)),
-        kind,
-        profile,
-        spacing,
-        buffer,
-        sorted(weights.items()),
-        None if shown is None else shown.site_ids,
-        words,
-        source,
-    )
-)
 
 
 def _build_map() -> folium.Map:
-    chosen = None if shown is None else shown.chosen
-    return candidates_map(
-        scores.candidates, streets=streets, chosen=chosen, labels=words, source=source
-    )
+    """Draw the sites with the scores of the profile's weights (new weights: `rescoring`)."""
+    return candidates_map(candidates, streets=streets, labels=words, source=source)
 
 
 @st.fragment
-def map_and_panel(drawn: MapParts, scores: ScoreResult) -> None:
-    """Show the map and the picked site; a click or a lock reruns only this part."""
+def map_and_panel(drawn: MapParts, scores: ScoreResult, rescoring: str) -> None:
+    """Show the map and the picked site; a click or a lock reruns only this part.
+
+    The map is drawn once per set of candidates; new weights (`rescoring`), marks and the
+    shown plan's sites reach the drawn map without reloading it.
+    """
     map_key, candidates = f"plan_map_{slug}_{kind}", scores.candidates
     click = ui_planning.site_from_click(
         st.session_state.get(map_key), candidates, previous=st.session_state["plan_click"]
@@ -111,9 +102,10 @@ def map_and_panel(drawn: MapParts, scores: ScoreResult) -> None:
             locked=st.session_state["plan_locked"],
             excluded=st.session_state["plan_excluded"],
             selected=st.session_state["plan_selected"],
+            chosen=None if shown is None else shown.chosen,
             labels=words,
         )
-        show_cached_map(drawn, key=map_key, height=560, layer=marks)
+        show_cached_map(drawn, key=map_key, height=560, layer=marks, script=rescoring)
         st.markdown(
             score_legend_html(tr("plan.legend_low"), tr("plan.legend_high"), tr("plan.excluded")),
             unsafe_allow_html=True,  # our own labels, escaped by score_legend_html
@@ -129,7 +121,7 @@ def map_and_panel(drawn: MapParts, scores: ScoreResult) -> None:
         parts.signal_table(scores, site, tr)
 
 
-map_and_panel(cached_parts(token, _build_map), scores)
+map_and_panel(cached_parts(repr((token, words, source)), _build_map), scores, rescoring)
 
 st.subheader(tr("plan.run_title"))
 asked = parts.plan_form(kind, tr)

@@ -135,3 +135,53 @@ def map_ready(page: Any, *, timeout: float = 30.0) -> None:
         page.wait_for_timeout(100)
     msg = "no Leaflet map appeared"
     raise TimeoutError(msg)
+
+
+def plan_map_frame(page: Any) -> Any:
+    """Return the frame of the Plan map once its sites are drawn, or None."""
+    for frame in page.frames:
+        try:
+            if frame.query_selector(".leaflet-container .leaflet-pane") and frame.evaluate(
+                "() => window.nudgeSites !== undefined"
+            ):
+                return frame
+        except Exception:
+            continue
+    return None
+
+
+_ZOOM_TO_SITE = """(avoid) => {
+    const s = window.nudgeSites, span = document.createElement("span");
+    for (let k = 0; k < s.count; k++) {
+        const i = (k * 7919 + 4242) % s.count;
+        span.innerHTML = s.tip(i);
+        const title = span.querySelector("b").textContent;
+        if (Number.isFinite(s.lat[i]) && !avoid.includes(title)) {
+            window.map.setView([s.lat[i], s.lon[i]], 18, {animate: false});
+            return {i: i, title: title};
+        }
+    }
+    return null;
+}"""
+_SITE_POINT = """(i) => {
+    const s = window.nudgeSites, p = window.map.latLngToContainerPoint([s.lat[i], s.lon[i]]);
+    return {x: p.x, y: p.y};
+}"""
+
+
+def zoom_to_site(page: Any, frame: Any, *, avoid: str) -> tuple[float, float, str]:
+    """Zoom the Plan map to a site whose name is not in `avoid`; return where its dot is.
+
+    Returns the dot's page coordinates (for ``page.mouse.click``) and the site's name as its
+    tooltip shows it.
+    """
+    site = frame.evaluate(_ZOOM_TO_SITE, avoid)
+    if site is None:
+        msg = "no site on the map"
+        raise RuntimeError(msg)
+    page.wait_for_timeout(1000)  # the dots are redrawn at the new zoom
+    frame.frame_element().scroll_into_view_if_needed()  # the page must not scroll on the click
+    page.wait_for_timeout(500)
+    point = frame.evaluate(_SITE_POINT, site["i"])
+    box = frame.frame_element().bounding_box()
+    return box["x"] + point["x"], box["y"] + point["y"], str(site["title"])

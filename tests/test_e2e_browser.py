@@ -8,11 +8,27 @@ browser uses the Kazakh interface, the default. Screenshots of each page go to
 
 from __future__ import annotations
 
+import functools
+import http.server
 import io
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from app_browser import ARTIFACTS, BLOCKED, CHROMIUM, browser_page, running_app
+from app_browser import (
+    ARTIFACTS,
+    BLOCKED,
+    CHROMIUM,
+    ROOT,
+    browser_page,
+    free_port,
+    plan_map_frame,
+    running_app,
+    zoom_to_site,
+)
 from app_browser import map_ready as _map_ready
 from app_browser import wait_idle as _wait_idle
 from PIL import Image
@@ -90,6 +106,16 @@ def test_sign_in_load_plan_log_and_count(tmp_path: Path, helsinki_pbf: Path) -> 
 
         _nav(page, "plan")
         _map_ready(page)
+        # a click on a site's dot (the sites are one canvas) shows it in the "why this site" panel
+        panel = page.locator(
+            '[data-testid="stSelectbox"]', has=page.get_by_text(T("plan.site"), exact=True)
+        ).first
+        shown = "e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value)"
+        x, y, title = zoom_to_site(page, plan_map_frame(page), avoid=panel.evaluate(shown))
+        page.mouse.click(x, y)
+        page.wait_for_timeout(500)
+        _wait_idle(page)
+        assert title in panel.evaluate(shown)
         page.get_by_role("button", name=T("plan.run")).click()
         page.get_by_text(T("plan.results")).wait_for(timeout=120_000)
         _wait_idle(page)
@@ -170,3 +196,83 @@ def test_registry_log_form_on_a_360_px_phone_uses_its_location(tmp_path: Path) -
         finally:
             context.close()
             browser.close()
+
+
+@contextmanager
+def _served(html: str, folder: Path) -> Iterator[str]:
+    """Serve `html` and the app's own ``static/`` (as ``/app/static/``) on a local port."""
+    (folder / "app").mkdir(parents=True)
+    (folder / "app" / "static").symlink_to(ROOT / "static")
+    (folder / "map.html").write_text(html, encoding="utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            del args
+
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), functools.partial(Quiet, directory=str(folder))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}/map.html"
+    finally:
+        server.shutdown()
+
+
+_PIXEL = """(i) => {
+    const s = window.nudgeSites, map = s.layer._map, c = s.layer._canvas;
+    const p = map.latLngToContainerPoint([s.lat[i], s.lon[i]]), r = window.devicePixelRatio || 1;
+    const pad = s.layer._pad;  /* the canvas reaches beyond the view */
+    const [red, green] = c.getContext("2d").getImageData(
+        (p.x + pad.x) * r, (p.y + pad.y) * r, 1, 1).data;
+    return {x: p.x, y: p.y, red: red, green: green};
+}"""
+
+
+def test_plan_map_sites_show_escaped_tooltips_and_take_new_scores_in_place(
+    tmp_path: Path,
+) -> None:
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    from nudge.ui import maps
+
+    n = 900  # a 30 x 30 grid of sites about 40 m apart; site 0 the best, named like an attack
+    lon, lat = np.meshgrid(76.9 + np.arange(30) * 5e-4, 43.24 + np.arange(30) * 3.6e-4)
+    cands = gpd.GeoDataFrame(
+        {"name": ["<img src=x onerror=alert(1)>"] + [f"street {i}" for i in range(1, n)],
+         "score": np.linspace(95, 5, n), "rank": pd.array(np.arange(1, n + 1), dtype="Int64"),
+         "excluded": False, "exclusion_reason": None},
+        geometry=gpd.points_from_xy(lon.ravel(), lat.ravel()), crs=4326,
+        index=pd.Index([f"banner/{i:06d}" for i in range(n)], name="candidate_id"),
+    )  # fmt: skip
+    m = maps.candidates_map(cands, labels=maps.CandidateLabels(site="Орын", decimal=","))
+    worse = maps.rescore_script(cands.assign(score=100 - cands["score"]))
+    with _served(m.get_root().render(), tmp_path) as url, browser_page() as page:
+        page.goto(url)
+        page.wait_for_function("() => window.nudgeSites && window.nudgeSites.count === 900")
+        page.evaluate(f"() => {{ window.__map = {m.get_name()}; }}")
+        page.evaluate("() => window.__map.setView([43.24, 76.9], 17, {animate: false})")
+        before = page.evaluate(_PIXEL, 0)
+        assert before["green"] > before["red"]  # a high score is green
+        page.mouse.move(before["x"] + 1, before["y"] + 1)
+        tip = page.locator(".leaflet-tooltip")
+        tip.wait_for(timeout=10_000)
+        text = tip.inner_text()
+        assert text.startswith("<img src=x onerror=alert(1)>")  # shown as text, not as HTML
+        assert text.endswith("Орын: banner/000000") and "95,0" in text
+        assert page.locator(".leaflet-tooltip img").count() == 0
+        page.evaluate(worse)  # what the app sends after a slider change
+        after = page.evaluate(_PIXEL, 0)
+        assert after["red"] > after["green"]  # the same dot, now low: red
+        assert (
+            page.evaluate("() => window.nudgeSites.key()")
+            == json.loads(worse[worse.index("({") + 1 : worse.rindex(")")])["key"]
+        )
+        assert (
+            page.evaluate(f"() => window.__map === {m.get_name()} && window.__map.getZoom()") == 17
+        )
+        page.evaluate(maps.rescore_script(None))  # back to the scores the map was drawn with
+        assert page.evaluate(_PIXEL, 0)["green"] > page.evaluate(_PIXEL, 0)["red"]

@@ -54,7 +54,8 @@ def _assert_escaped(html: str) -> None:
 def test_candidate_names_and_reasons_are_escaped(n: int) -> None:
     html = _html(maps.candidates_map(_candidates(n)))
     _assert_escaped(html)
-    assert ("markerClusterGroup" in html) == (n >= maps.CLUSTER_FROM)
+    # however many, the sites are dots on one canvas: no cluster to click, no marker each
+    assert "markerClusterGroup" not in html and "window.nudgeSites" in html
 
 
 def test_template_literal_cannot_be_broken_out_of() -> None:
@@ -260,6 +261,42 @@ def test_candidate_tooltips_end_with_the_site_id_a_click_reads_back() -> None:
     cands = _candidates(maps.CLUSTER_FROM + 5)
     m = maps.candidates_map(cands, labels=maps.CandidateLabels(site="Орын"))
     html = _html(m)
-    assert 'tip += "<br>" + w.site + ": " + d.id[i];' in html  # the id is the tooltip's last word
-    assert _present('"banner/000404"', html) and _present("Орын", html)
-    assert html.count("L.circleMarker(") == 1  # one loop over compact columns, not 405 markers
+    # the id (the ids' shared prefix and the rest) is the tooltip's last word
+    assert 'return s + "<br>" + w.site + ": " + id;' in html
+    assert "var id = d.prefix + d.id[i]" in html
+    assert _present('"prefix": "banner/"', html) and _present('"000404"', html)
+    assert _present("Орын", html)
+    assert html.count("L.circleMarker(") == 1  # one marker, where the mouse is: not 405
+
+
+def test_site_columns_are_compact_and_give_the_sites_back() -> None:
+    from nudge.ui.maps.candidates import COORDINATE_STEP, site_columns
+
+    cands = _candidates(50)
+    cols = site_columns(cands, maps.CandidateLabels(decimal=","))
+    assert cols["prefix"] == "banner/"  # the ids' shared prefix is sent once
+    assert [cols["prefix"] + i for i in cols["id"]] == list(cands.index)
+    lat = (cols["lat0"] + np.array(cols["lat"])) * COORDINATE_STEP
+    lon = (cols["lon0"] + np.array(cols["lon"])) * COORDINATE_STEP
+    assert lat == pytest.approx(cands.geometry.y.to_numpy(), abs=COORDINATE_STEP)
+    assert lon == pytest.approx(cands.geometry.x.to_numpy(), abs=COORDINATE_STEP)
+    assert cols["score"][0] == 900 and cols["score"][-1] == 100  # tenths: 90.0 and 10.0
+    assert cols["rank"][:3] == [1, 2, 3]
+    assert list(cols["reason"]) == ["49"]  # reasons of the excluded sites only, escaped
+    assert "&lt;img src=x onerror=alert(1)&gt;" in cols["reason"]["49"]
+    assert cols["decimal"] == ","
+    assert len(cols["palette"]) == 103  # 0..100, missing, excluded
+
+
+def test_rescore_script_sends_numbers_only_with_a_key_per_set_of_scores() -> None:
+    cands = _candidates(20)
+    script = maps.rescore_script(cands)
+    assert script.startswith("window.nudgeSites && window.nudgeSites.rescore({")
+    payload = json.loads(script[script.index("({") + 1 : script.rindex(")")])
+    assert payload["score"] == [round(v * 10) for v in cands["score"]]
+    assert payload["rank"] == list(range(1, 21))
+    assert "<" not in script and "street" not in script  # no text: nothing to escape
+    again = json.loads(maps.rescore_script(cands.copy()).split("rescore(")[1].rstrip(");\n"))
+    other = maps.rescore_script(cands.assign(score=cands["score"] / 2))
+    assert again["key"] == payload["key"] and payload["key"] not in other
+    assert maps.rescore_script(None) == "window.nudgeSites && window.nudgeSites.rescore(null);\n"
