@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,6 +21,7 @@ from nudge.registry import (
     STATUSES,
     TRANSITIONS,
     FlagRecord,
+    ImportResult,
     UserInfo,
     change_status,
     get_installation,
@@ -37,6 +40,8 @@ from nudge.ui import installations as ui_installations
 from nudge.ui import library as ui_library
 from nudge.ui.maps import installations_map, interpret_click, map_source, pin_layer
 from nudge.ui.tables import localised
+
+IMPORT_TYPES = ["csv", "xlsx", "geojson", "json"]
 
 REGION_CODES = [r.code for r in REGIONS]
 
@@ -115,32 +120,45 @@ def log_form(user: UserInfo, library: Any, tr: Translator) -> None:
 def _form_fields(pin: tuple[Any, Any], choices: dict[str, str], tr: Translator) -> dict[str, Any]:
     """Draw the form's fields in rows of two (stacked on a phone); return their values."""
     c1, c2 = st.columns(2)
-    lat = c1.number_input(tr("registry.lat"), -90.0, 90.0, value=pin[0], format="%.6f",
-                          key=f"log_lat_{pin[0]}")  # fmt: skip
-    lon = c2.number_input(tr("registry.lon"), -180.0, 180.0, value=pin[1], format="%.6f",
-                          key=f"log_lon_{pin[1]}")  # fmt: skip
+    lat = c1.number_input(
+        tr("registry.lat"), -90.0, 90.0, value=pin[0], format="%.6f", key=f"log_lat_{pin[0]}"
+    )
+    lon = c2.number_input(
+        tr("registry.lon"), -180.0, 180.0, value=pin[1], format="%.6f", key=f"log_lon_{pin[1]}"
+    )
     c1, c2 = st.columns(2)
     kind = c1.selectbox(
-        tr("registry.kind"), INSTALLATION_KINDS,
-        format_func=lambda k: tr(f"installation_kinds.{k}"), key="log_kind",
-    )  # fmt: skip
+        tr("registry.kind"),
+        INSTALLATION_KINDS,
+        format_func=lambda k: tr(f"installation_kinds.{k}"),
+        key="log_kind",
+    )
     content = c2.selectbox(
-        tr("registry.content"), ["", *choices],
-        format_func=lambda i: f"{i} · {choices[i]}" if i else "–", key="log_content",
-    )  # fmt: skip
+        tr("registry.content"),
+        ["", *choices],
+        format_func=lambda i: f"{i} · {choices[i]}" if i else "–",
+        key="log_content",
+    )
     c1, c2 = st.columns(2)
-    installed = c1.date_input(tr("registry.installed_on"), value=ui_installations.today(),
-                              key="log_installed")  # fmt: skip
+    installed = c1.date_input(
+        tr("registry.installed_on"), value=ui_installations.today(), key="log_installed"
+    )
     size = c2.text_input(tr("registry.size"), placeholder="6x3", key="log_size")
     c1, c2 = st.columns(2)
     facing = c1.number_input(tr("registry.facing"), 0.0, 360.0, value=None, key="log_facing")
     note = c2.text_input(tr("registry.note"), key="log_note")
     lit = st.checkbox(tr("registry.illuminated"), key="log_lit")
     return {
-        "kind": kind, "lat": lat, "lon": lon, "installed_on": installed,
-        "content_id": content or None, "size": size or None,
-        "facing_deg": facing, "illuminated": lit, "note": note or None,
-    }  # fmt: skip
+        "kind": kind,
+        "lat": lat,
+        "lon": lon,
+        "installed_on": installed,
+        "content_id": content or None,
+        "size": size or None,
+        "facing_deg": facing,
+        "illuminated": lit,
+        "note": note or None,
+    }
 
 
 def _log(
@@ -149,9 +167,13 @@ def _log(
     """Log the installation with its photo; flash what happened and start a fresh form."""
     with ui.guarded(), st.spinner(tr("registry.saving")):
         done = ui_installations.log_with_photo(
-            ui.engine(), user=user, fields=fields, photo=photo,
-            photo_dir=ui.settings().photo_dir, districts=ui.districts(str(ui.settings().data_dir)),
-        )  # fmt: skip
+            ui.engine(),
+            user=user,
+            fields=fields,
+            photo=photo,
+            photo_dir=ui.settings().photo_dir,
+            districts=ui.districts(str(ui.settings().data_dir)),
+        )
         rec = done.record
         region = region_name(rec.region_code, st.session_state["lang"])
         lines = [tr("registry.logged", id=rec.id, region=region, city=rec.city or "–")]
@@ -217,28 +239,47 @@ def installations_list(user: UserInfo, tr: Translator, lang: str) -> None:
     """List installations with filters; show one with photos, flags and status changes."""
     c1, c2, c3 = st.columns(3)
     regions = c1.multiselect(
-        tr("common.region"), REGION_CODES, default=list(user.regions) or None,
-        format_func=lambda c: region_name(c, lang), key="reg_regions",
-    )  # fmt: skip
-    kinds = c2.multiselect(tr("registry.kind"), INSTALLATION_KINDS, key="reg_kinds",
-                           format_func=lambda k: tr(f"installation_kinds.{k}"))  # fmt: skip
-    statuses = c3.multiselect(tr("registry.status"), STATUSES, key="reg_statuses",
-                              format_func=lambda s: tr(f"statuses.{s}"))  # fmt: skip
+        tr("common.region"),
+        REGION_CODES,
+        default=list(user.regions) or None,
+        format_func=lambda c: region_name(c, lang),
+        key="reg_regions",
+    )
+    kinds = c2.multiselect(
+        tr("registry.kind"),
+        INSTALLATION_KINDS,
+        key="reg_kinds",
+        format_func=lambda k: tr(f"installation_kinds.{k}"),
+    )
+    statuses = c3.multiselect(
+        tr("registry.status"),
+        STATUSES,
+        key="reg_statuses",
+        format_func=lambda s: tr(f"statuses.{s}"),
+    )
     records = list_installations(
-        ui.engine(), regions=regions or None, kinds=kinds or None, statuses=statuses or None,
+        ui.engine(),
+        regions=regions or None,
+        kinds=kinds or None,
+        statuses=statuses or None,
         limit=5000,
-    )  # fmt: skip
+    )
     table = pd.DataFrame(
         [
             {
-                "id": r.id, "kind": tr(f"installation_kinds.{r.kind}"),
-                "status": tr(f"statuses.{r.status}"), "region_code": r.region_code, "city": r.city,
-                "content": r.content_id, "installed_on": r.installed_on,
-                "photos": len(r.photo_ids), "flags": len(r.open_flags),
+                "id": r.id,
+                "kind": tr(f"installation_kinds.{r.kind}"),
+                "status": tr(f"statuses.{r.status}"),
+                "region_code": r.region_code,
+                "city": r.city,
+                "content": r.content_id,
+                "installed_on": r.installed_on,
+                "photos": len(r.photo_ids),
+                "flags": len(r.open_flags),
             }
             for r in records
         ]
-    )  # fmt: skip
+    )
     st.dataframe(localised(table, tr), hide_index=True, width="stretch", height=300)
     if records:
         ids = [r.id for r in records]
@@ -267,57 +308,65 @@ def details(installation_id: int, user: UserInfo, tr: Translator) -> None:
         nexts = [s for s in STATUSES if s in TRANSITIONS.get(rec.status, ())]  # in lifecycle order
         if nexts and user.can("edit_installations", rec.region_code):
             c1, c2, c3 = st.columns(3)
-            new = c1.selectbox(tr("registry.new_status"), nexts, key=f"status_{rec.id}",
-                               format_func=lambda s: tr(f"statuses.{s}"))  # fmt: skip
+            new = c1.selectbox(
+                tr("registry.new_status"),
+                nexts,
+                key=f"status_{rec.id}",
+                format_func=lambda s: tr(f"statuses.{s}"),
+            )
             note = c2.text_input(tr("registry.note"), key=f"status_note_{rec.id}")
             if c3.button(tr("registry.change"), key=f"status_go_{rec.id}"):
                 with ui.guarded():
-                    change_status(ui.engine(), rec.id, new, user=user, note=note or None,
-                                  expected_version=rec.version)  # fmt: skip
+                    change_status(
+                        ui.engine(),
+                        rec.id,
+                        new,
+                        user=user,
+                        note=note or None,
+                        expected_version=rec.version,
+                    )
                     ui.flash("success", tr("registry.changed", id=rec.id))
                     st.rerun()
 
 
 def import_tab(user: UserInfo, library: Any, tr: Translator) -> None:
     """Import installations from a spreadsheet; show the problems of each refused row."""
-    st.caption(tr("registry.import_help"))
-    upload = st.file_uploader(
-        tr("registry.import_file"), type=["csv", "xlsx", "geojson", "json"], key="reg_import"
-    )
-    if upload is None or not st.button(tr("registry.import"), key="reg_import_go"):
-        return
-    lookup = ui_library.themes_lookup(library) if library is not None else None
-    with ui.guarded(), st.spinner(tr("registry.saving")):
-        result = ui_files.with_upload(
-            upload.name, upload.getvalue(),
-            lambda path: import_installations(
-                ui.engine(), path, user=user, themes_of=lookup,
-                districts=ui.districts(str(ui.settings().data_dir)),
-            ),
-        )  # fmt: skip
-        st.success(tr("registry.imported", stored=result.stored, skipped=result.skipped_existing,
-                      errors=len(result.errors), flagged=result.flagged_duplicates))  # fmt: skip
-        if result.errors:
-            ui.show_problems(result.errors, tr)
+
+    def store(path: Path) -> ImportResult:
+        lookup = ui_library.themes_lookup(library) if library is not None else None
+        layer = ui.districts(str(ui.settings().data_dir))
+        return import_installations(ui.engine(), path, user=user, themes_of=lookup, districts=layer)
+
+    _import_upload(tr, store, key="reg_import", texts="registry.")
 
 
 def _publications_import(user: UserInfo, tr: Translator) -> None:
     """Import publications from a spreadsheet; show the problems of each refused row."""
-    st.caption(tr("registry.pub_import_help"))
-    upload = st.file_uploader(
-        tr("registry.import_file"), type=["csv", "xlsx", "geojson", "json"], key="pub_import"
-    )
-    if upload is None or not st.button(tr("registry.import"), key="pub_import_go"):
+
+    def store(path: Path) -> ImportResult:
+        layer = ui.districts(str(ui.settings().data_dir))
+        return import_publications(ui.engine(), path, user=user, districts=layer)
+
+    _import_upload(tr, store, key="pub_import", texts="registry.pub_")
+
+
+def _import_upload(
+    tr: Translator, store: Callable[[Path], ImportResult], *, key: str, texts: str
+) -> None:
+    """Store an uploaded spreadsheet with `store`; say what was kept, show each refused row.
+
+    `texts` starts the locale keys of the help (``<texts>import_help``) and of
+    the result (``<texts>imported``); `key` names the widgets.
+    """
+    st.caption(tr(f"{texts}import_help"))
+    upload = st.file_uploader(tr("registry.import_file"), type=IMPORT_TYPES, key=key)
+    if upload is None or not st.button(tr("registry.import"), key=f"{key}_go"):
         return
     with ui.guarded(), st.spinner(tr("registry.saving")):
-        result = ui_files.with_upload(
-            upload.name, upload.getvalue(),
-            lambda path: import_publications(
-                ui.engine(), path, user=user, districts=ui.districts(str(ui.settings().data_dir))
-            ),
-        )  # fmt: skip
-        st.success(tr("registry.pub_imported", stored=result.stored,
-                      skipped=result.skipped_existing, errors=len(result.errors)))  # fmt: skip
+        result = ui_files.with_upload(upload.name, upload.getvalue(), store)
+        counts = {"stored": result.stored, "skipped": result.skipped_existing}
+        errors = {"errors": len(result.errors), "flagged": result.flagged_duplicates}
+        st.success(tr(f"{texts}imported", **counts, **errors))
         if result.errors:
             ui.show_problems(result.errors, tr)
 
@@ -326,29 +375,43 @@ def publications_tab(user: UserInfo, tr: Translator, lang: str) -> None:
     """Log a publication or event, and list the latest ones."""
     with st.form("publication"):
         c1, c2, c3 = st.columns(3)
-        kind = c1.selectbox(tr("registry.pub_kind"), PUBLICATION_KINDS, key="pub_kind",
-                            format_func=lambda k: tr(f"publication_kinds.{k}"))  # fmt: skip
+        kind = c1.selectbox(
+            tr("registry.pub_kind"),
+            PUBLICATION_KINDS,
+            key="pub_kind",
+            format_func=lambda k: tr(f"publication_kinds.{k}"),
+        )
         title = c2.text_input(tr("registry.title_field"), key="pub_title")
         day = c3.date_input(
             tr("registry.published_on"), value=ui_installations.today(), key="pub_day"
         )
         region = c1.selectbox(
-            tr("common.region"), list(user.regions) or REGION_CODES, key="pub_region",
+            tr("common.region"),
+            list(user.regions) or REGION_CODES,
+            key="pub_region",
             format_func=lambda c: region_name(c, lang),
-        )  # fmt: skip
+        )
         link = c2.text_input(tr("registry.link"), key="pub_link", placeholder="https://")
         reach = c3.number_input(tr("registry.reach"), 0, value=None, key="pub_reach")
-        themes = c1.multiselect(tr("content.themes"), THEMES, key="pub_themes",
-                                format_func=lambda x: tr(f"themes.{x}"))  # fmt: skip
+        themes = c1.multiselect(
+            tr("content.themes"), THEMES, key="pub_themes", format_func=lambda x: tr(f"themes.{x}")
+        )
         note = c2.text_input(tr("registry.note"), key="pub_note")
         go = st.form_submit_button(tr("registry.log_publication"), type="primary")
     if go:
         with ui.guarded():
             pub = log_publication(
-                ui.engine(), user=user, kind=kind, title=title, published_on=day, region=region,
-                link=link or None, reach=int(reach) if reach is not None else None,
-                themes=themes, note=note or None,
-            )  # fmt: skip
+                ui.engine(),
+                user=user,
+                kind=kind,
+                title=title,
+                published_on=day,
+                region=region,
+                link=link or None,
+                reach=int(reach) if reach is not None else None,
+                themes=themes,
+                note=note or None,
+            )
             st.success(tr("registry.pub_logged", id=pub.id))
     with st.expander(tr("registry.pub_import_title"), icon=":material/upload_file:"):
         _publications_import(user, tr)

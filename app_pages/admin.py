@@ -56,14 +56,30 @@ with users_tab, ui.guarded():
         c1, c2, c3, c4 = st.columns(4)
         name = c1.text_input(tr("sign_in.username"), key="new_username")
         password = c2.text_input(tr("sign_in.password"), type="password", key="new_password")
-        role = c3.selectbox(tr("admin.role"), ROLES, index=ROLES.index("viewer"),
-                            format_func=lambda r: tr(f"roles.{r}"), key="new_role")  # fmt: skip
-        regions = c4.multiselect(tr("admin.regions"), codes, format_func=region_label,
-                                 key="new_regions", help=tr("admin.regions_help"))  # fmt: skip
+        role = c3.selectbox(
+            tr("admin.role"),
+            ROLES,
+            index=ROLES.index("viewer"),
+            format_func=lambda r: tr(f"roles.{r}"),
+            key="new_role",
+        )
+        regions = c4.multiselect(
+            tr("admin.regions"),
+            codes,
+            format_func=region_label,
+            key="new_regions",
+            help=tr("admin.regions_help"),
+        )
         if st.form_submit_button(tr("admin.create"), type="primary"):
             with ui.guarded():
-                add_user(ui.engine(), username=name.strip(), password=password, role=role,
-                         regions=regions, by=user)  # fmt: skip
+                add_user(
+                    ui.engine(),
+                    username=name.strip(),
+                    password=password,
+                    role=role,
+                    regions=regions,
+                    by=user,
+                )
                 ui.flash("success", tr("admin.created", name=name.strip()))
                 st.rerun()
     st.markdown(f"**{tr('admin.change_user')}**")
@@ -71,16 +87,28 @@ with users_tab, ui.guarded():
     current = next(u for u in people if u.username == target)
     with st.form(f"edit_user_{target}"):
         c1, c2, c3, c4 = st.columns(4)
-        role = c1.selectbox(tr("admin.role"), ROLES, index=ROLES.index(current.role),
-                            format_func=lambda r: tr(f"roles.{r}"))  # fmt: skip
-        regions = c2.multiselect(tr("admin.regions"), codes, default=list(current.regions),
-                                 format_func=region_label)  # fmt: skip
+        role = c1.selectbox(
+            tr("admin.role"),
+            ROLES,
+            index=ROLES.index(current.role),
+            format_func=lambda r: tr(f"roles.{r}"),
+        )
+        regions = c2.multiselect(
+            tr("admin.regions"), codes, default=list(current.regions), format_func=region_label
+        )
         active = c3.checkbox(tr("admin.active"), value=current.active)
         password = c4.text_input(tr("admin.new_password"), type="password")
         if st.form_submit_button(tr("common.save"), key="edit_user_save"):
             with ui.guarded():
-                update_user(ui.engine(), target, by=user, role=role, regions=regions,
-                            active=active, password=password or None)  # fmt: skip
+                update_user(
+                    ui.engine(),
+                    target,
+                    by=user,
+                    role=role,
+                    regions=regions,
+                    active=active,
+                    password=password or None,
+                )
                 ui.flash("success", tr("admin.updated", name=target))
                 st.rerun()
 
@@ -109,8 +137,9 @@ with audit_tab, ui.guarded():
     table = c1.selectbox(tr("admin.table"), tables, key="audit_table")
     who = c2.text_input(tr("sign_in.username"), key="audit_user")
     limit = c3.number_input(tr("admin.limit"), 10, 10_000, 200, key="audit_limit")
-    entries = audit_entries(ui.engine(), table=table or None, username=who.strip() or None,
-                            limit=int(limit))  # fmt: skip
+    entries = audit_entries(
+        ui.engine(), table=table or None, username=who.strip() or None, limit=int(limit)
+    )
     st.dataframe(
         localised(
             pd.DataFrame(

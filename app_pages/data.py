@@ -12,8 +12,10 @@ from nudge.osm.taxonomy import load_taxonomy
 from nudge.ui import loading as ui_loading
 from nudge.ui.maps import features_map, map_source
 
-UPLOAD_TYPES = ["osm", "pbf", "bz2", "json", "geojson", "gpkg", "parquet", "csv", "zip", "shp",
-                "dbf", "shx", "prj", "cpg"]  # fmt: skip
+OSM_TYPES = ["osm", "pbf", "bz2", "json", "geojson"]
+TABLE_TYPES = ["gpkg", "parquet", "csv", "zip"]
+SHAPEFILE_PARTS = ["shp", "dbf", "shx", "prj", "cpg"]
+UPLOAD_TYPES = [*OSM_TYPES, *TABLE_TYPES, *SHAPEFILE_PARTS]
 
 tr = ui.t()
 lang = st.session_state["lang"]
@@ -38,9 +40,11 @@ if user is not None and user.role in ("admin", "planner"):
     with upload:
         round_ = st.session_state.get("data_round", 0)
         files = st.file_uploader(
-            tr("data.files"), type=UPLOAD_TYPES, accept_multiple_files=True,
+            tr("data.files"),
+            type=UPLOAD_TYPES,
+            accept_multiple_files=True,
             key=f"data_files_{round_}",
-        )  # fmt: skip
+        )
         stem = files[0].name.split(".")[0] if files else ""
         name = st.text_input(
             tr("data.name"), key=f"data_name_{round_}", placeholder=stem or tr("data.name_hint")
@@ -105,8 +109,9 @@ if user is not None and user.role in ("admin", "planner"):
                 st.session_state["dataset_next"] = renamed.name
                 ui.flash("success", tr("data.renamed", name=renamed.name))
                 st.rerun()
-        sure = st.checkbox(tr("data.delete_confirm", name=st.session_state["dataset"]),
-                           key="data_delete_sure")  # fmt: skip
+        sure = st.checkbox(
+            tr("data.delete_confirm", name=st.session_state["dataset"]), key="data_delete_sure"
+        )
         if st.button(tr("data.delete"), key="data_delete", disabled=not sure, type="primary"):
             with ui.guarded():
                 gone = str(st.session_state["dataset"])

@@ -18,17 +18,25 @@ from nudge.ui.tables import localised
 
 BREAKDOWNS = ("region", "month", "kind", "theme", "city")
 MEASURES = (
-    "installations", "installations_verified", "publications", "publications_verified",
-    "installations_per_100k", "publications_per_100k",
-)  # fmt: skip
+    "installations",
+    "installations_verified",
+    "publications",
+    "publications_verified",
+    "installations_per_100k",
+    "publications_per_100k",
+)
 
 tr = ui.t()
 lang = st.session_state["lang"]
 st.title(tr("indicators.title"))
 
 c1, c2, c3, c4 = st.columns(4)
-mode = c1.radio(tr("indicators.count"), ["active", "period"], key="ind_mode",
-                format_func=lambda m: tr(f"indicators.mode_{m}"))  # fmt: skip
+mode = c1.radio(
+    tr("indicators.count"),
+    ["active", "period"],
+    key="ind_mode",
+    format_func=lambda m: tr(f"indicators.mode_{m}"),
+)
 today = ui_installations.today()
 active_on: date | None = None
 date_from: date | None = None
@@ -38,21 +46,32 @@ if mode == "active":
 else:
     date_from = c2.date_input(tr("common.date_from"), value=None, key="ind_from")
     date_to = c3.date_input(tr("common.date_to"), value=None, key="ind_to")
-measure = c4.selectbox(tr("indicators.measure"), MEASURES, key="ind_measure",
-                       format_func=lambda m: tr(f"indicators.{m}"))  # fmt: skip
+measure = c4.selectbox(
+    tr("indicators.measure"),
+    MEASURES,
+    key="ind_measure",
+    format_func=lambda m: tr(f"indicators.{m}"),
+)
 
 report = None
 with ui.guarded(), st.spinner(tr("indicators.counting")):
     report = build_report(
-        ui.engine(), breakdowns=BREAKDOWNS, active_on=active_on, date_from=date_from,
-        date_to=date_to, populations=ui.populations(),
-    )  # fmt: skip
+        ui.engine(),
+        breakdowns=BREAKDOWNS,
+        active_on=active_on,
+        date_from=date_from,
+        date_to=date_to,
+        populations=ui.populations(),
+    )
 if report is None:
     st.stop()
 total = report.tables["region"].total
 m = st.columns(5)
-for col, key in zip(m, ("installations", "installations_verified", "publications",
-                        "publications_verified", "reach"), strict=True):  # fmt: skip
+for col, key in zip(
+    m,
+    ("installations", "installations_verified", "publications", "publications_verified", "reach"),
+    strict=True,
+):
     col.metric(tr(f"indicators.{key}"), format_number(int(str(total.get(key) or 0)), tr.lang))
 
 by_region = report.tables["region"].rows
@@ -91,8 +110,12 @@ for tab, key in zip(tabs, BREAKDOWNS, strict=True):
 
 st.subheader(tr("indicators.drill"))
 d1, d2 = st.columns(2)
-breakdown = d1.selectbox(tr("indicators.breakdown"), BREAKDOWNS, key="ind_drill_by",
-                         format_func=lambda b: tr(f"indicators.by_{b}"))  # fmt: skip
+breakdown = d1.selectbox(
+    tr("indicators.breakdown"),
+    BREAKDOWNS,
+    key="ind_drill_by",
+    format_func=lambda b: tr(f"indicators.by_{b}"),
+)
 table = report.tables[breakdown].rows
 if len(table):
     keys = [str(k) for k in table[breakdown]]
@@ -116,5 +139,6 @@ for col, suffix in zip((r1, r2), (".xlsx", ".csv"), strict=True):
         tr("indicators.download", fmt=suffix.lstrip(".").upper()),
         data=ui_files.file_bytes(lambda p: write_report(report, p, lang=tr.lang), suffix),
         file_name=f"nudge-indicators-{today.isoformat()}{suffix}",
-        key=f"ind_dl_{suffix}", icon=":material/download:",
-    )  # fmt: skip
+        key=f"ind_dl_{suffix}",
+        icon=":material/download:",
+    )

@@ -114,15 +114,24 @@ def fill(text: str, params: Mapping[str, object], lang: str, *, namer: Namer) ->
             msg = f"Conversions are not used in detail texts: {text!r}"
             raise ValueError(msg)
         value = params[name]
-        inner = getattr(value, "code", None)
-        if inner is not None and hasattr(value, "params"):  # a notice or problem: said in `lang`
-            value = said(inner, value.params, lang, namer=namer) or str(value)
+        if isinstance(value, list | tuple) and value and all(_coded(v) for v in value):
+            value = "; ".join(_said_item(v, lang, namer) for v in value)  # problems, each said
+        elif _coded(value):  # a notice or problem: said in `lang`
+            value = _said_item(value, lang, namer)
         if spec and (spec == "region" or spec in _sections()):
             parts = [p.strip() for p in str(value).split(",")]
             out.append(", ".join(namer(spec, p, lang) for p in parts))
         else:
             out.append(format(value, spec or ""))
     return "".join(out)
+
+
+def _coded(value: object) -> bool:
+    return getattr(value, "code", None) is not None and hasattr(value, "params")
+
+
+def _said_item(value: Any, lang: str, namer: Namer) -> str:
+    return said(value.code, value.params, lang, namer=namer) or str(value)
 
 
 def said(code: str | None, params: Mapping[str, object], lang: str, *, namer: Namer) -> str | None:

@@ -192,22 +192,44 @@ class BatchValidationError(NudgeError, ValueError):
     """Every problem of a batch, reported together.
 
     Raised only when nothing in the batch could be used; otherwise the problems
-    are returned next to the good rows.
+    are returned next to the good rows. The headline is `code` (``batch_problems``
+    unless a caller names its own, filled from `params` and ``n``); each problem
+    follows on its own line.
     """
 
-    def __init__(self, problems: Sequence[RowProblem], *, what: str = "batch") -> None:
+    def __init__(
+        self,
+        problems: Sequence[RowProblem],
+        *,
+        what: str = "batch",
+        code: str = "batch_problems",
+        **params: object,
+    ) -> None:
         self.problems = list(problems)
         self.what = what
         lines = [f"row {p.row}: {p.message}" for p in self.problems[:20]]
         more = len(self.problems) - len(lines)
         if more > 0:
             lines.append(f"... and {more} more")
-        msg = f"The {what} has {len(self.problems)} problem(s):\n" + "\n".join(lines)
-        super().__init__(msg, code="batch_problems", n=len(self.problems))
+        params = {"n": len(self.problems), **params}
+        head = english(code, params) if code != "batch_problems" else None
+        head = head or f"The {what} has {len(self.problems)} problem(s):"
+        super().__init__(head + "\n" + "\n".join(lines), code=code, **params)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_batch, (self.problems, self.what))
+        params = {k: v for k, v in self.params.items() if k != "n"}
+        return (_rebuild_batch, (type(self), self.problems, self.what, self.code, params))
 
 
-def _rebuild_batch(problems: list[RowProblem], what: str) -> BatchValidationError:
-    return BatchValidationError(problems, what=what)
+def _rebuild_batch(
+    cls: type[BatchValidationError],
+    problems: list[RowProblem],
+    what: str,
+    code: str,
+    params: dict[str, object],
+) -> BatchValidationError:
+    return cls(problems, what=what, code=code, **params)
+
+
+class RecordBatchError(BatchValidationError, RecordError):
+    """Every problem of a batch of records (a survey file's rows), reported together."""

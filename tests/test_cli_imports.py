@@ -111,10 +111,13 @@ def test_registry_import_publications(registry_cli: Nudge, tmp_path: Path) -> No
 
 def _plan(path: Path, *sites: tuple[str, str, tuple[float, float]]) -> Path:
     features = [
-        {"type": "Feature", "properties": {"site_id": site, "kind": kind},
-         "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+        {
+            "type": "Feature",
+            "properties": {"site_id": site, "kind": kind},
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        }
         for site, kind, (lat, lon) in sites
-    ]  # fmt: skip
+    ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     return path
 
@@ -123,15 +126,14 @@ def test_registry_import_plan(registry_cli: Nudge, tmp_path: Path) -> None:
     good = [("s1", "banner", ALMATY), ("s2", "exhibition", ASTANA)]
     bad = [("s3", "rocket", ALMATY), ("s4", "banner", (10.0, 10.0))]
     command = ("registry", "import-plan")
-    assert registry_cli(*command, str(_plan(tmp_path / "a.geojson", *good)), "--as", "planner",
-                        "--name", "p")[0] == 0  # fmt: skip
-    assert registry_cli(*command, str(_plan(tmp_path / "a.geojson", *good)), "--as", "planner",
-                        "--name", "p")[0] == 0  # fmt: skip
-    code, out, _ = registry_cli(*command, str(_plan(tmp_path / "b.geojson", *good, bad[0])),
-                                "--as", "planner", "--name", "p")  # fmt: skip
+    named = ("--as", "planner", "--name", "p")
+    all_good = str(_plan(tmp_path / "a.geojson", *good))
+    assert registry_cli(*command, all_good, *named)[0] == 0
+    assert registry_cli(*command, all_good, *named)[0] == 0
+    some_bad = str(_plan(tmp_path / "b.geojson", *good, bad[0]))
+    code, out, _ = registry_cli(*command, some_bad, *named)
     assert (code, out and out["skipped_existing"]) == (1, 2)
-    code, out, err = registry_cli(*command, str(_plan(tmp_path / "c.geojson", *bad)),
-                                  "--as", "planner", "--name", "p")  # fmt: skip
+    code, out, err = registry_cli(*command, str(_plan(tmp_path / "c.geojson", *bad)), *named)
     assert (code, out and out["stored"]) == (2, 0)
     assert err == "error: nothing from c.geojson was stored: all 2 row(s) were refused.\n"
 

@@ -195,10 +195,10 @@ def _missing_item(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("spoil", "message"),
     [
-        (_unknown_region, "unknown region(s) Atlantis"),
-        (_zero_weight, "not above 0 in 1 row(s): 7"),
+        (_unknown_region, "Unknown region 'Atlantis'"),
+        (_zero_weight, "row 7: The weight is missing or not above 0"),
         (_fake_sav, "could not be read as a SPSS file"),
-        (_missing_item, "lacks the column(s) the questionnaire map names: q5"),
+        (_missing_item, "lacks the column(s) q5"),
     ],
 )
 def test_bad_input_ends_with_code_2_and_stores_nothing(

@@ -17,10 +17,20 @@ from nudge.osm.datasets import save_dataset
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SUMMARY_KEYS = {
-    "what", "profile", "counts", "matched", "outside_area", "default", "baselines",
-    "calibrated_blocked_cv", "calibrated_weights", "block_m", "blocks", "beats_baselines",
+    "what",
+    "profile",
+    "counts",
+    "matched",
+    "outside_area",
+    "default",
+    "baselines",
+    "calibrated_blocked_cv",
+    "calibrated_weights",
+    "block_m",
+    "blocks",
+    "beats_baselines",
     "problems",
-}  # fmt: skip
+}
 AGREEMENT_KEYS = {"spearman", "spearman_ci95", "kendall", "top_decile_hit"}
 
 
@@ -39,12 +49,10 @@ def hsl_counts(shared_data: Path) -> Path:
 
 def test_validate_json_and_plot(helsinki_dir: Path, hsl_counts: Path, tmp_path: Path) -> None:
     plot = tmp_path / "figs" / "helsinki.png"
-    result = CliRunner().invoke(
-        app,
-        ["validate", str(helsinki_dir), "--counts", str(hsl_counts), "--type", "banner",
-         "--what", "boardings", "--block", "800", "--plot", str(plot),
-         "--credit", "Boardings: HSL 2016, CC BY 4.0", "--json"],
-    )  # fmt: skip
+    counts = ["--counts", str(hsl_counts), "--what", "boardings", "--block", "800"]
+    credit = ["--credit", "Boardings: HSL 2016, CC BY 4.0"]
+    args = ["validate", str(helsinki_dir), *counts, "--type", "banner", "--plot", str(plot)]
+    result = CliRunner().invoke(app, [*args, *credit, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)  # exactly one JSON object on stdout
     assert set(summary) == {*SUMMARY_KEYS, "plot"}
@@ -92,16 +100,22 @@ def _csv(path: Path, rows: list[tuple[float, float, float]]) -> Path:
 CENTRAL = [(60.165 + 0.001 * i, 24.94 + 0.001 * i) for i in range(12)]
 BAD_COUNTS = {
     # Almaty's counts against Helsinki's dataset
-    "no_overlap": ([(43.25 + 0.01 * i, 76.9, 100.0 + i) for i in range(12)],
-                   r"Only 0 counted place\(s\).*\(12 lie outside it\)"),
+    "no_overlap": (
+        [(43.25 + 0.01 * i, 76.9, 100.0 + i) for i in range(12)],
+        r"Only 0 counted place\(s\).*\(12 lie outside it\)",
+    ),
     "one_count": ([(60.17, 24.94, 100.0)], r"Only 1 counted place\(s\).*10 or more"),
     # every count below zero: the message must say so, not send the user looking at the CRS
-    "all_negative": ([(lat, lon, -5.0 - i) for i, (lat, lon) in enumerate(CENTRAL)],
-                     r"(?i)negative|>= ?0|below zero|0 or more"),
+    "all_negative": (
+        [(lat, lon, -5.0 - i) for i, (lat, lon) in enumerate(CENTRAL)],
+        r"(?i)negative|>= ?0|below zero|0 or more",
+    ),
     # ETRS-TM35FIN metres (EPSG:3067) in the lat/lon columns
-    "metres": ([(6672000.0 + 100 * i, 385000.0 + 100 * i, 50.0 + i) for i in range(12)],
-               r"WGS84 latitude/longitude"),
-}  # fmt: skip
+    "metres": (
+        [(6672000.0 + 100 * i, 385000.0 + 100 * i, 50.0 + i) for i in range(12)],
+        r"WGS84 latitude/longitude",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_COUNTS))
@@ -148,12 +162,14 @@ def test_wrong_crs_through_the_script(helsinki_dir: Path, tmp_path: Path) -> Non
     """The real ``nudge`` process: exit code 2, nothing on stdout, no traceback."""
     rows, message = BAD_COUNTS["metres"]
     counts = _csv(tmp_path / "metres.csv", rows)
+    command = ["nudge", "validate", str(helsinki_dir), "--counts", str(counts), "--json"]
     proc = subprocess.run(
-        [sys.executable, "-m", "nudge", "validate", str(helsinki_dir), "--counts", str(counts),
-         "--json"],
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-m", *command],
+        capture_output=True,
+        text=True,
+        check=False,
         env={"NUDGE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,13 @@ from nudge.i18n import error_text
 
 pytest_plugins = ["registry_support"]
 
-PROVERB = {"id": "t-1", "kind": "proverb", "text_kk": "Еңбек етсең ерінбей, тояды қарның тіленбей.",
-           "themes": "diligence", "source": "Test"}  # fmt: skip
+PROVERB = {
+    "id": "t-1",
+    "kind": "proverb",
+    "text_kk": "Еңбек етсең ерінбей, тояды қарның тіленбей.",
+    "themes": "diligence",
+    "source": "Test",
+}
 
 
 @pytest.fixture
@@ -48,9 +54,15 @@ def db(registry_url: str, tmp_path: Path) -> Iterator[Engine]:
 
 def audit_rows(engine: Engine, item_id: str) -> list[dict[str, Any]]:
     """Return the audit entries about one content entry, oldest first."""
-    log = sa.table("audit_log", sa.column("id"), sa.column("action"), sa.column("username"),
-                   sa.column("table_name"), sa.column("old_values", sa.JSON()),
-                   sa.column("new_values", sa.JSON()))  # fmt: skip
+    log = sa.table(
+        "audit_log",
+        sa.column("id"),
+        sa.column("action"),
+        sa.column("username"),
+        sa.column("table_name"),
+        sa.column("old_values", sa.JSON()),
+        sa.column("new_values", sa.JSON()),
+    )
     query = (
         sa.select(log.c.action, log.c.username, log.c.old_values, log.c.new_values)
         .where(log.c.table_name == "content_entries")
@@ -66,7 +78,7 @@ def test_the_shipped_library_is_seeded_once_and_not_audited(db: Engine) -> None:
     assert len(entries) >= 80
     assert {e.collection for e in entries} == {"proverbs"}
     assert {e.version for e in entries} == {1}
-    assert upgrade_database(db) == schema_revision(db) == "0004"
+    assert upgrade_database(db) == schema_revision(db) == "0005"
     assert len(read_entries(db)) == len(entries)  # a second upgrade adds nothing
     with db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one() == 0
@@ -77,12 +89,18 @@ def test_the_migration_imports_an_existing_yaml_library(registry_url: str, tmp_p
     folder.mkdir()
     mine = {**PROVERB, "themes": ["diligence"], "status": "retired"}
     (folder / "proverbs.yaml").write_text(yaml.safe_dump([mine]), encoding="utf-8")
-    winner = {"id": "w-1", "name": "Example winner", "profession": "welder", "region": "Almaty",
-              "year": 2024, "is_example": True}  # fmt: skip
+    winner = {
+        "id": "w-1",
+        "name": "Example winner",
+        "profession": "welder",
+        "region": "Almaty",
+        "year": 2024,
+        "is_example": True,
+    }
     (folder / "winners.yaml").write_text(yaml.safe_dump([winner]), encoding="utf-8")
     eng = engine_from_url(registry_url)
     assert upgrade_database(eng, revision="0001") == "0001"  # a registry from before
-    assert upgrade_database(eng, content_dir=folder) == "0004"
+    assert upgrade_database(eng, content_dir=folder) == "0005"
     stored = {e.id: e for e in read_entries(eng)}
     assert set(stored) == {"t-1", "w-1"}  # the user's library, not the shipped one
     assert stored["t-1"].status == "retired"
@@ -90,7 +108,7 @@ def test_the_migration_imports_an_existing_yaml_library(registry_url: str, tmp_p
     library = load_library(engine=eng)
     assert library.get("w-1")[1]["profession"] == "welder"
     assert [r["action"] for r in audit_rows(eng, "t-1")] == ["import"]
-    assert upgrade_database(eng, content_dir=folder) == "0004"
+    assert upgrade_database(eng, content_dir=folder) == "0005"
     assert len(read_entries(eng)) == 2  # upgrading again imports nothing twice
     assert len(audit_rows(eng, "t-1")) == 1
     eng.dispose()
@@ -105,8 +123,13 @@ def _save_from(
         library = load_library(engine=eng)
         version = library.version("t-1")
         barrier.wait(timeout=30)
-        library.put("proverbs", {**PROVERB, "text_kk": text}, campaign=campaign_from_file(),
-                    expected_version=version, by=who)  # fmt: skip
+        library.put(
+            "proverbs",
+            {**PROVERB, "text_kk": text},
+            campaign=campaign_from_file(),
+            expected_version=version,
+            by=who,
+        )
         outcome[who] = "saved"
     except StaleVersionError as exc:
         outcome[who] = exc
@@ -142,14 +165,21 @@ def test_two_concurrent_saves_of_one_entry_one_wins_the_other_is_refused(
     assert stored.entry["text_kk"] == texts[winner]
     rows = audit_rows(db, "t-1")
     assert [(r["action"], r["username"]) for r in rows] == [
-        ("create", "admin"), ("update", winner), ("stale_refused", loser),
-    ]  # fmt: skip
+        ("create", "admin"),
+        ("update", winner),
+        ("stale_refused", loser),
+    ]
     assert rows[2]["new_values"]["entry"]["text_kk"] == texts[loser]  # the refused edit is kept
     assert rows[2]["new_values"]["expected_version"] == 1
     # the loser reloads and applies the change again: nothing is lost
     again = load_library(engine=db)
-    again.put("proverbs", {**PROVERB, "text_kk": texts[loser]}, campaign=campaign_from_file(),
-              expected_version=again.version("t-1"), by=loser)  # fmt: skip
+    again.put(
+        "proverbs",
+        {**PROVERB, "text_kk": texts[loser]},
+        campaign=campaign_from_file(),
+        expected_version=again.version("t-1"),
+        by=loser,
+    )
     assert {e.id: e for e in read_entries(db)}["t-1"].version == 3
 
 
@@ -191,8 +221,10 @@ def test_two_app_processes_on_one_database_see_the_same_library(
 
 def test_saved_work_round_trips_and_refuses_a_stale_save(db: Engine) -> None:
     payload = {"sites": ["s1", "s2"], "start": "2026-12-01", "flights": 6}
-    work = save_work(db, kind="rotation", dataset="almaty", owner="aigerim", name="spring",
-                     payload=payload)  # fmt: skip
+    spring = partial(
+        save_work, db, kind="rotation", dataset="almaty", owner="aigerim", name="spring"
+    )
+    work = spring(payload=payload)
     assert work.version == 1
     save_work(db, kind="plan", dataset="almaty", owner="aigerim", name="spring", payload={"a": 1})
     save_work(db, kind="rotation", dataset="almaty", owner="nurlan", name="mine", payload={})
@@ -203,17 +235,14 @@ def test_saved_work_round_trips_and_refuses_a_stale_save(db: Engine) -> None:
     with pytest.raises(RecordError, match="no saved work"):
         load_work(db, listed[0].id, owner="nurlan")  # someone else's work stays private
     changed = {**payload, "flights": 8}
-    tab_a = save_work(db, kind="rotation", dataset="almaty", owner="aigerim", name="spring",
-                      payload=changed, expected_version=opened.version)  # fmt: skip
+    tab_a = spring(payload=changed, expected_version=opened.version)
     assert tab_a.version == 2
     with pytest.raises(StaleVersionError, match="Reopen it") as info:  # another tab, older copy
-        save_work(db, kind="rotation", dataset="almaty", owner="aigerim", name="spring",
-                  payload={**payload, "flights": 9}, expected_version=opened.version)  # fmt: skip
+        spring(payload={**payload, "flights": 9}, expected_version=opened.version)
     assert info.value.code == "saved_work_stale"
     assert "spring" in error_text(info.value, "ru")
     with pytest.raises(StaleVersionError):  # a new save may not take an existing name
-        save_work(db, kind="rotation", dataset="almaty", owner="aigerim", name="spring",
-                  payload={})  # fmt: skip
+        spring(payload={})
     assert (load_work(db, opened.id).payload or {})["flights"] == 8
     with pytest.raises(StaleVersionError):
         delete_work(db, opened.id, owner="aigerim", expected_version=1)

@@ -14,8 +14,10 @@ from nudge._catalogue import english, load_details
 from nudge._errors import (
     BatchValidationError,
     InfeasibleError,
+    InputFileError,
     Notice,
     Problem,
+    RecordBatchError,
     RecordError,
     RowProblem,
 )
@@ -23,7 +25,16 @@ from nudge.content._violations import Violation
 from nudge.i18n import error_text, notice_text, problem_text
 
 PACKAGE = Path(nudge.__file__).parent
-CATALOGUE_ONLY = ("content", "placement", "geo/regions.py", "registry/auth.py", "registry/audit.py")
+CATALOGUE_ONLY = (
+    "content",
+    "placement",
+    "geo",
+    "registry",
+    "io",
+    "field",
+    "evaluation/survey.py",
+    "evaluation/questionnaire.py",
+)
 
 
 def test_a_problem_says_its_code_in_english_from_the_catalogue_and_in_every_language() -> None:
@@ -110,6 +121,53 @@ def test_a_batch_lists_its_row_problems() -> None:
     assert "row 2: Missing or invalid coordinates." in str(batch)
 
 
+def test_a_batch_may_name_its_own_headline_and_be_a_record_error() -> None:
+    rows = [RowProblem(7, code="eval_survey_bad_weight", column="weight")]
+    batch = RecordBatchError(rows, what="w.csv", code="eval_survey_problems", name="w.csv")
+    assert isinstance(batch, RecordError) and isinstance(batch, BatchValidationError)
+    assert str(batch).splitlines() == [
+        "The file w.csv has problems in 1 row(s), nothing was imported; each is listed with "
+        "its row number.",
+        "row 7: The weight is missing or not above 0.",
+    ]
+    assert "ештеңе импортталмады" in error_text(batch, "kk")
+    again = pickle.loads(pickle.dumps(batch))
+    assert (type(again), str(again), again.params) == (RecordBatchError, str(batch), batch.params)
+
+
+def test_problems_inside_a_text_are_each_said_in_the_same_language() -> None:
+    from nudge.evaluation.questionnaire import questionnaire_from_dict
+
+    with pytest.raises(InputFileError) as info:
+        questionnaire_from_dict({"columns": {"region": "r"}, "indices": {"x": {"items": []}}})
+    problems = info.value.params["problems"]
+    assert isinstance(problems, tuple) and all(isinstance(p, Problem) for p in problems)
+    assert "[columns] lacks weight; index 'x': items must be" in str(info.value)
+    kk = error_text(info.value, "kk")
+    assert "[columns] ішінде weight рөлі жоқ; «x» индексі:" in kk and "lacks" not in kk
+    empty = RecordError(code="eval_map_problems", name="m", problems=())
+    assert str(empty) == "The questionnaire map m has problems: ()."
+
+
+def test_a_submission_problem_is_a_row_problem_of_an_entry() -> None:
+    from nudge.field.imports import SubmissionProblem
+
+    p = SubmissionProblem("uuid:1", 3, code="field_instance_missing", params={"submission": "x"})
+    assert isinstance(p, RowProblem) and (p.submission, p.row, p.entry) == ("uuid:1", 3, "uuid:1")
+    assert p.as_dict() == {"submission": "uuid:1", "row": 3, "message": p.message, "code": p.code}
+    assert p.message == english("field_instance_missing", p.params) and p.message
+    assert pickle.loads(pickle.dumps(p)) == p
+
+
+def _sentence(node: ast.expr) -> bool:
+    """Return whether `node` writes English words (not a column name such as ``"lat"``)."""
+    if isinstance(node, ast.Lambda):
+        return _sentence(node.body)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and " " in node.value
+
+
 def _written_english_beside_a_code(path: Path) -> list[str]:
     """Return the calls in `path` that pass English text and a code the catalogue holds."""
     details, found = load_details(), []
@@ -119,10 +177,11 @@ def _written_english_beside_a_code(path: Path) -> list[str]:
         code = next((k.value for k in node.keywords if k.arg == "code"), None)
         if not (isinstance(code, ast.Constant) and code.value in details):
             continue
-        first = node.args[0]
+        first, *others = node.args
         text = isinstance(first, ast.JoinedStr) or (
             isinstance(first, ast.Constant) and isinstance(first.value, str)
         )
+        text |= any(_sentence(arg) for arg in others)  # ``p.add(mask, "lat", "English", code=)``
         if text or (isinstance(first, ast.Name) and first.id == "msg"):
             found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {code.value}")
     return found

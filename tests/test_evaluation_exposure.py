@@ -49,31 +49,46 @@ s2,Abai 2,billboard,i-a,
 THEMES = {"i-a": ("diligence",), "i-b": ("diligence", "mastery")}
 
 
+# key, user, kind, lat, lon, installed on; d and e are removed again (see the fixture)
+INSTALLATIONS = [
+    ("a", "almaty", "billboard", *ALMATY, "2025-02-01"),
+    ("b", "almaty", "banner", *ALMATY_2, "2025-05-10"),
+    ("c", "astana", "banner", *ASTANA, "2024-06-01"),
+    ("d", "astana", "banner", ASTANA[0] + 0.01, ASTANA[1], "2024-01-05"),
+    ("e", "astana", "banner", ASTANA[0] + 0.02, ASTANA[1], "2025-03-01"),
+]
+# user, kind, title, published on, region, link
+PUBLICATIONS = [
+    ("almaty", "podcast", "Әулет", date(2025, 3, 5), "ALA", "https://example.kz/p1"),
+    ("astana", "open_day", "Open day", date(2025, 8, 2), "AST", None),
+    ("almaty", "podcast", "Ескі", date(2024, 12, 30), "ALA", None),
+]
+
+
 @pytest.fixture
 def campaign(engine: Engine, users: Users, tmp_path: Path) -> dict[str, int]:
     """Five installations, three publications and four plan items in Almaty and Astana (2025)."""
-    a = log_installation(engine, user=users.almaty, kind="billboard", lat=ALMATY[0],
-                         lon=ALMATY[1], installed_on="2025-02-01")  # fmt: skip
-    b = log_installation(engine, user=users.almaty, kind="banner", lat=ALMATY_2[0],
-                         lon=ALMATY_2[1], installed_on="2025-05-10")  # fmt: skip
-    c = log_installation(engine, user=users.astana, kind="banner", lat=ASTANA[0], lon=ASTANA[1],
-                         installed_on="2024-06-01")  # fmt: skip
-    d = log_installation(engine, user=users.astana, kind="banner", lat=ASTANA[0] + 0.01,
-                         lon=ASTANA[1], installed_on="2024-01-05")  # fmt: skip
-    e = log_installation(engine, user=users.astana, kind="banner", lat=ASTANA[0] + 0.02,
-                         lon=ASTANA[1], installed_on="2025-03-01")  # fmt: skip
-    change_status(engine, d.id, "removed", user=users.astana, on=date(2024, 12, 1))
-    change_status(engine, e.id, "removed", user=users.astana, on=date(2025, 4, 15))
-    attach_photo(engine, a.id, jpeg_bytes(gps=ALMATY), user=users.almaty, photo_dir=tmp_path)
-    log_publication(engine, user=users.almaty, kind="podcast", title="Әулет",
-                    published_on=date(2025, 3, 5), region="ALA",
-                    link="https://example.kz/p1")  # fmt: skip
-    log_publication(engine, user=users.astana, kind="open_day", title="Open day",
-                    published_on=date(2025, 8, 2), region="AST")  # fmt: skip
-    log_publication(engine, user=users.almaty, kind="podcast", title="Ескі",
-                    published_on=date(2024, 12, 30), region="ALA")  # fmt: skip
+    ids = {
+        key: log_installation(
+            engine, user=getattr(users, who), kind=kind, lat=lat, lon=lon, installed_on=day
+        ).id
+        for key, who, kind, lat, lon, day in INSTALLATIONS
+    }
+    change_status(engine, ids["d"], "removed", user=users.astana, on=date(2024, 12, 1))
+    change_status(engine, ids["e"], "removed", user=users.astana, on=date(2025, 4, 15))
+    attach_photo(engine, ids["a"], jpeg_bytes(gps=ALMATY), user=users.almaty, photo_dir=tmp_path)
+    for who, kind, title, day, region, link in PUBLICATIONS:
+        log_publication(
+            engine,
+            user=getattr(users, who),
+            kind=kind,
+            title=title,
+            published_on=day,
+            region=region,
+            link=link,
+        )
     import_event_plan(engine, write_csv(tmp_path / "plan.csv", EVENTS_CSV), user=users.planner)
-    return {"a": a.id, "b": b.id, "c": c.id, "d": d.id, "e": e.id}
+    return ids
 
 
 def _cell(table: pd.DataFrame, region: str | None, period: str) -> dict:
@@ -88,8 +103,8 @@ def test_periods_are_clipped_and_labelled() -> None:
     assert list(quarters["period"]) == ["2025Q1", "2025Q2", "2025Q3"]
     assert quarters["period_start"].iloc[0] == date(2025, 2, 10)
     assert quarters["period_end"].iloc[-1] == date(2025, 8, 31)
-    assert list(period_table(date(2025, 1, 1), date(2025, 3, 31), "month")["period"]) == [
-        "2025-01", "2025-02", "2025-03"]  # fmt: skip
+    months = period_table(date(2025, 1, 1), date(2025, 3, 31), "month")["period"]
+    assert list(months) == ["2025-01", "2025-02", "2025-03"]
     with pytest.raises(RecordError) as bad:
         period_table(date(2025, 1, 1), date(2025, 3, 31), "week")  # type: ignore[arg-type]
     assert bad.value.code == "eval_exposure_period"
@@ -100,15 +115,17 @@ def test_periods_are_clipped_and_labelled() -> None:
 
 
 def test_an_empty_registry_gives_zeros(engine: Engine) -> None:
-    table = exposure_by_region(engine, start=date(2025, 1, 1), end=date(2025, 6, 30),
-                               period="month", populations=POPS)  # fmt: skip
+    table = exposure_by_region(
+        engine, start=date(2025, 1, 1), end=date(2025, 6, 30), period="month", populations=POPS
+    )
     assert len(table) == 21 * 6
     assert int(table[["active", "publications", "events_held"]].to_numpy().sum()) == 0
 
 
 def test_year_counts_per_region(engine: Engine, campaign: dict[str, int]) -> None:
-    table = exposure_by_region(engine, start=date(2025, 1, 1), end=date(2025, 12, 31),
-                               populations=POPS)  # fmt: skip
+    table = exposure_by_region(
+        engine, start=date(2025, 1, 1), end=date(2025, 12, 31), populations=POPS
+    )
     assert list(table.columns) == list(EXPOSURE_COLUMNS)
     assert len(table) == 21  # the republic and the 20 regions
     ala, ast = _cell(table, "ALA", "2025"), _cell(table, "AST", "2025")
@@ -126,8 +143,9 @@ def test_year_counts_per_region(engine: Engine, campaign: dict[str, int]) -> Non
 
 
 def test_quarters_follow_installs_and_removals(engine: Engine, campaign: dict[str, int]) -> None:
-    table = exposure_by_region(engine, start=date(2025, 1, 1), end=date(2025, 12, 31),
-                               period="quarter", populations=POPS)  # fmt: skip
+    table = exposure_by_region(
+        engine, start=date(2025, 1, 1), end=date(2025, 12, 31), period="quarter", populations=POPS
+    )
     assert set(table["year"]) == {2025}
     assert [_cell(table, "AST", f"2025Q{q}")["active"] for q in range(1, 5)] == [2, 2, 1, 1]
     assert [_cell(table, "ALA", f"2025Q{q}")["installed"] for q in range(1, 5)] == [1, 1, 0, 0]
@@ -136,8 +154,9 @@ def test_quarters_follow_installs_and_removals(engine: Engine, campaign: dict[st
 
 
 def test_verified_only_and_default_population(engine: Engine, campaign: dict[str, int]) -> None:
-    table = exposure_by_region(engine, start=date(2025, 1, 1), end=date(2025, 12, 31),
-                               verified_only=True)  # fmt: skip
+    table = exposure_by_region(
+        engine, start=date(2025, 1, 1), end=date(2025, 12, 31), verified_only=True
+    )
     ala = _cell(table, "ALA", "2025")
     assert (ala["installed"], ala["active"], ala["publications"]) == (1, 1, 1)
     assert _cell(table, "AST", "2025")["active"] == 0
@@ -153,8 +172,14 @@ def test_theme_exposure_from_a_calendar(
     path.write_text(CALENDAR_CSV, encoding="utf-8")
     cells = rotation_cells(path, themes=THEMES, region="Алматы")
     assert len(cells) == 3 and set(cells["region"]) == {"ALA"}
-    table = exposure_by_region(engine, start=date(2025, 1, 1), end=date(2025, 12, 31),
-                               period="quarter", rotation=cells, populations=POPS)  # fmt: skip
+    table = exposure_by_region(
+        engine,
+        start=date(2025, 1, 1),
+        end=date(2025, 12, 31),
+        period="quarter",
+        rotation=cells,
+        populations=POPS,
+    )
     q1, q2 = _cell(table, "ALA", "2025Q1"), _cell(table, "ALA", "2025Q2")
     assert (q1["flights_diligence"], q1["flights_mastery"]) == (2, 0)
     assert (q2["flights_diligence"], q2["flights_mastery"]) == (1, 1)
@@ -171,11 +196,14 @@ def test_theme_exposure_from_a_calendar(
 
 def test_theme_exposure_from_a_saved_payload() -> None:
     payload = {
-        "start": "2025-03-24", "flight_weeks": 2,
-        "cells": [{"site_id": "s1", "flight": 1, "item_id": "i-a"},
-                  {"site_id": "s1", "flight": 2, "item_id": "i-b"}],
+        "start": "2025-03-24",
+        "flight_weeks": 2,
+        "cells": [
+            {"site_id": "s1", "flight": 1, "item_id": "i-a"},
+            {"site_id": "s1", "flight": 2, "item_id": "i-b"},
+        ],
         "sites": {"features": [{"id": "s1", "properties": {"site_id": "s1", "region": "AST"}}]},
-    }  # fmt: skip
+    }
     cells = rotation_cells(payload, themes=THEMES)
     assert list(cells["start"]) == [date(2025, 3, 24), date(2025, 4, 7)]
     assert list(cells["region"]) == ["AST", "AST"]
@@ -197,8 +225,8 @@ def test_cli_writes_csv_and_json(
 ) -> None:
     env = {"NUDGE_DATABASE_URL": registry_url, "NUDGE_DATA_DIR": str(tmp_path / "data")}
     out = tmp_path / "exposure.csv"
-    args = ["evaluate", "exposure", "--from", "2025-01-01", "--to", "2025-12-31",
-            "--period", "quarter", "--out", str(out), "--json"]  # fmt: skip
+    year = ["--from", "2025-01-01", "--to", "2025-12-31"]
+    args = ["evaluate", "exposure", *year, "--period", "quarter", "--out", str(out), "--json"]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, (result.output, result.exception)
     data = json.loads(result.stdout)
@@ -206,17 +234,18 @@ def test_cli_writes_csv_and_json(
     ast = [r for r in data["exposure"] if r["region"] == "AST" and r["period"] == "2025Q3"]
     assert ast[0]["active"] == 1 and ast[0]["period_start"] == "2025-07-01"
     table = pd.read_csv(out, encoding="utf-8-sig")
-    assert len(table) == 84 and int(table["active"].sum()) == sum(
-        r["active"] for r in data["exposure"])  # fmt: skip
+    assert len(table) == 84
+    assert int(table["active"].sum()) == sum(r["active"] for r in data["exposure"])
     human = CliRunner().invoke(app, [*args[:-1], "--verified", "--lang", "ru"], env=env)
     assert human.exit_code == 0 and "Строк охвата" in human.stdout
     calendar = write_csv(tmp_path / "cal.csv", CALENDAR_CSV.replace("i-a", "kk-0001"))
-    themed = CliRunner().invoke(app, [*args, "--rotation", str(calendar), "--region", "ALA"],
-                                env=env)  # fmt: skip
+    themed = CliRunner().invoke(
+        app, [*args, "--rotation", str(calendar), "--region", "ALA"], env=env
+    )
     assert themed.exit_code == 0, (themed.output, themed.exception)
-    q1 = [r for r in json.loads(themed.stdout)["exposure"]
-          if r["region"] == "ALA" and r["period"] == "2025Q1"]  # fmt: skip
+    rows = json.loads(themed.stdout)["exposure"]
+    q1 = [r for r in rows if (r["region"], r["period"]) == ("ALA", "2025Q1")]
     assert q1[0]["flights_diligence"] == 2  # the shipped entry kk-0001 is about diligence
-    bad = CliRunner().invoke(app, ["evaluate", "exposure", "--from", "1.1.2025", "--to",
-                                   "2025-12-31"], env=env)  # fmt: skip
+    not_a_date = ["evaluate", "exposure", "--from", "1.1.2025", "--to", "2025-12-31"]
+    bad = CliRunner().invoke(app, not_a_date, env=env)
     assert bad.exit_code != 0

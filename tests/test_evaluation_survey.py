@@ -28,6 +28,7 @@ from nudge.evaluation.survey import (
     read_respondents,
     survey_from_files,
 )
+from nudge.i18n import error_text, problem_text
 
 REGIONS = ["ALA", "AST", "SHY", "Карагандинская область", "Қостанай облысы"]
 ITEMS = ["q1", "q2", "q3", "q4", "q5"]
@@ -230,11 +231,20 @@ def test_unknown_region_and_bad_weights_are_reported_together(tmp_path: Path) ->
     frame.loc[7, "weight"] = -1.5
     path = tmp_path / "bad.csv"
     frame.to_csv(path, index=False)
-    with pytest.raises(RecordError, match=r"unknown region.*Atlantis") as info:
+    with pytest.raises(RecordError, match=r"problems in 3 row\(s\), nothing was imported") as info:
         survey_from_files([path], questionnaire_from_file())
+    problems = info.value.problems
+    assert [(p.row, p.code, p.column) for p in problems] == [
+        (5, "region_unknown", "region"),
+        (7, "eval_survey_bad_weight", "weight"),
+        (9, "eval_survey_bad_weight", "weight"),
+    ]
     text = str(info.value)
-    assert "not above 0 in 2 row(s): 7, 9" in text and "nothing was imported" in text
-    assert info.value.code == "eval_survey_problems"
+    assert "row 5: Unknown region 'Atlantis'" in text and "row 9: The weight is missing" in text
+    assert info.value.code == "eval_survey_problems" and info.value.params["n"] == 3
+    kk = [problem_text(p, "kk") for p in problems]
+    assert "Atlantis" in kk[0] and kk[1] == "Салмақ көрсетілмеген немесе 0-ден үлкен емес."
+    assert "ештеңе импортталмады" in error_text(info.value, "kk")
 
 
 def test_a_map_naming_a_missing_column_is_refused(survey_csv: Path) -> None:
@@ -281,8 +291,10 @@ def test_year_comes_from_the_option_when_the_file_has_none(tmp_path: Path) -> No
     frame.to_csv(path, index=False)
     qmap = questionnaire_from_file()
     qmap.columns.pop("year")
-    with pytest.raises(RecordError, match="no survey year"):
+    with pytest.raises(RecordError, match="There is no survey year") as info:
         survey_from_files([path], qmap)
+    assert {p.code for p in info.value.problems} == {"eval_survey_no_year"}
+    assert len(info.value.problems) == 120
     data = survey_from_files([path], qmap, year=2024)
     assert set(data.respondents["year"]) == {2024}
 
@@ -301,7 +313,7 @@ def test_region_level_aggregates_as_input(tmp_path: Path) -> None:
     assert table.loc[1, "suppressed"] and table["estimate"].isna().iloc[1]
     bad = tmp_path / "bad.csv"
     bad.write_text("region,year,index,estimate,n,se\nMars,2025,x,0.5,100,0.1\n", encoding="utf-8")
-    with pytest.raises(RecordError, match=r"unknown region.*Mars"):
+    with pytest.raises(RecordError, match=r"row 2: Unknown region .Mars."):
         estimates_from_aggregates(bad)
 
 

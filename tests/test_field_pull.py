@@ -78,9 +78,14 @@ def _handler(central: Central) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps(data).encode(), "application/json; charset=utf-8")
 
         def _record(self, body: bytes = b"") -> None:
-            central.requests.append({"method": self.command, "path": self.path,
-                                     "auth": self.headers.get("Authorization"),
-                                     "body": body})  # fmt: skip
+            central.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "auth": self.headers.get("Authorization"),
+                    "body": body,
+                }
+            )
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -89,8 +94,10 @@ def _handler(central: Central) -> type[BaseHTTPRequestHandler]:
             if self.path != "/v1/sessions":
                 self._json(404, NOT_FOUND)
             elif sent.get("email") == EMAIL and sent.get("password") == PASSWORD:
-                self._json(200, {"createdAt": STAMP, "expiresAt": "2025-03-03T10:00:00.000Z",
-                                 "token": TOKEN})  # fmt: skip
+                self._json(
+                    200,
+                    {"createdAt": STAMP, "expiresAt": "2025-03-03T10:00:00.000Z", "token": TOKEN},
+                )
             else:
                 self._json(401, UNAUTHENTICATED)
 
@@ -105,18 +112,42 @@ def _handler(central: Central) -> type[BaseHTTPRequestHandler]:
             project = f"/v1/projects/{PROJECT}"
             form = f"{project}/forms/{FORM}"
             if self.path == project:
-                self._json(200, {"id": PROJECT, "name": "Almaty banners", "description": None,
-                                 "keyId": None, "archived": False, "createdAt": STAMP,
-                                 "updatedAt": None})  # fmt: skip
+                self._json(
+                    200,
+                    {
+                        "id": PROJECT,
+                        "name": "Almaty banners",
+                        "description": None,
+                        "keyId": None,
+                        "archived": False,
+                        "createdAt": STAMP,
+                        "updatedAt": None,
+                    },
+                )
             elif self.path == form:
-                self._json(200, {"projectId": PROJECT, "xmlFormId": FORM, "name": "Check",
-                                 "version": "nudge-field-1.0123456789", "enketoId": None,
-                                 "hash": "51a93eab3a1974dbffc4c7913fa5a16a", "keyId": None,
-                                 "state": "open", "createdAt": STAMP, "updatedAt": None,
-                                 "publishedAt": STAMP})  # fmt: skip
+                self._json(
+                    200,
+                    {
+                        "projectId": PROJECT,
+                        "xmlFormId": FORM,
+                        "name": "Check",
+                        "version": "nudge-field-1.0123456789",
+                        "enketoId": None,
+                        "hash": "51a93eab3a1974dbffc4c7913fa5a16a",
+                        "keyId": None,
+                        "state": "open",
+                        "createdAt": STAMP,
+                        "updatedAt": None,
+                        "publishedAt": STAMP,
+                    },
+                )
             elif self.path == f"{form}/submissions.csv.zip?attachments=true":
-                self._send(200, central.export, "application/zip",
-                           Content_Disposition=f'attachment; filename="{FORM}.zip"')  # fmt: skip
+                self._send(
+                    200,
+                    central.export,
+                    "application/zip",
+                    Content_Disposition=f'attachment; filename="{FORM}.zip"',
+                )
             else:
                 self._json(404, NOT_FOUND)
 
@@ -149,9 +180,12 @@ def _closed_port() -> int:
 
 
 def test_pull_speaks_centrals_api_and_imports_the_export_once(
-    central: Central, engine: Engine, users: Users, tmp_path: Path,
+    central: Central,
+    engine: Engine,
+    users: Users,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # pyodk's default config and token cache
     folder = tmp_path / "pulled"
     export = pull_export(PROJECT, FORM, folder=folder, env=_env(central.url))
@@ -189,9 +223,14 @@ def test_pull_speaks_centrals_api_and_imports_the_export_once(
     ],
 )
 def test_pull_says_what_the_server_refused(
-    central: Central, tmp_path: Path, project: int, form: str, password: str,
-    error: type[Exception], code: str,
-) -> None:  # fmt: skip
+    central: Central,
+    tmp_path: Path,
+    project: int,
+    form: str,
+    password: str,
+    error: type[Exception],
+    code: str,
+) -> None:
     folder = tmp_path / "pulled"
     with pytest.raises(error) as info:
         pull_export(project, form, folder=folder, env=_env(central.url, password=password))
@@ -208,15 +247,17 @@ def test_pull_without_server_or_variables(tmp_path: Path) -> None:
     assert info.value.code == "field_central_unreachable"
     assert info.value.params["url"] == url
     with pytest.raises(InvalidQueryError) as missing:
-        pull_export(PROJECT, FORM, folder=tmp_path, env={"NUDGE_ODK_URL": url,
-                                                         "NUDGE_ODK_PASSWORD": " "})  # fmt: skip
+        pull_export(
+            PROJECT, FORM, folder=tmp_path, env={"NUDGE_ODK_URL": url, "NUDGE_ODK_PASSWORD": " "}
+        )
     assert missing.value.code == "field_central_env"
     assert missing.value.params["names"] == "NUDGE_ODK_USER, NUDGE_ODK_PASSWORD"
     assert list(tmp_path.iterdir()) == []
 
 
-def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-         *args: str) -> tuple[int, str, str]:  # fmt: skip
+def _cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
     """Run the CLI in this process as the ``nudge`` script does; return code, stdout, stderr."""
     monkeypatch.setattr(sys, "argv", ["nudge", *args])
     code = 0
@@ -229,9 +270,11 @@ def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 
 
 def test_cli_pull_imports_with_the_import_exit_codes_and_keeps_no_secret(
-    central: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    central: Central,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     data = tmp_path / "data"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NUDGE_DATA_DIR", str(data))
@@ -240,8 +283,8 @@ def test_cli_pull_imports_with_the_import_exit_codes_and_keeps_no_secret(
         monkeypatch.delenv(name, raising=False)
     assert _cli(monkeypatch, capsys, "db", "upgrade")[0] == 0
     monkeypatch.setattr(sys, "stdin", io.StringIO("admin-pass\n"))
-    assert _cli(monkeypatch, capsys, "user", "add", "admin", "--role", "admin",
-                "--password-stdin")[0] == 0  # fmt: skip
+    admin = ["user", "add", "admin", "--role", "admin", "--password-stdin"]
+    assert _cli(monkeypatch, capsys, *admin)[0] == 0
     pull = ["field", "pull", "--project", str(PROJECT), "--form", FORM, "--as", "admin"]
     code, _, err = _cli(monkeypatch, capsys, *pull)
     assert code == 2 and "NUDGE_ODK_URL, NUDGE_ODK_USER, NUDGE_ODK_PASSWORD" in err

@@ -36,6 +36,11 @@ def _sqlite_env(tmp_path: Path) -> dict[str, str]:
     return {"NUDGE_DATA_DIR": str(data), "NUDGE_DATABASE_URL": f"sqlite:///{data}/nudge.sqlite"}
 
 
+AS_AIGERIM = ["--as", "aigerim", "--json"]
+LOG_AS_AIGERIM = ["registry", "log", "--installed-on", "2025-03-01", *AS_AIGERIM]
+AT_ALMATY = ["--lat", str(ALMATY[0]), "--lon", str(ALMATY[1])]
+
+
 def _run(
     app: typer.Typer, env: dict[str, str], *args: str, stdin: str | None = None, code: int = 0
 ) -> dict:
@@ -44,12 +49,24 @@ def _run(
     return json.loads(result.stdout)
 
 
+def _exits_with_2(
+    app: typer.Typer, env: dict[str, str], command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run `command` as the `nudge` process runs it and check that it ends with exit code 2."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(sys, "argv", ["nudge", *command])
+    with pytest.raises(SystemExit) as info:
+        run_app(app)
+    assert info.value.code == 2
+
+
 def _setup(app: typer.Typer, env: dict[str, str]) -> None:
-    assert _run(app, env, "db", "upgrade", "--json")["revision"] == "0004"
-    _run(app, env, "user", "add", "admin", "--role", "admin", "--password-stdin", "--json",
-         stdin="admin-pass\n")  # fmt: skip
-    added = _run(app, env, "user", "add", "aigerim", "--role", "coordinator", "--region", "ALA",
-                 "--as", "admin", "--password-stdin", "--json", stdin="aigerim-pass\n")  # fmt: skip
+    assert _run(app, env, "db", "upgrade", "--json")["revision"] == "0005"
+    stdin_json = ["--password-stdin", "--json"]
+    _run(app, env, "user", "add", "admin", "--role", "admin", *stdin_json, stdin="admin-pass\n")
+    coordinator = ["user", "add", "aigerim", "--role", "coordinator", "--region", "ALA"]
+    added = _run(app, env, *coordinator, "--as", "admin", *stdin_json, stdin="aigerim-pass\n")
     assert added["regions"] == ["ALA"]
 
 
@@ -70,8 +87,7 @@ def test_import_prints_exactly_the_documented_json(
     assert out["flagged_duplicates"] == 0
     assert [set(e) for e in out["errors"]] == [{"row", "message"}] * 2
     assert [e["row"] for e in out["errors"]] == [3, 4]
-    again = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json",
-                 code=1)  # fmt: skip
+    again = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json", code=1)
     assert (again["stored"], again["skipped_existing"]) == (0, 1)
     report = _run(app, cli_env, "report", "--by", "region,month", "--json")
     assert report["by"] == ["region", "month"]
@@ -100,22 +116,19 @@ def test_log_status_photo_publication_export_report_audit(
     app: typer.Typer, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     _setup(app, cli_env)
-    logged = _run(app, cli_env, "registry", "log", "--as", "aigerim", "--kind", "billboard",
-                  "--lat", str(ALMATY[0]), "--lon", str(ALMATY[1]), "--installed-on",
-                  "2025-03-01", "--theme", "diligence", "--illuminated", "--json")  # fmt: skip
+    lit = ["--kind", "billboard", "--theme", "diligence", "--illuminated"]
+    logged = _run(app, cli_env, *LOG_AS_AIGERIM, *AT_ALMATY, *lit)
     assert (logged["region"], logged["city"], logged["themes"]) == ("ALA", "Almaty", ["diligence"])
     photo = tmp_path / "p.jpg"
     photo.write_bytes(jpeg_bytes(gps=ALMATY))
-    attached = _run(app, cli_env, "registry", "photo", str(logged["id"]), str(photo), "--as",
-                    "aigerim", "--json")  # fmt: skip
+    attached = _run(app, cli_env, "registry", "photo", str(logged["id"]), str(photo), *AS_AIGERIM)
     assert attached["flags"] == []
     assert Path(attached["path"]).is_relative_to(tmp_path / "data" / "_photos")
-    verified = _run(app, cli_env, "registry", "status", str(logged["id"]), "verified", "--as",
-                    "aigerim", "--json")  # fmt: skip
+    verified = _run(app, cli_env, "registry", "status", str(logged["id"]), "verified", *AS_AIGERIM)
     assert verified["verified"] is True
-    pub = _run(app, cli_env, "registry", "publication", "--as", "aigerim", "--kind", "podcast",
-               "--title", "Еңбек әулеті", "--date", "2025-03-02", "--region", "ALA",
-               "--link", "https://example.kz/1", "--reach", "500", "--json")  # fmt: skip
+    podcast = ["--kind", "podcast", "--title", "Еңбек әулеті", "--date", "2025-03-02"]
+    where = ["--region", "ALA", "--link", "https://example.kz/1", "--reach", "500"]
+    pub = _run(app, cli_env, "registry", "publication", *podcast, *where, *AS_AIGERIM)
     assert pub["verified"] is True
     export = _run(app, cli_env, "registry", "export", str(tmp_path / "i.geojson"), "--json")
     assert export["installations"] == 1
@@ -143,25 +156,21 @@ def test_backup_of_the_sqlite_registry(
 
 
 def test_errors_end_with_code_2_and_one_message(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    app: typer.Typer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    monkeypatch.setenv("NUDGE_DATA_DIR", str(tmp_path / "data"))
+) -> None:
     monkeypatch.delenv("NUDGE_DATABASE_URL", raising=False)
-    monkeypatch.setattr(sys, "argv", ["nudge", "report", "--json"])
-    with pytest.raises(SystemExit) as info:
-        run_app(app)
-    assert info.value.code == 2
+    env = {"NUDGE_DATA_DIR": str(tmp_path / "data")}
+    _exits_with_2(app, env, ["report", "--json"], monkeypatch)
     err = capsys.readouterr().err
     assert "has no tables yet; run `nudge db upgrade`" in err
     assert "Traceback" not in err
     monkeypatch.setattr(sys, "argv", ["nudge", "db", "upgrade"])
     run_app(app)
     bad = write_csv(tmp_path / "bad.csv", "a,b\n1,2\n")
-    monkeypatch.setattr(sys, "argv", ["nudge", "registry", "import", str(bad), "--as", "x"])
-    with pytest.raises(SystemExit) as info:
-        run_app(app)
-    assert info.value.code == 2
+    _exits_with_2(app, env, ["registry", "import", str(bad), "--as", "x"], monkeypatch)
     assert "has no column for kind" in capsys.readouterr().err
 
 
@@ -174,9 +183,8 @@ def test_districts_come_from_the_data_dir(
     folder.mkdir(parents=True)
     source = shared_data / "osm/almaty/almaty_districts_osm_2019.geojson"
     (folder / "almaty.geojson").write_bytes(source.read_bytes())
-    logged = _run(app, env, "registry", "log", "--as", "aigerim", "--kind", "banner",
-                  "--lat", "43.2050", "--lon", "76.9000", "--installed-on", "2025-03-01",
-                  "--json")  # fmt: skip
+    in_bostandyk = ["--lat", "43.2050", "--lon", "76.9000"]
+    logged = _run(app, env, *LOG_AS_AIGERIM, "--kind", "banner", *in_bostandyk)
     assert logged["district"] == "Bostandyk"
     report = _run(app, env, "report", "--by", "district", "--json")
     assert report["rows"][0]["district"] == "Bostandyk"
@@ -192,32 +200,30 @@ def test_import_takes_themes_from_the_content_library(
     _setup(app, env)
     library = load_library(Settings(data_dir=Path(env["NUDGE_DATA_DIR"]))).frame()
     item = library.iloc[0]
-    csv = write_csv(tmp_path / "b.csv", "lat,lon,kind,installed_on,content_id\n"
-                    f"{ALMATY[0]},{ALMATY[1]},banner,2025-03-01,{item['id']}\n")  # fmt: skip
+    csv = write_csv(
+        tmp_path / "b.csv",
+        "lat,lon,kind,installed_on,content_id\n"
+        f"{ALMATY[0]},{ALMATY[1]},banner,2025-03-01,{item['id']}\n",
+    )
     assert _run(app, env, "registry", "import", str(csv), "--as", "aigerim", "--json")["stored"]
     report = _run(app, env, "report", "--by", "theme", "--json")
     assert {r["theme"] for r in report["rows"]} == set(item["themes"])
 
 
 def test_a_photo_that_is_no_image_is_named_in_words(
-    app: typer.Typer, cli_env: dict[str, str], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    app: typer.Typer,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _setup(app, cli_env)
-    logged = _run(app, cli_env, "registry", "log", "--as", "aigerim", "--kind", "banner",
-                  "--lat", str(ALMATY[0]), "--lon", str(ALMATY[1]), "--installed-on",
-                  "2025-03-01", "--json")  # fmt: skip
+    logged = _run(app, cli_env, *LOG_AS_AIGERIM, "--kind", "banner", *AT_ALMATY)
     fake = tmp_path / "uploads" / "banner-7.jpg"
     fake.parent.mkdir()
     fake.write_bytes(b"<html>not a photo</html>")
-    for key, value in cli_env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(
-        sys, "argv", ["nudge", "registry", "photo", str(logged["id"]), str(fake), "--as", "aigerim"]
-    )
-    with pytest.raises(SystemExit) as info:
-        run_app(app)
-    assert info.value.code == 2
+    photo = ["registry", "photo", str(logged["id"]), str(fake), "--as", "aigerim"]
+    _exits_with_2(app, cli_env, photo, monkeypatch)
     assert capsys.readouterr().err == (
         "error: The file banner-7.jpg is not a readable photo: its content is not an image. "
         "Send a JPEG, PNG, WebP or TIFF photo.\n"
@@ -225,22 +231,20 @@ def test_a_photo_that_is_no_image_is_named_in_words(
 
 
 def test_a_district_layer_of_lists_is_named_in_words(
-    app: typer.Typer, tmp_path: Path, fast_hashing: None,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    app: typer.Typer,
+    tmp_path: Path,
+    fast_hashing: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     env = _sqlite_env(tmp_path)
     _setup(app, env)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
     layer = tmp_path / "maps" / "districts.geojson"
     layer.parent.mkdir()
     layer.write_text('{"type": "FeatureCollection", "features": [[76.9, 43.2]]}')
     csv = write_csv(tmp_path / "b.csv", f"lat,lon,kind\n{ALMATY[0]},{ALMATY[1]},banner\n")
-    monkeypatch.setattr(sys, "argv", ["nudge", "registry", "import", str(csv), "--as", "aigerim",
-                                      "--districts", str(layer)])  # fmt: skip
-    with pytest.raises(SystemExit) as info:
-        run_app(app)
-    assert info.value.code == 2
+    command = ["registry", "import", str(csv), "--as", "aigerim", "--districts", str(layer)]
+    _exits_with_2(app, env, command, monkeypatch)
     assert capsys.readouterr().err == (
         "error: Cannot read the district layer districts.geojson: feature 1 is not a GeoJSON "
         "feature. Give a GeoJSON FeatureCollection.\n"

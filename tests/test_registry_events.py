@@ -147,7 +147,7 @@ def test_a_file_without_the_needed_columns_is_refused(
     engine: Engine, users: Users, tmp_path: Path
 ) -> None:
     csv = write_csv(tmp_path / "x.csv", "region,date\nALA,2025-01-01\n")
-    with pytest.raises(InputFileError, match="no column for kind and title") as info:
+    with pytest.raises(InputFileError, match="no column for kind, title") as info:
         import_event_plan(engine, csv, user=users.planner)
     assert info.value.code == "import_columns_missing"
     with pytest.raises(AccessDeniedError):

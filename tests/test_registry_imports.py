@@ -106,11 +106,11 @@ def test_rows_with_problems_are_reported_together_and_good_rows_stored(
     for problem in result.errors:
         by_row.setdefault(problem.row, []).append(problem.message)
     assert sorted(by_row) == [3, 4, 5, 6]
-    assert by_row[3] == ["lat 'north' is not a number"]
+    assert by_row[3] == ["lat 'north' is not a number."]
     assert any("kind 'blimp' is unknown" in m for m in by_row[4])
     assert any("'2025-13-45' is not a date" in m for m in by_row[4])
     assert "(lat 55.755800, lon 37.617300) is outside Kazakhstan" in by_row[5][0]
-    assert "outside your regions ALA" in by_row[6][0]
+    assert by_row[6][0] == "The point is in Astana, outside your regions: Almaty."
     codes = {p.row: p.code for p in result.errors if p.row in (3, 5, 6)}
     assert codes == {3: "row_not_a_number", 5: "point_outside", 6: "row_outside_your_regions"}
     mine = next(p for p in result.errors if p.row == 6)
@@ -141,7 +141,7 @@ def test_nan_or_infinite_coordinates_are_row_problems(
     for problem in result.errors:
         assert problem.message == (
             f"{problem.column} {bad[str(problem.column)]!r} is not a finite number "
-            "(NaN and infinity are refused)"
+            "(NaN and infinity are refused); write an ordinary number."
         )
         assert "не является конечным числом" in problem_text(problem, "ru")
         assert "ақырлы сан емес" in problem_text(problem, "kk")
@@ -173,13 +173,13 @@ def test_missing_columns_and_wrong_delimiter_get_clear_messages(
 ) -> None:
     no_kind = write_csv(tmp_path / "a.csv", f"lat,lon,date\n{ALMATY[0]},{ALMATY[1]},2025-01-01\n")
     with pytest.raises(
-        InputFileError, match=r"no column for kind\. Found columns: \['lat'"
+        InputFileError, match=r"no column for kind\. Found columns: lat, lon"
     ) as info:
         import_installations(engine, no_kind, user=users.almaty)
     assert (info.value.code, info.value.params["missing"]) == ("import_columns_missing", "kind")
     assert error_text(info.value, "kk").startswith("a.csv файлында kind бағаны жоқ.")
     colons = write_csv(tmp_path / "b.csv", f"lat:lon:kind\n{ALMATY[0]}:{ALMATY[1]}:banner\n")
-    with pytest.raises(InputFileError, match="Only one column was found") as info:
+    with pytest.raises(InputFileError, match="only one column was found") as info:
         import_installations(engine, colons, user=users.almaty)
     assert info.value.code == "import_not_split"
     assert "ұяшықтар бөлінбеді" in error_text(info.value, "kk")
@@ -295,7 +295,7 @@ def test_geojson_points(engine: Engine, users: Users, tmp_path: Path) -> None:
     result = import_installations(engine, path, user=users.almaty)
     assert result.stored == 1
     assert [(p.row, p.message) for p in result.errors] == [
-        (2, "the location is missing: give lat and lon, or a site_id")
+        (2, "The location is missing: give lat and lon, or a site_id.")
     ]
 
 
@@ -320,7 +320,7 @@ def test_plan_sites_and_installations_that_refer_to_them(
     imported = import_installations(engine, write_csv(tmp_path / "i.csv", text), user=users.almaty)
     assert imported.stored == 1
     messages = [p.message for p in imported.errors if p.row == 3]
-    assert "site_id 'banner/999' is not a planned site; import its plan first" in messages
+    assert "site_id 'banner/999' is not a planned site; import its plan first." in messages
     rec = list_installations(engine)[0]
     assert (rec.lat, rec.lon, rec.kind) == (*ALMATY_2, "banner")
     assert rec.planned_site_id is not None
@@ -441,7 +441,9 @@ def test_publications_file_without_needed_columns_says_which(
     engine: Engine, users: Users, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "p.csv", "title,date\nA,2025-03-01\n")
-    with pytest.raises(InputFileError, match="no column for kind and region") as info:
+    with pytest.raises(
+        InputFileError, match=r"no column for kind, region \(or lat and lon\)"
+    ) as info:
         import_publications(engine, path, user=users.admin)
     assert info.value.code == "import_columns_missing"
     assert "p.csv файлында" in error_text(info.value, "kk")

@@ -174,7 +174,7 @@ def test_ministry_report_has_one_sheet_per_breakdown(
     csv = write_report(report, tmp_path / "report.csv", lang="en")
     long = pd.read_csv(csv)
     assert set(long["Breakdown"]) == {"regions", "cities", "districts", "types", "themes", "months"}
-    with pytest.raises(InputFileError, match=r"as a \.pdf file: use \.xlsx or \.csv") as info:
+    with pytest.raises(InputFileError, match=r"a \.pdf file: use \.xlsx, \.csv") as info:
         write_report(report, tmp_path / "report.pdf")
     assert error_text(info.value, "kk") == (
         ".pdf файлын жазу мүмкін емес: .xlsx, .csv пішімдерінің бірін пайдаланыңыз."
@@ -196,7 +196,7 @@ def test_geojson_export_of_installations(
     assert export_installations(engine, tmp_path / "all.csv") == 4
     content, count = installations_bytes(engine, "geojson")
     assert count == len(json.loads(content)["features"]) == 4
-    with pytest.raises(InputFileError, match=r"use \.geojson, \.csv or \.xlsx"):
+    with pytest.raises(InputFileError, match=r"use \.geojson, \.csv, \.xlsx"):
         installations_bytes(engine, "shp")
 
 

@@ -88,7 +88,7 @@ def test_a_logged_installation_that_collides_is_refused_in_words(
         log_installation(engine, user=users.almaty, **fields)
     assert info.value.code == "installation_concurrent"
     assert str(info.value) == (
-        "The installation could not be stored: someone else logged it at the same time."
+        "The installation could not be stored: it was logged at the same time by someone else."
     )
 
 

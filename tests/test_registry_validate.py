@@ -124,7 +124,6 @@ def test_problems_take_fixed_or_per_row_params() -> None:
     p.add(
         np.array([True, False, True]),
         "note",
-        "bad",
         code="row_text_too_long",
         params={"column": "note", "limit": values},
     )
@@ -132,6 +131,7 @@ def test_problems_take_fixed_or_per_row_params() -> None:
         (7, {"column": "note", "limit": "a"}),
         (9, {"column": "note", "limit": "c"}),
     ]
+    assert p.items[1].message == "note is longer than c characters."  # the catalogue's English
     assert p.bad.tolist() == [True, False, True]
 
 

@@ -43,20 +43,34 @@ NODES = {
 NODE_TAGS = {1: "bus_stop", 2: "bus_stop", 3: "bus_stop", 9: "bus_stop"}
 PLATFORM_WAY = (100, [4, 5])
 STREET_WAY = (101, [1, 2, 3])
-RELATIONS = [
-    (200, {"type": "route", "route": "bus", "ref": "5", "name": "5: A-C"},
-     [("node", 1, "stop"), ("way", 100, "platform"), ("way", 101, ""), ("node", 2, "stop"),
-      ("node", 3, "stop"), ("node", 9, "platform")]),
-    (201, {"type": "route", "route": "bus", "ref": "5", "name": "5: C-A"},
-     [("node", 999, "stop"), ("node", 3, "stop_entry_only"), ("node", 2, "stop"),
-      ("node", 1, "stop_exit_only")]),
-    (202, {"type": "route", "route": "tram", "ref": "7", "name": "7"},
-     [("node", 8, "stop"), ("node", 2, "platform"), ("node", 1, "stop")]),
-    (300, {"type": "restriction", "restriction": "no_left_turn"},
-     [("way", 101, "from"), ("node", 2, "via"), ("way", 101, "to")]),
-    (301, {"type": "route", "route": "hiking", "name": "Trail"},
-     [("node", 1, "stop"), ("node", 2, "stop")]),
-]  # fmt: skip
+RELATION_TAGS = {
+    200: {"type": "route", "route": "bus", "ref": "5", "name": "5: A-C"},
+    201: {"type": "route", "route": "bus", "ref": "5", "name": "5: C-A"},
+    202: {"type": "route", "route": "tram", "ref": "7", "name": "7"},
+    300: {"type": "restriction", "restriction": "no_left_turn"},
+    301: {"type": "route", "route": "hiking", "name": "Trail"},
+}
+# members in order, each ``type/ref:role`` (way 101 in relation 200 has no role)
+RELATION_MEMBERS = {
+    200: "node/1:stop way/100:platform way/101: node/2:stop node/3:stop node/9:platform",
+    201: "node/999:stop node/3:stop_entry_only node/2:stop node/1:stop_exit_only",
+    202: "node/8:stop node/2:platform node/1:stop",
+    300: "way/101:from node/2:via way/101:to",
+    301: "node/1:stop node/2:stop",
+}
+
+
+def _members(spec: str) -> list[tuple[str, int, str]]:
+    """Return the relation members written ``type/ref:role`` as (type, ref, role)."""
+    members = []
+    for item in spec.split():
+        ref, _, role = item.partition(":")
+        kind, _, number = ref.partition("/")
+        members.append((kind, int(number), role))
+    return members
+
+
+RELATIONS = [(rid, tags, _members(RELATION_MEMBERS[rid])) for rid, tags in RELATION_TAGS.items()]
 
 # (relation, member node or way, last?) for every row the routes above must give.
 EXPECTED = {
@@ -102,16 +116,28 @@ def _elements() -> list[dict[str, object]]:
         for nid, (lon, lat) in NODES.items()
     ]
     elements += [
-        {"type": "way", "id": PLATFORM_WAY[0], "nodes": PLATFORM_WAY[1],
-         "tags": {"public_transport": "platform"}},
-        {"type": "way", "id": STREET_WAY[0], "nodes": STREET_WAY[1],
-         "tags": {"highway": "primary"}},
-    ]  # fmt: skip
+        {
+            "type": "way",
+            "id": PLATFORM_WAY[0],
+            "nodes": PLATFORM_WAY[1],
+            "tags": {"public_transport": "platform"},
+        },
+        {
+            "type": "way",
+            "id": STREET_WAY[0],
+            "nodes": STREET_WAY[1],
+            "tags": {"highway": "primary"},
+        },
+    ]
     elements += [
-        {"type": "relation", "id": rid, "tags": tags,
-         "members": [{"type": t, "ref": r, "role": role} for t, r, role in members]}
+        {
+            "type": "relation",
+            "id": rid,
+            "tags": tags,
+            "members": [{"type": t, "ref": r, "role": role} for t, r, role in members],
+        }
         for rid, tags, members in RELATIONS
-    ]  # fmt: skip
+    ]
     return elements
 
 
@@ -361,33 +387,39 @@ def _levels(routes, sites_m, at, *, radius=50.0, mode_weights=MODES):  # type: i
 
 def test_both_directions_of_a_line_count_once(at) -> None:  # type: ignore[no-untyped-def]
     routes = _routes(
-        [("relation/1", "bus", "5", "5: A-B", False, 10, 0),
-         ("relation/2", "bus", "5", "5: B-A", False, -10, 0),
-         ("relation/3", "tram", "5", None, False, 0, 20)],
+        [
+            ("relation/1", "bus", "5", "5: A-B", False, 10, 0),
+            ("relation/2", "bus", "5", "5: B-A", False, -10, 0),
+            ("relation/3", "tram", "5", None, False, 0, 20),
+        ],
         at,
-    )  # fmt: skip
+    )
     # bus 5 both ways is one line; tram 5 is another line with the same number
     assert _levels(routes, [(0, 0)], at).tolist() == [2.0]
 
 
 def test_lines_without_ref_are_told_apart_by_name(at) -> None:  # type: ignore[no-untyped-def]
     routes = _routes(
-        [("relation/1", "bus", None, "Airport", False, 5, 0),
-         ("relation/2", "bus", None, "Airport", False, -5, 0),
-         ("relation/3", "bus", None, None, False, 0, 5),
-         ("relation/4", "bus", None, None, False, 0, -5)],
+        [
+            ("relation/1", "bus", None, "Airport", False, 5, 0),
+            ("relation/2", "bus", None, "Airport", False, -5, 0),
+            ("relation/3", "bus", None, None, False, 0, 5),
+            ("relation/4", "bus", None, None, False, 0, -5),
+        ],
         at,
-    )  # fmt: skip
+    )
     assert _levels(routes, [(0, 0)], at).tolist() == [3.0]
 
 
 def test_last_stop_does_not_count(at) -> None:  # type: ignore[no-untyped-def]
     routes = _routes(
-        [("relation/1", "bus", "9", None, True, 0, 0),
-         ("relation/1", "bus", "9", None, False, 500, 0),
-         ("relation/2", "bus", "10", None, False, 0, 5)],
+        [
+            ("relation/1", "bus", "9", None, True, 0, 0),
+            ("relation/1", "bus", "9", None, False, 500, 0),
+            ("relation/2", "bus", "10", None, False, 0, 5),
+        ],
         at,
-    )  # fmt: skip
+    )
     assert _levels(routes, [(0, 0), (500, 0)], at).tolist() == [1.0, 1.0]
     only_last = routes.iloc[[0]]
     assert _levels(only_last, [(0, 0)], at).tolist() == [0.0]
@@ -395,11 +427,13 @@ def test_last_stop_does_not_count(at) -> None:  # type: ignore[no-untyped-def]
 
 def test_a_train_counts_three(at) -> None:  # type: ignore[no-untyped-def]
     routes = _routes(
-        [("relation/1", "train", "R", None, False, 0, 10),
-         ("relation/2", "bus", "5", None, False, 0, -10),
-         ("relation/3", "share_taxi", "A", None, False, 10, 0)],
+        [
+            ("relation/1", "train", "R", None, False, 0, 10),
+            ("relation/2", "bus", "5", None, False, 0, -10),
+            ("relation/3", "share_taxi", "A", None, False, 10, 0),
+        ],
         at,
-    )  # fmt: skip
+    )
     # a kind missing from the weights counts as one route
     assert _levels(routes, [(0, 0)], at).tolist() == pytest.approx([5.0])
     weights = {"train": 3.0, "bus": 1.0, "share_taxi": 0.5}
@@ -408,11 +442,13 @@ def test_a_train_counts_three(at) -> None:  # type: ignore[no-untyped-def]
 
 def test_radius_is_respected(at) -> None:  # type: ignore[no-untyped-def]
     routes = _routes(
-        [("relation/1", "bus", "1", None, False, 40, 0),
-         ("relation/2", "bus", "2", None, False, 60, 0),
-         ("relation/3", "bus", "3", None, False, 0, 120)],
+        [
+            ("relation/1", "bus", "1", None, False, 40, 0),
+            ("relation/2", "bus", "2", None, False, 60, 0),
+            ("relation/3", "bus", "3", None, False, 0, 120),
+        ],
         at,
-    )  # fmt: skip
+    )
     assert _levels(routes, [(0, 0)], at).tolist() == [1.0]
     assert _levels(routes, [(0, 0)], at, radius=100.0).tolist() == [2.0]
     assert _levels(routes, [(0, 0)], at, radius=130.0).tolist() == [3.0]
@@ -431,10 +467,17 @@ def test_route_lines_serve_only_where_no_route_names_its_stops() -> None:
         [shapely.LineString([(0, 0), (1000, 0)]), shapely.Point(500, 300)], crs=crs
     ).to_crs(4326)
     line = gpd.GeoDataFrame(
-        {"route_id": ["relation/1"], "route": ["bus"], "ref": ["7"], "name": [None],
-         "role": ["line"], "last": [False]},
-        geometry=[to_wgs.iloc[0]], crs=4326,
-    )  # fmt: skip
+        {
+            "route_id": ["relation/1"],
+            "route": ["bus"],
+            "ref": ["7"],
+            "name": [None],
+            "role": ["line"],
+            "last": [False],
+        },
+        geometry=[to_wgs.iloc[0]],
+        crs=4326,
+    )
     sites = np.array([[500.0, 10.0], [500.0, 100.0]])
     only_lines = transit_service_levels(sites, line, crs=crs, radius=50, mode_weights={})
     assert only_lines.tolist() == [1.0, 0.0]  # 10 m from the line: served; 100 m: not

@@ -158,8 +158,8 @@ def test_csv_bytes_of_a_frame_quotes_text_headers_and_index() -> None:
         index=pd.Index(texts, name="@id"),
     )
     out = csv_rows(csv_bytes(frame, index=True))
-    assert out[0] == ["'@id", "name", "label", "group", "count", "share", "day", "missing",
-                      "'=total"]  # fmt: skip
+    header = ["'@id", "name", "label", "group", "count", "share", "day", "missing", "'=total"]
+    assert out[0] == header
     for i, (text, row) in enumerate(zip(texts, out[1:], strict=True)):
         shown = "'" + text if text in HOSTILE else text
         label = shown if text in HOSTILE else ""
@@ -251,26 +251,49 @@ def hostile_registry(engine: Engine, users: Users) -> Engine:
     """A registry whose installations and publication carry formula-like text everywhere."""
     districts = DistrictLayer(names=(EVIL,), geometries=(shapely.box(76.85, 43.2, 76.9, 43.3),))
     log_installation(
-        engine, user=users.almaty, kind="banner", lat=ALMATY[0], lon=ALMATY[1],
-        installed_on="2025-03-01", city=EVIL, note=EVIL, content_id="@SUM(A1:A9)",
-        themes=["-fear", "+hope"], size="-3x6", external_id="=1+1", districts=districts,
-    )  # fmt: skip
+        engine,
+        user=users.almaty,
+        kind="banner",
+        lat=ALMATY[0],
+        lon=ALMATY[1],
+        installed_on="2025-03-01",
+        city=EVIL,
+        note=EVIL,
+        content_id="@SUM(A1:A9)",
+        themes=["-fear", "+hope"],
+        size="-3x6",
+        external_id="=1+1",
+        districts=districts,
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["lat", "lon", "kind", "installed_on", "city", "note", "content_id", "themes"])
-    writer.writerow([ALMATY_2[0], ALMATY_2[1], "banner", "2025-03-02", "+7 727 Almaty",
-                     "\t=1+1", "-2+3", "=cmd|' /C calc'!A0"])  # fmt: skip
+    hostile = ["banner", "2025-03-02", "+7 727 Almaty", "\t=1+1", "-2+3", "=cmd|' /C calc'!A0"]
+    writer.writerow([*ALMATY_2, *hostile])
     writer.writerow([43.27, 76.95, "billboard", "2025-03-03", "Almaty\r=1+1", EVIL, "\r=1+1", ""])
     result = import_installations(
-        engine, buffer.getvalue().encode(), user=users.almaty, filename="hostile.csv",
+        engine,
+        buffer.getvalue().encode(),
+        user=users.almaty,
+        filename="hostile.csv",
         districts=districts,
-    )  # fmt: skip
+    )
     assert (result.stored, result.errors) == (2, [])
     log_publication(
-        engine, user=users.almaty, kind="podcast", title=EVIL, published_on=date(2025, 3, 5),
-        region="ALA", city=EVIL, themes="@theme", link="https://example.kz/p", note=EVIL,
-        districts=districts, lat=ALMATY[0], lon=ALMATY[1],
-    )  # fmt: skip
+        engine,
+        user=users.almaty,
+        kind="podcast",
+        title=EVIL,
+        published_on=date(2025, 3, 5),
+        region="ALA",
+        city=EVIL,
+        themes="@theme",
+        link="https://example.kz/p",
+        note=EVIL,
+        districts=districts,
+        lat=ALMATY[0],
+        lon=ALMATY[1],
+    )
     return engine
 
 
@@ -314,13 +337,28 @@ def add_hostile_entries(library: ContentLibrary, campaign: CampaignSettings) -> 
     """Add proverbs and a contest winner whose every text field may start a formula."""
     kazakh = ["+Еңбек түбі – береке.", "-Еңбек етсең – ерінбей.", "@Еңбек – бақыт.", EVIL]
     for i, text in enumerate(kazakh):
-        entry = {"id": f"evil-{i}", "kind": "proverb", "text_kk": text, "text_ru": EVIL,
-                 "text_ru_kind": "translation", "themes": "diligence", "source": EVIL,
-                 "author": "=1+1"}  # fmt: skip
+        entry = {
+            "id": f"evil-{i}",
+            "kind": "proverb",
+            "text_kk": text,
+            "text_ru": EVIL,
+            "text_ru_kind": "translation",
+            "themes": "diligence",
+            "source": EVIL,
+            "author": "=1+1",
+        }
         library.put("proverbs", entry, campaign=campaign)
-    winner = {"id": "evil-w", "name": "-Асқар Бекұлы", "profession": "@welder", "region": "Almaty",
-              "year": 2024, "quote_kk": "=Еңбек – бақыт.", "consent": True, "is_example": False,
-              "themes": "mastery"}  # fmt: skip
+    winner = {
+        "id": "evil-w",
+        "name": "-Асқар Бекұлы",
+        "profession": "@welder",
+        "region": "Almaty",
+        "year": 2024,
+        "quote_kk": "=Еңбек – бақыт.",
+        "consent": True,
+        "is_example": False,
+        "themes": "mastery",
+    }
     library.put("winners", winner, campaign=campaign)
 
 
@@ -336,10 +374,16 @@ def library(campaign: CampaignSettings) -> ContentLibrary:
 def hostile_plan() -> gpd.GeoDataFrame:
     """Two planned banners in Almaty whose ids, names and districts may start a formula."""
     return gpd.GeoDataFrame(
-        {"site_id": ["=s0", "@s1"], "kind": ["banner"] * 2, "score": [5.0, 7.0],
-         "name": [EVIL, "-Mall"], "district": ["+Medeu", EVIL]},
-        geometry=[shapely.Point(76.95, 43.25), shapely.Point(76.99, 43.27)], crs=4326,
-    )  # fmt: skip
+        {
+            "site_id": ["=s0", "@s1"],
+            "kind": ["banner"] * 2,
+            "score": [5.0, 7.0],
+            "name": [EVIL, "-Mall"],
+            "district": ["+Medeu", EVIL],
+        },
+        geometry=[shapely.Point(76.95, 43.25), shapely.Point(76.99, 43.27)],
+        crs=4326,
+    )
 
 
 def test_content_export_has_no_live_formula(library: ContentLibrary, tmp_path: Path) -> None:
@@ -351,8 +395,9 @@ def test_content_export_has_no_live_formula(library: ContentLibrary, tmp_path: P
             assert export_items(library, path, collection=collection) >= 1
             check(path, *texts)
             # the Content page's download buttons
-            export = file_bytes(lambda p, c=collection: export_items(library, p, collection=c),
-                                suffix)  # fmt: skip
+            export = file_bytes(
+                lambda p, c=collection: export_items(library, p, collection=c), suffix
+            )
             check(export, *texts)
 
 
@@ -362,11 +407,12 @@ def test_rotation_files_have_no_live_formula(
     campaign: CampaignSettings,
     tmp_path: Path,
 ) -> None:
-    result = plan_rotation(hostile_plan, library, flights=2, start=date(2025, 1, 6),
-                           campaign=campaign, min_gap=0)  # fmt: skip
+    result = plan_rotation(
+        hostile_plan, library, flights=2, start=date(2025, 1, 6), campaign=campaign, min_gap=0
+    )
     written = write_rotation(result, tmp_path / "rotation.csv")
-    assert set(written) == {"calendar", "schedule", "exposure", "print_orders", "violations",
-                            "xlsx"}  # fmt: skip
+    expected = {"calendar", "schedule", "exposure", "print_orders", "violations", "xlsx"}
+    assert set(written) == expected
     placed = set(result.schedule["text_kk"])
     assert placed & {"+Еңбек түбі – береке.", "-Еңбек етсең – ерінбей.", "@Еңбек – бақыт.", EVIL}
     assert_csv_safe(written["calendar"], "=s0", "@s1", EVIL, "-Mall")
@@ -395,12 +441,10 @@ def test_content_match_csv_has_no_live_formula(
     rules = tmp_path / "rules.toml"
     rules.write_text('radius_m = 400\n[home]\nreason_region = "@home region"\n', encoding="utf-8")
     out = tmp_path / "match.csv"
-    result = CliRunner().invoke(
-        app,
-        ["content", "match", str(plan), "--out", str(out), "--region", "Almaty",
-         "--rules", str(rules), "--top", "3", "--json"],
-        env={"NUDGE_DATA_DIR": str(settings.data_dir)},
-    )  # fmt: skip
+    args = ["content", "match", str(plan), "--out", str(out), "--region", "Almaty"]
+    options = ["--rules", str(rules), "--top", "3", "--json"]
+    env = {"NUDGE_DATA_DIR": str(settings.data_dir)}
+    result = CliRunner().invoke(app, [*args, *options], env=env)
     assert result.exit_code == 0, result.output
     rows = assert_csv_safe(out, "=s0", "@s1")
     assert rows[0] == ["item_id", "score", "reasons", "site_id"]
@@ -415,11 +459,16 @@ def hostile_candidates() -> gpd.GeoDataFrame:
     """Three candidates in Almaty (UTM 43N) with formula-like ids, names and a column header."""
     points = [shapely.Point(500_000 + 1000 * i, 4_790_000) for i in range(3)]
     return gpd.GeoDataFrame(
-        {"kind": "banner", "name": [EVIL, "@stop", "-Mall"], "score": [10.0, 20.0, 30.0],
-         "@note": ["+1", None, "ok\r=1+1"]},
-        geometry=points, crs="EPSG:32643",
+        {
+            "kind": "banner",
+            "name": [EVIL, "@stop", "-Mall"],
+            "score": [10.0, 20.0, 30.0],
+            "@note": ["+1", None, "ok\r=1+1"],
+        },
+        geometry=points,
+        crs="EPSG:32643",
         index=pd.Index(["+a", "b", "c"], name="candidate_id"),
-    )  # fmt: skip
+    )
 
 
 def test_candidate_tables_have_no_live_formula(
@@ -442,10 +491,12 @@ def test_plan_files_have_no_live_formula(
     )
     districts = gpd.GeoDataFrame(
         {"district": [EVIL, "+West"]},
-        geometry=[shapely.box(499_000, 4_789_000, 501_500, 4_791_000),
-                  shapely.box(501_500, 4_789_000, 504_000, 4_791_000)],
+        geometry=[
+            shapely.box(499_000, 4_789_000, 501_500, 4_791_000),
+            shapely.box(501_500, 4_789_000, 504_000, 4_791_000),
+        ],
         crs="EPSG:32643",
-    )  # fmt: skip
+    )
     plan = MaximalCoverage.from_geodataframe(
         hostile_candidates, demand, kind="banner", count=3, radius=100, districts=districts
     ).solve()

@@ -56,8 +56,8 @@ def test_save_uploads_keeps_shapefile_parts_together(tmp_path: Path) -> None:
     paths = ui_files.save_uploads([*files, ("roads.shp", b"e")], tmp_path)
     assert [p.name for p in paths] == ["roads.shp", "roads.dbf", "passwd", "a.shp", "04_roads.shp"]
     assert all(p.parent == tmp_path for p in paths)
-    assert [p.name for p in ui_files.readable_files(paths)] == ["roads.shp", "passwd", "a.shp",
-                                                                   "04_roads.shp"]  # fmt: skip
+    names = [p.name for p in ui_files.readable_files(paths)]
+    assert names == ["roads.shp", "passwd", "a.shp", "04_roads.shp"]
 
 
 def test_dataset_from_uploads_refuses_nothing_and_bad_files(settings: Settings) -> None:
@@ -101,12 +101,17 @@ def test_entry_as_text_is_read_back_by_the_schema() -> None:
     item, problems = item_from_raw(
         "dynasties",
         {
-            "id": "d-1", "family_name": "Ахметовтер", "field": "теміржол", "region": "ALA",
-            "generations": 3, "story_kk": "Үш ұрпақ теміржолда еңбек етті.",
+            "id": "d-1",
+            "family_name": "Ахметовтер",
+            "field": "теміржол",
+            "region": "ALA",
+            "generations": 3,
+            "story_kk": "Үш ұрпақ теміржолда еңбек етті.",
             "members": [{"name": "Асқар", "role": "машинист", "years": "1960–1995"}],
-            "consent": True, "themes": ["family-tradition", "mastery"],
+            "consent": True,
+            "themes": ["family-tradition", "mastery"],
         },
-    )  # fmt: skip
+    )
     assert problems == []
     text = ui_library.entry_as_text(item)
     assert text["members"] == "Асқар|машинист|1960–1995"
@@ -186,8 +191,11 @@ def test_a_marker_click_picks_the_site_its_tooltip_names() -> None:
 
 def test_a_cluster_click_never_changes_the_selection() -> None:
     sites = _sites()
-    cluster = {"last_object_clicked": {"lat": 43.2400, "lng": 76.9001},
-               "last_object_clicked_tooltip": None, "last_clicked": None}  # fmt: skip
+    cluster = {
+        "last_object_clicked": {"lat": 43.2400, "lng": 76.9001},
+        "last_object_clicked_tooltip": None,
+        "last_clicked": None,
+    }
     click = ui_planning.site_from_click(cluster, sites)
     assert click.cluster and click.site_id is None
     blank = {**cluster, "last_object_clicked_tooltip": "  "}
@@ -196,8 +204,10 @@ def test_a_cluster_click_never_changes_the_selection() -> None:
 
 def test_a_bare_map_click_picks_the_nearest_site_within_reach() -> None:
     sites = _sites()
-    first = {"last_object_clicked": {"lat": 43.24, "lng": 76.9002},
-             "last_object_clicked_tooltip": "Сәтбаев banner/000002"}  # fmt: skip
+    first = {
+        "last_object_clicked": {"lat": 43.24, "lng": 76.9002},
+        "last_object_clicked_tooltip": "Сәтбаев banner/000002",
+    }
     seen = ui_planning.site_from_click(first, sites).seen
     near = {**first, "last_clicked": {"lat": 43.2501, "lng": 76.9501}}  # object click unchanged
     click = ui_planning.site_from_click(near, sites, previous=seen)

@@ -7,17 +7,27 @@ import logging
 import sys
 import warnings
 from collections.abc import Mapping
+from operator import attrgetter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nudge._errors import NudgeError
 from nudge.settings import Settings, settings_from_env
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nudge.i18n import Translator
+
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print exactly one JSON object with the result on stdout.")
 ]
+AsUser = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
+GroupsOption = Annotated[str, typer.Option(help="Groups: region, year, urban, age_group, sex.")]
+MinRespondentsOption = Annotated[int, typer.Option(help="Suppress cells with fewer respondents.")]
+EstimatesOutOption = Annotated[Path | None, typer.Option(help="Write the estimates to this CSV.")]
 
 
 def get_settings() -> Settings:
@@ -63,6 +73,70 @@ def emit(result: Mapping[str, Any], *, as_json: bool, human: str | None = None) 
     if human is None:
         human = "\n".join(f"{k}: {_short(v)}" for k, v in result.items())
     typer.echo(human)
+
+
+def record_dict(record: object, fields: str) -> dict[str, Any]:
+    """Return the named attributes of `record` as a dict, in the order given.
+
+    Parameters
+    ----------
+    record
+        Any object, typically a frozen dataclass of the library.
+    fields
+        Space-separated keys; ``key=path`` takes the key's value from the
+        attribute `path` (dotted for nested attributes), a bare ``key`` from
+        the attribute of that name.
+
+    Returns
+    -------
+    dict
+        One item per key, ready for :func:`emit`.
+    """
+    pairs = (field.partition("=") for field in fields.split())
+    return {key: attrgetter(path or key)(record) for key, _, path in pairs}
+
+
+def comma_list(text: str) -> list[str]:
+    """Return the items of a comma-separated option, stripped, without empty ones."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def emit_estimates(
+    table: pd.DataFrame,
+    t: Translator,
+    *,
+    out: Path | None,
+    as_json: bool,
+    head: Mapping[str, Any] | None = None,
+) -> None:
+    """Print a table of survey estimates and write it to `out` as CSV when given.
+
+    Parameters
+    ----------
+    table
+        One row per index and group, with a ``suppressed`` column.
+    t
+        Translator of the summary line printed under the table.
+    out
+        CSV file to write (UTF-8 with a byte-order mark, for spreadsheets).
+    as_json
+        Print one JSON object: `head`, the counts and every estimate as a record.
+    head
+        Figures printed before the counts in the JSON object.
+    """
+    from nudge.io.sheets import csv_bytes
+
+    result: dict[str, Any] = {
+        **(head or {}),
+        "rows": len(table),
+        "suppressed": int(table["suppressed"].sum()),
+        "estimates": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
+    }
+    if out is not None:
+        out.write_bytes(csv_bytes(table, encoding="utf-8-sig"))
+        result["out"] = str(out)
+    summary = t("evaluation.cli_survey", rows=result["rows"], suppressed=result["suppressed"])
+    emit(result, as_json=as_json, human=table.to_string(index=False) + "\n" + summary)
 
 
 IMPORT_ALL_KEPT, IMPORT_SOME_REFUSED, IMPORT_NOTHING_KEPT = 0, 1, 2

@@ -12,7 +12,8 @@ import pandas as pd
 import typer
 
 from nudge._errors import DatasetError, InputFileError
-from nudge.cli._common import JsonOption, emit, finish_import, get_settings
+from nudge.cli._common import JsonOption, dataset_folder, emit, finish_import, get_settings
+from nudge.cli._rollout import db_engine
 from nudge.content import (
     COLLECTIONS,
     export_items,
@@ -29,6 +30,7 @@ from nudge.content._io import rows_from_file
 from nudge.content.campaign import CampaignSettings, campaign_for_settings
 from nudge.content.library import collection_of_columns
 from nudge.content.validation import ValidationReport
+from nudge.evaluation.rollout_store import load_rollout
 from nudge.io.sheets import csv_bytes
 
 content_app = typer.Typer(
@@ -53,6 +55,7 @@ AsOption = Annotated[
     str | None,
     typer.Option("--as", help="Name written to the library and its audit log (default: login)."),
 ]
+ItemId = Annotated[str, typer.Argument(help="Entry id.")]
 
 
 def _who(name: str | None) -> str:
@@ -99,11 +102,12 @@ def validate(
         )
         report = validate_items(rows, collection=name, campaign=settings, rows=numbers)
     result = report.as_dict()
-    human = "\n".join(
-        [f"items: {result['items']}, errors: {len(result['errors'])}, "
-         f"warnings: {len(result['warnings'])}"]
-        + [f"{p.severity} row {p.row} ({p.id}) {p.column}: {p.message}" for p in report.problems]
-    )  # fmt: skip
+    counts = (
+        f"items: {result['items']}, errors: {len(result['errors'])}, "
+        f"warnings: {len(result['warnings'])}"
+    )
+    lines = [f"{p.severity} row {p.row} ({p.id}) {p.column}: {p.message}" for p in report.problems]
+    human = "\n".join([counts, *lines])
     emit(result, as_json=as_json, human=human)
 
 
@@ -122,9 +126,12 @@ def import_command(
     """
     library = load_library(get_settings())
     report = import_items(
-        library, file, campaign=_campaign(campaign), collection=_collection(collection),
+        library,
+        file,
+        campaign=_campaign(campaign),
+        collection=_collection(collection),
         by=_who(as_user),
-    )  # fmt: skip
+    )
     emit(report.as_dict(), as_json=as_json)
     finish_import(file.name, kept=len(report.added) + len(report.updated), refused=report.rejected)
 
@@ -178,21 +185,13 @@ def _set_status(item_id: str, *, retire: bool, by: str, as_json: bool) -> None:
 
 
 @content_app.command("retire")
-def retire(
-    item_id: Annotated[str, typer.Argument(help="Entry id.")],
-    as_user: AsOption = None,
-    as_json: JsonOption = False,
-) -> None:
+def retire(item_id: ItemId, as_user: AsOption = None, as_json: JsonOption = False) -> None:
     """Retire an entry: kept in the library, never placed again."""
     _set_status(item_id, retire=True, by=_who(as_user), as_json=as_json)
 
 
 @content_app.command("restore")
-def restore(
-    item_id: Annotated[str, typer.Argument(help="Entry id.")],
-    as_user: AsOption = None,
-    as_json: JsonOption = False,
-) -> None:
+def restore(item_id: ItemId, as_user: AsOption = None, as_json: JsonOption = False) -> None:
     """Make a retired entry active again."""
     _set_status(item_id, retire=False, by=_who(as_user), as_json=as_json)
 
@@ -200,9 +199,7 @@ def restore(
 def _features(dataset: str | None) -> gpd.GeoDataFrame | None:
     if dataset is None:
         return None
-    folder = Path(dataset)
-    if not folder.is_dir():
-        folder = get_settings().dataset_dir(dataset)
+    folder = dataset_folder(dataset)
     path = folder / "features.parquet"
     if not path.is_file():
         msg = f"No features.parquet in {folder}; build the dataset first with `nudge load`."
@@ -225,9 +222,14 @@ def match_command(
     """Rank the entries that suit each site of a plan, with the reasons."""
     sites = plan_from_file(plan)
     result = match_content(
-        sites, load_library(get_settings()), campaign=_campaign(campaign),
-        features=_features(dataset), rules=rules_from_file(rules), city=city, region=region,
-    )  # fmt: skip
+        sites,
+        load_library(get_settings()),
+        campaign=_campaign(campaign),
+        features=_features(dataset),
+        rules=rules_from_file(rules),
+        city=city,
+        region=region,
+    )
     frames = [result.best_items(s, n=top).assign(site_id=s) for s in sites.index]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     Path(out).write_bytes(csv_bytes(table))
@@ -248,6 +250,11 @@ def _locked(path: Path | None) -> pd.DataFrame | None:
         )
         raise InputFileError(msg)
     return frame
+
+
+def _rollout_starts(work_id: int | None) -> dict[str, Any] | None:
+    """Return each region's first flight day (or step) of a saved rollout, or None."""
+    return None if work_id is None else load_rollout(db_engine(), work_id)[1].region_starts()
 
 
 def rotate(
@@ -277,6 +284,10 @@ def rotate(
         str, typer.Option(help="greedy (any size) or exact (HiGHS from the greedy, small plans).")
     ] = "greedy",
     time_limit: Annotated[float, typer.Option(help="Seconds the exact solver may run.")] = 60.0,
+    rollout: Annotated[
+        int | None,
+        typer.Option(help="Id of a saved rollout: regions show nothing before their first flight."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build the rotation calendar of a plan: one entry per site and flight."""
@@ -291,6 +302,7 @@ def rotate(
         neighbour_distance=neighbour_distance, locked=_locked(locked),
         features=_features(dataset), rules=rules_from_file(rules), city=city, region=region,
         include_examples=include_examples, solver=solver, time_limit=time_limit,
+        region_starts=_rollout_starts(rollout),
     )  # fmt: skip
     written = write_rotation(result, out)
     summary: dict[str, Any] = result.as_dict(out=str(written["calendar"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from nudge._errors import InputFileError
-from nudge.cli._common import JsonOption, emit, finish_import, get_settings
+from nudge.cli._common import AsUser, JsonOption, emit, finish_import, get_settings
 
 MaxAccuracy = Annotated[float, typer.Option(help="Worst GPS accuracy accepted, in metres.")]
 
@@ -45,37 +46,56 @@ def field_form(
     flight = None
     if rotation is not None:
         flight, content = expected_content(rotation, on=day)
-    form = form_from_plan(_read_plan(plan), region=region, content=content, flight=flight,
-                          max_accuracy_m=max_accuracy)  # fmt: skip
+    form = form_from_plan(
+        _read_plan(plan), region=region, content=content, flight=flight, max_accuracy_m=max_accuracy
+    )
     path = form.write(out)
-    emit({"out": path, "sites": len(form.sites), "flight": flight, "version": form.version,
-          "districts": int((form.choices["list_name"] == "districts").sum())},
-         as_json=as_json)  # fmt: skip
+    districts = int((form.choices["list_name"] == "districts").sum())
+    summary = {"out": path, "sites": len(form.sites), "flight": flight, "version": form.version}
+    emit({**summary, "districts": districts}, as_json=as_json)
 
 
 Districts = Annotated[Path | None, typer.Option(help="GeoJSON of city districts to assign.")]
 Radius = Annotated[
     float, typer.Option(help="Flag a submission this close (m) to an active one of its kind.")
 ]
+ExportFolder = Annotated[
+    Path | None, typer.Option(help="Folder for the export zip (default <data dir>/field).")
+]
 MaxDistance = Annotated[
     float, typer.Option(help="Flag a photo whose GPS is farther than this (m).")
 ]
-User = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
+
+
+@dataclass(frozen=True)
+class _ImportOptions:
+    """The options `field import` and `field pull` share."""
+
+    user: str
+    max_accuracy: float
+    districts: Path | None
+    radius: float
+    max_distance: float
 
 
 def _import(
-    export: Path, *, user: str, max_accuracy: float, districts: Path | None, radius: float,
-    max_distance: float, as_json: bool, extra: dict[str, Any] | None = None,
-) -> None:  # fmt: skip
+    export: Path, options: _ImportOptions, *, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
     """Import an export, print the result and end with the exit code of every import."""
     from nudge.cli._registry import _districts, _engine, _themes_lookup
     from nudge.field import import_submissions
 
     result = import_submissions(
-        _engine(), export, user=user, photo_dir=get_settings().photo_dir,
-        max_accuracy_m=max_accuracy, districts=_districts(districts),
-        duplicate_radius_m=radius, max_distance_m=max_distance, themes_of=_themes_lookup(),
-    )  # fmt: skip
+        _engine(),
+        export,
+        user=options.user,
+        photo_dir=get_settings().photo_dir,
+        max_accuracy_m=options.max_accuracy,
+        districts=_districts(options.districts),
+        duplicate_radius_m=options.radius,
+        max_distance_m=options.max_distance,
+        themes_of=_themes_lookup(),
+    )
     human = (
         f"submissions: {result.submissions}, stored: {result.stored}, updated: {result.updated}, "
         f"status changes: {result.status_changes}, skipped (already stored): "
@@ -91,7 +111,7 @@ def _import(
 
 def field_import(
     export: Annotated[Path, typer.Argument(help="ODK Central zip or CSV, or KoboToolbox XLSX.")],
-    user: User,
+    user: AsUser,
     max_accuracy: MaxAccuracy = 25.0,
     districts: Districts = None,
     radius: Radius = 15.0,
@@ -99,17 +119,15 @@ def field_import(
     as_json: JsonOption = False,
 ) -> None:
     """Import field submissions; every problem is reported with its submission id."""
-    _import(export, user=user, max_accuracy=max_accuracy, districts=districts, radius=radius,
-            max_distance=max_distance, as_json=as_json)  # fmt: skip
+    options = _ImportOptions(user, max_accuracy, districts, radius, max_distance)
+    _import(export, options, as_json=as_json)
 
 
 def field_pull(
     project: Annotated[int, typer.Option(help="Numeric id of the ODK Central project.")],
     form: Annotated[str, typer.Option(help="Form ID (xmlFormId) of the form.")],
-    user: User,
-    out: Annotated[
-        Path | None, typer.Option(help="Folder for the export zip (default <data dir>/field).")
-    ] = None,
+    user: AsUser,
+    out: ExportFolder = None,
     max_accuracy: MaxAccuracy = 25.0,
     districts: Districts = None,
     radius: Radius = 15.0,
@@ -125,14 +143,15 @@ def field_pull(
 
     folder = out if out is not None else get_settings().data_dir / "field"
     export = pull_export(project, form, folder=folder)
-    _import(export, user=user, max_accuracy=max_accuracy, districts=districts, radius=radius,
-            max_distance=max_distance, as_json=as_json, extra={"export": export})  # fmt: skip
+    options = _ImportOptions(user, max_accuracy, districts, radius, max_distance)
+    _import(export, options, as_json=as_json, extra={"export": export})
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main CLI application."""
-    field = typer.Typer(help="Field capture with ODK Collect and KoboToolbox.",
-                        no_args_is_help=True)  # fmt: skip
+    field = typer.Typer(
+        help="Field capture with ODK Collect and KoboToolbox.", no_args_is_help=True
+    )
     field.command("form")(field_form)
     field.command("import")(field_import)
     field.command("pull")(field_pull)

@@ -30,6 +30,47 @@ from nudge.placement.selection import KINDS, SOLVERS, MaximalCoverage, PlanResul
 WEIGH_BY = ("footfall", "category")
 ID_COLUMNS = ("candidate_id", "site_id")
 
+CountOption = Annotated[int | None, typer.Option(help="Number of sites (exact unless --budget).")]
+DistrictsOption = Annotated[Path | None, typer.Option(help="District polygons (GeoJSON, GPKG).")]
+LockOption = Annotated[Path | None, typer.Option(help="Sites that stay: ids, or existing points.")]
+DemandOption = Annotated[Path | None, typer.Option(help="Extra demand layer with a weight column.")]
+FeaturesOption = Annotated[bool, typer.Option(help="Count the dataset's public spaces as demand.")]
+DatasetArgument = Annotated[
+    str, typer.Argument(help="City dataset folder, or a dataset name in DATA_DIR.")
+]
+CostOption = Annotated[
+    Path | None, typer.Option(help="Costs per kind or site: TOML or CSV (kind|site_id, cost).")
+]
+RadiusOption = Annotated[
+    float | None, typer.Option(help="Service radius in metres (300 banner, 500 otherwise).")
+]
+QuotaOption = Annotated[
+    str | None, typer.Option(help="'min:max' per district, 'proportional', or a CSV.")
+]
+PopulationOption = Annotated[
+    Path | None, typer.Option(help="CSV of district and population for proportional quotas.")
+]
+CandidatesOption = Annotated[
+    Path | None, typer.Option(help="Scored candidates; default DIR/scores/<type>.parquet.")
+]
+WeighByOption = Annotated[
+    str,
+    typer.Option(help="Weigh the public spaces by estimated 'footfall' or by 'category' alone."),
+]
+CompareOption = Annotated[
+    Path | None, typer.Option(help="Another plan file to compare this plan with.")
+]
+OutOption = Annotated[
+    Path | None, typer.Option(help="Plan file: .geojson .gpkg .csv .xlsx (default DIR/plans/).")
+]
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Language of district names: kk, ru or en, where the layer has OSM name:kk, "
+        "name:ru (default: its district, name_en or name column)."
+    ),
+]
+
 
 def _score_into(folder: Path, kind: str, path: Path) -> None:
     """Score the dataset's candidates of `kind` with the shipped profile and keep them."""
@@ -138,65 +179,28 @@ def _quota(text: str | None) -> QuotaSpec:
 
 
 def plan(
-    dataset: Annotated[
-        str, typer.Argument(help="City dataset folder, or a dataset name in DATA_DIR.")
-    ],
+    dataset: DatasetArgument,
     kind: Annotated[str, typer.Option("--type", help="banner, exhibition or career.")] = "banner",
-    count: Annotated[
-        int | None, typer.Option(help="Number of sites (exact unless --budget).")
-    ] = None,
+    count: CountOption = None,
     budget: Annotated[float | None, typer.Option(help="Total budget; sites cost --cost.")] = None,
-    cost: Annotated[
-        Path | None, typer.Option(help="Costs per kind or site: TOML or CSV (kind|site_id, cost).")
-    ] = None,
+    cost: CostOption = None,
     min_spacing: Annotated[float, typer.Option(help="Metres between chosen sites.")] = 250.0,
-    radius: Annotated[
-        float | None, typer.Option(help="Service radius in metres (300 banner, 500 otherwise).")
-    ] = None,
-    districts: Annotated[
-        Path | None, typer.Option(help="District polygons (GeoJSON, GPKG).")
-    ] = None,
-    quota: Annotated[
-        str | None, typer.Option(help="'min:max' per district, 'proportional', or a CSV.")
-    ] = None,
-    population: Annotated[
-        Path | None, typer.Option(help="CSV of district and population for proportional quotas.")
-    ] = None,
-    lock: Annotated[
-        Path | None, typer.Option(help="Sites that stay: ids, or existing points.")
-    ] = None,
+    radius: RadiusOption = None,
+    districts: DistrictsOption = None,
+    quota: QuotaOption = None,
+    population: PopulationOption = None,
+    lock: LockOption = None,
     exclude: Annotated[Path | None, typer.Option(help="Site ids that must not be used.")] = None,
     solver: Annotated[str, typer.Option(help="greedy (fast) or exact (HiGHS).")] = "greedy",
     time_limit: Annotated[float, typer.Option(help="Seconds for the exact solver.")] = 60.0,
-    candidates: Annotated[
-        Path | None, typer.Option(help="Scored candidates; default DIR/scores/<type>.parquet.")
-    ] = None,
-    demand: Annotated[
-        Path | None, typer.Option(help="Extra demand layer with a weight column.")
-    ] = None,
+    candidates: CandidatesOption = None,
+    demand: DemandOption = None,
     weight_column: Annotated[str, typer.Option(help="Weight column of --demand.")] = "weight",
-    features: Annotated[
-        bool, typer.Option(help="Count the dataset's public spaces as demand.")
-    ] = True,
-    weigh_by: Annotated[
-        str,
-        typer.Option(
-            help="Weigh the public spaces by estimated 'footfall' or by 'category' alone."
-        ),
-    ] = "footfall",
-    compare: Annotated[
-        Path | None, typer.Option(help="Another plan file to compare this plan with.")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Plan file: .geojson .gpkg .csv .xlsx (default DIR/plans/).")
-    ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            help="Language of district names: kk, ru or en, where the layer has OSM name:kk, "
-            "name:ru (default: its district, name_en or name column)."
-        ),
-    ] = None,
+    features: FeaturesOption = True,
+    weigh_by: WeighByOption = "footfall",
+    compare: CompareOption = None,
+    out: OutOption = None,
+    lang: LangOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Choose the set of sites that together reach the most people, within the constraints."""

@@ -12,16 +12,15 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import typer
 from sqlalchemy.engine import Engine
 
 from nudge import registry
-from nudge.cli._common import JsonOption, emit, finish_import, get_settings
+from nudge.cli._common import AsUser, JsonOption, emit, finish_import, get_settings, record_dict
 from nudge.registry.records import InstallationRecord
 
-AsUser = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
 DistrictsOption = Annotated[
     Path | None,
     typer.Option(
@@ -54,6 +53,23 @@ def _required_date(value: str, name: str) -> date:
     return day
 
 
+class Dates(TypedDict):
+    """The dates of ``--active-on``, ``--from`` and ``--to``, as the library's keywords."""
+
+    active_on: date | None
+    date_from: date | None
+    date_to: date | None
+
+
+def dates(active_on: str | None, date_from: str | None, date_to: str | None) -> Dates:
+    """Parse ``--active-on``, ``--from`` and ``--to``; refuse a value that is not a date."""
+    return Dates(
+        active_on=_date(active_on, "--active-on"),
+        date_from=_date(date_from, "--from"),
+        date_to=_date(date_to, "--to"),
+    )
+
+
 def _engine(*, check: bool = True) -> Engine:
     engine = registry.engine_from_settings(get_settings())
     if check:
@@ -77,15 +93,15 @@ def _themes_lookup() -> Callable[[str], Sequence[str]] | None:
     return lambda cid: tuple(themes[cid])
 
 
+_INSTALLATION_FIELDS = (
+    "id kind status lat lon region=region_code city district content_id themes installed_on"
+    " removed_on photos=photo_ids verified"
+)
+
+
 def _installation(rec: InstallationRecord) -> dict[str, Any]:
-    return {
-        "id": rec.id, "kind": rec.kind, "status": rec.status, "lat": rec.lat, "lon": rec.lon,
-        "region": rec.region_code, "city": rec.city, "district": rec.district,
-        "content_id": rec.content_id, "themes": list(rec.themes),
-        "installed_on": rec.installed_on, "removed_on": rec.removed_on,
-        "photos": list(rec.photo_ids), "verified": rec.verified,
-        "flags": [{"id": f.id, "code": f.code, "message": f.message} for f in rec.open_flags],
-    }  # fmt: skip
+    flags = [record_dict(f, "id code message") for f in rec.open_flags]
+    return {**record_dict(rec, _INSTALLATION_FIELDS), "flags": flags}
 
 
 # --- nudge db -------------------------------------------------------------------------------
@@ -133,10 +149,8 @@ def user_add(
 def user_list(as_json: JsonOption = False) -> None:
     """List the registry users."""
     users = [
-        {"id": u.id, "username": u.username, "role": u.role, "regions": u.regions,
-         "active": u.active}
-        for u in registry.list_users(_engine())
-    ]  # fmt: skip
+        record_dict(u, "id username role regions active") for u in registry.list_users(_engine())
+    ]
     emit({"users": users}, as_json=as_json)
 
 
@@ -153,10 +167,10 @@ def registry_import(
     as_json: JsonOption = False,
 ) -> None:
     """Import installations; every problem is reported with its row number."""
+    engine, layer, themes = _engine(), _districts(districts), _themes_lookup()
     result = registry.import_installations(
-        _engine(), file, user=user, districts=_districts(districts), duplicate_radius_m=radius,
-        themes_of=_themes_lookup(),
-    )  # fmt: skip
+        engine, file, user=user, districts=layer, duplicate_radius_m=radius, themes_of=themes
+    )
     counts = (
         f"stored: {result.stored}, skipped (already stored): {result.skipped_existing}, "
         f"flagged duplicates: {result.flagged_duplicates}"
@@ -267,11 +281,22 @@ def registry_log(
 ) -> None:
     """Log one installation."""
     rec = registry.log_installation(
-        _engine(), user=user, kind=kind, lat=lat, lon=lon, site_id=site_id,
-        installed_on=_date(installed_on, "installed_on"), status=status, content_id=content_id,
-        themes=theme or (), size=size, facing_deg=facing, illuminated=illuminated, note=note,
+        _engine(),
+        user=user,
+        kind=kind,
+        lat=lat,
+        lon=lon,
+        site_id=site_id,
+        installed_on=_date(installed_on, "installed_on"),
+        status=status,
+        content_id=content_id,
+        themes=theme or (),
+        size=size,
+        facing_deg=facing,
+        illuminated=illuminated,
+        note=note,
         districts=_districts(districts),
-    )  # fmt: skip
+    )
     emit(_installation(rec), as_json=as_json)
 
 
@@ -300,19 +325,14 @@ def registry_photo(
     as_json: JsonOption = False,
 ) -> None:
     """Attach photo evidence to an installation; flags are reported, never applied."""
+    engine, photos = _engine(), get_settings().photo_dir
     result = registry.attach_photo(
-        _engine(), installation_id, file, user=user, photo_dir=get_settings().photo_dir,
-        max_distance_m=max_distance,
-    )  # fmt: skip
-    emit(
-        {
-            "photo_id": result.photo_id, "installation_id": result.installation_id,
-            "path": result.path, "reused": result.reused, "taken_at": result.facts.taken_at,
-            "gps": [result.facts.gps_lat, result.facts.gps_lon],
-            "flags": [{"code": f.code, "message": f.message} for f in result.flags],
-        },
-        as_json=as_json,
-    )  # fmt: skip
+        engine, installation_id, file, user=user, photo_dir=photos, max_distance_m=max_distance
+    )
+    fields = "photo_id installation_id path reused taken_at=facts.taken_at"
+    gps = [result.facts.gps_lat, result.facts.gps_lon]
+    flags = [record_dict(f, "code message") for f in result.flags]
+    emit({**record_dict(result, fields), "gps": gps, "flags": flags}, as_json=as_json)
 
 
 def registry_publication(
@@ -332,14 +352,21 @@ def registry_publication(
     """Log a publication or event (programme, podcast, post, article, open day, contest)."""
     day = _required_date(published_on, "--date")
     rec = registry.log_publication(
-        _engine(), user=user, kind=kind, title=title, published_on=day, region=region, lat=lat,
-        lon=lon, link=link, reach=reach, content_id=content_id, themes=theme or (),
-    )  # fmt: skip
-    emit(
-        {"id": rec.id, "kind": rec.kind, "title": rec.title, "date": rec.published_on,
-         "region": rec.region_code, "city": rec.city, "verified": rec.verified},
-        as_json=as_json,
-    )  # fmt: skip
+        _engine(),
+        user=user,
+        kind=kind,
+        title=title,
+        published_on=day,
+        region=region,
+        lat=lat,
+        lon=lon,
+        link=link,
+        reach=reach,
+        content_id=content_id,
+        themes=theme or (),
+    )
+    fields = "id kind title date=published_on region=region_code city verified"
+    emit(record_dict(rec, fields), as_json=as_json)
 
 
 def registry_export(
@@ -350,10 +377,8 @@ def registry_export(
     as_json: JsonOption = False,
 ) -> None:
     """Export installations (GeoJSON points, CSV or XLSX)."""
-    count = registry.export_installations(
-        _engine(), file, active_on=_date(active_on, "--active-on"),
-        date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
-    )  # fmt: skip
+    engine = _engine()
+    count = registry.export_installations(engine, file, **dates(active_on, date_from, date_to))
     emit({"path": file, "installations": count}, as_json=as_json)
 
 
@@ -375,88 +400,15 @@ def registry_audit(
 ) -> None:
     """Show the audit log, newest first."""
     entries = registry.audit_entries(_engine(), table=table, record_id=record, limit=limit)
-    rows = [
-        {"id": e.id, "at": e.at, "user": e.username, "action": e.action, "table": e.table,
-         "record_id": e.record_id, "old": e.old, "new": e.new}
-        for e in entries
-    ]  # fmt: skip
+    fields = "id at user=username action table record_id old new"
+    rows = [record_dict(e, fields) for e in entries]
     emit({"entries": rows}, as_json=as_json)
-
-
-# --- nudge report ---------------------------------------------------------------------------
-
-
-def report(
-    by: Annotated[
-        str,
-        typer.Option(
-            help="Breakdown keys, comma-separated: region,city,district,kind,theme,month."
-        ),
-    ] = "region",
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    active_on: ActiveOn = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(help="Also write the ministry report (.xlsx: a sheet per breakdown; .csv)."),
-    ] = None,
-    cities_csv: Annotated[
-        Path | None, typer.Option(help="City populations replacing GeoNames' (CSV).")
-    ] = None,
-    districts_csv: Annotated[Path | None, typer.Option(help="District populations (CSV).")] = None,
-    lang: Annotated[
-        str, typer.Option(help="Language of the report file: kk (default), ru or en.")
-    ] = "kk",
-    survey_wave: Annotated[
-        list[int] | None,
-        typer.Option(
-            "--survey-wave",
-            help="Stored survey wave whose estimates form the indicator-3 sheet (repeatable).",
-        ),
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Count installations and publications (all and verified), per 100,000 where known.
-
-    The report file also holds indicator 1 (plans of events per region and year) and, with
-    ``--survey-wave``, indicator 3 (the survey's estimates per region and year, 95 % intervals).
-    """
-    engine = _engine()
-    keys = [k.strip() for k in by.split(",") if k.strip()]
-    dates = {
-        "active_on": _date(active_on, "--active-on"),
-        "date_from": _date(date_from, "--from"),
-        "date_to": _date(date_to, "--to"),
-    }
-    populations = registry.populations_default(cities_csv=cities_csv, districts_csv=districts_csv)
-    table = registry.indicator_table(engine, by=keys, populations=populations, **dates)
-    out: dict[str, Any] = {
-        "by": keys, "active_on": dates["active_on"], "from": dates["date_from"],
-        "to": dates["date_to"], "rows": table.as_dict()["rows"], "total": table.total,
-    }  # fmt: skip
-    if output is not None:
-        full = registry.build_report(
-            engine,
-            populations=populations,
-            active_on=dates["active_on"],
-            date_from=dates["date_from"],
-            date_to=dates["date_to"],
-        )
-        extra = {}
-        if survey_wave:
-            from nudge.evaluation import store
-
-            survey = store.estimate_waves(engine, survey_wave, lang=lang)
-            labels = store.index_labels(engine, survey_wave, lang=lang)
-            extra["survey"] = survey.assign(index=survey["index"].map(lambda i: labels.get(i, i)))
-            out["survey_waves"] = list(survey_wave)
-        out["output"] = registry.write_report(full, output, lang=lang, extra_sheets=extra)
-    human = table.rows.drop(columns=["installation_ids", "publication_ids"]).to_string(index=False)
-    emit(out, as_json=as_json, human=f"{human}\ntotal: {table.total}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main CLI application."""
+    from nudge.cli._report import report
+
     db = typer.Typer(help="The registry database.", no_args_is_help=True)
     db.command("upgrade")(db_upgrade)
     app.add_typer(db, name="db")
@@ -464,17 +416,24 @@ def register(app: typer.Typer) -> None:
     users.command("add")(user_add)
     users.command("list")(user_list)
     app.add_typer(users, name="user")
-    reg = typer.Typer(help="Installed billboards, exhibitions and publications.",
-                      no_args_is_help=True)  # fmt: skip
+    reg = typer.Typer(
+        help="Installed billboards, exhibitions and publications.", no_args_is_help=True
+    )
     for name, func in (
-        ("import", registry_import), ("import-plan", registry_import_plan),
+        ("import", registry_import),
+        ("import-plan", registry_import_plan),
         ("import-publications", registry_import_publications),
-        ("import-events", registry_import_events), ("events", registry_events),
+        ("import-events", registry_import_events),
+        ("events", registry_events),
         ("event-status", registry_event_status),
-        ("log", registry_log), ("status", registry_status), ("photo", registry_photo),
-        ("publication", registry_publication), ("export", registry_export),
-        ("backup", registry_backup), ("audit", registry_audit),
-    ):  # fmt: skip
+        ("log", registry_log),
+        ("status", registry_status),
+        ("photo", registry_photo),
+        ("publication", registry_publication),
+        ("export", registry_export),
+        ("backup", registry_backup),
+        ("audit", registry_audit),
+    ):
         reg.command(name)(func)
     app.add_typer(reg, name="registry")
     app.command("report")(report)

@@ -12,13 +12,22 @@ from __future__ import annotations
 import getpass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError
-from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._common import (
+    EstimatesOutOption,
+    GroupsOption,
+    JsonOption,
+    MinRespondentsOption,
+    comma_list,
+    emit,
+    emit_estimates,
+    get_settings,
+)
 from nudge.cli._registry import registry_event_status, registry_events, registry_import_events
 from nudge.db import engine_from_settings, require_schema
 from nudge.evaluation.questionnaire import questionnaire_from_file
@@ -33,7 +42,6 @@ from nudge.evaluation.store import (
 )
 from nudge.evaluation.survey import MIN_RESPONDENTS
 from nudge.i18n import Translator, translator
-from nudge.io.sheets import csv_bytes
 
 survey_app = typer.Typer(
     help="Survey waves stored in the database: import, list, estimate, delete.",
@@ -146,19 +154,15 @@ def estimate_command(
     wave: Annotated[
         list[int] | None, typer.Option("--wave", help="Wave id; repeat for several (default all).")
     ] = None,
-    by: Annotated[str, typer.Option(help="Groups: region, year, urban, age_group, sex.")] = (
-        "region,year"
-    ),
+    by: GroupsOption = "region,year",
     questionnaire: Annotated[
         Path | None,
         typer.Option(
             "--questionnaire", "--map", help="Score the stored answers with this map instead."
         ),
     ] = None,
-    min_n: Annotated[int, typer.Option(help="Suppress cells with fewer respondents.")] = (
-        MIN_RESPONDENTS
-    ),
-    out: Annotated[Path | None, typer.Option(help="Write the estimates to this CSV.")] = None,
+    min_n: MinRespondentsOption = MIN_RESPONDENTS,
+    out: EstimatesOutOption = None,
     lang: LangOption = "kk",
     as_json: JsonOption = False,
 ) -> None:
@@ -167,22 +171,12 @@ def estimate_command(
     table = estimate_waves(
         _engine(),
         wave or None,
-        by=[k.strip() for k in by.split(",") if k.strip()],
+        by=comma_list(by),
         min_n=min_n,
         lang=t.lang,
         questionnaire=None if questionnaire is None else questionnaire_from_file(questionnaire),
     )
-    result: dict[str, Any] = {
-        "waves": wave or [],
-        "rows": len(table),
-        "suppressed": int(table["suppressed"].sum()),
-        "estimates": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
-    }
-    if out is not None:
-        out.write_bytes(csv_bytes(table, encoding="utf-8-sig"))
-        result["out"] = str(out)
-    summary = t("evaluation.cli_survey", rows=result["rows"], suppressed=result["suppressed"])
-    emit(result, as_json=as_json, human=table.to_string(index=False) + "\n" + summary)
+    emit_estimates(table, t, out=out, as_json=as_json, head={"waves": wave or []})
 
 
 @survey_app.command("delete")

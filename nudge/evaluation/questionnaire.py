@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nudge._errors import InputFileError
+from nudge._errors import InputFileError, Problem
 
 REQUIRED_COLUMNS = ("region", "weight")
 OPTIONAL_COLUMNS = ("urban", "age_group", "sex", "year", "stratum", "psu")
@@ -67,24 +67,25 @@ class Questionnaire:
         return list(dict.fromkeys(i for index in self.indices for i in index.items))
 
 
-def _index(name: str, spec: Mapping[str, Any], problems: list[str]) -> Index | None:
+def _index(name: str, spec: Mapping[str, Any], problems: list[Problem]) -> Index | None:
     kind = spec.get("kind", "agreement")
     items = spec.get("items")
     scale = spec.get("scale")
-    where = f"index {name!r}"
+    at = {"index": name}
     if kind not in KINDS:
-        problems.append(f"{where}: kind must be {' or '.join(KINDS)}, not {kind!r}")
+        kinds = " or ".join(KINDS)
+        problems.append(Problem(code="eval_map_kind", params={**at, "kinds": kinds, "kind": kind}))
     if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-        problems.append(f"{where}: items must be a non-empty list of column names")
+        problems.append(Problem(code="eval_map_items", params=at))
         items = []
     if not (isinstance(scale, list) and len(scale) == 2 and scale[0] < scale[1]):
-        problems.append(f"{where}: scale must be [lowest, highest]")
+        problems.append(Problem(code="eval_map_scale", params=at))
         scale = [0, 1]
     if kind == "agreement" and not spec.get("agree"):
-        problems.append(f"{where}: an agreement index needs the answers that count as agree")
+        problems.append(Problem(code="eval_map_agree", params=at))
     reverse = spec.get("reverse", [])
     if any(r not in items for r in reverse):
-        problems.append(f"{where}: reverse names items that are not in items")
+        problems.append(Problem(code="eval_map_reverse", params=at))
     label = spec.get("label", {})
     return Index(
         name=name,
@@ -107,19 +108,19 @@ def questionnaire_from_dict(doc: Mapping[str, Any], *, name: str = "map") -> Que
         Listing every problem: missing required columns, indices without items, scale or
         agreement answers, unknown kinds.
     """
-    problems: list[str] = []
     columns = {str(k): str(v) for k, v in dict(doc.get("columns", {})).items()}
-    problems += [f"[columns] lacks {c}" for c in REQUIRED_COLUMNS if c not in columns]
+    lacking = [c for c in REQUIRED_COLUMNS if c not in columns]
+    problems = [Problem(code="eval_map_lacks", params={"role": c}, column=c) for c in lacking]
     unknown = sorted(set(columns) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
-    problems += [f"[columns] has an unknown role {c!r}" for c in unknown]
+    problems += [
+        Problem(code="eval_map_unknown_role", params={"role": c}, column=c) for c in unknown
+    ]
     specs = dict(doc.get("indices", {}))
     if not specs:
-        problems.append("it defines no [indices.<name>] table")
+        problems.append(Problem(code="eval_map_no_indices"))
     indices = [_index(str(k), v, problems) for k, v in specs.items()]
     if problems:
-        text = "; ".join(problems)
-        msg = f"The questionnaire map {name} has problems: {text}."
-        raise InputFileError(msg, code="eval_map_problems", name=name, problems=text)
+        raise InputFileError(code="eval_map_problems", name=name, problems=tuple(problems))
     return Questionnaire(columns, tuple(i for i in indices if i is not None))
 
 
@@ -132,11 +133,9 @@ def questionnaire_from_file(path: Path | str | None = None) -> Questionnaire:
     try:
         doc = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        msg = f"The questionnaire map {file} does not exist."
-        raise InputFileError(msg, code="table_file_missing", path=file.name) from None
+        raise InputFileError(code="table_file_missing", path=file.name) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"The questionnaire map {file.name} is not valid TOML ({exc})."
-        raise InputFileError(msg, code="eval_map_toml", name=file.name, reason=str(exc)) from None
+        raise InputFileError(code="eval_map_toml", name=file.name, reason=str(exc)) from None
     return questionnaire_from_dict(doc, name=file.name)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nudge._errors import InputFileError, RecordError
+from nudge._errors import InputFileError, RecordBatchError, RecordError, RowProblem
 from nudge.evaluation._taylor import Design, domain_mean
 from nudge.evaluation.questionnaire import (
     Index,
@@ -95,19 +95,15 @@ def read_respondents(
         table, _ = read_table(file, max_bytes=max_bytes)
         return table
     if not file.is_file():
-        msg = f"The file {file} does not exist."
-        raise InputFileError(msg, code="table_file_missing", path=file.name)
+        raise InputFileError(code="table_file_missing", path=file.name)
     check_size(file, max_bytes=max_bytes, name=file.name)
     import pyreadstat
 
     reader = pyreadstat.read_dta if kind == "Stata" else pyreadstat.read_sav
     try:
         table, meta = reader(str(file))
-    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError) as exc:
-        msg = f"The file {file.name} could not be read as a {kind} file ({exc})."
-        raise InputFileError(
-            msg, code="eval_survey_unreadable", name=file.name, kind=kind
-        ) from None
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError):
+        raise InputFileError(code="eval_survey_unreadable", name=file.name, kind=kind) from None
     for column in labelled:
         labels = meta.variable_value_labels.get(column)
         if labels and column in table:
@@ -117,23 +113,31 @@ def read_respondents(
     return table
 
 
-def _problem_rows(rows: pd.Series, mask: pd.Series, what: str) -> list[str]:
-    bad = rows[mask].tolist()
-    if not bad:
-        return []
-    shown = ", ".join(str(r) for r in bad[:10]) + (" …" if len(bad) > 10 else "")
-    return [f"{what} in {len(bad)} row(s): {shown}"]
+def _problem_rows(
+    rows: pd.Series, mask: pd.Series, *, code: str, column: str | None, **params: object
+) -> list[RowProblem]:
+    """Return the problem `code` for each row where `mask` holds, in `column` (a param too)."""
+    params = {"column": column or "", **params}
+    return [RowProblem(int(row), code=code, params=params, column=column) for row in rows[mask]]
 
 
-def _regions(column: pd.Series) -> tuple[pd.Series, list[str]]:
-    codes, unknown = [], set()
-    for value in column:
+def _regions(column: pd.Series, rows: pd.Series) -> tuple[pd.Series, list[RowProblem]]:
+    """Return the region codes of `column` and a problem for each row naming no known region."""
+    known: dict[str, str | RecordError] = {}
+    for value in column.dropna().astype(str).unique():
         try:
-            codes.append(region_code(str(value)) if value is not None else None)
-        except RecordError:
-            codes.append(None)
-            unknown.add(str(value))
-    return pd.Series(codes, index=column.index, dtype=object), sorted(unknown)
+            known[value] = region_code(value)
+        except RecordError as exc:
+            known[value] = exc
+    found = column.map(lambda v: None if pd.isna(v) else known[str(v)])
+    bad = found.map(lambda v: isinstance(v, RecordError))
+    problems = [
+        RowProblem(int(row), code=exc.code, params=exc.params, column=str(column.name))
+        for row, exc in zip(rows[bad], found[bad], strict=True)
+    ]
+    empty = column.isna()
+    problems += _problem_rows(rows, empty, code="eval_survey_no_value", column=str(column.name))
+    return found.where(~bad, None).astype(object), problems
 
 
 def _text(column: pd.Series | None, length: int) -> pd.Series:
@@ -149,26 +153,25 @@ def _one_file(
     missing = missing_columns(table, questionnaire)
     if missing:
         text = ", ".join(missing)
-        msg = f"The survey file {name} lacks the column(s) the questionnaire map names: {text}."
-        raise InputFileError(msg, code="eval_survey_missing_columns", name=name, columns=text)
+        raise InputFileError(code="eval_survey_missing_columns", name=name, columns=text)
     table = table.reset_index(drop=True)
-    rows, problems = table["row"], []
-    region, unknown = _regions(table[cols["region"]])
-    if unknown:
-        problems.append(f"unknown region(s) {', '.join(unknown)}")
-    problems += _problem_rows(rows, table[cols["region"]].isna(), "no region")
+    rows = table["row"]
+    region, problems = _regions(table[cols["region"]], rows)
     weight = pd.to_numeric(table[cols["weight"]].map(_number), errors="coerce")
-    problems += _problem_rows(rows, ~(weight > 0), "a weight that is missing or not above 0")
+    bad = ~(weight > 0)
+    problems += _problem_rows(rows, bad, code="eval_survey_bad_weight", column=cols["weight"])
     out = pd.DataFrame({"region": region, "weight": weight})
     if "year" in cols:
         out["year"] = pd.to_numeric(table[cols["year"]].map(_number), errors="coerce")
     else:
         out["year"] = np.nan if year is None else year
-    problems += _problem_rows(rows, out["year"].isna(), "no survey year (a column or --year)")
+    no_year = out["year"].isna()
+    problems += _problem_rows(rows, no_year, code="eval_survey_no_year", column=cols.get("year"))
     for role in ("stratum", "psu"):
         column = table[cols[role]] if role in cols else None
         if column is not None:
-            problems += _problem_rows(rows, column.isna(), f"no {role}")
+            what = cols[role]
+            problems += _problem_rows(rows, column.isna(), code="eval_survey_no_value", column=what)
         out[role] = _text(column, len(table)) if column is not None else None
     out["psu"] = out["psu"].where(out["psu"].notna(), name + ":" + rows.astype(str))
     out["psu"] = name + "|" + out["stratum"].fillna("all").astype(str) + "|" + out["psu"]
@@ -176,14 +179,19 @@ def _one_file(
     for role in ("urban", "age_group", "sex"):
         out[role] = _text(table[cols[role]] if role in cols else None, len(table))
     out["urban"] = out["urban"].map(lambda v: _URBAN.get(v.casefold(), v))
-    if problems:
-        text = "; ".join(problems)
-        msg = f"The survey file {name} has problems, nothing was imported: {text}."
-        raise RecordError(msg, code="eval_survey_problems", name=name, problems=text)
+    _refuse(problems, name=name)
     for index in questionnaire.indices:
         out[index.name] = index_values(table, index).to_numpy()
     out["year"] = out["year"].astype(int)
     return out
+
+
+def _refuse(problems: list[RowProblem], *, name: str) -> None:
+    """Refuse the file `name` when its rows have `problems`, listing each in row order."""
+    if problems:
+        problems = sorted(problems, key=lambda p: p.row)
+        n = len(problems)
+        raise RecordBatchError(problems, what=name, code="eval_survey_problems", name=name, n=n)
 
 
 def _number(value: object) -> object:
@@ -240,11 +248,7 @@ def _check_design(data: SurveyData) -> None:
     lonely = lonely[lonely < 2]
     if len(lonely):
         text = ", ".join(f"{s} ({y})" for y, s in lonely.index)
-        msg = (
-            f"The stratum or strata {text} hold a single PSU, so their variance cannot be "
-            "estimated; merge each with a similar stratum in the file."
-        )
-        raise RecordError(msg, code="eval_survey_lonely_psu", strata=text)
+        raise RecordError(code="eval_survey_lonely_psu", strata=text)
 
 
 def _suppression(n: int, psus: int, min_n: int, lang: str) -> str:
@@ -289,8 +293,7 @@ def estimate_indices(
     """
     bad = [b for b in by if b not in GROUPS]
     if bad:
-        msg = f"Cannot group by {', '.join(bad)}; use {', '.join(GROUPS)}."
-        raise RecordError(msg, code="eval_survey_group", columns=", ".join(bad))
+        raise RecordError(code="eval_survey_group", columns=", ".join(bad))
     frame = data.respondents
     design = data.design()
     groups = frame.groupby(list(by), sort=True).indices if by else {(): np.arange(len(frame))}
@@ -366,8 +369,7 @@ def estimates_from_aggregates(
         lacking.append("se (or ci_low and ci_high)")
     if lacking:
         text = ", ".join(lacking)
-        msg = f"The table {name} lacks the column(s) {text}."
-        raise InputFileError(msg, code="eval_survey_missing_columns", name=name, columns=text)
+        raise InputFileError(code="eval_survey_missing_columns", name=name, columns=text)
     out = _aggregate_rows(table, found, name=name, alpha=alpha)
     small = out["n"] < min_n
     out["suppressed"] = small
@@ -382,17 +384,16 @@ def _aggregate_rows(
     from scipy.stats import norm
 
     out = pd.DataFrame({"index": table[found["index"]].astype(str), "kind": "published"})
-    out["region"], unknown = _regions(table[found["region"]])
-    problems = [f"unknown region(s) {', '.join(unknown)}"] if unknown else []
+    out["region"], problems = _regions(table[found["region"]], table["row"])
     for key in ("year", "estimate", "n", "se", "ci_low", "ci_high"):
         column = found[key]
         out[key] = pd.to_numeric(table[column].map(_number), errors="coerce") if column else np.nan
         if column and key in ("year", "estimate", "n"):
-            problems += _problem_rows(table["row"], out[key].isna(), f"{key} is not a number")
-    if problems:
-        text = "; ".join(problems)
-        msg = f"The table {name} has problems, nothing was imported: {text}."
-        raise RecordError(msg, code="eval_survey_problems", name=name, problems=text)
+            bad = out[key].isna()
+            problems += _problem_rows(
+                table["row"], bad, code="eval_survey_not_a_number", column=column
+            )
+    _refuse(problems, name=name)
     z = float(norm.ppf(1 - alpha / 2))
     derived = (out["ci_high"] - out["ci_low"]) / (2 * z)
     out["se"] = out["se"].where(out["se"].notna(), derived)

@@ -50,11 +50,7 @@ def account_from_env(env: Mapping[str, str] | None = None) -> CentralAccount:
     missing = [name for name in names if not env.get(name, "").strip()]
     if missing:
         listed = ", ".join(missing)
-        msg = (
-            f"Set {listed} in the environment to pull from ODK Central (the server's URL, a Web "
-            "User's email and password); nudge never reads them from a file."
-        )
-        raise InvalidQueryError(msg, code="field_central_env", names=listed)
+        raise InvalidQueryError(code="field_central_env", names=listed)
     url, user, password = (env[name].strip() for name in names)
     return CentralAccount(url=url, user=user, password=password)
 
@@ -65,10 +61,18 @@ def _client(account: CentralAccount) -> Any:
     from pyodk._utils.config import CentralConfig, Config
     from pyodk._utils.session import Adapter, Session
 
-    config = Config(central=CentralConfig(base_url=account.url, username=account.user,
-                                          password=account.password))  # fmt: skip
-    session = Session(base_url=account.url, api_version="v1", username=account.user,
-                      password=account.password, cache_path=None)  # fmt: skip
+    config = Config(
+        central=CentralConfig(
+            base_url=account.url, username=account.user, password=account.password
+        )
+    )
+    session = Session(
+        base_url=account.url,
+        api_version="v1",
+        username=account.user,
+        password=account.password,
+        cache_path=None,
+    )
     session.mount("http://", Adapter(timeout=_TIMEOUT_S, max_retries=0))
     return Client(config=config, session=session)
 
@@ -86,12 +90,9 @@ def _central_errors(account: CentralAccount, *, project: int, form: str) -> Iter
         yield
     except requests.RequestException as exc:
         reason = type(exc).__name__
-        msg = (
-            f"The ODK Central server at {account.url} could not be reached ({reason}); check "
-            f"{ENV_URL} and the connection."
-        )
-        raise OnlineSourceError(msg, code="field_central_unreachable", url=account.url,
-                                reason=reason) from exc  # fmt: skip
+        raise OnlineSourceError(
+            code="field_central_unreachable", url=account.url, reason=reason
+        ) from exc
     except PyODKError as exc:
         raise _refused(exc, account, project=project, form=form) from exc
     finally:
@@ -106,18 +107,12 @@ def _status(exc: Exception) -> int | None:
 def _refused(exc: Exception, account: CentralAccount, *, project: int, form: str) -> Exception:
     status = _status(exc)
     if status == 401:
-        msg = (
-            f"ODK Central at {account.url} refused the login of {account.user}; check "
-            f"{ENV_USER} and {ENV_PASSWORD}."
-        )
-        return OnlineSourceError(msg, code="field_central_login", url=account.url,
-                                 user=account.user)  # fmt: skip
+        return OnlineSourceError(code="field_central_login", url=account.url, user=account.user)
     if status == 403:
-        msg = f"{account.user} may not read the submissions of form {form} in project {project}."
-        return OnlineSourceError(msg, code="field_central_forbidden", user=account.user,
-                                 form=form, project=project)  # fmt: skip
-    msg = f"ODK Central at {account.url} answered HTTP {status}; try again later."
-    return OnlineSourceError(msg, code="field_central_refused", url=account.url, status=status)
+        return OnlineSourceError(
+            code="field_central_forbidden", user=account.user, form=form, project=project
+        )
+    return OnlineSourceError(code="field_central_refused", url=account.url, status=status)
 
 
 def _exists(client: Any, *, project: int, form: str) -> None:
@@ -129,16 +124,13 @@ def _exists(client: Any, *, project: int, form: str) -> None:
     except PyODKError as exc:
         if _status(exc) != 404:
             raise
-        msg = f"ODK Central has no project {project} (or it is hidden from this user)."
-        raise InvalidQueryError(msg, code="field_central_no_project", project=project) from exc
+        raise InvalidQueryError(code="field_central_no_project", project=project) from exc
     try:
         client.forms.get(form, project_id=project)
     except PyODKError as exc:
         if _status(exc) != 404:
             raise
-        msg = f"Project {project} of ODK Central has no form {form}; give its Form ID."
-        raise InvalidQueryError(msg, code="field_central_no_form", project=project,
-                                form=form) from exc  # fmt: skip
+        raise InvalidQueryError(code="field_central_no_form", project=project, form=form) from exc
 
 
 def download_export(account: CentralAccount, *, project: int, form: str, target: Path) -> Path:
@@ -176,9 +168,12 @@ def download_export(account: CentralAccount, *, project: int, form: str, target:
             _exists(client, project=project, form=form)
             path = client.session.urlformat(url, form=form)
             response = client.session.response_or_error(
-                method="GET", url=path, logger=_log,
-                params={"attachments": "true"}, stream=True,
-            )  # fmt: skip
+                method="GET",
+                url=path,
+                logger=_log,
+                params={"attachments": "true"},
+                stream=True,
+            )
             try:
                 with part.open("wb") as out:
                     for chunk in response.iter_content(_CHUNK):

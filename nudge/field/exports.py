@@ -123,20 +123,16 @@ def _canonical(table: pd.DataFrame) -> pd.DataFrame:
 
 
 _WHY = {
-    "no_id": Notice("it has no instanceID column", code="field_reason_no_instance_id"),
-    "not_zip": Notice("it is not a readable zip", code="field_reason_not_zip"),
-    "no_table": Notice("it holds no CSV or XLSX of submissions", code="field_reason_no_table"),
-    "suffix": Notice("use a .zip, .csv or .xlsx file", code="field_reason_suffix"),
+    "no_id": Notice(code="field_reason_no_instance_id"),
+    "not_zip": Notice(code="field_reason_not_zip"),
+    "no_table": Notice(code="field_reason_no_table"),
+    "suffix": Notice(code="field_reason_suffix"),
 }
 
 
 def _not_an_export(name: str, reason: str) -> InputFileError:
     why = _WHY[reason]
-    msg = (
-        f"{name} is not an ODK Central or KoboToolbox export ({why}); give the zip the server "
-        "downloads, or the CSV/XLSX of submissions with its media folder."
-    )
-    return InputFileError(msg, code="field_not_an_export", name=name, why=why)
+    return InputFileError(code="field_not_an_export", name=name, why=why)
 
 
 def _photo_names(table: pd.DataFrame) -> list[tuple[str, ...]]:
@@ -315,8 +311,7 @@ def export_from_file(path: Path | str) -> FieldExport:
     """
     path = Path(path)
     if not path.is_file():
-        msg = f"The export {path} does not exist."
-        raise InputFileError(msg, code="field_export_missing", path=str(path))
+        raise InputFileError(code="field_export_missing", path=str(path))
     suffix = path.suffix.lower()
     if suffix == ".zip":
         return _read_zip(path)

@@ -70,8 +70,7 @@ class FieldForm:
         """Write the form as an XLSX workbook at `path` and return the path."""
         target = Path(path)
         if target.suffix.lower() != ".xlsx":
-            msg = f"An XLSForm is an .xlsx workbook; {target.name} has another extension."
-            raise InputFileError(msg, code="field_form_suffix", name=target.name)
+            raise InputFileError(code="field_form_suffix", name=target.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         part = target.with_suffix(".xlsx.part")
         part.write_bytes(self.to_bytes())
@@ -110,8 +109,7 @@ def _texts(plan: pd.DataFrame, column: str) -> np.ndarray:
 def _plan_sites(plan: pd.DataFrame, region: str | None) -> pd.DataFrame:
     """Return the sites of `plan` (in `region` when given) with the choice-list columns."""
     if "site_id" not in plan.columns:
-        msg = "The plan has no site_id column; give a plan written by `nudge plan`."
-        raise InputFileError(msg, code="field_plan_columns")
+        raise InputFileError(code="field_plan_columns")
     if "geometry" in plan.columns:
         points = plan.geometry.representative_point()
         lat, lon = points.y.to_numpy(dtype=float), points.x.to_numpy(dtype=float)
@@ -136,11 +134,9 @@ def _plan_sites(plan: pd.DataFrame, region: str | None) -> pd.DataFrame:
     if region is not None:
         sites = sites[sites["region"] == region_code(region)]
     if sites.empty and region is not None:
-        msg = f"The plan has no site in region {region}; check the plan and the region."
-        raise InputFileError(msg, code="field_plan_empty_region", region=region_code(region))
+        raise InputFileError(code="field_plan_empty_region", region=region_code(region))
     if sites.empty:
-        msg = "The plan has no site with a point; give a plan written by `nudge plan`."
-        raise InputFileError(msg, code="field_plan_empty")
+        raise InputFileError(code="field_plan_empty")
     return sites.reset_index(drop=True)
 
 
@@ -174,8 +170,7 @@ def expected_content(calendar: Path | str, *, on: date) -> tuple[str | None, dic
     table, _ = read_table(Path(calendar))
     if "site_id" not in table.columns:
         name = Path(calendar).name
-        msg = f"The calendar {name} has no site_id column; give the calendar.csv of a rotation."
-        raise InputFileError(msg, code="field_calendar_columns", name=name)
+        raise InputFileError(code="field_calendar_columns", name=name)
     flight = current_flight([str(c) for c in table.columns], on)
     if flight is None:
         return None, {}

@@ -31,7 +31,7 @@ submission id; the rest is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,7 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nudge import registry
-from nudge._errors import NudgeError, RecordError
+from nudge._errors import NudgeError, RecordError, RowProblem
 from nudge.field.exports import FieldExport, export_from_file, submission_ids
 from nudge.field.form import DEFAULT_MAX_ACCURACY_M, FORM_SCHEMA
 from nudge.io.sheets import csv_bytes
@@ -55,25 +55,51 @@ KNOWN_SCHEMAS = (FORM_SCHEMA,)
 """Form versions the import reads: a version is known when it is one of these or starts
 with one of them and a dot (``nudge-field-1.3f9a...``)."""
 
-_REGISTRY_COLUMNS = ("kind", "lat", "lon", "site_id", "installed_on", "status", "removed_on",
-                     "content_id", "size", "illuminated", "note")  # fmt: skip
+_REGISTRY_COLUMNS = (
+    "kind",
+    "lat",
+    "lon",
+    "site_id",
+    "installed_on",
+    "status",
+    "removed_on",
+    "content_id",
+    "size",
+    "illuminated",
+    "note",
+)
 _YES = {"yes": True, "no": False}
 
 
-@dataclass(frozen=True, slots=True)
-class SubmissionProblem:
-    """A problem of one submission, named by its instanceID and its row in the export."""
+class SubmissionProblem(RowProblem):
+    """A `RowProblem` of one submission, named by its instanceID (`entry`) and its export row."""
 
-    submission: str
-    row: int
-    message: str
-    code: str | None = None
-    params: dict[str, object] = field(default_factory=dict, compare=False)
+    __slots__ = ()
+
+    def __init__(
+        self,
+        submission: str,
+        row: int,
+        message: str = "",
+        *,
+        code: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        RowProblem.__init__(self, row, message, code=code, params=params, entry=submission)
+
+    @property
+    def submission(self) -> str:
+        """Return the instanceID of the submission."""
+        return str(self.entry)
 
     def as_dict(self) -> dict[str, object]:
         """Return ``{"submission", "row", "message", "code"}``."""
-        return {"submission": self.submission, "row": self.row, "message": self.message,
-                "code": self.code}  # fmt: skip
+        return {
+            "submission": self.entry,
+            "row": self.row,
+            "message": self.message,
+            "code": self.code,
+        }
 
 
 @dataclass
@@ -103,11 +129,16 @@ class FieldImportResult:
     def as_dict(self) -> dict[str, object]:
         """Return the figures and every problem."""
         return {
-            "submissions": self.submissions, "stored": self.stored, "updated": self.updated,
-            "status_changes": self.status_changes, "skipped_existing": self.skipped_existing,
-            "photos": self.photos, "flagged": self.flagged,
-            "errors": [p.as_dict() for p in self.errors], "ids": self.ids,
-        }  # fmt: skip
+            "submissions": self.submissions,
+            "stored": self.stored,
+            "updated": self.updated,
+            "status_changes": self.status_changes,
+            "skipped_existing": self.skipped_existing,
+            "photos": self.photos,
+            "flagged": self.flagged,
+            "errors": [p.as_dict() for p in self.errors],
+            "ids": self.ids,
+        }
 
 
 class _Problems:
@@ -116,10 +147,12 @@ class _Problems:
         self.items: list[SubmissionProblem] = []
         self.bad = np.zeros(len(ids), dtype=bool)
 
-    def add(self, i: int, message: str, *, code: str | None, **params: object) -> None:
+    def add(self, i: int, message: str = "", *, code: str | None, **params: object) -> None:
+        """Record the problem `code` of submission `i` (`message`: English of its own)."""
         sid = str(self.ids[i])
         params = {"submission": sid, **params}
-        self.items.append(SubmissionProblem(sid, int(self.rows[i]), message, code, params))
+        problem = SubmissionProblem(sid, int(self.rows[i]), message, code=code, params=params)
+        self.items.append(problem)
         self.bad[i] = True
 
     def add_error(self, i: int, exc: NudgeError) -> None:
@@ -151,14 +184,12 @@ def _check_ids_and_versions(table: pd.DataFrame, p: _Problems, schemas: Sequence
         zip(_cells(table, "instance_id"), _cells(table, "form_version"), strict=True)
     ):
         if instance is None:
-            p.add(i, "the submission has no instanceID", code="field_instance_missing")
+            p.add(i, code="field_instance_missing")
         elif instance in seen:
-            p.add(i, f"the submission {instance} is twice in the export",
-                  code="field_instance_duplicate")  # fmt: skip
+            p.add(i, code="field_instance_duplicate")
         seen.add(str(instance))
         if not _known(version, schemas):
-            msg = f"the form version {version or '(none)'} is not one this import knows ({known})"
-            p.add(i, msg, code="field_version_unknown", version=str(version or "—"), known=known)
+            p.add(i, code="field_version_unknown", version=str(version or "—"), known=known)
 
 
 def _check_accuracy(table: pd.DataFrame, p: _Problems, limit: float) -> None:
@@ -170,8 +201,7 @@ def _check_accuracy(table: pd.DataFrame, p: _Problems, limit: float) -> None:
         except ValueError:
             accuracy = float("nan")
         if not accuracy <= limit:  # NaN too
-            msg = f"the GPS accuracy {value} m is worse than the limit of {limit:g} m"
-            p.add(i, msg, code="field_accuracy", accuracy=str(value), limit=f"{limit:g}")
+            p.add(i, code="field_accuracy", accuracy=str(value), limit=f"{limit:g}")
 
 
 def _check_photos(export: FieldExport, p: _Problems, max_bytes: int) -> None:
@@ -180,8 +210,7 @@ def _check_photos(export: FieldExport, p: _Problems, max_bytes: int) -> None:
         for name in names:
             data = export.media(name, str(p.ids[i]))
             if data is None:
-                msg = f"the photo {name} is not in the export's media folder"
-                p.add(i, msg, code="field_photo_missing", name=name)
+                p.add(i, code="field_photo_missing", name=name)
                 continue
             try:
                 registry.inspect_photo(data, name=name, max_bytes=max_bytes)
@@ -199,16 +228,27 @@ def _stored(session: Session, table: pd.DataFrame) -> _Stored:
     """Return the stored installations named by the submissions' ids, and those of their sites."""
     ids = {str(v) for c in ("instance_id", "deprecated_id", "key") for v in _cells(table, c) if v}
     sites = {str(v) for v in _cells(table, "site_id") if v}
-    by_external = dict(session.execute(
-        sa.select(Installation.external_id, Installation.id)
-        .where(Installation.external_id.in_(sorted(ids)))
-    ).all()) if ids else {}  # fmt: skip
-    rows = session.execute(
-        sa.select(PlannedSite.site_id, Installation.id)
-        .join(Installation, Installation.planned_site_id == PlannedSite.id)
-        .where(PlannedSite.site_id.in_(sorted(sites)), Installation.status != "removed")
-        .order_by(Installation.id)
-    ).all() if sites else []  # fmt: skip
+    by_external = (
+        dict(
+            session.execute(
+                sa.select(Installation.external_id, Installation.id).where(
+                    Installation.external_id.in_(sorted(ids))
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    rows = (
+        session.execute(
+            sa.select(PlannedSite.site_id, Installation.id)
+            .join(Installation, Installation.planned_site_id == PlannedSite.id)
+            .where(PlannedSite.site_id.in_(sorted(sites)), Installation.status != "removed")
+            .order_by(Installation.id)
+        ).all()
+        if sites
+        else []
+    )
     return _Stored({str(k): v for k, v in by_external.items() if k}, dict(rows))
 
 
@@ -216,12 +256,15 @@ def _values(table: pd.DataFrame) -> pd.DataFrame:
     """Return the submissions as rows of ``nudge registry import`` (canonical columns)."""
     expected, ok = _cells(table, "expected_content"), _cells(table, "content_ok")
     given = _cells(table, "content_id")
-    content = [g if g is not None else (e if str(o).lower() == "yes" else None)
-               for g, e, o in zip(given, expected, ok, strict=True)]  # fmt: skip
+    content = [
+        g if g is not None else (e if str(o).lower() == "yes" else None)
+        for g, e, o in zip(given, expected, ok, strict=True)
+    ]
     out = pd.DataFrame({c: _cells(table, c) for c in _REGISTRY_COLUMNS}, dtype=object)
     out["content_id"] = content
-    out["illuminated"] = [_YES.get(str(v).strip().lower(), v) if v is not None else None
-                          for v in out["illuminated"]]  # fmt: skip
+    out["illuminated"] = [
+        _YES.get(str(v).strip().lower(), v) if v is not None else None for v in out["illuminated"]
+    ]
     out["external_id"] = _cells(table, "instance_id")
     return out
 
@@ -363,10 +406,14 @@ def _store_new(run: _Run, new: list[int]) -> dict[int, int]:
         return {}
     frame = run.rows.iloc[new].reset_index(drop=True)
     done = registry.import_installations(
-        run.session, csv_bytes(frame), filename=f"{Path(run.export.name).stem}.csv",
-        user=run.user, districts=run.districts, duplicate_radius_m=run.radius,
+        run.session,
+        csv_bytes(frame),
+        filename=f"{Path(run.export.name).stem}.csv",
+        user=run.user,
+        districts=run.districts,
+        duplicate_radius_m=run.radius,
         themes_of=run.themes_of,
-    )  # fmt: skip
+    )
     for problem in done.errors:  # the CSV's rows start at 2
         run.p.add(new[problem.row - 2], problem.message, code=problem.code, **problem.params)
     run.result.stored += done.stored
@@ -374,18 +421,25 @@ def _store_new(run: _Run, new: list[int]) -> dict[int, int]:
     run.result.flagged += done.flagged_duplicates
     keys = run.rows["external_id"]
     found = _stored(run.session, pd.DataFrame({"instance_id": keys.iloc[new]}))
-    return {i: found.by_external[str(keys.iloc[i])] for i in new
-            if not run.p.bad[i] and str(keys.iloc[i]) in found.by_external}  # fmt: skip
+    return {
+        i: found.by_external[str(keys.iloc[i])]
+        for i in new
+        if not run.p.bad[i] and str(keys.iloc[i]) in found.by_external
+    }
 
 
 def _changes(record: registry.InstallationRecord, row: pd.Series) -> dict[str, Any]:
     """Return the details of a corrected submission that differ from the stored record."""
     wanted: dict[str, Any] = {
-        "lat": _float(row["lat"]), "lon": _float(row["lon"]),
-        "content_id": row["content_id"], "size": row["size"], "note": row["note"],
-        "illuminated": row["illuminated"], "installed_on": _day(row["installed_on"]),
+        "lat": _float(row["lat"]),
+        "lon": _float(row["lon"]),
+        "content_id": row["content_id"],
+        "size": row["size"],
+        "note": row["note"],
+        "illuminated": row["illuminated"],
+        "installed_on": _day(row["installed_on"]),
         "removed_on": _day(row["removed_on"]),
-    }  # fmt: skip
+    }
     out = {}
     for name, value in wanted.items():
         current = getattr(record, name)
@@ -492,9 +546,15 @@ def _attach_all(
             try:
                 with session.begin_nested():  # a refused photo leaves the others attached
                     done = registry.attach_photo(
-                        session, inst, data, user=user, photo_dir=photo_dir, filename=name,
-                        max_bytes=max_bytes, max_distance_m=max_distance_m,
-                    )  # fmt: skip
+                        session,
+                        inst,
+                        data,
+                        user=user,
+                        photo_dir=photo_dir,
+                        filename=name,
+                        max_bytes=max_bytes,
+                        max_distance_m=max_distance_m,
+                    )
             except RecordError as exc:
                 if exc.code != "photo_already_attached":
                     p.add_error(i, exc)

@@ -53,5 +53,6 @@ def pull_export(
         When the server cannot be reached or refuses the login.
     """
     account = account_from_env(env)
-    return download_export(account, project=project, form=form,
-                           target=Path(folder) / export_name(project, form))  # fmt: skip
+    return download_export(
+        account, project=project, form=form, target=Path(folder) / export_name(project, form)
+    )

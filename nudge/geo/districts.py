@@ -103,16 +103,13 @@ def district_names(
     """
     columns = list(map(str, districts.columns))
     if column is not None and column not in districts.columns:
-        msg = f"The districts have no {column!r} column; columns: {columns}."
         raise EmptyDataError(
-            msg, code="districts_column_missing", column=column, columns=", ".join(columns)
+            code="districts_column_missing", column=column, columns=", ".join(columns)
         )
     fields = name_fields(lang=lang) if column is None else (column,)
     present = [c for c in fields if c in districts.columns]
     if not present:
-        msg = f"The districts need a name column (one of {', '.join(fields)}); columns: {columns}."
         raise EmptyDataError(
-            msg,
             code="districts_name_column_missing",
             allowed=", ".join(fields),
             columns=", ".join(columns),
@@ -124,8 +121,7 @@ def district_names(
     names = names.fillna(districts[present[0]].astype(str)).astype(str)
     if names.duplicated().any():
         dupes = sorted(set(names[names.duplicated()]))
-        msg = f"District names must be unique; repeated: {dupes}."
-        raise EmptyDataError(msg, code="districts_names_repeated", names=", ".join(dupes))
+        raise EmptyDataError(code="districts_names_repeated", names=", ".join(dupes))
     return names
 
 
@@ -228,16 +224,14 @@ def district_layer_from_file(
         (i, f) for i, f in enumerate(_district_features(path), start=1) if f.get("geometry")
     ]
     if not numbered:
-        msg = f"The district layer {path.name} holds no polygons."
-        raise InputFileError(msg, code="district_layer_empty", path=path.name)
+        raise InputFileError(code="district_layer_empty", path=path.name)
     fields = (name_field,) if name_field else name_fields(lang=lang)
     props = pd.DataFrame([f.get("properties") or {} for _, f in numbered])
     names = _first_named(props, fields)
     if names.isna().any():
         i = numbered[int(np.flatnonzero(names.isna().to_numpy())[0])][0]
-        msg = f"District {i} in {path.name} has no name in the properties {', '.join(fields)}."
         raise InputFileError(
-            msg, code="district_unnamed", number=i, path=path.name, fields=", ".join(fields)
+            code="district_unnamed", number=i, path=path.name, fields=", ".join(fields)
         )
     geoms = [shapely.from_geojson(json.dumps(f["geometry"])) for _, f in numbered]
     return DistrictLayer(tuple(names), tuple(shapely.make_valid(np.asarray(geoms))))
@@ -248,21 +242,19 @@ def _district_features(path: Path) -> list[dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
-        why = Notice("the file cannot be opened", code="district_reason_unopenable")
+        why = Notice(code="district_reason_unopenable")
     except ValueError:  # also text that is not UTF-8
-        why = Notice("it is not JSON text in UTF-8", code="district_reason_not_json")
+        why = Notice(code="district_reason_not_json")
     else:
         features = data.get("features") if isinstance(data, dict) else None
         bad = [i for i, f in enumerate(features or [], start=1) if not isinstance(f, dict)]
         if not isinstance(features, list):
-            why = Notice("it holds no list of features", code="district_reason_no_features")
+            why = Notice(code="district_reason_no_features")
         elif bad:
-            msg = f"feature {bad[0]} is not a GeoJSON feature"
-            why = Notice(msg, code="district_reason_bad_feature", number=bad[0])
+            why = Notice(code="district_reason_bad_feature", number=bad[0])
         else:
             return features
-    msg = f"Cannot read the district layer {path.name}: {why}. Give a GeoJSON FeatureCollection."
-    raise InputFileError(msg, code="district_layer_unreadable", path=path.name, reason=why)
+    raise InputFileError(code="district_layer_unreadable", path=path.name, reason=why)
 
 
 def district_layer_from_dir(folder: Path | str, *, lang: str | None = None) -> DistrictLayer | None:

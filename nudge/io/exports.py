@@ -67,8 +67,7 @@ def write_geoframe(frame: gpd.GeoDataFrame, path: str | Path, *, index: bool = T
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         formats = ", ".join(SUFFIXES)
-        msg = f"Cannot write {path.name}: use one of {formats}."
-        raise InputFileError(msg, code="export_unknown_format", name=path.name, formats=formats)
+        raise InputFileError(code="export_unknown_format", name=path.name, formats=formats)
     out = frame.reset_index() if index and frame.index.name else frame.reset_index(drop=True)
     out = gpd.GeoDataFrame(out, geometry=frame.geometry.name, crs=frame.crs).to_crs(4326)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,13 +44,7 @@ def _mb(size: int) -> str:
 def too_large(name: str, size: int, max_bytes: int) -> InputFileError:
     """Return the error for a file of `size` bytes over the limit of `max_bytes`."""
     size_mb, limit_mb = f"{size / 1e6:.1f}", f"{max_bytes / 1e6:.0f}"
-    msg = (
-        f"The file {name} is {size_mb} MB; imports are limited to "
-        f"{limit_mb} MB. Split it into smaller files and import them one by one."
-    )
-    return InputFileError(
-        msg, code="table_too_large", name=name, size_mb=size_mb, limit_mb=limit_mb
-    )
+    return InputFileError(code="table_too_large", name=name, size_mb=size_mb, limit_mb=limit_mb)
 
 
 def check_size(path: Path, *, max_bytes: int = MAX_IMPORT_BYTES, name: str | None = None) -> int:
@@ -69,14 +63,7 @@ def check_size(path: Path, *, max_bytes: int = MAX_IMPORT_BYTES, name: str | Non
 
 def _bomb(name: str, packed: int, unpacked: int, max_unpacked: int) -> InputFileError:
     packed_mb, unpacked_mb, limit_mb = _mb(packed), _mb(unpacked), f"{max_unpacked / 1e6:.0f}"
-    msg = (
-        f"The file {name} unpacks from {packed_mb} MB to {unpacked_mb} MB or more; nudge "
-        f"reads packed files that unpack to at most {limit_mb} MB and {MAX_PACK_RATIO} times "
-        "their size. It may be damaged or a decompression bomb: save it again from the "
-        "program that made it, or split it into smaller files."
-    )
     return InputFileError(
-        msg,
         code="file_unpacks_too_large",
         name=name,
         packed_mb=packed_mb,
@@ -183,13 +170,7 @@ def check_degrees(geometries: object, *, name: str) -> None:
     if not outside.any():
         return
     x, y = (f"{v:.6g}" for v in bounds[np.flatnonzero(outside)[0], :2])
-    msg = (
-        f"The file {name} has coordinates such as ({x}, {y}), outside longitude ±180 and "
-        "latitude ±90: they are not degrees, probably metres of a projected system whose "
-        "coordinate reference system is missing or wrong. Save the file with WGS84 "
-        "latitude/longitude (EPSG:4326), or with its true coordinate reference system."
-    )
-    raise InputFileError(msg, code="coordinates_not_degrees", name=name, x=x, y=y)
+    raise InputFileError(code="coordinates_not_degrees", name=name, x=x, y=y)
 
 
 def in_degrees(frame: gpd.GeoDataFrame, *, name: str) -> gpd.GeoDataFrame:

@@ -57,8 +57,7 @@ def _file_bytes(source: Path | str | bytes, name: str, max_bytes: int) -> bytes:
         return bytes(source)
     path = Path(source)
     if not path.is_file():
-        msg = f"The file {path} does not exist."
-        raise InputFileError(msg, code="table_file_missing", path=Path(path).name)
+        raise InputFileError(code="table_file_missing", path=path.name)
     check_size(path, max_bytes=max_bytes, name=name)
     return path.read_bytes()
 
@@ -93,8 +92,7 @@ def read_table(
         name = "upload" if isinstance(source, bytes | bytearray) else Path(source).name
     data = _file_bytes(source, name, max_bytes)
     if not data:
-        msg = f"The file {name} is empty."
-        raise InputFileError(msg, code="table_file_empty", name=name)
+        raise InputFileError(code="table_file_empty", name=name)
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(name).suffix.lower()
     if suffix in XLSX_SUFFIXES or data[:4] == b"PK\x03\x04":
@@ -104,11 +102,9 @@ def read_table(
     elif suffix in CSV_SUFFIXES:
         table = _read_csv(data, name)
     else:
-        msg = f"Cannot import {name}: use a .csv, .xlsx or .geojson file."
-        raise InputFileError(msg, code="table_unknown_kind", name=name)
+        raise InputFileError(code="table_unknown_kind", name=name)
     if table.empty:
-        msg = f"The file {name} has a header but no rows."
-        raise InputFileError(msg, code="table_no_rows", name=name)
+        raise InputFileError(code="table_no_rows", name=name)
     types = pd.api.types
     for col in table.columns:
         if types.is_object_dtype(table[col]) or types.is_string_dtype(table[col]):
@@ -153,8 +149,7 @@ def csv_text(data: bytes, name: str) -> tuple[str, str]:
         When the text is in none of the encodings of `decode_text`.
     """
     if b"\x00" in data[:4096] and not data.startswith(_UTF16_BOMS):
-        msg = f"{name} is not a text CSV file (it holds binary data); save it as CSV."
-        raise InputFileError(msg, code="csv_binary", name=name)
+        raise InputFileError(code="csv_binary", name=name)
     text = decode_text(data)
     return text, delimiter_of(text)
 
@@ -183,12 +178,8 @@ def csv_frame(data: bytes, name: str) -> pd.DataFrame:
             raise pd.errors.ParserError(msg)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         reason = _csv_reason(exc)
-        msg = (
-            f"The CSV file {name} could not be read ({reason}). Check that every row "
-            f"has as many cells as the header and that cells holding {sep!r} are quoted."
-        )
         raise InputFileError(
-            msg, code="csv_unreadable", name=name, reason=reason, sep=repr(sep)
+            code="csv_unreadable", name=name, reason=reason, sep=repr(sep)
         ) from exc
     return table.fillna("")  # short rows: their missing cells are empty too
 
@@ -197,11 +188,8 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
     try:
         table = csv_frame(data, name)
     except UnicodeDecodeError:
-        reason = "it is neither UTF-8, UTF-16 nor Windows-1251 text; save it as UTF-8"
-        msg = f"The CSV file {name} could not be read ({reason})."
-        raise InputFileError(
-            msg, code="csv_unreadable", name=name, reason=reason, sep="','"
-        ) from None
+        reason = Notice(code="csv_reason_encoding")
+        raise InputFileError(code="csv_unreadable", name=name, reason=reason, sep="','") from None
     table = table.where(table != "", None)
     table.insert(0, "row", range(2, len(table) + 2))
     return table
@@ -212,13 +200,11 @@ def _csv_reason(exc: Exception) -> Notice:
     text = str(exc)
     if found := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text):
         header, row, cells = (int(g) for g in found.groups())
-        msg = f"row {row} has {cells} cells where the header has {header}"
-        return Notice(msg, code="csv_reason_cells", row=row, cells=cells, header=header)
+        return Notice(code="csv_reason_cells", row=row, cells=cells, header=header)
     if found := re.search(r"EOF inside string starting at row (\d+)", text):
         row = int(found.group(1)) + 1  # pandas counts lines from 0
-        msg = f"a quotation mark opened in row {row} is never closed"
-        return Notice(msg, code="csv_reason_open_quote", row=row)
-    return Notice("its rows cannot be split into cells", code="csv_reason_unsplit")
+        return Notice(code="csv_reason_open_quote", row=row)
+    return Notice(code="csv_reason_unsplit")
 
 
 def xlsx_frame(data: bytes, name: str) -> pd.DataFrame:
@@ -236,9 +222,8 @@ def xlsx_frame(data: bytes, name: str) -> pd.DataFrame:
     try:
         table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
     except Exception as exc:  # a damaged workbook makes openpyxl raise errors of many kinds
-        why = Notice("it is damaged or is not an Excel workbook", code="xlsx_reason_damaged")
-        msg = f"The spreadsheet {name} could not be read ({why}); save it again as .xlsx."
-        raise InputFileError(msg, code="xlsx_unreadable", name=name, reason=why) from exc
+        why = Notice(code="xlsx_reason_damaged")
+        raise InputFileError(code="xlsx_unreadable", name=name, reason=why) from exc
     table = table.dropna(how="all")
     return table.astype(object).where(table.notna(), None)
 
@@ -300,19 +285,17 @@ def _read_geojson(data: bytes, name: str) -> pd.DataFrame:
         collection = isinstance(doc, dict) and doc.get("type") == "FeatureCollection"
         features = doc.get("features") if collection else None  # words below, never a TypeError
     except (ValueError, AttributeError, KeyError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        msg = f"{name} is not valid GeoJSON ({reason})."
-        raise InputFileError(msg, code="geojson_invalid", name=name, reason=reason) from None
+        nested = isinstance(exc, RecursionError)
+        reason = Notice(code="geojson_reason_nested") if nested else str(exc)
+        raise InputFileError(code="geojson_invalid", name=name, reason=reason) from None
     if not isinstance(features, list):
-        msg = f"{name} is not a GeoJSON FeatureCollection."
-        raise InputFileError(msg, code="geojson_not_collection", name=name)
+        raise InputFileError(code="geojson_not_collection", name=name)
     rows = []
     for number, feature in enumerate(features, start=1):
         props = feature.get("properties") if isinstance(feature, dict) else None
         if not isinstance(feature, dict) or not isinstance(props or {}, dict):
-            reason = f"feature {number} is not a Feature with an object of properties"
-            msg = f"{name} is not valid GeoJSON ({reason})."
-            raise InputFileError(msg, code="geojson_invalid", name=name, reason=reason)
+            reason = Notice(code="geojson_reason_feature", number=number)
+            raise InputFileError(code="geojson_invalid", name=name, reason=reason)
         lat, lon = _point_of(feature.get("geometry"))
         cells = {k: v for k, v in (props or {}).items() if k != "row"}
         rows.append({"row": number, **cells, "lat": lat, "lon": lon})
@@ -366,12 +349,8 @@ def coordinates_of(
     lat, lon = find_column(table, LAT_NAMES), find_column(table, LON_NAMES)
     if lat is None or lon is None:
         columns = ", ".join(str(c) for c in table.columns if c != "row")
-        msg = (
-            f"{name} needs latitude and longitude columns ('lat' and 'lon') or point "
-            f"geometries; its columns are {columns}."
-        )
         raise InputFileError(
-            msg, code="table_no_coordinates", file=name if file is None else file, columns=columns
+            code="table_no_coordinates", file=name if file is None else file, columns=columns
         )
     y, x = _numbers(table[lat]), _numbers(table[lon])
     located = y.notna() & x.notna()

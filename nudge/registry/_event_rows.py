@@ -108,7 +108,7 @@ def event_table(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         missing.append("year (or planned_on)")
     if missing:
         shown = ("kind", "title", "year", "planned_on", "region", "status")
-        _raise_missing(raw, name, missing, columns=missing, aliases=EVENT_COLUMNS, shown=shown)
+        _raise_missing(raw, name, missing, aliases=EVENT_COLUMNS, shown=shown)
     return table.reset_index(drop=True)
 
 
@@ -131,7 +131,6 @@ def _regions(cells: np.ndarray, p: Problems) -> np.ndarray:
             p.add(
                 mask,
                 "region",
-                str(value),
                 code=value.code or "region_unknown",
                 params=dict(value.params),
             )
@@ -147,7 +146,6 @@ def _years(table: pd.DataFrame, planned: np.ndarray, p: Problems) -> np.ndarray:
     p.add(
         bad,
         "year",
-        lambda i: f"year {given[i]:g} is not a year between {_FIRST_YEAR} and {_LAST_YEAR}",
         code="row_event_year_invalid",
         params={"value": given},
     )
@@ -155,14 +153,12 @@ def _years(table: pd.DataFrame, planned: np.ndarray, p: Problems) -> np.ndarray:
     p.add(
         np.isnan(given) & np.isnan(of_date) & ~p.bad,
         "year",
-        "give the year of the plan or the planned date",
         code="row_event_year_missing",
     )
     clash = ~np.isnan(given) & ~np.isnan(of_date) & (given != of_date) & ~bad
     p.add(
         clash,
         "planned_on",
-        lambda i: f"planned_on {planned[i]} is not in the year {given[i]:g}",
         code="row_event_year_mismatch",
         params={"date": planned, "year": np.where(np.isnan(given), 0, given).astype(np.int64)},
     )
@@ -187,7 +183,6 @@ def _evidence(cells: np.ndarray, p: Problems) -> tuple[np.ndarray, np.ndarray]:
     p.add(
         bad,
         "evidence",
-        lambda i: f"evidence {cells[i]!r} is neither a publication id nor an http(s) address",
         code="row_event_evidence_invalid",
         params={"value": cells},
     )
@@ -223,14 +218,12 @@ def _kinds_statuses_titles(table: pd.DataFrame, p: Problems) -> tuple[Cells, Cel
         p.add(
             ~present(texts_of(values)),
             column,
-            f"{column} is missing",
             code="row_value_missing",
             params={"column": column},
         )
     p.add(
         np.array([t is not None and len(t) > 300 for t in title], dtype=bool),
         "title",
-        "title is longer than 300 characters",
         code="row_text_too_long",
         params={"column": "title", "limit": 300},
     )
@@ -267,7 +260,6 @@ def check_event_rows(table: pd.DataFrame) -> tuple[Columns, list[RowProblem]]:
     p.add(
         repeated,
         "item_no",
-        lambda i: f"the item {rows['external_key'][i]} is given twice",
         code="row_event_item_repeated",
         params={"key": rows["external_key"]},
     )
@@ -280,6 +272,5 @@ def one_evidence(evidence: int | str | None) -> tuple[int | None, str | None]:
     cells = np.asarray([evidence], dtype=object)
     ids, urls = _evidence(cells, p)
     if p.items:
-        msg = f"The evidence {evidence!r} is neither a publication id nor an http(s) address."
-        raise RecordError(msg, code="event_evidence_invalid", value=str(evidence))
+        raise RecordError(code="event_evidence_invalid", value=str(evidence))
     return ids[0], urls[0]

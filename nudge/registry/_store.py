@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from nudge._errors import RowProblem
 from nudge.geo.distance import EARTH_RADIUS_M, chord_for_metres, unit_vectors
 from nudge.geo.distance import distance_m as _distance_m
-from nudge.geo.regions import REGION_BY_CODE
 from nudge.registry._insert import (
     INSTALLATIONS,
     STATUS_CHANGES,
@@ -50,10 +49,25 @@ SITE_KIND_TO_INSTALLATION = {"banner": "banner", "exhibition": "photo_exhibition
 _CHUNK = 900  # bound parameters per IN (...) query, below SQLite's limits
 
 STORED_COLUMNS = (
-    "uid", "kind", "status", "lat", "lon", "region_code", "city", "district",
-    "planned_site_id", "content_id", "themes", "size", "facing_deg", "illuminated",
-    "installed_on", "removed_on", "external_id", "note",
-)  # fmt: skip
+    "uid",
+    "kind",
+    "status",
+    "lat",
+    "lon",
+    "region_code",
+    "city",
+    "district",
+    "planned_site_id",
+    "content_id",
+    "themes",
+    "size",
+    "facing_deg",
+    "illuminated",
+    "installed_on",
+    "removed_on",
+    "external_id",
+    "note",
+)
 
 
 def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
@@ -101,8 +115,7 @@ def scope_problems(actor: Actor, rows: Mapping[str, np.ndarray]) -> list[RowProb
     return [
         RowProblem(
             int(r),
-            f"the point is in {REGION_BY_CODE[c].name} ({c}), outside your regions {mine}",
-            "lat",
+            column="lat",
             code="row_outside_your_regions",
             params={"region": c, "regions": mine},
         )
@@ -151,9 +164,11 @@ def _search_box(rows: Mapping[str, np.ndarray], radius_m: float) -> dict[str, An
     margin = max(radius_m, 0.0) / 111_000.0 * 4 + 1e-4
     return {
         "kinds": sorted(set(np.asarray(rows["kind"], dtype=object).tolist())),
-        "south": float(lat.min() - margin), "north": float(lat.max() + margin),
-        "west": float(lon.min() - 2 * margin), "east": float(lon.max() + 2 * margin),
-    }  # fmt: skip
+        "south": float(lat.min() - margin),
+        "north": float(lat.max() + margin),
+        "west": float(lon.min() - 2 * margin),
+        "east": float(lon.max() + 2 * margin),
+    }
 
 
 def find_duplicates(

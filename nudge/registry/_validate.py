@@ -104,10 +104,12 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     columns = [str(c) for c in frame.columns]
     values = [frame[c].tolist() for c in frame.columns]
     return [
-        {c: None if is_missing(v) else (v.item() if isinstance(v, np.generic) else v)
-         for c, v in zip(columns, row, strict=True)}
+        {
+            c: None if is_missing(v) else (v.item() if isinstance(v, np.generic) else v)
+            for c, v in zip(columns, row, strict=True)
+        }
         for row in zip(*values, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 Cells = np.ndarray
@@ -202,22 +204,24 @@ class Problems:
         self,
         mask: np.ndarray,
         column: str,
-        message: str | Callable[[int], str],
         *,
         code: str,
         params: Mapping[str, object] | None = None,
+        written: Callable[[int], str] | None = None,
     ) -> None:
-        """Record `message` (or `message(position)`) for every row where `mask` is true.
+        """Record the problem `code` for every row where `mask` is true.
 
         `code` names the message in the details catalogue and `params` fills its
         placeholders: a value that is a numpy array holds one value per row (the
         row's own is used), any other value is the same for every row.
+        `written(position)` gives an English text of its own, where the
+        catalogue's would say less (a point's coordinates to 6 places).
         """
         if not np.any(mask):  # the usual case: nothing to record (cheap for one row)
             return
         given = params or {}
         for i in np.flatnonzero(mask):
-            text = message(int(i)) if callable(message) else message
+            text = written(int(i)) if written is not None else ""
             values = {name: _param(value, int(i)) for name, value in given.items()}
             self.items.append(RowProblem(int(self.rows[i]), text, column, code=code, params=values))
         self.bad |= mask
@@ -232,16 +236,16 @@ class Problems:
         self.add(
             mask & ~swapped,
             "lat",
-            lambda i: outside_message(lat[i], lon[i], swapped=False),
             code="point_outside",
             params={"lat": lat6, "lon": lon6},
+            written=lambda i: outside_message(lat[i], lon[i], swapped=False),
         )
         self.add(
             swapped,
             "lat",
-            lambda i: outside_message(lat[i], lon[i], swapped=True),
             code="point_outside_swapped",
             params={"lat": lat6, "lon": lon6},
+            written=lambda i: outside_message(lat[i], lon[i], swapped=True),
         )
 
 
@@ -264,12 +268,12 @@ def numbers_of(cells: Cells, name: str, p: Problems) -> np.ndarray:
     """
     parsed = [None if v is None else _number(v) for v in cells]
     out = np.array([np.nan if v is None else v for v in parsed], dtype=float)
-    failed = np.array([c is not None and v is None for c, v in zip(cells, parsed, strict=True)],
-                      dtype=bool)  # fmt: skip
+    failed = np.array(
+        [c is not None and v is None for c, v in zip(cells, parsed, strict=True)], dtype=bool
+    )
     p.add(
         failed,
         name,
-        lambda i: f"{name} {cells[i]!r} is not a number",
         code="row_not_a_number",
         params={"column": name, "value": cells},
     )
@@ -277,7 +281,6 @@ def numbers_of(cells: Cells, name: str, p: Problems) -> np.ndarray:
     p.add(
         infinite,
         name,
-        lambda i: f"{name} {cells[i]!r} is not a finite number (NaN and infinity are refused)",
         code="row_not_finite",
         params={"column": name, "value": cells},
     )
@@ -316,7 +319,6 @@ def dates_of(cells: Cells, name: str, p: Problems) -> Cells:
     p.add(
         failed,
         name,
-        lambda i: f"{name} {cells[i]!r} is not a date; write it as 2025-03-31 or 31.03.2025",
         code="row_not_a_date",
         params={"column": name, "value": cells},
     )
@@ -332,7 +334,6 @@ def _choices(
     p.add(
         present(cells) & ~present(out),
         name,
-        lambda i: f"{name} {cells[i]!r} is unknown; use {allowed}",
         code="row_unknown_value",
         params={"column": name, "value": cells, "allowed": allowed},
     )
@@ -345,7 +346,6 @@ def _booleans(cells: Cells, p: Problems) -> Cells:
     p.add(
         present(cells) & ~present(out),
         "illuminated",
-        lambda i: f"illuminated {cells[i]!r} is not yes/no",
         code="row_not_yes_no",
         params={"column": "illuminated", "value": cells},
     )
@@ -382,7 +382,6 @@ def _location(
     p.add(
         ~known,
         "site_id",
-        lambda i: f"site_id {site[i]!r} is not a planned site; import its plan first",
         code="row_site_unknown",
         params={"site": site},
     )
@@ -395,16 +394,14 @@ def _location(
     p.add(
         ~has_lat & ~has_lon & ~present(site),
         "lat",
-        "the location is missing: give lat and lon, or a site_id",
         code="row_location_missing",
     )
-    p.add(has_lat ^ has_lon, "lat", "give both lat and lon", code="row_lat_lon_incomplete")
+    p.add(has_lat ^ has_lon, "lat", code="row_lat_lon_incomplete")
     with np.errstate(invalid="ignore"):
         out_of_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
     p.add(
         out_of_range,
         "lat",
-        lambda i: f"lat {lat[i]} / lon {lon[i]} are not valid degrees",
         code="row_degrees_invalid",
         params={"lat": lat, "lon": lon},
     )
@@ -420,21 +417,17 @@ def _dates_and_status(table: Table, p: Problems, today: date) -> dict[str, Cells
     p.add(
         needs & ~present(installed),
         "installed_on",
-        lambda i: f"status {status[i]} needs an install date (installed_on)",
         code="row_install_date_needed",
         params={"status": status},
     )
     p.add(
         (status == "removed") & ~present(removed),
         "removed_on",
-        "status removed needs a removal date (removed_on)",
         code="row_removal_date_needed",
     )
     p.add(
         status == "verified",
         "status",
-        "a new installation cannot start as verified: log it as installed, attach photo "
-        "evidence, then change its status to verified",
         code="row_cannot_start_verified",
     )
     before = np.array(
@@ -447,7 +440,6 @@ def _dates_and_status(table: Table, p: Problems, today: date) -> dict[str, Cells
     p.add(
         before,
         "removed_on",
-        lambda i: f"removed_on {removed[i]} is before installed_on {installed[i]}",
         code="row_removed_before_installed",
         params={"removed": removed, "installed": installed},
     )
@@ -456,7 +448,6 @@ def _dates_and_status(table: Table, p: Problems, today: date) -> dict[str, Cells
     p.add(
         future,
         "installed_on",
-        lambda i: f"installed_on {installed[i]} is in the future",
         code="row_installed_in_future",
         params={"date": installed},
     )
@@ -470,7 +461,7 @@ def _kinds(table: Table, sites: Mapping[str, SiteInfo], p: Problems) -> Cells:
     cells = np.empty(len(given), dtype=object)
     cells[:] = [g if g is not None else k for g, k in zip(given, implied, strict=True)]
     kind = _choices(cells, "kind", KIND_ALIASES, p)
-    p.add(~present(cells), "kind", "kind is missing", code="row_kind_missing")
+    p.add(~present(cells), "kind", code="row_kind_missing")
     return kind
 
 
@@ -480,7 +471,6 @@ def _details(table: Table, p: Problems) -> dict[str, Any]:
         p.add(
             (facing < 0) | (facing > 360),
             "facing_deg",
-            lambda i: f"facing_deg {facing[i]} is not a bearing between 0 and 360",
             code="row_facing_invalid",
             params={"value": facing},
         )
@@ -494,7 +484,6 @@ def _details(table: Table, p: Problems) -> dict[str, Any]:
         p.add(
             too_long,
             column,
-            f"{column} is longer than {limit} characters",
             code="row_text_too_long",
             params={"column": column, "limit": limit},
         )
@@ -544,14 +533,18 @@ def validate_installations(
         located = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     p.add_outside(located & ~present(region), lat, lon)
     columns: dict[str, Any] = {
-        "row": p.rows, "lat": lat, "lon": lon, "region_code": region,
-        "planned_site_id": site_id, "kind": _kinds(table, sites, p), **_details(table, p),
+        "row": p.rows,
+        "lat": lat,
+        "lon": lon,
+        "region_code": region,
+        "planned_site_id": site_id,
+        "kind": _kinds(table, sites, p),
+        **_details(table, p),
         **_dates_and_status(table, p, today or date.today()),
-    }  # fmt: skip
+    }
     p.add(  # every other reason was said above; this keeps a row without a place out for sure
         ~p.bad & ~(np.isfinite(lat) & np.isfinite(lon)),
         "lat",
-        "the location is missing: give lat and lon, or a site_id",
         code="row_location_missing",
     )
     good = take(columns, ~p.bad)
@@ -569,8 +562,17 @@ def validate_installations(
     return Checked(good, problems)
 
 
-_UID_FIELDS = ("kind", "lat", "lon", "installed_on", "content_id", "size", "facing_deg",
-               "site_id", "external_id")  # fmt: skip
+_UID_FIELDS = (
+    "kind",
+    "lat",
+    "lon",
+    "installed_on",
+    "content_id",
+    "size",
+    "facing_deg",
+    "site_id",
+    "external_id",
+)
 
 
 def installation_uids(rows: Mapping[str, Any]) -> list[str]:
@@ -581,9 +583,10 @@ def installation_uids(rows: Mapping[str, Any]) -> list[str]:
     re-imported file adds nothing. `rows` are `Columns` or a DataFrame.
     """
     cols = [
-        [f"{v:.7f}" for v in np.asarray(rows[c], dtype=float)] if c in ("lat", "lon")
+        [f"{v:.7f}" for v in np.asarray(rows[c], dtype=float)]
+        if c in ("lat", "lon")
         else ["" if is_missing(v) else str(v) for v in list(rows[c])]
         for c in _UID_FIELDS
-    ]  # fmt: skip
+    ]
     joined = ["|".join(parts) for parts in zip(*cols, strict=True)]
     return ["h:" + hashlib.sha256(j.encode("utf-8")).hexdigest()[:40] for j in joined]

@@ -78,8 +78,7 @@ def sanitise_filename(name: str | None) -> str | None:
 
 def _too_large(max_bytes: int) -> InputFileError:
     mb = f"{max_bytes / 1e6:.0f}"
-    msg = f"The photo is larger than {mb} MB; send a smaller copy."
-    return InputFileError(msg, code="photo_too_large", mb=mb)
+    return InputFileError(code="photo_too_large", mb=mb)
 
 
 def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
@@ -90,9 +89,8 @@ def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
         try:
             size = path.stat().st_size
         except OSError as exc:
-            msg = f"Cannot read the photo {path.name}: {exc.strerror}."
             raise InputFileError(
-                msg, code="photo_unreadable_file", name=path.name, reason=str(exc.strerror)
+                code="photo_unreadable_file", name=path.name, reason=str(exc.strerror)
             ) from exc
         if size > max_bytes:
             raise _too_large(max_bytes)
@@ -100,8 +98,7 @@ def _read_bytes(photo: bytes | Path | str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise _too_large(max_bytes)
     if not data:
-        msg = "The photo file is empty."
-        raise InputFileError(msg, code="photo_empty")
+        raise InputFileError(code="photo_empty")
     return data
 
 
@@ -111,21 +108,23 @@ _KINDS = "JPEG, PNG, WebP or TIFF"
 def _not_a_photo(exc: Exception, name: str | None) -> InputFileError:
     """Say in words why an upload is no photo, naming the file (never PIL's own text)."""
     if isinstance(exc, Image.DecompressionBombError):
-        why = Notice("it has far too many pixels to be opened safely",
-                     code="photo_reason_too_many_pixels")  # fmt: skip
+        why = Notice(code="photo_reason_too_many_pixels")
     elif isinstance(exc, UnidentifiedImageError):
-        why = Notice("its content is not an image", code="photo_reason_not_image")
+        why = Notice(code="photo_reason_not_image")
     else:
-        why = Notice("its image data is damaged or cut short", code="photo_reason_damaged")
+        why = Notice(code="photo_reason_damaged")
     if name is None:
-        msg = f"The upload is not a readable photo ({why}); send a {_KINDS} photo."
-        return InputFileError(msg, code="photo_not_image", reason=why)
-    msg = f"The file {name} is not a readable photo: {why}. Send a {_KINDS} photo."
-    return InputFileError(msg, code="photo_unreadable_named", name=name, reason=why)
+        return InputFileError(code="photo_not_image", reason=why)
+    return InputFileError(code="photo_unreadable_named", name=name, reason=why)
 
 
-_UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-               Image.DecompressionBombError)  # fmt: skip
+_UNREADABLE = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    Image.DecompressionBombError,
+)
 
 
 def _probe(data: bytes, name: str | None) -> tuple[str, int, int]:
@@ -141,12 +140,9 @@ def _probe(data: bytes, name: str | None) -> tuple[str, int, int]:
 def _open_checked(data: bytes, name: str | None) -> Image.Image:
     fmt, width, height = _probe(data, name)
     if fmt not in ALLOWED_FORMATS:
-        msg = f"The photo is a {fmt or 'unknown'} image; send a {_KINDS} photo."
-        raise InputFileError(msg, code="photo_format", format=fmt or "?")
+        raise InputFileError(code="photo_format", format=fmt or "?")
     if width * height > MAX_PIXELS:
-        msg = f"The photo has {width}×{height} pixels, more than {MAX_PIXELS:,}; resize it."
         raise InputFileError(
-            msg,
             code="photo_too_many_pixels",
             width=width,
             height=height,
@@ -352,12 +348,19 @@ def _photo_row(
     """
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     values = {
-        "sha256": facts.sha256, "stored_name": stored_name(facts.sha256),
-        "original_name": original_name, "format": facts.format, "bytes": facts.bytes,
-        "width": facts.width, "height": facts.height, "taken_at": facts.taken_at,
-        "gps_lat": facts.gps_lat, "gps_lon": facts.gps_lon, "uploaded_by": actor_id,
+        "sha256": facts.sha256,
+        "stored_name": stored_name(facts.sha256),
+        "original_name": original_name,
+        "format": facts.format,
+        "bytes": facts.bytes,
+        "width": facts.width,
+        "height": facts.height,
+        "taken_at": facts.taken_at,
+        "gps_lat": facts.gps_lat,
+        "gps_lon": facts.gps_lon,
+        "uploaded_by": actor_id,
         "uploaded_at": utcnow(),
-    }  # fmt: skip
+    }
     stmt = insert(Photo).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
     stored = session.scalar(stmt.returning(Photo.id)) is not None
     photo = session.scalars(sa.select(Photo).where(Photo.sha256 == facts.sha256)).one()
@@ -404,13 +407,22 @@ def attach_photo(
         With the flags raised (no GPS, far, older than the install date,
         reused); the installation itself is not changed.
     """
-    name = sanitise_filename(filename or (None if isinstance(photo, bytes | bytearray) else
-                                          str(photo)))  # fmt: skip
+    name = sanitise_filename(
+        filename or (None if isinstance(photo, bytes | bytearray) else str(photo))
+    )
     facts, clean = inspect_photo(photo, max_bytes=max_bytes, name=name)
     try:
         with writing(engine) as session:
-            return _attach(session, installation_id, facts, clean, user=user, name=name,
-                           photo_dir=Path(photo_dir), max_distance_m=max_distance_m)  # fmt: skip
+            return _attach(
+                session,
+                installation_id,
+                facts,
+                clean,
+                user=user,
+                name=name,
+                photo_dir=Path(photo_dir),
+                max_distance_m=max_distance_m,
+            )
     except IntegrityError as exc:  # attached to the same installation, or it changed, at once
         raise _attach_conflict(engine, installation_id, facts.sha256) from exc
 
@@ -463,12 +475,17 @@ def log_with_photo(
             if checked is not None:
                 name, facts, clean = checked
                 evidence = _attach(
-                    session, record.id, facts, clean, user=user, name=name,
-                    photo_dir=Path(photo_dir), max_distance_m=max_distance_m,
-                )  # fmt: skip
+                    session,
+                    record.id,
+                    facts,
+                    clean,
+                    user=user,
+                    name=name,
+                    photo_dir=Path(photo_dir),
+                    max_distance_m=max_distance_m,
+                )
     except IntegrityError as exc:
-        msg = "The installation could not be stored: someone else logged it at the same time."
-        raise RecordError(msg, code="installation_concurrent") from exc
+        raise RecordError(code="installation_concurrent") from exc
     if evidence is not None:
         record = get_installation(engine, record.id)
     return LoggedWithPhoto(record, evidence)
@@ -484,17 +501,12 @@ def _attach_conflict(engine: Bind, installation_id: int, sha256: str) -> RecordE
     )
     with reading(engine) as session:
         if session.scalar(query) is not None:
-            msg = f"This photo is already attached to installation #{installation_id}."
-            return RecordError(msg, code="photo_already_attached", id=installation_id)
+            return RecordError(code="photo_already_attached", id=installation_id)
     return _changed_meanwhile(installation_id)
 
 
 def _changed_meanwhile(installation_id: int) -> RecordError:
-    msg = (
-        f"The photo could not be attached to installation #{installation_id}: the installation "
-        "was changed at the same time by someone else. Attach the photo again."
-    )
-    return RecordError(msg, code="photo_attach_concurrent", id=installation_id)
+    return RecordError(code="photo_attach_concurrent", id=installation_id)
 
 
 def _attach(
@@ -511,23 +523,30 @@ def _attach(
     actor = actor_in(session, user)
     inst = session.get(Installation, installation_id)
     if inst is None:
-        msg = f"There is no installation #{installation_id}."
-        raise RecordError(msg, code="installation_missing", id=installation_id)
+        raise RecordError(code="installation_missing", id=installation_id)
     require(actor, "edit_installations", inst.region_code)
     row, reused = _photo_row(session, facts, actor.id, name)
     attached = _attached_to(session, row.id)
     if installation_id in attached:
-        msg = f"This photo is already attached to installation #{installation_id}."
-        raise RecordError(msg, code="photo_already_attached", id=installation_id)
+        raise RecordError(code="photo_already_attached", id=installation_id)
     path = _write_once(photo_dir, row.stored_name, clean)
-    session.add(InstallationPhoto(installation_id=inst.id, photo_id=row.id,
-                                  attached_by=actor.id, attached_at=utcnow()))  # fmt: skip
+    session.add(
+        InstallationPhoto(
+            installation_id=inst.id, photo_id=row.id, attached_by=actor.id, attached_at=utcnow()
+        )
+    )
     flags = _evidence_flags(inst, row, facts, reused_by=attached, max_distance_m=max_distance_m)
     session.add_all(flags)
     session.flush()
     new = {"photo_id": row.id, "sha256": row.sha256, "flags": [f.code for f in flags]}
-    record_change(session, actor=actor, action="attach_photo", table="installations",
-                  record_id=inst.id, new=new)  # fmt: skip
+    record_change(
+        session,
+        actor=actor,
+        action="attach_photo",
+        table="installations",
+        record_id=inst.id,
+        new=new,
+    )
     records = tuple(flag_record(f) for f in flags)
     return EvidenceResult(row.id, inst.id, path, reused, facts, records)
 

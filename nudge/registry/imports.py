@@ -91,16 +91,14 @@ class ImportResult:
 def _canonical_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     mapping = canonical_columns([c for c in table.columns if c != "row"])
     out = table[["row", *mapping]].rename(columns=mapping)
-    missing, columns = [], []
+    missing = []
     if "kind" not in out and "site_id" not in out:
         missing.append("kind")
-        columns.append("kind")
     if not {"lat", "lon"} <= set(out) and "site_id" not in out:
-        missing.append("lat and lon (or site_id)")
-        columns.append("lat + lon / site_id")
+        missing.append("lat + lon / site_id")
     if missing:
         shown = ("kind", "lat", "lon", "site_id")
-        _raise_missing(table, name, missing, columns=columns, aliases=COLUMN_ALIASES, shown=shown)
+        _raise_missing(table, name, missing, aliases=COLUMN_ALIASES, shown=shown)
     return out
 
 
@@ -109,25 +107,16 @@ def _raise_missing(
     name: str,
     missing: list[str],
     *,
-    columns: list[str],
     aliases: Mapping[str, Sequence[str]],
     shown: Sequence[str],
 ) -> NoReturn:
     """Refuse a file without the `missing` columns, listing the accepted names of `shown`."""
     found = [str(c) for c in table.columns if c != "row"]
     expected = "; ".join(f"{c}: {', '.join(aliases[c][:4])}" for c in shown)
-    msg = (
-        f"The file {name} has no column for {' and '.join(missing)}. Found columns: "
-        f"{found}. Accepted names — {expected}."
-    )
-    where = {"name": name, "missing": ", ".join(columns), "found": ", ".join(found)}
+    where = {"name": name, "missing": ", ".join(missing), "found": ", ".join(found)}
     if len(found) == 1:
-        msg += (
-            " Only one column was found, so the cells were not split: save the file "
-            "with ',' or ';' between columns."
-        )
-        raise InputFileError(msg, code="import_not_split", **where)
-    raise InputFileError(msg, code="import_columns_missing", expected=expected, **where)
+        raise InputFileError(code="import_not_split", **where)
+    raise InputFileError(code="import_columns_missing", expected=expected, **where)
 
 
 def _display_name(source: Path | str | bytes, filename: str | None) -> str:
@@ -154,8 +143,10 @@ def _fill_themes(table: pd.DataFrame, themes_of: ThemesOf | None) -> pd.DataFram
 
     given = cells_of(table, "themes")
     content = texts_of(cells_of(table, "content_id"))
-    filled = [g if g is not None else (lookup(c) if c else None) for g, c in zip(given, content,
-              strict=True)]  # fmt: skip
+    filled = [
+        g if g is not None else (lookup(c) if c else None)
+        for g, c in zip(given, content, strict=True)
+    ]
     return table.assign(themes=pd.Series(filled, index=table.index, dtype=object))
 
 
@@ -260,9 +251,14 @@ def import_installations(
         rows, uids, skipped = _new_rows(session, good)
         batch = _batch(session, actor, name, digest, "installations")
         stored = store_installations(
-            session, actor, rows, uids, source=f"import:{name}", batch_id=batch.id,
+            session,
+            actor,
+            rows,
+            uids,
+            source=f"import:{name}",
+            batch_id=batch.id,
             radius_m=duplicate_radius_m,
-        )  # fmt: skip
+        )
         errors = sorted(checked.problems + outside, key=lambda p: p.row)
         result = ImportResult(
             len(table), len(stored.ids), skipped, errors, stored.flagged, stored.ids, batch.id
@@ -275,11 +271,7 @@ def import_installations(
 
 def _concurrent_import(name: str) -> RecordError:
     """Say that a concurrent import won, in words: never the driver's text and DETAIL line."""
-    msg = (
-        f"Nothing from {name} was stored: another import stored some of the same rows "
-        "at the same time. Import the file again; stored rows will be skipped."
-    )
-    return RecordError(msg, code="import_concurrent", name=name)
+    return RecordError(code="import_concurrent", name=name)
 
 
 def _batch(session: Session, actor: Actor, name: str, digest: str, what: str) -> ImportBatch:
@@ -334,13 +326,12 @@ def _check_plan(table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
     table = table.reset_index(drop=True)
     p = Problems(np.asarray(table["row"].tolist()))
     site = texts_of(cells_of(table, "site_id"))
-    p.add(~present(site), "site_id", "site_id is missing", code="plan_site_id_missing")
+    p.add(~present(site), "site_id", code="plan_site_id_missing")
     kind = texts_of(cells_of(table, "kind"))
     allowed = ", ".join(SITE_KINDS)
     p.add(
         np.array([k not in SITE_KINDS for k in kind], dtype=bool),
         "kind",
-        lambda i: f"kind {kind[i]!r} is not one of {allowed}",
         code="plan_kind_unknown",
         params={"value": kind, "allowed": allowed},
     )
@@ -349,18 +340,24 @@ def _check_plan(table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem]]:
     p.add(
         np.isnan(lat) | np.isnan(lon),
         "lat",
-        "the site has no point geometry",
         code="plan_site_no_point",
     )
     region = regions_of_points(lat, lon)
     p.add_outside(~np.isnan(lat) & ~np.isnan(lon) & ~present(region), lat, lon)
-    out = pd.DataFrame({
-        "row": p.rows, "site_id": site, "kind": kind, "lat": lat, "lon": lon,
-        "region_code": region, "name": texts_of(cells_of(table, "name")),
-        "score": numbers_of(cells_of(table, "score"), "score", p),
-        "pick_order": numbers_of(cells_of(table, "pick_order"), "pick_order", p),
-        "district": texts_of(cells_of(table, "district")),
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "row": p.rows,
+            "site_id": site,
+            "kind": kind,
+            "lat": lat,
+            "lon": lon,
+            "region_code": region,
+            "name": texts_of(cells_of(table, "name")),
+            "score": numbers_of(cells_of(table, "score"), "score", p),
+            "pick_order": numbers_of(cells_of(table, "pick_order"), "pick_order", p),
+            "district": texts_of(cells_of(table, "district")),
+        }
+    )
     return out[~p.bad].reset_index(drop=True), p.items
 
 
@@ -457,8 +454,7 @@ def _publication_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
         missing.append("region (or lat and lon)")
     if missing:
         shown = ("kind", "title", "published_on", "region", "lat", "lon")
-        _raise_missing(table, name, missing, columns=missing, aliases=PUBLICATION_COLUMNS,
-                       shown=shown)  # fmt: skip
+        _raise_missing(table, name, missing, aliases=PUBLICATION_COLUMNS, shown=shown)
     return out
 
 
@@ -472,8 +468,7 @@ def _check_publications(
     published = dates_of(cells_of(table, "published_on"), "published_on", p)
     lat, lon, reach = (numbers_of(cells_of(table, c), c, p) for c in ("lat", "lon", "reach"))
     for column, values in (("kind", cell["kind"]), ("published_on", published)):
-        p.add(~present(values), column, f"{column} is missing", code="row_value_missing",
-              params={"column": column})  # fmt: skip
+        p.add(~present(values), column, code="row_value_missing", params={"column": column})
     located = ~np.isnan(lat) & ~np.isnan(lon)
     found = np.full(len(table), None, dtype=object)
     found[located] = regions_of_points(lat[located], lon[located])  # all rows at once
@@ -481,37 +476,55 @@ def _check_publications(
     for i in np.flatnonzero(~p.bad):  # each row gets the checks of log_publication
         try:
             kind, link, code = check_publication_row(
-                kind=str(cell["kind"][i]), title=str(cell["title"][i] or ""),
-                published_on=published[i], link=cell["link"][i],
+                kind=str(cell["kind"][i]),
+                title=str(cell["title"][i] or ""),
+                published_on=published[i],
+                link=cell["link"][i],
                 reach=None if np.isnan(reach[i]) else int(reach[i]),
                 lat=float(lat[i]) if located[i] else None,
                 lon=float(lon[i]) if located[i] else None,
-                region=cell["region"][i], found=found[i],
-            )  # fmt: skip
+                region=cell["region"][i],
+                found=found[i],
+            )
         except RecordError as exc:
-            p.items.append(RowProblem(int(p.rows[i]), str(exc), _COLUMN_OF_CODE.get(exc.code or "",
-                           "kind"), code=exc.code, params=dict(exc.params)))  # fmt: skip
+            p.items.append(
+                RowProblem(
+                    int(p.rows[i]),
+                    str(exc),
+                    _COLUMN_OF_CODE.get(exc.code or "", "kind"),
+                    code=exc.code,
+                    params=dict(exc.params),
+                )
+            )
             continue
         checked.append((int(i), kind, link, code))
     good = np.asarray([c[0] for c in checked], dtype=np.int64)
     codes = np.asarray([c[3] for c in checked], dtype=object)
-    cities = cities_of_points(np.where(located, lat, np.nan)[good],
-                              np.where(located, lon, np.nan)[good], codes)  # fmt: skip
+    cities = cities_of_points(
+        np.where(located, lat, np.nan)[good], np.where(located, lon, np.nan)[good], codes
+    )
     district = np.full(len(good), None, dtype=object)
     if districts is not None and located[good].any():
         where = located[good]
         district[where] = districts.districts_of_points(lat[good][where], lon[good][where])
     pubs = [
         new_publication(
-            kind=kind, title=str(cell["title"][i]), published_on=published[i], region_code=code,
+            kind=kind,
+            title=str(cell["title"][i]),
+            published_on=published[i],
+            region_code=code,
             city=city_name(cell["city"][i]) if cell["city"][i] else cities[n],
-            district=district[n], lat=float(lat[i]) if located[i] else None,
-            lon=float(lon[i]) if located[i] else None, link=link,
-            reach=None if np.isnan(reach[i]) else int(reach[i]), content_id=cell["content_id"][i],
-            themes=cell["themes"][i] or "", note=cell["note"][i],
+            district=district[n],
+            lat=float(lat[i]) if located[i] else None,
+            lon=float(lon[i]) if located[i] else None,
+            link=link,
+            reach=None if np.isnan(reach[i]) else int(reach[i]),
+            content_id=cell["content_id"][i],
+            themes=cell["themes"][i] or "",
+            note=cell["note"][i],
         )
         for n, (i, kind, link, code) in enumerate(checked)
-    ]  # fmt: skip
+    ]
     return pubs, p.rows[good], sorted(p.items, key=lambda q: q.row)
 
 
@@ -602,8 +615,13 @@ def import_publications(
             pub.created_by, pub.created_at = actor.id, now
         session.add_all(fresh)
         session.flush()
-        record_many(session, actor=actor, action="create", table="publications",
-                    items=[(pub.id, None, snapshot(pub)) for pub in fresh])  # fmt: skip
+        record_many(
+            session,
+            actor=actor,
+            action="create",
+            table="publications",
+            items=[(pub.id, None, snapshot(pub)) for pub in fresh],
+        )
         errors = sorted(problems, key=lambda q: q.row)
         ids = [pub.id for pub in fresh]
         result = ImportResult(len(table), len(ids), skipped, errors, 0, ids, batch.id)
@@ -617,8 +635,7 @@ def _outside_your_regions(row: int, code: str, mine: set[str]) -> RowProblem:
     regions = ", ".join(sorted(mine))
     return RowProblem(
         row,
-        f"the publication is in {code}, outside your regions {regions}",
-        "region",
+        column="region",
         code="row_publication_outside_your_regions",
         params={"region": code, "regions": regions},
     )

@@ -109,8 +109,20 @@ def _month(dates: pd.Series) -> pd.Series:
     return pd.to_datetime(dates).dt.strftime("%Y-%m").where(dates.notna(), None)
 
 
-_INSTALLATION_COLUMNS = ("id", "kind", "status", "region_code", "city", "district", "themes",
-                         "content_id", "installed_on", "removed_on", "lat", "lon")  # fmt: skip
+_INSTALLATION_COLUMNS = (
+    "id",
+    "kind",
+    "status",
+    "region_code",
+    "city",
+    "district",
+    "themes",
+    "content_id",
+    "installed_on",
+    "removed_on",
+    "lat",
+    "lon",
+)
 
 
 def _installations_query(
@@ -288,9 +300,8 @@ def indicators_from_frames(
     unknown = [k for k in keys if k not in BREAKDOWNS]
     if unknown or not keys:
         allowed = ", ".join(BREAKDOWNS)
-        msg = f"Unknown breakdown {unknown or keys}; use any of {allowed}."
         raise RecordError(
-            msg, code="breakdown_unknown", given=", ".join(unknown or keys), allowed=allowed
+            code="breakdown_unknown", given=", ".join(unknown or keys), allowed=allowed
         )
     inst = _counts(installations, keys, "installations")
     pubs = _counts(publications, keys, "publications")
@@ -364,9 +375,14 @@ def planned_sites_frame(engine: Engine, *, regions: Sequence[str] | None = None)
     """Return the planned sites stored in the registry: ``plan_name``, ``site_id``, ``kind``,
     ``name``, ``lat``, ``lon``, ``region_code`` (optionally of some regions only)."""
     query = sa.select(
-        PlannedSite.plan_name, PlannedSite.site_id, PlannedSite.kind, PlannedSite.name,
-        PlannedSite.lat, PlannedSite.lon, PlannedSite.region_code,
-    )  # fmt: skip
+        PlannedSite.plan_name,
+        PlannedSite.site_id,
+        PlannedSite.kind,
+        PlannedSite.name,
+        PlannedSite.lat,
+        PlannedSite.lon,
+        PlannedSite.region_code,
+    )
     if regions:
         query = query.where(PlannedSite.region_code.in_(list(regions)))
     columns = ["plan_name", "site_id", "kind", "name", "lat", "lon", "region_code"]

@@ -58,9 +58,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 """Allowed status changes: from a status to the statuses it may become."""
 
 EDITABLE_FIELDS = (
-    "lat", "lon", "content_id", "themes", "size", "facing_deg", "illuminated", "city",
-    "installed_on", "removed_on", "note",
-)  # fmt: skip
+    "lat",
+    "lon",
+    "content_id",
+    "themes",
+    "size",
+    "facing_deg",
+    "illuminated",
+    "city",
+    "installed_on",
+    "removed_on",
+    "note",
+)
 
 
 def _single_row(fields: Mapping[str, Any]) -> Columns:
@@ -83,13 +92,16 @@ def _check_one(
     problems = checked.problems
     if not problems:
         return checked.columns
-    msg = "The installation was not logged: " + "; ".join(p.message.rstrip(".") for p in problems)
-    if len(problems) == 1:  # the app says the problem itself, in the user's language
-        raise RecordError(msg + ".", code=problems[0].code, **problems[0].params)
+    if len(problems) == 1:  # the problem itself, in the user's language
+        raise RecordError(problems[0].message, code=problems[0].code, **problems[0].params)
     columns = ", ".join(dict.fromkeys(p.column or "?" for p in problems))
     reasons = tuple((p.code, dict(p.params)) for p in problems)  # each said in the user's language
     raise RecordError(
-        msg + ".", code="installation_invalid", n=len(problems), columns=columns, reasons=reasons
+        code="installation_invalid",
+        n=len(problems),
+        columns=columns,
+        problems=tuple(problems),
+        reasons=reasons,
     )
 
 
@@ -159,18 +171,28 @@ def log_installation(
         When `user` may not log installations in the point's region.
     """
     fields = {
-        "kind": kind, "lat": lat, "lon": lon, "site_id": site_id, "installed_on": installed_on,
-        "status": status, "removed_on": removed_on, "content_id": content_id,
-        "themes": themes, "size": size, "facing_deg": facing_deg, "illuminated": illuminated,
-        "city": city, "external_id": external_id, "note": note,
-    }  # fmt: skip
+        "kind": kind,
+        "lat": lat,
+        "lon": lon,
+        "site_id": site_id,
+        "installed_on": installed_on,
+        "status": status,
+        "removed_on": removed_on,
+        "content_id": content_id,
+        "themes": themes,
+        "size": size,
+        "facing_deg": facing_deg,
+        "illuminated": illuminated,
+        "city": city,
+        "external_id": external_id,
+        "note": note,
+    }
     rows = checked_installation(engine, user, fields, districts)
     try:
         with writing(engine) as session:
             return log_in_session(session, user, rows, duplicate_radius_m=duplicate_radius_m)
     except IntegrityError as exc:
-        msg = "The installation could not be stored: someone else logged it at the same time."
-        raise RecordError(msg, code="installation_concurrent") from exc
+        raise RecordError(code="installation_concurrent") from exc
 
 
 def checked_installation(
@@ -239,8 +261,7 @@ def _checked_fields(
 
 def _raise_existing(session: Session, uid: str) -> None:
     found = session.scalar(sa.select(Installation.id).where(Installation.uid == uid))
-    msg = f"This installation is already logged as #{found}; change that record instead."
-    raise RecordError(msg, code="installation_exists", id=found)
+    raise RecordError(code="installation_exists", id=found)
 
 
 def _load_for_change(session: Session, installation_id: int) -> Installation:
@@ -248,19 +269,13 @@ def _load_for_change(session: Session, installation_id: int) -> Installation:
         sa.select(Installation).where(Installation.id == installation_id).with_for_update()
     )
     if inst is None:
-        msg = f"There is no installation #{installation_id}."
-        raise RecordError(msg, code="installation_missing", id=installation_id)
+        raise RecordError(code="installation_missing", id=installation_id)
     return inst
 
 
 def _check_version(inst: Installation, expected_version: int | None) -> None:
     if expected_version is not None and inst.version != expected_version:
-        msg = (
-            f"Installation #{inst.id} was changed by someone else meanwhile (version "
-            f"{inst.version}, you edited {expected_version}); reload it and try again."
-        )
         raise RecordError(
-            msg,
             code="version_conflict",
             id=inst.id,
             version=inst.version,
@@ -335,22 +350,12 @@ def change_status(
 def _check_transition(session: Session, inst: Installation, status: str, when: date) -> None:
     allowed = TRANSITIONS.get(inst.status, frozenset())
     if status not in allowed:
-        options = ", ".join(sorted(allowed)) or "nothing (it is final)"
-        msg = (
-            f"Installation #{inst.id} cannot go from {inst.status} to {status}; "
-            f"from {inst.status} it may become {options}."
-        )
         move = {"id": inst.id, "old": inst.status, "new": status}
         if not allowed:
-            raise RecordError(msg, code="status_final", **move)
-        raise RecordError(msg, code="status_transition", options=", ".join(sorted(allowed)), **move)
+            raise RecordError(code="status_final", **move)
+        raise RecordError(code="status_transition", options=", ".join(sorted(allowed)), **move)
     if inst.installed_on is not None and when < inst.installed_on:
-        msg = (
-            f"The date {when} is before installation #{inst.id} was installed "
-            f"({inst.installed_on})."
-        )
         raise RecordError(
-            msg,
             code="status_date_before_install",
             date=when,
             id=inst.id,
@@ -362,16 +367,12 @@ def _check_transition(session: Session, inst: Installation, status: str, when: d
         sa.select(sa.func.count()).where(InstallationPhoto.installation_id == inst.id)
     )
     if not photos:
-        msg = f"Installation #{inst.id} has no photo evidence; attach a photo before verifying."
-        raise RecordError(msg, code="verify_needs_photo", id=inst.id)
+        raise RecordError(code="verify_needs_photo", id=inst.id)
     open_flags = session.scalars(
         sa.select(Flag.message).where(Flag.installation_id == inst.id, Flag.resolved_at.is_(None))
     ).all()
     if open_flags:
-        msg = f"Installation #{inst.id} has open flags; resolve them before verifying: " + " ".join(
-            open_flags
-        )
-        raise RecordError(msg, code="verify_open_flags", id=inst.id, n=len(open_flags))
+        raise RecordError(code="verify_open_flags", id=inst.id, n=len(open_flags))
 
 
 def update_installation(
@@ -408,9 +409,7 @@ def update_installation(
     """
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
-        msg = f"Cannot change {', '.join(unknown)}; editable fields: {', '.join(EDITABLE_FIELDS)}."
         raise RecordError(
-            msg,
             code="fields_not_editable",
             fields=", ".join(unknown),
             editable=", ".join(EDITABLE_FIELDS),
@@ -462,19 +461,16 @@ def _plain(value: Any) -> Any:
 def resolve_flag(engine: Bind, flag_id: int, *, user: UserRef, note: str) -> FlagRecord:
     """Mark a flag as reviewed, with a note saying why it is not a mistake or how it was fixed."""
     if not note.strip():
-        msg = "Say in a note why the flag is resolved."
-        raise RecordError(msg, code="flag_note_missing")
+        raise RecordError(code="flag_note_missing")
     with writing(engine) as session:
         actor = actor_in(session, user)
         flag = session.get(Flag, flag_id, with_for_update=True)
         if flag is None:
-            msg = f"There is no flag #{flag_id}."
-            raise RecordError(msg, code="flag_missing", id=flag_id)
+            raise RecordError(code="flag_missing", id=flag_id)
         inst = session.get_one(Installation, flag.installation_id)
         require(actor, "resolve_flags", inst.region_code)
         if flag.resolved_at is not None:
-            msg = f"Flag #{flag_id} is already resolved."
-            raise RecordError(msg, code="flag_resolved", id=flag_id)
+            raise RecordError(code="flag_resolved", id=flag_id)
         flag.resolved_at = utcnow()
         flag.resolved_by = actor.id
         flag.resolution_note = note.strip()

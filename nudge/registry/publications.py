@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 
 from nudge._errors import RecordError
 from nudge.geo.regions import (
-    REGION_BY_CODE,
     DistrictLayer,
     cities_of_points,
     city_name,
@@ -101,8 +100,7 @@ def _kind(kind: str) -> str:
     found = PUBLICATION_ALIASES.get(column_key(kind))
     if found is None:
         allowed = ", ".join(PUBLICATION_KINDS)
-        msg = f"Unknown publication kind {kind!r}; use one of {allowed}."
-        raise RecordError(msg, code="publication_kind_unknown", value=kind, allowed=allowed)
+        raise RecordError(code="publication_kind_unknown", value=kind, allowed=allowed)
     return found
 
 
@@ -119,16 +117,10 @@ def _settle_region(
         if lat is not None and lon is not None:
             region_of_point(lat, lon)  # raises: the point is outside Kazakhstan
         if region is None:
-            msg = "Give the publication's location (lat and lon) or its region."
-            raise RecordError(msg, code="publication_place_missing")
+            raise RecordError(code="publication_place_missing")
         return region_code(region)
     if region is not None and region_code(region) != found:
-        msg = (
-            f"The location (lat {lat}, lon {lon}) is in {REGION_BY_CODE[found].name}, "
-            f"not in the region {region!r} given."
-        )
         raise RecordError(
-            msg,
             code="publication_region_mismatch",
             lat=lat,
             lon=lon,
@@ -140,23 +132,22 @@ def _settle_region(
 
 def _check_fields(title: str, published_on: date, link: str | None, reach: int | None) -> None:
     if not title.strip() or len(title) > 300:
-        msg = "Give the publication a title of 1–300 characters."
-        raise RecordError(msg, code="publication_title_invalid")
+        raise RecordError(code="publication_title_invalid")
     if published_on > date.today() + timedelta(days=1):
-        msg = f"The date {published_on} is in the future; log publications once they are out."
-        raise RecordError(msg, code="publication_in_future", date=published_on)
+        raise RecordError(code="publication_in_future", date=published_on)
     if link is not None and (len(link) > 500 or not _URL.match(link)):
-        msg = f"The link {link!r} is not an http(s) address."
-        raise RecordError(msg, code="publication_link_invalid", link=link)
+        raise RecordError(code="publication_link_invalid", link=link)
     if reach is not None and reach < 0:
-        msg = f"The reach {reach} is negative."
-        raise RecordError(msg, code="publication_reach_negative", reach=reach)
+        raise RecordError(code="publication_reach_negative", reach=reach)
 
 
 def _city_and_district(
-    lat: float | None, lon: float | None, code: str, city: str | None,
+    lat: float | None,
+    lon: float | None,
+    code: str,
+    city: str | None,
     districts: DistrictLayer | None,
-) -> tuple[str | None, str | None]:  # fmt: skip
+) -> tuple[str | None, str | None]:
     if lat is None or lon is None:
         found = cities_of_points([float("nan")], [float("nan")], [code])[0]
         return (city_name(city) if city else found), None
@@ -190,11 +181,21 @@ def new_publication(
         [kind, title.strip().casefold(), published_on.isoformat(), region_code, link or ""]
     )
     return Publication(
-        uid="h:" + hashlib.sha256(key.encode()).hexdigest()[:40], kind=kind, title=title.strip(),
-        published_on=published_on, region_code=region_code, city=city, district=district,
-        lat=lat, lon=lon, link=link, reach=reach, content_id=content_id,
-        themes=split_themes(themes), note=note,
-    )  # fmt: skip
+        uid="h:" + hashlib.sha256(key.encode()).hexdigest()[:40],
+        kind=kind,
+        title=title.strip(),
+        published_on=published_on,
+        region_code=region_code,
+        city=city,
+        district=district,
+        lat=lat,
+        lon=lon,
+        link=link,
+        reach=reach,
+        content_id=content_id,
+        themes=split_themes(themes),
+        note=note,
+    )
 
 
 def check_publication_row(
@@ -292,29 +293,41 @@ def log_publication(
     code = _place(lat, lon, region)
     city, district = _city_and_district(lat, lon, code, city, districts)
     pub = new_publication(
-        kind=kind, title=title, published_on=published_on, region_code=code, city=city,
-        district=district, lat=lat, lon=lon, link=link, reach=reach, content_id=content_id,
-        themes=themes, note=note,
-    )  # fmt: skip
+        kind=kind,
+        title=title,
+        published_on=published_on,
+        region_code=code,
+        city=city,
+        district=district,
+        lat=lat,
+        lon=lon,
+        link=link,
+        reach=reach,
+        content_id=content_id,
+        themes=themes,
+        note=note,
+    )
     try:
         with writing(engine) as session:
             actor = actor_in(session, user)
             require(actor, "log_publications", code)
             if session.scalar(sa.select(Publication.id).where(Publication.uid == pub.uid)):
-                msg = f"This publication ({title!r}, {published_on}) is already logged."
-                raise RecordError(
-                    msg, code="publication_exists", title=title.strip(), date=published_on
-                )
+                raise RecordError(code="publication_exists", title=title.strip(), date=published_on)
             pub.created_by, pub.created_at = actor.id, utcnow()
             session.add(pub)
             session.flush()
-            record_change(session, actor=actor, action="create", table="publications",
-                          record_id=pub.id, new=snapshot(pub))  # fmt: skip
+            record_change(
+                session,
+                actor=actor,
+                action="create",
+                table="publications",
+                record_id=pub.id,
+                new=snapshot(pub),
+            )
             return _record(pub)
     except IntegrityError as exc:
-        msg = f"This publication ({title!r}, {published_on}) was logged at the same time."
         raise RecordError(
-            msg, code="publication_concurrent", title=title.strip(), date=published_on
+            code="publication_concurrent", title=title.strip(), date=published_on
         ) from exc
 
 

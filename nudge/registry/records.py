@@ -7,8 +7,8 @@ in bulk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -80,6 +80,11 @@ class InstallationRecord:
         return bool(self.photo_ids) and not self.open_flags
 
 
+_STORED = tuple(f.name for f in fields(InstallationRecord) if f.name not in ("photo_ids", "flags"))
+"""The fields of an `InstallationRecord` stored as columns of an installation."""
+_FLAG_FIELDS = tuple(f.name for f in fields(FlagRecord) if f.name != "resolved")
+
+
 def flag_record(f: Flag) -> FlagRecord:
     """Return a detached record of a flag."""
     return FlagRecord(
@@ -123,15 +128,9 @@ def records_for(
     """Return detached records of `installations`, with photos and flags loaded in bulk."""
     photos, flags = _photos_and_flags(session, [i.id for i in installations])
     return [
-        InstallationRecord(
-            i.id, i.uid, i.kind, i.status, i.lat, i.lon, i.region_code, i.city, i.district,
-            i.planned_site_id, i.content_id, tuple(i.themes.split(",")) if i.themes else (),
-            i.size, i.facing_deg, i.illuminated, i.installed_on, i.removed_on, i.note, i.source,
-            i.version, i.created_at, i.updated_at, tuple(photos.get(i.id, ())),
-            tuple(flags.get(i.id, ())),
-        )
+        _record({n: getattr(i, n) for n in _STORED}, photos.get(i.id, ()), flags.get(i.id, ()))
         for i in installations
-    ]  # fmt: skip
+    ]
 
 
 def new_record(
@@ -142,20 +141,22 @@ def new_record(
     `values` holds the stored columns (with ``id``); `flags` the flags written
     with it. No photo can be attached yet, so reading it back would add nothing.
     """
+    return _record(values, (), map(_new_flag, flags))
+
+
+def _new_flag(flag: Mapping[str, Any]) -> FlagRecord:
+    cells: dict[str, Any] = {n: flag.get(n) for n in _FLAG_FIELDS}
+    return FlagRecord(**cells, resolved=False)
+
+
+def _record(
+    values: Mapping[str, Any], photo_ids: Iterable[int], flags: Iterable[FlagRecord]
+) -> InstallationRecord:
+    """Return the record of stored `values` (themes as text), its photos and flags."""
     themes = values["themes"]
-    return InstallationRecord(
-        values["id"], values["uid"], values["kind"], values["status"], values["lat"],
-        values["lon"], values["region_code"], values["city"], values["district"],
-        values["planned_site_id"], values["content_id"],
-        tuple(themes.split(",")) if themes else (), values["size"], values["facing_deg"],
-        values["illuminated"], values["installed_on"], values["removed_on"], values["note"],
-        values["source"], values["version"], values["created_at"], values["updated_at"], (),
-        tuple(
-            FlagRecord(f["id"], f["code"], f["message"], None, f["other_installation_id"],
-                       f["distance_m"], f["created_at"], False)
-            for f in flags
-        ),
-    )  # fmt: skip
+    split = tuple(themes.split(",")) if themes else ()
+    plain = {n: values[n] for n in _STORED if n != "themes"}
+    return InstallationRecord(**plain, themes=split, photo_ids=tuple(photo_ids), flags=tuple(flags))
 
 
 def list_installations(
@@ -219,8 +220,7 @@ def get_installation(engine: Bind, installation_id: int) -> InstallationRecord:
     """Return one installation with its photos and flags."""
     found = list_installations(engine, ids=[installation_id])
     if not found:
-        msg = f"There is no installation #{installation_id}."
-        raise RecordError(msg, code="installation_missing", id=installation_id)
+        raise RecordError(code="installation_missing", id=installation_id)
     return found[0]
 
 

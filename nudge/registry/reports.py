@@ -169,9 +169,7 @@ def _format(name: str, allowed: tuple[str, ...], what: str) -> str:
     fmt = {"json": "geojson"}.get(fmt, fmt)
     if fmt not in allowed:
         names = [f".{a}" for a in allowed]
-        choices = ", ".join(names[:-1]) + f" or {names[-1]}"
-        msg = f"Cannot write {what} as a .{fmt} file: use {choices}."
-        raise InputFileError(msg, code="export_format_unknown", fmt=fmt, allowed=", ".join(names))
+        raise InputFileError(code="export_format_unknown", fmt=fmt, allowed=", ".join(names))
     return fmt
 
 
@@ -310,9 +308,12 @@ def _localise(frame: pd.DataFrame, tr: Translator) -> pd.DataFrame:
         out["kind"] = out["kind"].map(lambda v: _word(tr, "publication_kinds", v))
     if "themes" in out.columns:
         out["themes"] = out["themes"].map(
-            lambda v: ", ".join(str(_word(tr, "themes", t)) for t in str(v).split(","))
-            if isinstance(v, str) else v
-        )  # fmt: skip
+            lambda v: (
+                ", ".join(str(_word(tr, "themes", t)) for t in str(v).split(","))
+                if isinstance(v, str)
+                else v
+            )
+        )
     if "item" in out.columns:
         out["item"] = out["item"].map(lambda v: _word(tr, "report", f"item_{v}"))
     if "verified" in out.columns:
@@ -321,9 +322,10 @@ def _localise(frame: pd.DataFrame, tr: Translator) -> pd.DataFrame:
         )
     for col in out.columns[:2]:
         out[col] = out[col].map(
-            lambda v: tr("report.total") if v == "Total" else tr("report.none") if v == "(none)"
-            else v
-        )  # fmt: skip
+            lambda v: (
+                tr("report.total") if v == "Total" else tr("report.none") if v == "(none)" else v
+            )
+        )
     return out.rename(columns={c: _header(tr, c) for c in out.columns})
 
 
@@ -380,9 +382,12 @@ def export_installations(
     """Write installations to a .geojson, .csv or .xlsx file; return how many were written."""
     path = Path(path)
     content, count = installations_bytes(
-        engine, path.suffix or path.name, active_on=active_on, date_from=date_from,
+        engine,
+        path.suffix or path.name,
+        active_on=active_on,
+        date_from=date_from,
         date_to=date_to,
-    )  # fmt: skip
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return count

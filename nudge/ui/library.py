@@ -128,12 +128,24 @@ def rotation_inputs(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def save_rotation(
-    engine: Engine, *, dataset: str, owner: str, name: str, payload: Mapping[str, Any],
+    engine: Engine,
+    *,
+    dataset: str,
+    owner: str,
+    name: str,
+    payload: Mapping[str, Any],
     expected_version: int | None,
-) -> SavedWork:  # fmt: skip
+) -> SavedWork:
     """Save a rotation of `owner` for `dataset` (see `nudge.db.save_work`)."""
-    return save_work(engine, kind="rotation", dataset=dataset, owner=owner, name=name,
-                     payload=payload, expected_version=expected_version)  # fmt: skip
+    return save_work(
+        engine,
+        kind="rotation",
+        dataset=dataset,
+        owner=owner,
+        name=name,
+        payload=payload,
+        expected_version=expected_version,
+    )
 
 
 def saved_rotations(engine: Engine, *, dataset: str, owner: str) -> list[SavedWork]:
