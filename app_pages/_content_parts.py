@@ -27,6 +27,7 @@ from nudge.content.search import search_ids
 from nudge.i18n import Translator, notice_text, problem_text
 from nudge.io.sheets import csv_bytes
 from nudge.ui import campaign as ui_campaign
+from nudge.ui import evaluation_rollout as er
 from nudge.ui import files as ui_files
 from nudge.ui import installations as ui_installations
 from nudge.ui import library as ui_library
@@ -310,6 +311,7 @@ def _rotation_form(
             format_func=lambda s: tr(f"content.solver_{s}"),
             help=tr("content.solver_help"),
         )
+        rollout = _rollout_box(c2, tr)
         build = st.form_submit_button(tr("content.build"), type="primary")
     if not build:
         return
@@ -323,16 +325,31 @@ def _rotation_form(
     }
     city = ui.active_dataset()
     with ui.guarded(), st.spinner(tr("content.building")):
+        starts = None if rollout is None else er.open_saved(ui.engine(), rollout)[1].region_starts()
         st.session_state["rotation"] = plan_rotation(
             plans[label].chosen,
             library,
             campaign=campaign,
             time_limit=60.0,
             features=None if city is None else city.features,
+            region_starts=starts,
             **params,
         )
         st.session_state["rotation_inputs"] = (label, plans[label].chosen, params)
         st.session_state["rotation_saved"] = None
+
+
+def _rollout_box(column: Any, tr: Translator) -> int | None:
+    """Offer the saved rollouts: regions of the one picked stay dark until their first flight."""
+    labels: dict[int | None, str] = {None: tr("rollout_flights.content_no_rollout")}
+    labels |= {w.id: er.saved_label(w, tr) for w in er.saved(ui.engine())}
+    picked: int | None = column.selectbox(
+        tr("rollout_flights.content_rollout"),
+        list(labels),
+        key="rotation_rollout",
+        format_func=labels.__getitem__,
+    )
+    return picked
 
 
 def _saved_rotations(

@@ -253,6 +253,10 @@ def rollout_tab(tr: Translator) -> RolloutPlan | None:
         locks=dict.fromkeys(locked, lock_step),
         flight=tr("columns.flight"),
     )
+    d1, d2 = st.columns(2)
+    start = d1.date_input(tr("rollout_flights.start"), value=_today(), key="eval_flight_start")
+    weeks = int(d2.number_input(tr("rollout_flights.flight_weeks"), 1, 52, 8, key="eval_weeks"))
+    plan = er.dated(plan, start=start, weeks=weeks)
     st.success(
         _t(
             tr, "planned", design=tr(f"{P}.designs.{plan.design}"), steps=plan.steps, seed=plan.seed
@@ -268,9 +272,37 @@ def rollout_tab(tr: Translator) -> RolloutPlan | None:
         key="eval_schedule_csv",
         icon=":material/download:",
     )
+    _save_rollout(plan, tr)
     st.subheader(_t(tr, "power"))
     _power(plan, tr)
     return plan
+
+
+def _save_rollout(plan: RolloutPlan, tr: Translator) -> None:
+    """Save the plan in the shared database; put a saved one into the plans of events."""
+    user = ui.current_user()
+    if user is None:
+        st.caption(tr("rollout_flights.save_needs_login"))
+        return
+    s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
+    name = s1.text_input(tr("rollout_flights.save_name"), key="eval_rollout_name").strip()
+    if s2.button(
+        tr("rollout_flights.save"),
+        key="eval_rollout_save",
+        icon=":material/save:",
+        disabled=not name,
+    ):
+        work = er.save(ui.engine(), plan, name=name, owner=user.username)
+        st.session_state["eval_rollout_saved"] = work.id
+        st.success(tr("rollout_flights.saved", id=work.id, name=work.name, version=work.version))
+    saved_id = st.session_state.get("eval_rollout_saved")
+    if saved_id is not None and st.button(
+        tr("rollout_export.export"), key="eval_rollout_export", icon=":material/event:"
+    ):
+        result = er.export(ui.engine(), int(saved_id), user=user, lang=tr.lang)
+        counts = {"unchanged": result.skipped_existing, "updated": result.updated}
+        st.success(tr("rollout_export.exported", stored=result.stored, **counts))
+        ui.show_problems(result.errors, tr)
 
 
 def _power(plan: RolloutPlan, tr: Translator) -> None:
@@ -329,10 +361,12 @@ def analysis_tab(
         return
     source = st.radio(
         _t(tr, "schedule_source"),
-        ("plan", "file"),
+        ("plan", "saved", "file"),
         key="eval_schedule_source",
         horizontal=True,
-        format_func=lambda s: _t(tr, f"schedule_{s}"),
+        format_func=lambda s: (
+            tr("rollout_flights.schedule_saved") if s == "saved" else _t(tr, f"schedule_{s}")
+        ),
     )
     if source == "file":
         upload = st.file_uploader(
@@ -344,6 +378,11 @@ def analysis_tab(
             st.info(_t(tr, "schedule_empty"), icon=":material/info:")
             return
         schedule = ea.schedule_of_upload(*files[0], survey, randomised=randomised)
+    elif source == "saved":
+        saved = _saved_schedule(survey, tr)
+        if saved is None:
+            return
+        schedule = saved
     elif plan is None:
         st.info(_t(tr, "schedule_empty"), icon=":material/info:")
         return
@@ -360,6 +399,23 @@ def analysis_tab(
         if caveat:
             st.warning(caveat, icon=":material/warning:")
         st.markdown(ea.effect_markdown(result, tr.lang, labels=survey.labels))
+
+
+def _saved_schedule(survey: ev.SurveyEstimates, tr: Translator) -> Any:
+    """Offer the saved rollouts; return the schedule of the one picked, or None."""
+    saved = er.saved(ui.engine())
+    if not saved:
+        st.info(tr("rollout_flights.no_saved"), icon=":material/info:")
+        return None
+    labels = {w.id: er.saved_label(w, tr) for w in saved}
+    work_id = st.selectbox(
+        tr("rollout_flights.pick_saved"),
+        list(labels),
+        key="eval_saved_rollout",
+        format_func=labels.__getitem__,
+    )
+    work, plan = er.open_saved(ui.engine(), int(work_id))
+    return ea.schedule_of_saved(work, plan, survey)
 
 
 # --- the ministry report ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from test_app_pages import _codes, _english_left
 
 from nudge.evaluation.power import design_power
 from nudge.evaluation.rollout import plan_rollout, units_from_regions
+from nudge.evaluation.rollout_store import list_rollouts, load_rollout, save_rollout
 from nudge.i18n import LANGUAGES, format_number, region_name, translator
 from nudge.registry import (
     UserInfo,
@@ -28,6 +30,7 @@ from nudge.registry import (
     list_users,
     upgrade_database,
 )
+from nudge.registry.events import list_event_items
 from nudge.ui import evaluation as ev
 from nudge.ui import evaluation_rollout as er
 
@@ -174,6 +177,11 @@ def test_indicator_one_drills_down_to_the_plan_items(env: Env) -> None:
 
 def _schedule(at: AppTest) -> pd.DataFrame:
     step = translator("kk")("evaluation_page.col_step")
+    return next(f for f in _frames(at) if step in f.columns)
+
+
+def _schedule_in(at: AppTest, lang: str) -> pd.DataFrame:
+    step = translator(lang)("evaluation_page.col_step")
     return next(f for f in _frames(at) if step in f.columns)
 
 
@@ -354,3 +362,70 @@ def test_a_units_file_without_a_unit_column_shows_a_translated_error(env: Env) -
     at.run()
     assert [e.value for e in at.exception] == []
     assert tr("errors.InputFileError") in at.error[0].value and "u.csv" in at.error[0].value
+
+
+# --- saved rollouts: shared state for the analysis, the rotation and the registry ---------------
+
+
+@pytest.fixture
+def own_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """A registry of its own with an admin and a viewer (saved rollouts and exports change it)."""
+    url = f"sqlite:///{tmp_path}/nudge.sqlite"
+    monkeypatch.setenv("NUDGE_DATABASE_URL", url)
+    monkeypatch.setenv("NUDGE_DATA_DIR", str(tmp_path))
+    engine = engine_from_url(url)
+    upgrade_database(engine)
+    admin = add_user(engine, username="admin", password=PASSWORD, role="admin")
+    add_user(engine, username="viewer", password=PASSWORD, role="viewer", by=admin)
+    yield Env({u.role: u for u in list_users(engine)}, engine)
+    engine.dispose()
+
+
+def test_a_dated_rollout_is_saved_and_exported_to_the_plans_of_events(own_env: Env) -> None:
+    tr = translator("ru")
+    at = open_page(own_env, "ru", upload=False)
+    at.number_input(key="eval_seed").set_value(5).run()
+    at.date_input(key="eval_flight_start").set_value(date(2027, 1, 4)).run()
+    at.number_input(key="eval_weeks").set_value(6).run()
+    table = _schedule_in(at, "ru")
+    firsts = set(table[tr("rollout_flights.col_flight_start")])
+    assert firsts == {"2027-01-04", "2027-02-15", "2027-03-29", "2027-05-10"}
+    at.text_input(key="eval_rollout_name").input("весна").run()
+    at.button(key="eval_rollout_save").click().run()
+    assert_clean(at)
+    [work] = list_rollouts(own_env.engine)
+    assert work.name == "весна" and work.owner == "admin"
+    assert tr("rollout_flights.saved", id=work.id, name="весна", version=1) in [
+        s.value for s in at.success
+    ]
+    _, plan = load_rollout(own_env.engine, work.id)
+    assert plan.seed == 5 and min(plan.region_starts().values()) == date(2027, 1, 4)
+    for _ in range(2):  # a second export adds nothing
+        at.button(key="eval_rollout_export").click().run()
+        assert_clean(at)
+    items = list_event_items(own_env.engine)
+    assert len(items) == 20 and {i.kind for i in items} == {"campaign_flight"}
+    exported = tr("rollout_export.exported", stored=0, updated=0, unchanged=20)
+    assert exported in [s.value for s in at.success]
+
+
+def test_the_analysis_reads_a_saved_rollout_randomised_as_recorded(own_env: Env) -> None:
+    tr = translator("en")
+    at = open_page(own_env, "en")
+    at.radio(key="eval_schedule_source").set_value("saved").run()
+    assert tr("rollout_flights.no_saved") in [i.value for i in at.info]
+    plan = plan_rollout(steps=4, seed=2026)
+    save_rollout(own_env.engine, plan, name="drawn", owner="admin")
+    save_rollout(own_env.engine, plan, name="by hand", owner="admin", randomised=False)
+    at.run()
+    assert_clean(at)
+    picked = at.selectbox(key="eval_saved_rollout")
+    assert "by hand" in picked.options[0] and "drawn" in picked.options[1]  # newest first
+    caveat = tr("analysis.association_not_proof")
+    assert caveat in [w.value for w in at.warning]
+    drawn = next(w.id for w in list_rollouts(own_env.engine) if w.name == "drawn")
+    picked.set_value(drawn).run()
+    assert_clean(at)
+    assert caveat not in [w.value for w in at.warning]
+    effects = next(f for f in _frames(at) if tr("evaluation_page.col_effect") in f.columns)
+    assert set(effects[tr("evaluation_page.col_randomised")]) == {tr("report.yes")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from itertools import combinations
 
@@ -13,11 +14,15 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
+from typer.testing import CliRunner
 
 from nudge._errors import InputFileError, ProfileError
+from nudge.cli import app
 from nudge.content import campaign_from_file, load_library, plan_rotation, write_rotation
 from nudge.content.library import ContentLibrary
 from nudge.content.schema import THEMES, item_from_raw
+from nudge.evaluation.rollout import dated_plan, flight_calendar, plan_rollout
+from nudge.evaluation.rollout_store import save_rollout
 from nudge.i18n import error_text, problem_text
 
 LON, LAT = 76.95, 43.25
@@ -343,3 +348,151 @@ def test_violations_and_rotation_errors_speak_the_users_language(campaign) -> No
     assert "Кезеңдер саны (0)" in error_text(flights.value, "kk")
     with pytest.raises(ValueError, match=r"\(-1\) must not be negative"):
         plan_rotation(plan, library, flights=2, start=START, campaign=campaign, min_gap=-1)
+
+
+# --- a rollout: regions stay dark until their first flight -----------------------------------
+
+
+def _regional_plan(per_region: int = 4) -> gpd.GeoDataFrame:
+    regions = ["ALA", "AST", "SHY"]
+    offsets = [(i * 150.0, r * 3000.0) for r in range(3) for i in range(per_region)]
+    names = [regions[r] for r in range(3) for _ in range(per_region)]
+    return plan_at(offsets, region=names)
+
+
+def test_a_rollout_keeps_regions_dark_until_their_first_flight(campaign) -> None:
+    plan = _regional_plan()
+    starts: dict[str, int | date] = {"Almaty": 1, "AST": 3, "SHY": date(2025, 3, 31)}  # flight 4
+    result = plan_rotation(
+        plan, proverbs(12), flights=6, start=START, campaign=campaign, region_starts=starts
+    )
+    calendar = result.calendar.to_numpy()
+    first = {"ALA": 1, "AST": 3, "SHY": 4}
+    for row, region in enumerate(plan["region"]):
+        live = np.arange(1, 7) >= first[region]
+        assert (calendar[row, ~live] == "").all()
+        assert (calendar[row, live] != "").all()
+    assert result.violations == []  # gap, neighbour, theme rules kept; dark cells not "unplaced"
+    assert result.assignments == 4 * (6 + 4 + 3)
+
+
+def test_a_rollout_keeps_the_other_rules_and_fair_shares_of_live_flights(campaign) -> None:
+    plan = _regional_plan(6)
+    result = plan_rotation(
+        plan,
+        proverbs(8),
+        flights=5,
+        start=START,
+        campaign=campaign,
+        min_gap=3,
+        region_starts={"ALA": 2, "AST": 4, "SHY": 6},
+    )
+    assert result.violation_counts == dict.fromkeys(result.violation_counts, 0)
+    placed = result.schedule.dropna(subset=["item_id"])
+    for _, rows in placed.groupby(["site_id"]):
+        flights = rows.sort_values("flight")
+        for a, b in combinations(zip(flights["flight"], flights["item_id"], strict=True), 2):
+            assert a[1] != b[1] or abs(a[0] - b[0]) > 3
+    live_cells = 6 * (4 + 2 + 0)
+    assert result.assignments == live_cells
+    assert result.exposure["exposure"].sum() == pytest.approx(10.0 * live_cells)
+    assert (result.calendar.loc[plan["site_id"][plan["region"] == "SHY"]] == "").all().all()
+
+
+def test_a_rollout_with_the_exact_solver_and_a_mask(campaign) -> None:
+    plan = _regional_plan(3)
+    mask = np.ones((9, 4), dtype=bool)
+    mask[0, 3] = False
+    result = plan_rotation(
+        plan,
+        proverbs(6),
+        flights=4,
+        start=START,
+        campaign=campaign,
+        solver="exact",
+        time_limit=10,
+        region_starts={"ALA": 1, "AST": 2, "SHY": 3},
+        live=mask,
+    )
+    calendar = result.calendar.to_numpy()
+    assert calendar[0, 3] == "" and (calendar[0, :3] != "").all()
+    assert (calendar[3:6, 0] == "").all() and (calendar[3:6, 1:] != "").all()
+    assert (calendar[6:, :2] == "").all() and (calendar[6:, 2:] != "").all()
+    assert result.violation_counts["unplaced"] == 0
+
+
+def test_a_lock_before_the_region_starts_is_dropped_and_said(campaign) -> None:
+    plan = _regional_plan(2)
+    result = plan_rotation(
+        plan,
+        proverbs(6),
+        flights=3,
+        start=START,
+        campaign=campaign,
+        region_starts={"ALA": 1, "AST": 3, "SHY": 1},
+        locked={("s2", 1): "p0"},
+    )
+    assert result.calendar.loc["s2"].iloc[0] == ""
+    [dropped] = [v for v in result.violations if v.code == "rotation_lock_not_live"]
+    assert (dropped.site_id, dropped.flight, dropped.item_id) == ("s2", 1, "p0")
+    assert "p0" in problem_text(dropped, "ru")
+
+
+def test_a_rollout_must_name_every_region_of_the_plan(campaign) -> None:
+    with pytest.raises(InputFileError, match="SHY") as caught:
+        plan_rotation(
+            _regional_plan(1),
+            proverbs(3),
+            flights=2,
+            start=START,
+            campaign=campaign,
+            region_starts={"ALA": 1, "AST": 2},
+        )
+    assert "SHY" in error_text(caught.value, "kk")
+
+
+pytest_plugins = ["registry_support"]
+
+
+def test_rotate_takes_a_saved_rollout(
+    engine, registry_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    units = pd.DataFrame({"unit": ["ALA", "AST"]})
+    rollout = plan_rollout(units, steps=2, seed=1, locks={"ALA": 1})
+    dated = dated_plan(rollout, flight_calendar(2, start=date(2025, 3, 3), weeks=4))
+    work = save_rollout(engine, dated, name="spring", owner="aigerim")
+    plan = plan_at([(0, 0), (900, 0), (0, 5000), (900, 5000)], region=["ALA", "ALA", "AST", "AST"])
+    plan.to_file(tmp_path / "plan.geojson", driver="GeoJSON")
+    monkeypatch.setenv("NUDGE_DATABASE_URL", registry_url)
+    monkeypatch.setenv("NUDGE_DATA_DIR", str(tmp_path / "data"))
+    args = ["rotate", str(tmp_path / "plan.geojson"), "--start", "2025-03-03", "--flights", "3"]
+    out = tmp_path / "cal.csv"
+    result = CliRunner().invoke(
+        app, [*args, "--out", str(out), "--rollout", str(work.id), "--json"]
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    summary = json.loads(result.stdout)
+    assert summary["assignments"] == 2 * 3 + 2 * 2 and summary["violations"]["unplaced"] == 0
+    calendar = pd.read_csv(out, keep_default_na=False).set_index("site_id")
+    flights = [c for c in calendar.columns if c.startswith("F0")]
+    assert (calendar.loc[["s2", "s3"], flights[0]] == "").all()
+    assert (calendar.loc[["s2", "s3"], flights[1:]] != "").all().all()
+    assert (calendar.loc[["s0", "s1"], flights] != "").all().all()
+
+
+def test_a_rollout_needs_the_region_of_every_site(campaign) -> None:
+    plan = plan_at([(0, 0), (900, 0)])
+    with pytest.raises(InputFileError, match="s0, s1"):
+        plan_rotation(
+            plan, proverbs(3), flights=2, start=START, campaign=campaign, region_starts={"ALA": 2}
+        )
+    result = plan_rotation(
+        plan,
+        proverbs(3),
+        flights=2,
+        start=START,
+        campaign=campaign,
+        region="Алматы",
+        region_starts={"ALA": 2},
+    )
+    assert (result.calendar.iloc[:, 0] == "").all() and (result.calendar.iloc[:, 1] != "").all()

@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
+from registry_support import Users
+from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from nudge._errors import InfeasibleError, InputFileError, RecordError
+from nudge._errors import AccessDeniedError, InfeasibleError, InputFileError, RecordError
 from nudge.cli import build_app
+from nudge.db import StaleVersionError, save_work
 from nudge.evaluation.power import stepped_wedge_matrix
 from nudge.evaluation.rollout import (
+    RolloutPlan,
+    dated_plan,
+    flight_calendar,
     parse_locks,
+    plan_from_dict,
     plan_rollout,
     units_from_file,
     units_from_regions,
 )
+from nudge.evaluation.rollout_store import (
+    FLIGHT_KIND,
+    ROLLOUT_DATASET,
+    export_rollout,
+    is_randomised,
+    list_rollouts,
+    load_rollout,
+    save_rollout,
+)
+from nudge.registry.events import list_event_items, set_event_status
 
 runner = CliRunner()
 
@@ -170,3 +189,129 @@ def test_cli_design_refuses_half_the_power_inputs() -> None:
     result = runner.invoke(build_app(["_evaluation"]), ["evaluate", "design", "--icc", "0.05"])
     assert result.exit_code != 0
     assert "--per-unit" in str(result.exception)
+
+
+# --- dated flights and saved rollouts -----------------------------------------------------------
+
+pytest_plugins = ["registry_support"]
+
+
+def test_flight_calendar_in_weeks_and_in_months() -> None:
+    weeks = flight_calendar(3, start=date(2027, 1, 4), weeks=4)
+    assert weeks["start"].tolist() == [date(2027, 1, 4), date(2027, 2, 1), date(2027, 3, 1)]
+    assert weeks["end"].tolist() == [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 28)]
+    months = flight_calendar(2, start=date(2027, 1, 31), months=1, names=["Jan", "Feb"])
+    assert months["start"].tolist() == [date(2027, 1, 31), date(2027, 2, 28)]
+    assert months["flight"].tolist() == ["Jan", "Feb"] and months["step"].tolist() == [1, 2]
+    with pytest.raises(RecordError, match="--flight-weeks or --flight-months"):
+        flight_calendar(2, start=date(2027, 1, 4))
+    with pytest.raises(RecordError, match="--flight-weeks or --flight-months"):
+        flight_calendar(2, start=date(2027, 1, 4), weeks=2, months=1)
+    with pytest.raises(RecordError, match="one flight name per step"):
+        flight_calendar(2, start=date(2027, 1, 4), weeks=2, names=["a"])
+
+
+def test_a_dated_plan_gives_every_unit_its_first_flight_day() -> None:
+    plan = plan_rollout(steps=4, seed=3, locks={"ALA": 1})
+    dated = dated_plan(plan, flight_calendar(4, start=date(2027, 1, 4), weeks=8))
+    starts = dated.region_starts()
+    assert starts["ALA"] == date(2027, 1, 4) and len(starts) == 20
+    expected = {s: date(2027, 1, 4) + pd.Timedelta(weeks=8 * (s - 1)) for s in range(1, 5)}
+    for unit, step in zip(dated.schedule["unit"], dated.schedule["step"], strict=True):
+        assert starts[unit] == expected[step]
+    steps = zip(plan.schedule["unit"], plan.schedule["step"], strict=True)
+    assert plan.region_starts() == dict(steps)
+    assert dated.design_matrix().tolist() == plan.design_matrix().tolist()
+
+
+def test_a_plan_reads_back_from_its_dict() -> None:
+    plan = plan_rollout(steps=3, seed=9, stratify=["population"], locks={"AST": 2})
+    dated = dated_plan(plan, flight_calendar(3, start=date(2027, 1, 4), months=3))
+    payload = json.loads(json.dumps(dated.as_dict()))
+    again = plan_from_dict(payload)
+    assert again.as_dict() == dated.as_dict()
+    assert (again.seed, again.locks, again.stratify) == (9, {"AST": 2}, ("population",))
+    assert again.region_starts() == dated.region_starts()
+    with pytest.raises(RecordError, match="lacks its schedule"):
+        plan_from_dict({"design": "phased"})
+
+
+def test_a_saved_rollout_is_shared_versioned_and_audited(engine: Engine) -> None:
+    plan = dated_plan(
+        plan_rollout(steps=2, seed=5), flight_calendar(2, start=date(2027, 3, 1), weeks=13)
+    )
+    work = save_rollout(engine, plan, name="spring", owner="aigerim")
+    assert work.kind == "rollout" and work.version == 1 and work.dataset == ROLLOUT_DATASET
+    [listed] = list_rollouts(engine)
+    assert listed.id == work.id and listed.payload is None
+    loaded, again = load_rollout(engine, work.id)
+    assert again.region_starts() == plan.region_starts() and is_randomised(loaded)
+    with pytest.raises(StaleVersionError):
+        save_rollout(engine, plan, name="spring", owner="aigerim")
+    moved = save_rollout(
+        engine, plan, name="spring", owner="aigerim", randomised=False, expected_version=1
+    )
+    assert moved.version == 2 and not is_randomised(load_rollout(engine, work.id)[0])
+    log = sa.table("audit_log", sa.column("table_name"), sa.column("action"))
+    with engine.connect() as conn:
+        actions = conn.execute(
+            sa.select(log.c.action).where(log.c.table_name == "saved_work")
+        ).scalars()
+        assert sorted(actions) == ["create", "update"]
+    rotation = save_work(engine, kind="rotation", dataset="x", owner="a", name="r", payload={})
+    with pytest.raises(RecordError, match="not a rollout"):
+        load_rollout(engine, rotation.id)
+    with pytest.raises(RecordError):
+        load_rollout(engine, 9999)
+
+
+def _dated_regions(start: date) -> RolloutPlan:
+    plan = plan_rollout(steps=4, seed=2, locks={"ALA": 1})
+    return dated_plan(plan, flight_calendar(4, start=start, months=2))
+
+
+def test_a_rollout_exported_twice_puts_each_region_once_in_the_plans_of_events(
+    engine: Engine, users: Users
+) -> None:
+    plan = _dated_regions(date(2027, 1, 4))
+    work = save_rollout(engine, plan, name="wedge", owner="planner")
+    first = export_rollout(engine, work.id, user="planner", lang="ru")
+    assert (first.stored, first.updated, first.errors) == (20, 0, [])
+    again = export_rollout(engine, work.id, user="planner", lang="ru")
+    assert (again.stored, again.updated, again.skipped_existing) == (0, 0, 20)
+    items = {str(i.region_code): i for i in list_event_items(engine) if i.kind == FLIGHT_KIND}
+    assert len(items) == 20 == len(list_event_items(engine))
+    starts = plan.region_starts()
+    assert all(items[r].planned_on == starts[r] and items[r].status == "planned" for r in items)
+    assert items["ALA"].planned_on == date(2027, 1, 4) and "wedge" in items["ALA"].title
+    assert items["ALA"].title.startswith("Старт кампании")
+    set_event_status(engine, items["ALA"].id, "held", user="planner")
+    later = _dated_regions(date(2027, 2, 1))
+    save_rollout(engine, later, name="wedge", owner="planner", expected_version=1)
+    moved = export_rollout(engine, work.id, user="planner")
+    assert (moved.stored, moved.updated) == (0, 20)
+    after = {i.region_code: i for i in list_event_items(engine)}
+    assert len(after) == 20 and after["ALA"].status == "held"
+    assert after["ALA"].planned_on == date(2027, 2, 1)
+
+
+def test_a_coordinator_exports_only_the_own_region_and_bad_rollouts_are_refused(
+    engine: Engine, users: Users
+) -> None:
+    work = save_rollout(engine, _dated_regions(date(2027, 1, 4)), name="w", owner="planner")
+    mine = export_rollout(engine, work.id, user="aigerim")
+    assert mine.stored == 1 and len(mine.errors) == 19
+    assert [i.region_code for i in list_event_items(engine)] == ["ALA"]
+    undated = save_rollout(engine, plan_rollout(steps=2, seed=1), name="u", owner="planner")
+    with pytest.raises(RecordError, match="has no dates"):
+        export_rollout(engine, undated.id, user="planner")
+    towns = pd.DataFrame({"unit": ["T1", "T2", "ALA"]})
+    dated = dated_plan(
+        plan_rollout(towns, steps=2, seed=1), flight_calendar(2, start=date(2027, 1, 4), weeks=4)
+    )
+    other = save_rollout(engine, dated, name="towns", owner="planner")
+    with pytest.raises(RecordError, match="T1, T2 are not region codes"):
+        export_rollout(engine, other.id, user="planner")
+    with pytest.raises(AccessDeniedError):
+        export_rollout(engine, work.id, user="viewer")
+    assert len(list_event_items(engine)) == 1

@@ -347,7 +347,7 @@ def test_the_survey_tables_come_with_migration_0004(registry_url: str, tmp_path:
     with pytest.raises(RecordError, match="no survey tables") as info:
         require_survey_tables(eng)
     assert info.value.code == "survey_store_schema"
-    assert upgrade_database(eng, content_dir=tmp_path) == "0004"
+    assert upgrade_database(eng, content_dir=tmp_path) == "0005"
     require_survey_tables(eng)
     assert set(SURVEY_TABLES) <= set(sa.inspect(eng).get_table_names())
     with eng.begin() as conn:  # the downgrade drops them

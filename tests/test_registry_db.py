@@ -44,8 +44,8 @@ def test_upgrade_creates_every_table_and_is_repeatable(registry_url: str) -> Non
     assert error_text(info.value, "kk") == (
         "Тізілім дерекқорында әлі кестелер жоқ; алдымен `nudge db upgrade` командасын орындаңыз."
     )
-    assert upgrade_database(registry_url) == "0004"
-    assert upgrade_database(eng) == "0004"  # a second run changes nothing
+    assert upgrade_database(registry_url) == "0005"
+    assert upgrade_database(eng) == "0005"  # a second run changes nothing
     names = set(sa.inspect(eng).get_table_names())
     assert set(TABLES) <= names
     eng.dispose()

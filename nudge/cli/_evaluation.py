@@ -6,6 +6,7 @@ this module registers both groups.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,18 +18,21 @@ from sqlalchemy.engine import Engine
 from nudge import registry
 from nudge._errors import InputFileError, RecordError
 from nudge.cli._common import JsonOption, emit, get_settings
-from nudge.cli._rollout import LangOption, design_command, rollout_app
+from nudge.cli._rollout import LangOption, db_engine, design_command, rollout_app
 from nudge.content import load_library
 from nudge.evaluation.analysis import (
     ANALYSIS_DESIGNS,
+    Schedule,
     effect_lines,
     estimate_effects,
     panel_from_estimates,
     panel_from_file,
     schedule_from_file,
+    schedule_from_plan,
 )
-from nudge.evaluation.exposure import exposure_by_region, rotation_cells
+from nudge.evaluation.exposure import exposure_by_region, rotation_cells, saved_rotation_cells
 from nudge.evaluation.questionnaire import questionnaire_from_file
+from nudge.evaluation.rollout_store import is_randomised, load_rollout
 from nudge.evaluation.survey import (
     MIN_RESPONDENTS,
     estimate_indices,
@@ -96,12 +100,17 @@ def survey_command(
     emit(result, as_json=as_json, human=human)
 
 
-def _rotation(path: Path | None, region: str | None) -> pd.DataFrame | None:
-    if path is None:
+def _rotation(path: Path | None, work_id: int | None, region: str | None) -> pd.DataFrame | None:
+    if path is None and work_id is None:
         return None
+    if path is not None and work_id is not None:
+        msg = "Give either --rotation (a calendar file) or --rotation-id (a saved rotation)."
+        raise RecordError(msg, code="rollout_rotation_source")
     library = load_library(get_settings()).frame()
     themes = dict(zip(library["id"].astype(str), library["themes"], strict=True))
-    return rotation_cells(path, themes=themes, region=region)
+    if work_id is not None:
+        return saved_rotation_cells(db_engine(), work_id, themes=themes, region=region)
+    return rotation_cells(path, themes=themes, region=region)  # type: ignore[arg-type]
 
 
 @evaluate_app.command("exposure")
@@ -115,6 +124,9 @@ def exposure_command(
     rotation: Annotated[
         Path | None, typer.Option(help="Rotation calendar CSV (nudge rotate) for theme exposure.")
     ] = None,
+    rotation_id: Annotated[
+        int | None, typer.Option(help="Id of a rotation saved on the Content page, instead.")
+    ] = None,
     region: Annotated[
         str | None, typer.Option(help="Region of the rotation's sites, when it has none.")
     ] = None,
@@ -127,7 +139,7 @@ def exposure_command(
     first, last = _day(start, "--from"), _day(end, "--to")
     table = exposure_by_region(
         _registry_engine(), start=first, end=last, period=period,  # type: ignore[arg-type]
-        verified_only=verified, rotation=_rotation(rotation, region),
+        verified_only=verified, rotation=_rotation(rotation, rotation_id, region),
     )  # fmt: skip
     clean = table.astype(object).where(table.notna(), None)
     for column in ("period_start", "period_end"):
@@ -181,8 +193,11 @@ def _period(value: str | None, panel: pd.DataFrame) -> object:
 @evaluate_app.command("effect")
 def effect_command(
     schedule: Annotated[
-        Path, typer.Option(help="Rollout schedule: JSON of `rollout design --json`, or CSV.")
-    ],
+        Path | None, typer.Option(help="Rollout schedule: JSON of `rollout design --json`, or CSV.")
+    ] = None,
+    rollout: Annotated[
+        int | None, typer.Option(help="Id of a saved rollout (rollout list), instead.")
+    ] = None,
     data: Annotated[
         list[Path] | None, typer.Option("--data", help="Respondent file (CSV, XLSX, .sav, .dta).")
     ] = None,
@@ -217,12 +232,7 @@ def effect_command(
     panel = _panel(data, questionnaire, estimates, year=year, min_n=min_n)
     if index is not None and "index" in panel:
         panel = panel[panel["index"] == index]
-    plan = schedule_from_file(
-        schedule,
-        panel["period"].tolist(),
-        first_period=_period(first_period, panel),
-        randomised=randomised,
-    )
+    plan = _schedule(schedule, rollout, panel, first_period=first_period, randomised=randomised)
     results = estimate_effects(panel, plan, design=design, alpha=alpha)
     payload = {
         "schedule": {"randomised": plan.randomised, "seed": plan.seed, "design": plan.design},
@@ -233,6 +243,27 @@ def effect_command(
     blocks = ["\n".join(effect_lines(r, t.lang, labels=labels)) for r in results]
     human = "\n\n".join([*blocks, t("analysis.cli_effects", n=len(results))])
     emit(payload, as_json=as_json, human=human)
+
+
+def _schedule(
+    path: Path | None,
+    rollout: int | None,
+    panel: pd.DataFrame,
+    *,
+    first_period: str | None,
+    randomised: bool | None,
+) -> Schedule:
+    """Return the schedule of a file or of a saved rollout (randomised as its record says)."""
+    if (path is None) == (rollout is None):
+        msg = "Give either --schedule (a file) or --rollout (the id of a saved rollout)."
+        raise RecordError(msg, code="rollout_schedule_source")
+    first = _period(first_period, panel)
+    periods = panel["period"].tolist()
+    if path is not None:
+        return schedule_from_file(path, periods, first_period=first, randomised=randomised)
+    work, plan = load_rollout(db_engine(), rollout)  # type: ignore[arg-type]
+    drawn = is_randomised(work) if randomised is None else randomised
+    return replace(schedule_from_plan(plan, periods, first_period=first), randomised=drawn)
 
 
 def _registry_engine() -> Engine:

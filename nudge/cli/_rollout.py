@@ -1,28 +1,43 @@
-"""CLI of rollout plans: ``nudge rollout design`` and ``nudge rollout power``.
+"""CLI of rollout plans: ``nudge rollout design``, ``power``, ``list``, ``show`` and ``export``.
 
 ``nudge rollout design`` is the same command as ``nudge evaluate design`` (one function,
 registered under both names); ``nudge rollout power`` gives the power of a design from its
 size alone, without drawing a schedule. The power comes from the Hussey–Hughes model of
-`nudge.evaluation.power`.
+`nudge.evaluation.power`. ``--save NAME`` keeps a designed rollout (with its dated flights,
+``--start`` and ``--flight-weeks`` or ``--flight-months``) in the database as shared state;
+``nudge rollout list`` and ``show`` read it back, ``nudge evaluate effect --rollout ID`` analyses
+by it and ``nudge content rotate --rollout ID`` keeps regions dark until their first flight.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from sqlalchemy.engine import Engine
 
-from nudge._errors import RecordError
-from nudge.cli._common import JsonOption, emit
+from nudge import db
+from nudge._errors import InputFileError, RecordError
+from nudge.cli._common import JsonOption, emit, get_settings
 from nudge.evaluation.power import PowerResult, design_power
 from nudge.evaluation.rollout import (
     DESIGNS,
     RolloutPlan,
+    dated_plan,
+    flight_calendar,
     parse_locks,
     plan_rollout,
     units_from_file,
+)
+from nudge.evaluation.rollout_store import (
+    ROLLOUT_DATASET,
+    export_rollout,
+    list_rollouts,
+    load_rollout,
+    save_rollout,
 )
 from nudge.i18n import Translator, format_number, translator
 from nudge.io.sheets import csv_bytes
@@ -46,6 +61,9 @@ AlphaOption = Annotated[float, typer.Option(help="Two-sided significance level."
 TargetOption = Annotated[float, typer.Option(help="Power the MDC is for.")]
 StepsOption = Annotated[int, typer.Option(help="Number of steps (flights).")]
 DesignOption = Annotated[str, typer.Option(help=f"{' or '.join(DESIGNS)}.")]
+DatasetOption = Annotated[
+    str, typer.Option(help="Dataset the rollout belongs to (default: kz, the regions).")
+]
 
 
 def split_values(values: list[str] | None) -> list[str]:
@@ -110,7 +128,55 @@ def _design_text(plan: RolloutPlan, power: PowerResult | None, t: Translator) ->
         lines.append(
             t("evaluation.cli_step", step=step, flight=group["flight"].iloc[0], units=units)
         )
+    flights = [] if plan.flights is None else plan.flights.to_dict(orient="records")
+    for flight in flights:
+        dates = {"start": str(flight["start"]), "end": str(flight["end"])}
+        lines.append(t("rollout_flights.cli_flight", flight=flight["flight"], **dates))
     return "\n".join(lines + ([] if power is None else power_lines(power, t)))
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"--start {value!r} is not a date; write YYYY-MM-DD."
+        raise InputFileError(
+            msg, code="eval_exposure_date", option="--start", value=value
+        ) from None
+
+
+def _dated(
+    plan: RolloutPlan, start: str | None, weeks: int | None, months: int | None
+) -> RolloutPlan:
+    """Return `plan` dated from --start, or as it is when no calendar was asked for."""
+    first = _day(start)
+    if first is None and weeks is None and months is None:
+        return plan
+    if first is None:
+        msg = "Give --start (the first day of flight 1) with --flight-weeks or --flight-months."
+        raise RecordError(msg, code="rollout_start_missing")
+    names = plan.schedule.drop_duplicates("step").sort_values("step")["flight"].astype(str)
+    calendar = flight_calendar(
+        plan.steps, start=first, weeks=weeks, months=months, names=names.tolist()
+    )
+    return dated_plan(plan, calendar)
+
+
+def db_engine() -> Engine:
+    """Return the engine of the shared database, which must have its schema."""
+    engine = db.engine_from_settings(get_settings())
+    db.require_schema(engine)
+    return engine
+
+
+def _save(plan: RolloutPlan, name: str, owner: str | None, dataset: str) -> dict[str, Any]:
+    if owner is None:
+        msg = "Give --as USER with --save: the saved rollout records who saved it."
+        raise RecordError(msg, code="rollout_owner_missing")
+    work = save_rollout(db_engine(), plan, name=name, owner=owner, dataset=dataset)
+    return {"id": work.id, "name": work.name, "version": work.version, "owner": work.owner}
 
 
 def design_command(
@@ -130,6 +196,16 @@ def design_command(
         str | None, typer.Option(help="Flight names, one per step, comma-separated.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the schedule to this CSV.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First day of flight 1 (YYYY-MM-DD): dates the flights.")
+    ] = None,
+    flight_weeks: Annotated[int | None, typer.Option(help="Weeks per flight.")] = None,
+    flight_months: Annotated[int | None, typer.Option(help="Months per flight.")] = None,
+    save: Annotated[
+        str | None, typer.Option(help="Save the rollout in the database under this name.")
+    ] = None,
+    owner: Annotated[str | None, typer.Option("--as", help="User saving the rollout.")] = None,
+    dataset: DatasetOption = ROLLOUT_DATASET,
     icc: IccOption = None,
     per_unit: PerUnitOption = None,
     baseline: BaselineOption = None,
@@ -150,6 +226,7 @@ def design_command(
         locks=parse_locks(lock or []),
         flight_names=split_values([flights]) if flights else None,
     )
+    plan = _dated(plan, start, flight_weeks, flight_months)
     options = {
         "per_unit": per_unit,
         "icc": icc,
@@ -165,7 +242,12 @@ def design_command(
     if out is not None:
         out.write_bytes(csv_bytes(plan.schedule, encoding="utf-8-sig"))
         result["out"] = str(out)
-    emit(result, as_json=as_json, human=_design_text(plan, power, translator(lang)))
+    t = translator(lang)
+    human = _design_text(plan, power, t)
+    if save is not None:
+        result["saved"] = _save(plan, save, owner, dataset)
+        human += "\n" + t("rollout_flights.cli_saved", **result["saved"])
+    emit(result, as_json=as_json, human=human)
 
 
 rollout_app.command("design")(design_command)
@@ -214,3 +296,67 @@ def power_command(
     result = {**shape, "units_per_step": plan.units_per_step(), "power": power.as_dict()}
     head = t("analysis.cli_power_design", waves=power.waves, **shape)
     emit(result, as_json=as_json, human="\n".join([head, *power_lines(power, t)]))
+
+
+def _work_dict(work: db.SavedWork) -> dict[str, Any]:
+    return {
+        "id": work.id,
+        "name": work.name,
+        "owner": work.owner,
+        "dataset": work.dataset,
+        "version": work.version,
+        "updated_at": work.updated_at.isoformat(timespec="seconds"),
+    }
+
+
+@rollout_app.command("list")
+def list_command(
+    dataset: DatasetOption = ROLLOUT_DATASET,
+    lang: LangOption = "kk",
+    as_json: JsonOption = False,
+) -> None:
+    """List the saved rollouts of a dataset, newest first."""
+    rows = [_work_dict(w) for w in list_rollouts(db_engine(), dataset=dataset)]
+    t = translator(lang)
+    lines = [t("rollout_flights.cli_list_row", **row) for row in rows]
+    human = "\n".join([*lines, t("rollout_flights.cli_list", n=len(rows))])
+    emit({"rollouts": rows}, as_json=as_json, human=human)
+
+
+@rollout_app.command("show")
+def show_command(
+    work_id: Annotated[int, typer.Argument(help="Id of the saved rollout (rollout list).")],
+    lang: LangOption = "kk",
+    as_json: JsonOption = False,
+) -> None:
+    """Print a saved rollout: its units per flight, seed and flight dates."""
+    work, plan = load_rollout(db_engine(), work_id)
+    result = {**_work_dict(work), **(work.payload or {})}
+    t = translator(lang)
+    human = t("rollout_flights.cli_list_row", **_work_dict(work)) + "\n"
+    emit(result, as_json=as_json, human=human + _design_text(plan, None, t))
+
+
+@rollout_app.command("export")
+def export_command(
+    work_id: Annotated[int, typer.Argument(help="Id of the saved rollout (rollout list).")],
+    user: Annotated[str, typer.Option("--as", help="Registry user to act for.")],
+    to: Annotated[str, typer.Option("--to", help="Where to: registry (its plans of events).")] = (
+        "registry"
+    ),
+    lang: LangOption = "kk",
+    as_json: JsonOption = False,
+) -> None:
+    """Put a dated rollout into the registry: when the campaign starts in each region.
+
+    Every region gets one item of its plan of events (kind campaign_flight) on the first day
+    of its first flight. Exporting again updates those items and adds none.
+    """
+    if to != "registry":
+        msg = f"Cannot export a rollout to {to!r}; use --to registry."
+        raise RecordError(msg, code="rollout_export_target", target=to)
+    result = export_rollout(db_engine(), work_id, user=user, lang=lang)
+    t = translator(lang)
+    figures = {"stored": result.stored, "updated": result.updated}
+    human = t("rollout_export.cli_exported", unchanged=result.skipped_existing, **figures)
+    emit(result.as_dict(), as_json=as_json, human=human)

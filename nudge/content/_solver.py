@@ -15,6 +15,9 @@ rule is relaxed first (the entry seen longest ago), then the neighbour rule
 (the entry fewest neighbours show). A repair pass then swaps cells so that
 every region sees every theme it can. Rules still broken are found by
 `nudge.content._violations.check_rotation` and reported, never hidden.
+
+Cells that are not live yet (a region whose campaign starts in a later flight of a
+rollout, `RotationProblem.live`) are left empty by both passes.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class RotationProblem:
         (n,) int: the site's region (theme coverage is per region).
     fair
         (m,) float: each entry's fair share of footfall-weighted exposure.
+    live
+        (n, F) bool: the site shows anything in the flight (False before its region's
+        first flight of a rollout); None: every cell is live.
     """
 
     eligible: np.ndarray
@@ -63,6 +69,7 @@ class RotationProblem:
     themes: np.ndarray
     group: np.ndarray
     fair: np.ndarray
+    live: np.ndarray | None = None
 
     @property
     def flights(self) -> int:
@@ -72,6 +79,12 @@ class RotationProblem:
     def neighbours(self, site: int) -> np.ndarray:
         """Return the neighbour positions of `site`."""
         return self.nbr_idx[self.nbr_ptr[site] : self.nbr_ptr[site + 1]]
+
+    def live_cells(self) -> np.ndarray:
+        """Return the (n, F) bool mask of the cells that may show an entry."""
+        if self.live is None:
+            return np.ones(self.locked.shape, dtype=bool)
+        return np.asarray(self.live, dtype=bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +96,11 @@ class ScoreWeights:
     new_theme: float = 0.5
 
 
-def fair_shares(eligible: np.ndarray, weight: np.ndarray, flights: int) -> np.ndarray:
+def fair_shares(eligible: np.ndarray, weight: np.ndarray, flights: int | np.ndarray) -> np.ndarray:
     """Return each entry's fair exposure: every site splits its footfall evenly.
 
-    A site of weight w that may show k entries gives each of them w * F / k.
+    A site of weight w that may show k entries gives each of them w * F / k, F being the
+    number of flights, or per site the number of its live flights.
     """
     count = eligible.sum(axis=1)
     share = np.divide(weight * flights, count, out=np.zeros_like(weight), where=count > 0)
@@ -112,12 +126,13 @@ def solve_greedy(
     jitter = rng.random(n) * 1e-6
     order = np.lexsort((-problem.weight - jitter, options))
     state = _State(assign, last, exposure, seen, new_theme)
+    live = problem.live_cells()
     for flight in range(flights):
-        locked_sites = np.flatnonzero(problem.locked[:, flight] >= 0)
+        locked_sites = np.flatnonzero((problem.locked[:, flight] >= 0) & live[:, flight])
         for site in locked_sites:
             state.place(problem, int(site), flight, int(problem.locked[site, flight]))
         for site in order:
-            if assign[site, flight] >= 0:
+            if assign[site, flight] >= 0 or not live[site, flight]:
                 continue
             item = _choose(problem, state, int(site), flight, fair=fair, weights=weights)
             if item >= 0:
@@ -213,6 +228,7 @@ def _theme_count(problem: RotationProblem, assign: np.ndarray, sites: np.ndarray
 def _add_theme(problem: RotationProblem, assign: np.ndarray, sites: np.ndarray, theme: int) -> bool:
     counts = _theme_count(problem, assign, sites)
     with_theme = np.flatnonzero(problem.themes[:, theme])
+    live = problem.live_cells()
     best: tuple[float, int, int, int] | None = None
     for site in sites:
         options = with_theme[problem.eligible[site, with_theme]]
@@ -220,7 +236,7 @@ def _add_theme(problem: RotationProblem, assign: np.ndarray, sites: np.ndarray, 
             continue
         for flight in range(problem.flights):
             current = assign[site, flight]
-            if problem.locked[site, flight] >= 0:
+            if problem.locked[site, flight] >= 0 or not live[site, flight]:
                 continue
             if current >= 0 and (problem.themes[current] & (counts <= 1)).any():
                 continue

@@ -9,7 +9,8 @@ as evenly as the rules allow, every region (the plan's ``district``, else
 high, retired entries and people without consent are never used, and locked
 cells are kept. The solver is greedy with repair (`nudge.content._solver`);
 every rule it could not keep is reported in `RotationResult.violations` with
-the reason.
+the reason. With a rollout (`region_starts`: each region's first flight or
+first campaign day), the sites of a region show nothing before it starts.
 
 Typical use::
 
@@ -22,7 +23,7 @@ Typical use::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ from nudge.content._exact import (
     cell_count,
     solve_exact,
 )
+from nudge.content._live import live_mask
 from nudge.content._solver import (
     RotationProblem,
     ScoreWeights,
@@ -278,6 +280,8 @@ def plan_rotation(
     seed: int = 0,
     solver: str = "greedy",
     time_limit: float = 60.0,
+    region_starts: Mapping[str, int | date] | None = None,
+    live: np.ndarray | pd.DataFrame | None = None,
 ) -> RotationResult:
     """Build the rotation calendar of a plan.
 
@@ -319,6 +323,15 @@ def plan_rotation(
         (larger rotations keep the greedy result and say so in `status`).
     time_limit
         Seconds the exact solver may run.
+    region_starts
+        Region (code or name, matched to the plan's ``region`` or `region`) -> its
+        first flight (1-based) or first campaign day (the first flight starting on or
+        after it): a rollout. Sites of a region show nothing before; every site's
+        region must be listed.
+    live
+        Cells that may show an entry: (sites, flights) bool array in plan order, or a
+        table indexed by ``site_id`` with one column per flight (see
+        `nudge.content._live.live_mask`).
 
     Returns
     -------
@@ -338,15 +351,18 @@ def plan_rotation(
         region=region,
         include_examples=include_examples,
     )
+    mask = live_mask(plan, table, region_starts=region_starts, live=live, region=region)
     problem, dropped, pairs = _problem_from(
         plan, match, flights=flights, min_gap=min_gap, distance=neighbour_distance, locked=locked
     )
+    problem, dropped = _with_live(problem, mask, dropped, plan.index, match.items.index)
     _check_solver(solver)
     greedy = repair_themes(problem, solve_greedy(problem, weights=weights, seed=seed))
     outcome = _improve(problem, greedy, solver=solver, time_limit=time_limit)
-    assign = outcome.assign
+    assign = outcome.assign if mask is None else np.where(mask, outcome.assign, -1)
     groups = region_groups(plan)[1]
-    violations = dropped + check_rotation(assign, problem, plan.index, match, groups)
+    found = check_rotation(assign, problem, plan.index, match, groups)
+    violations = dropped + _live_only(found, mask, plan.index)
     tables = rotation_tables(plan, match, problem, assign, table)
     ratio = tables["exposure"]["ratio"].dropna().to_numpy()
     cv = float(ratio.std() / ratio.mean()) if ratio.size and ratio.mean() > 0 else 0.0
@@ -368,6 +384,44 @@ def plan_rotation(
         cost=outcome.cost,
         gap=outcome.gap,
     )
+
+
+def _with_live(
+    problem: RotationProblem,
+    mask: np.ndarray | None,
+    dropped: list[Violation],
+    site_ids: pd.Index,
+    item_ids: pd.Index,
+) -> tuple[RotationProblem, list[Violation]]:
+    """Return the problem with its live cells: dark sites place nothing, locks there drop."""
+    if mask is None:
+        return problem, dropped
+    lock = problem.locked.copy()
+    rows, cols = np.nonzero((lock >= 0) & ~mask)
+    items = [str(i) for i in item_ids]
+    for r, c in zip(rows, cols, strict=True):
+        item = items[int(lock[r, c])]
+        at = Violation(None, site=str(site_ids[int(r)]), flight=int(c) + 1, entry=item)
+        dropped = [*dropped, replace(at, code="rotation_lock_not_live", params={"item": item})]
+    lock[rows, cols] = -1
+    eligible = problem.eligible & np.asarray(mask.any(axis=1))[:, None]
+    fair = fair_shares(eligible, problem.weight, mask.sum(axis=1))
+    changed = replace(problem, eligible=eligible, locked=lock, fair=fair, live=mask)
+    return changed, dropped
+
+
+def _live_only(
+    violations: list[Violation], mask: np.ndarray | None, site_ids: pd.Index
+) -> list[Violation]:
+    """Return the violations without the empty cells that are dark on purpose."""
+    if mask is None:
+        return violations
+    position = {str(s): k for k, s in enumerate(site_ids)}
+
+    def dark(v: Violation) -> bool:
+        return v.rule == "unplaced" and not mask[position[str(v.site)], int(v.flight or 1) - 1]
+
+    return [v for v in violations if not dark(v)]
 
 
 def _check_solver(solver: str) -> None:

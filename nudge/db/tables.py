@@ -1,4 +1,4 @@
-"""Tables of the shared state: the content library and saved plans and rotations.
+"""Tables of the shared state: the content library and saved plans, rotations and rollouts.
 
 The registry's own tables are declared in `nudge.registry.models`; the tables
 here belong to no domain package, so the content library and the app can share
@@ -47,7 +47,7 @@ SAVED_WORK = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
-    sa.CheckConstraint("kind IN ('plan', 'rotation')", name="kind"),
+    sa.CheckConstraint("kind IN ('plan', 'rotation', 'rollout')", name="kind"),
     sa.UniqueConstraint("kind", "dataset", "owner", "name", name="uq_saved_work_name"),
 )
 

@@ -1,7 +1,7 @@
-"""Saved plans and rotations: kept on the server per dataset and user, with versions.
+"""Saved plans, rotations and rollouts: kept on the server per dataset and user, with versions.
 
-A piece of work is a JSON payload under a name, for one kind (``plan`` or
-``rotation``), one dataset and one owner. Saving it again names the version it
+A piece of work is a JSON payload under a name, for one kind (``plan``,
+``rotation`` or ``rollout``), one dataset and one owner. Saving it again names the version it
 was based on; a save on a stale version (another tab or session saved it in
 between) is refused with `StaleVersionError`, as for content entries.
 
@@ -29,7 +29,7 @@ from nudge.db.audit import as_json, utcnow, write_audit
 from nudge.db.content import StaleVersionError, when_text
 from nudge.db.tables import SAVED_WORK
 
-WorkKind = Literal["plan", "rotation"]
+WorkKind = Literal["plan", "rotation", "rollout"]
 WORK_KINDS: tuple[str, ...] = get_args(WorkKind)
 
 

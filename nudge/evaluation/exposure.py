@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError, RecordError
+from nudge.db import load_work
 from nudge.geo.regions import REGIONS, region_code
 from nudge.io.tables import read_table
 from nudge.registry import (
@@ -244,6 +245,27 @@ def rotation_cells(
     cells["region"] = cells["region"].map(codes)
     cells["themes"] = cells["item_id"].map(lambda i: tuple(themes.get(str(i), ())))
     return cells[["site_id", "region", "start", "item_id", "themes"]].reset_index(drop=True)
+
+
+def saved_rotation_cells(
+    engine: Engine,
+    work_id: int,
+    *,
+    themes: Mapping[str, Sequence[str]],
+    region: str | None = None,
+) -> pd.DataFrame:
+    """Return the site-flights of a rotation saved in the database (see `rotation_cells`).
+
+    Raises
+    ------
+    RecordError
+        When there is no saved work with this id, or it is not a rotation.
+    """
+    work = load_work(engine, int(work_id))
+    if work.kind != "rotation":
+        msg = f"Saved work #{work_id} is a {work.kind}, not a rotation; give a rotation's id."
+        raise RecordError(msg, code="eval_not_a_rotation", id=work_id, kind=work.kind)
+    return rotation_cells(work.payload or {}, themes=themes, region=region)
 
 
 def _calendar_cells(path: Path) -> pd.DataFrame:

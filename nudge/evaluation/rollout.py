@@ -11,13 +11,19 @@ Stratification sorts the units by a variable (population, urban share, baseline 
 and cuts them into blocks of as many units as there are steps; the units of each block go to
 different steps, so every step gets a unit of each kind (balanced allocation). Locked units
 start in the step given and take that step's place in the draw.
+
+A plan can be dated (`dated_plan`): step ``s`` is the ``s``-th flight of a calendar of flights
+of some weeks or months from a start date, and every unit gets the first and last day of its
+first flight (``flight_start``, ``flight_end``). `plan_from_dict` reads a plan back from its
+`RolloutPlan.as_dict` (a saved rollout, `nudge.evaluation.rollout_store`).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +65,8 @@ class RolloutPlan:
     stratify: tuple[str, ...]
     strata: dict[str, list[str]]
     locks: dict[str, int] = field(default_factory=dict)
+    flights: pd.DataFrame | None = None
+    """Dated flights (``step``, ``flight``, ``start``, ``end``) when the plan is dated."""
 
     def units_per_step(self) -> list[int]:
         """Return how many units start at each step."""
@@ -90,13 +98,33 @@ class RolloutPlan:
             "locks": self.locks,
             "units_per_step": self.units_per_step(),
             "schedule": _records(self.schedule),
+            "flights": None if self.flights is None else _records(self.flights),
         }
+
+    def region_starts(self) -> dict[str, date | int]:
+        """Return each unit's first campaign day, or its step when the plan is not dated.
+
+        This is what a rotation takes (`nudge.content.plan_rotation`'s ``region_starts``):
+        a day is matched to the rotation's flights by date, a step is its flight number.
+        """
+        units = self.schedule["unit"].astype(str)
+        if "flight_start" not in self.schedule:
+            return {u: int(s) for u, s in zip(units, self.schedule["step"], strict=True)}
+        pairs = zip(units, self.schedule["flight_start"], strict=True)
+        return {u: _as_date(d) for u, d in pairs}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Return rows as dicts with None for unknown values (JSON has no NaN)."""
+    """Return rows as dicts with None for unknown values and dates as text (JSON)."""
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return [{str(k): v for k, v in row.items()} for row in rows]
+    return [
+        {str(k): v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
+        for row in rows
+    ]
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def units_from_regions(baseline: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -324,6 +352,88 @@ def plan_rollout(
     return RolloutPlan(schedule, design, steps, seed, stratify, strata, locks)
 
 
+def flight_calendar(
+    steps: int,
+    *,
+    start: date,
+    weeks: int | None = None,
+    months: int | None = None,
+    names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Return the dated flights of a rollout: ``step``, ``flight``, ``start``, ``end``.
+
+    Flights follow each other without a break from `start`, each `weeks` weeks or `months`
+    calendar months long (give one of the two); ``end`` is the last day of a flight.
+
+    Raises
+    ------
+    RecordError
+        When neither or both lengths are given, a length is below 1, or the names do not
+        match the steps.
+    """
+    if (weeks is None) == (months is None) or min(weeks or 1, months or 1) < 1:
+        msg = "Give the length of a flight as --flight-weeks or --flight-months (1 or more)."
+        raise RecordError(msg, code="rollout_flight_length")
+    offset = pd.DateOffset(weeks=weeks) if weeks else pd.DateOffset(months=int(months or 1))
+    bounds = [(pd.Timestamp(start) + offset * k).date() for k in range(steps + 1)]
+    names = list(names or [f"F{s}" for s in range(1, steps + 1)])
+    if len(names) != steps:
+        msg = f"Give one flight name per step: {steps} names, not {len(names)}."
+        raise RecordError(msg, code="eval_flight_names", steps=steps, n=len(names))
+    return pd.DataFrame(
+        {
+            "step": range(1, steps + 1),
+            "flight": names,
+            "start": bounds[:-1],
+            "end": [pd.Timestamp(b).date() - pd.Timedelta(days=1) for b in bounds[1:]],
+        }
+    )
+
+
+def dated_plan(plan: RolloutPlan, flights: pd.DataFrame) -> RolloutPlan:
+    """Return `plan` with its flight calendar and each unit's first and last flight day."""
+    if len(flights) != plan.steps:
+        msg = f"Give one flight name per step: {plan.steps} names, not {len(flights)}."
+        raise RecordError(msg, code="eval_flight_names", steps=plan.steps, n=len(flights))
+    by_step = flights.set_index("step")
+    schedule = plan.schedule.copy()
+    schedule["flight"] = schedule["step"].map(by_step["flight"])
+    schedule["flight_start"] = schedule["step"].map(by_step["start"])
+    schedule["flight_end"] = schedule["step"].map(by_step["end"])
+    return replace(plan, schedule=schedule, flights=flights.reset_index(drop=True))
+
+
+def plan_from_dict(payload: Mapping[str, Any]) -> RolloutPlan:
+    """Return the plan written by `RolloutPlan.as_dict` (a saved rollout's payload).
+
+    Raises
+    ------
+    RecordError
+        When the payload lacks the schedule, design, steps or seed.
+    """
+    try:
+        schedule = pd.DataFrame(list(payload["schedule"]))
+        head = (str(payload["design"]), int(payload["steps"]), int(payload["seed"]))
+        schedule["step"] = schedule["step"].astype(int)
+    except (KeyError, TypeError, ValueError):
+        msg = "The saved rollout lacks its schedule, design, steps or seed."
+        raise RecordError(msg, code="rollout_payload") from None
+    for key in ("flight_start", "flight_end"):
+        if key in schedule:
+            schedule[key] = schedule[key].map(_as_date)
+    strata = {str(k): list(v) for k, v in (payload.get("strata") or {}).items()}
+    locks = {str(k): int(v) for k, v in (payload.get("locks") or {}).items()}
+    plan = RolloutPlan(schedule, *head, tuple(payload.get("stratify") or ()), strata, locks)
+    if payload.get("flights"):
+        flights = pd.DataFrame(list(payload["flights"]))
+        flights["start"], flights["end"] = (
+            flights["start"].map(_as_date),
+            flights["end"].map(_as_date),
+        )
+        plan = replace(plan, flights=flights)
+    return plan
+
+
 def parse_locks(items: Sequence[str]) -> dict[str, int]:
     """Turn ``["ALA=1", "Astana=2"]`` into ``{"ALA": 1, "Astana": 2}``."""
     locks: dict[str, int] = {}
@@ -345,7 +455,10 @@ __all__ = [
     "DESIGNS",
     "STRATIFIERS",
     "RolloutPlan",
+    "dated_plan",
+    "flight_calendar",
     "parse_locks",
+    "plan_from_dict",
     "plan_rollout",
     "units_from_file",
     "units_from_regions",

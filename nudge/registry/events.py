@@ -133,15 +133,13 @@ def _outside(actor: Actor, row: int, region: str | None) -> RowProblem:
     if region is None:
         return RowProblem(
             row,
-            f"the item belongs to the republican plan; your regions are {mine}",
-            "region",
+            column="region",
             code="row_event_republic_not_yours",
             params={"regions": mine},
         )
     return RowProblem(
         row,
-        f"the item is in {region}, outside your regions {mine}",
-        "region",
+        column="region",
         code="row_event_outside_your_regions",
         params={"region": region, "regions": mine},
     )
@@ -187,12 +185,10 @@ def _evidence_problem(
     if pub is None:
         return None
     if pub not in found:
-        msg = f"There is no publication #{pub} in the registry; log it first, then link it."
-        return RecordError(msg, code="event_evidence_unknown", id=pub)
+        return RecordError(code="event_evidence_unknown", id=pub)
     if region is not None and found[pub] != region:
-        msg = f"Publication #{pub} is in {found[pub]}, not in the item's region {region}."
         return RecordError(
-            msg, code="event_evidence_other_region", id=pub, found=found[pub], region=region
+            code="event_evidence_other_region", id=pub, found=found[pub], region=region
         )
     return None
 
@@ -363,15 +359,13 @@ def set_event_status(
     canonical = EVENT_STATUS_ALIASES.get(column_key(status))
     if canonical is None:
         allowed = ", ".join(EVENT_STATUSES)
-        msg = f"Unknown status {status!r} of a plan item; use one of {allowed}."
-        raise RecordError(msg, code="event_status_unknown", value=status, allowed=allowed)
+        raise RecordError(code="event_status_unknown", value=status, allowed=allowed)
     pub, url = one_evidence(evidence)
     with writing(engine) as session:
         actor = actor_in(session, user)
         item = session.get(EventPlanItem, int(item_id))
         if item is None:
-            msg = f"There is no item #{item_id} in the plans of events."
-            raise RecordError(msg, code="event_item_unknown", id=item_id)
+            raise RecordError(code="event_item_unknown", id=item_id)
         _require_item(actor, item)
         if pub is not None:
             found = _publication_regions(session, [pub])
@@ -400,11 +394,7 @@ def set_event_status(
 def _require_item(actor: Actor, item: EventPlanItem) -> None:
     require(actor, "log_publications", item.region_code)
     if actor.role == "coordinator" and item.region_code is None:
-        msg = (
-            f"User {actor.username!r} is a coordinator and may not change the republican plan "
-            f"(item #{item.id})."
-        )
-        raise AccessDeniedError(msg, code="denied_republic_plan", user=actor.username, id=item.id)
+        raise AccessDeniedError(code="denied_republic_plan", user=actor.username, id=item.id)
 
 
 def list_event_items(
@@ -444,7 +434,9 @@ def event_indicator(engine: Bind, *, year: int | None = None) -> pd.DataFrame:
     Every region of Kazakhstan and the republic (``region`` None) gets a row
     for every year with a plan anywhere (or for `year`), so a region without a
     plan shows ``has_plan`` False. All kinds of plan items are labour-promotion
-    events, so a plan with any item counts.
+    events, so a plan with any item counts; the campaign's own flight starts
+    (kind ``campaign_flight``, written by a saved rollout) are schedule marks,
+    not events, and are left out.
 
     Returns
     -------
@@ -455,7 +447,7 @@ def event_indicator(engine: Bind, *, year: int | None = None) -> pd.DataFrame:
         the ``*_ids`` columns list the item ids behind each figure, and
         ``evidence_publication_ids`` the publications proving held items.
     """
-    items = list_event_items(engine, year=year)
+    items = [i for i in list_event_items(engine, year=year) if i.kind != "campaign_flight"]
     years = sorted({i.year for i in items} | ({int(year)} if year is not None else set()))
     by_cell: dict[tuple[str | None, int], list[EventPlanRecord]] = {}
     for item in items:
@@ -485,3 +477,44 @@ def _indicator_row(region: str | None, year: int, items: list[EventPlanRecord]) 
             {i.evidence_publication_id for i in held if i.evidence_publication_id is not None}
         ),
     }
+
+
+# --- items planned by nudge itself (a rollout's flights) ----------------------------------------
+
+
+def store_planned_items(
+    engine: Bind, items: pd.DataFrame, *, user: UserRef, source: str, digest: str
+) -> EventImportResult:
+    """Store plan items that nudge planned (a rollout's flights), one per external key.
+
+    `items` has ``external_key``, ``region_code``, ``year``, ``kind``, ``title`` and
+    ``planned_on``. An item already stored keeps its status and evidence (a flight marked
+    held stays held) and changes only when its date or title did, so storing the same items
+    twice adds nothing. Coordinators store only the items of their regions; the others are
+    returned as errors. `source` and `digest` name the import batch (the rollout).
+    """
+    table = items.reset_index(drop=True)
+    with reading(engine) as session:
+        require(actor_in(session, user), "log_publications")
+
+    def write(session: Session, _attempt: int) -> EventImportResult:
+        actor = actor_in(session, user)
+        keys = [str(k) for k in table["external_key"]]
+        stored = _stored(session, keys)
+        fields = ("external_key", "region_code", "year", "kind", "title", "planned_on")
+        rows = {f: table[f].to_numpy(dtype=object) for f in fields}
+        rows["row"] = np.arange(1, len(table) + 1)
+        rows["status"] = np.array([stored[k].status if k in stored else "planned" for k in keys])
+        rows["evidence_publication_id"] = np.full(len(table), None, dtype=object)
+        rows["evidence_url"] = np.full(len(table), None, dtype=object)
+        kept, refused = _allowed(session, actor, rows)
+        batch = _batch(session, actor, source, digest, "event_plan")
+        ids, updated, unchanged = _store(session, actor, kept, batch.id)
+        errors = sorted(refused, key=lambda q: q.row)
+        result = EventImportResult(
+            len(table), len(ids), unchanged, errors, 0, ids, batch.id, updated=updated
+        )
+        _finish_batch(session, actor, batch, result)
+        return result
+
+    return _write_retrying(engine, source, write)

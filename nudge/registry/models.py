@@ -37,6 +37,7 @@ EVENT_KINDS = (
     "career_day_excursion",
     "career_day_meeting",
     "career_day_open_day",
+    "campaign_flight",
 )
 EVENT_STATUSES = ("planned", "held", "cancelled")
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from nudge.db import SavedWork
 from nudge.evaluation.analysis import (
     EffectResult,
     Schedule,
@@ -25,6 +26,7 @@ from nudge.evaluation.analysis import (
     schedule_from_plan,
 )
 from nudge.evaluation.rollout import RolloutPlan
+from nudge.evaluation.rollout_store import is_randomised
 from nudge.i18n import Translator
 from nudge.ui.evaluation import SECTION, SurveyEstimates, labelled
 from nudge.ui.files import with_upload
@@ -57,6 +59,11 @@ def schedule_of_plan(plan: RolloutPlan, survey: SurveyEstimates) -> Schedule:
     units = surveyed_units(survey)
     kept = replace(plan, schedule=plan.schedule[plan.schedule["unit"].astype(str).isin(units)])
     return schedule_from_plan(kept, survey.years)
+
+
+def schedule_of_saved(work: SavedWork, plan: RolloutPlan, survey: SurveyEstimates) -> Schedule:
+    """Return the schedule of a saved rollout on the survey's years, randomised as recorded."""
+    return replace(schedule_of_plan(plan, survey), randomised=is_randomised(work))
 
 
 def schedule_of_upload(

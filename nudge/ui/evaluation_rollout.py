@@ -3,22 +3,37 @@
 A rollout over the 20 regions (`nudge.evaluation.rollout.plan_rollout`), its schedule as the
 user reads it and as a CSV the analysis reads back, and the power of the design against the
 change of an index by the Hussey–Hughes model (`nudge.evaluation.power`), with the smallest
-change detected at 80 % power marked on a Vega-Lite chart.
+change detected at 80 % power marked on a Vega-Lite chart. A plan gets dated flights
+(`dated`), is saved in the shared database for the analysis, the rotation and the registry
+(`save`, `saved`, `open_saved`) and goes to the registry's plans of events (`export`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.engine import Engine
 
+from nudge.db import SavedWork
+from nudge.evaluation import rollout_store
 from nudge.evaluation.power import PowerResult, design_power, power_of_change
-from nudge.evaluation.rollout import RolloutPlan, plan_rollout, units_from_file, units_from_regions
+from nudge.evaluation.rollout import (
+    RolloutPlan,
+    dated_plan,
+    flight_calendar,
+    plan_rollout,
+    units_from_file,
+    units_from_regions,
+)
 from nudge.geo.regions import REGIONS
 from nudge.i18n import Translator
 from nudge.io.sheets import csv_bytes
+from nudge.registry.auth import UserRef
+from nudge.registry.events import EventImportResult
 from nudge.ui.evaluation import chart_config, labelled, region_label
 from nudge.ui.files import with_upload
 
@@ -75,7 +90,50 @@ def schedule_rows(plan: RolloutPlan, tr: Translator) -> pd.DataFrame:
     table.insert(0, "region", names)
     table = table.drop(columns=["unit", "name"])
     table["stratum"] = pd.to_numeric(table["stratum"].replace("", np.nan), errors="coerce")
-    return labelled(table, tr, decimals={"urban_share": 2, "population": 0, "baseline": 3})
+    dates = {c: tr(f"rollout_flights.col_{c}") for c in ("flight_start", "flight_end")}
+    dated_columns = table[[c for c in dates if c in table]].rename(columns=dates)
+    table = table.drop(columns=[c for c in dates if c in table])
+    out = labelled(table, tr, decimals={"urban_share": 2, "population": 0, "baseline": 3})
+    return pd.concat([out, dated_columns.map(str)], axis=1)
+
+
+def dated(plan: RolloutPlan, *, start: date, weeks: int) -> RolloutPlan:
+    """Return `plan` with flights of `weeks` weeks from `start`, named as the plan names them."""
+    names = plan.schedule.drop_duplicates("step").sort_values("step")["flight"].astype(str)
+    calendar = flight_calendar(plan.steps, start=start, weeks=weeks, names=names.tolist())
+    return dated_plan(plan, calendar)
+
+
+def save(engine: Engine, plan: RolloutPlan, *, name: str, owner: str) -> SavedWork:
+    """Save a new rollout of `owner` in the shared database (`rollout_store.save_rollout`)."""
+    return rollout_store.save_rollout(engine, plan, name=name, owner=owner)
+
+
+def saved(engine: Engine) -> list[SavedWork]:
+    """Return the saved rollouts, everyone's, newest first."""
+    return rollout_store.list_rollouts(engine)
+
+
+def open_saved(engine: Engine, work_id: int) -> tuple[SavedWork, RolloutPlan]:
+    """Return a saved rollout and its plan."""
+    return rollout_store.load_rollout(engine, work_id)
+
+
+def saved_label(work: SavedWork, tr: Translator) -> str:
+    """Return how a saved rollout is offered in a list."""
+    when = work.updated_at.strftime("%Y-%m-%d %H:%M")
+    return tr(
+        "rollout_flights.saved_option",
+        id=work.id,
+        name=work.name,
+        owner=work.owner,
+        updated_at=when,
+    )
+
+
+def export(engine: Engine, work_id: int, *, user: UserRef, lang: str) -> EventImportResult:
+    """Put a saved rollout's regional starts into the registry's plans of events."""
+    return rollout_store.export_rollout(engine, work_id, user=user, lang=lang)
 
 
 def schedule_csv(plan: RolloutPlan) -> bytes:
