@@ -225,10 +225,18 @@ def check_publication_row(
     RecordError
         With the code and parameters of the first problem.
     """
+    kind, link = _checked(kind, title, published_on, link, reach)
+    return kind, link, _settle_region(lat, lon, region, found)
+
+
+def _checked(
+    kind: str, title: str, published_on: date, link: str | None, reach: int | None
+) -> tuple[str, str | None]:
+    """Return the canonical kind and trimmed link after checking the fields."""
     kind = _kind(kind)
     link = link.strip() if link and link.strip() else None
     _check_fields(title, published_on, link, reach)
-    return kind, link, _settle_region(lat, lon, region, found)
+    return kind, link
 
 
 def log_publication(
@@ -287,9 +295,7 @@ def log_publication(
     AccessDeniedError
         When `user` may not log publications in that region.
     """
-    kind = _kind(kind)
-    link = link.strip() if link and link.strip() else None
-    _check_fields(title, published_on, link, reach)
+    kind, link = _checked(kind, title, published_on, link, reach)
     code = _place(lat, lon, region)
     city, district = _city_and_district(lat, lon, code, city, districts)
     pub = new_publication(
