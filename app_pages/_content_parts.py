@@ -335,6 +335,7 @@ def _rotation_form(
             region_starts=starts,
             **params,
         )
+        params |= {"rollout": rollout, "region_starts": starts}
         st.session_state["rotation_inputs"] = (label, plans[label].chosen, params)
         st.session_state["rotation_saved"] = None
 
@@ -387,7 +388,11 @@ def _saved_rotations(
                 **inputs,
             )
             params = {k: payload.get(k) for k in ui_library.ROTATION_PARAMS}
-            params["start"] = inputs["start"]
+            params |= {
+                "start": inputs["start"],
+                "rollout": payload.get("rollout"),
+                "region_starts": inputs["region_starts"],
+            }
             st.session_state["rotation_inputs"] = (payload.get("plan"), inputs["plan"], params)
             st.session_state["rotation_saved"] = (work.name, work.version)
             st.success(tr("content.rotation_opened", name=work.name, version=work.version))

@@ -7,7 +7,9 @@ from streamlit.testing.v1 import AppTest
 from test_app_pages import Env, _submit, assert_clean, env, open_page, small_city_plan
 
 from nudge.content import CampaignSettings, campaign_from_file, load_library
-from nudge.db import list_work, read_entries
+from nudge.db import list_work, load_work, read_entries
+from nudge.evaluation.rollout import plan_rollout
+from nudge.evaluation.rollout_store import save_rollout
 from nudge.i18n import translator
 
 __all__ = ["env"]  # the module-scoped app environment (users, dataset, database)
@@ -94,3 +96,35 @@ def test_a_rotation_is_saved_on_the_server_and_reopened_in_a_new_session(env: En
     at.button(key="rotation_save").click().run()  # the first session's copy is now stale
     assert "spring" in " ".join(e.value for e in at.error)
     assert list_work(env.engine, kind="rotation", dataset="almaty-test")[0].version == 2  # type: ignore[arg-type]
+
+
+def test_a_rotation_of_a_rollout_keeps_its_dark_flights_when_reopened(env: Env) -> None:
+    # Almaty city (ALA) starts at flight 3 of this rollout; the other regions earlier
+    rollout = plan_rollout(steps=4, seed=11, locks={"ALA": 3})
+    work = save_rollout(env.engine, rollout, name="wedge", owner="admin")  # type: ignore[arg-type]
+    state = {"dataset": "almaty-test", "plans": {"wedge": ("almaty-test", small_city_plan())}}
+    at = open_page("designer", "content", "en", env, state)
+    at.number_input(key="rotation_flights").set_value(4)
+    at.selectbox(key="rotation_rollout").set_value(work.id)
+    _submit(at, "content.build", "en")
+    assert_clean(at)
+    built = at.session_state["rotation"].calendar
+    empty = built.fillna("").eq("")
+    assert empty.iloc[:, :2].all().all() and not empty.iloc[:, 2:].all().all()
+    at.text_input(key="rotation_save_name").set_value("wedge rotation")
+    at.button(key="rotation_save").click().run()
+    assert_clean(at)
+    [saved] = [
+        w
+        for w in list_work(env.engine, kind="rotation", dataset="almaty-test")  # type: ignore[arg-type]
+        if w.name == "wedge rotation"
+    ]
+    payload = load_work(env.engine, saved.id).payload  # type: ignore[arg-type]
+    assert payload is not None
+    assert (payload["rollout"], payload["region_starts"]["ALA"]) == (work.id, 3)
+    # reopened in a new session: the first two flights stay dark, nothing new is placed
+    again = open_page("designer", "content", "en", env, {"dataset": "almaty-test"})
+    again.selectbox(key="rotation_saved_pick").set_value(saved.id)
+    again.button(key="rotation_open").click().run()
+    assert_clean(again)
+    pd.testing.assert_frame_equal(again.session_state["rotation"].calendar, built)

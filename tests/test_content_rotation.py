@@ -481,13 +481,20 @@ def test_rotate_takes_a_saved_rollout(
 
 
 def test_a_rollout_needs_the_region_of_every_site(campaign) -> None:
+    # sites in Almaty without a region column: the region is where they stand
     plan = plan_at([(0, 0), (900, 0)])
+    result = plan_rotation(
+        plan, proverbs(3), flights=2, start=START, campaign=campaign, region_starts={"ALA": 2}
+    )
+    assert (result.calendar.iloc[:, 0] == "").all() and (result.calendar.iloc[:, 1] != "").all()
+    # the same sites moved to Helsinki are in no region: the user is told which, and how
+    abroad = plan.set_geometry(plan.geometry.translate(24.94 - LON, 60.17 - LAT))
     with pytest.raises(InputFileError, match="s0, s1"):
         plan_rotation(
-            plan, proverbs(3), flights=2, start=START, campaign=campaign, region_starts={"ALA": 2}
+            abroad, proverbs(3), flights=2, start=START, campaign=campaign, region_starts={"ALA": 2}
         )
     result = plan_rotation(
-        plan,
+        abroad,
         proverbs(3),
         flights=2,
         start=START,

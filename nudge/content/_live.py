@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from nudge._errors import InputFileError, RecordError
-from nudge.geo.regions import region_code
+from nudge.geo.regions import region_code, regions_of_points
 
 
 def _code(value: object) -> str:
@@ -36,9 +37,17 @@ def _first_flight(start: int | date, flights: pd.DataFrame) -> int:
 
 
 def site_regions(plan: pd.DataFrame, region: str | None) -> pd.Series:
-    """Return each site's region (code when known): the ``region`` column, else `region`."""
+    """Return each site's region (code when known).
+
+    The ``region`` column, else `region`, else (for a plan with locations, as the Plan page
+    keeps it) the region the site stands in; None for a site outside Kazakhstan.
+    """
     column = plan["region"] if "region" in plan.columns else pd.Series(None, index=plan.index)
     values = column.astype(object).where(column.notna(), region)
+    unknown = values.isna().to_numpy()
+    if unknown.any() and isinstance(plan, gpd.GeoDataFrame) and plan.geometry.name in plan:
+        points = plan.geometry.to_crs(4326).representative_point()
+        values[unknown] = regions_of_points(points.y.to_numpy(), points.x.to_numpy())[unknown]
     return values.map(lambda v: None if v is None or pd.isna(v) else _code(v))
 
 
@@ -55,7 +64,8 @@ def live_mask(
     Parameters
     ----------
     plan
-        The plan indexed by ``site_id``, with a ``region`` column (or give `region`).
+        The plan indexed by ``site_id``, with a ``region`` column, or `region`, or locations
+        (a site's region is then where it stands).
     flights
         The rotation's flights (`nudge.content.rotation.flight_table`).
     region_starts
@@ -70,7 +80,8 @@ def live_mask(
     Raises
     ------
     InputFileError
-        When a site has no region or one not in `region_starts`, or an array `live` has
+        When a site has no region (none given and outside Kazakhstan) or one not in
+        `region_starts`, or an array `live` has
         another shape.
     """
     if region_starts is None and live is None:

@@ -94,14 +94,21 @@ def rotation_payload(
     result
         The `nudge.content.RotationResult`.
     params
-        ``start`` (a date) and the options of `ROTATION_PARAMS` it was built with.
+        ``start`` (a date) and the options of `ROTATION_PARAMS` it was built with; with a
+        rollout also ``rollout`` (its saved id) and ``region_starts`` (each region's first
+        flight day or step), kept so that a reopened rotation leaves the same regions dark.
     """
     schedule = result.schedule[result.schedule["item_id"].notna()]
     cells = schedule[["site_id", "flight", "item_id"]].astype({"flight": int, "site_id": str})
+    starts = params.get("region_starts") or {}
     return {
         "plan": plan,
         "start": params["start"].isoformat(),
         **{k: params[k] for k in ROTATION_PARAMS},
+        "rollout": params.get("rollout"),
+        "region_starts": {
+            str(u): s.isoformat() if isinstance(s, date) else int(s) for u, s in starts.items()
+        },
         "sites": json.loads(sites.to_crs(4326).to_json(default=str)),
         "cells": cells.to_dict(orient="records"),
     }
@@ -111,7 +118,8 @@ def rotation_inputs(payload: Mapping[str, Any]) -> dict[str, Any]:
     """Return the keyword arguments of `plan_rotation` that rebuild a saved rotation.
 
     Every saved cell is locked, so the rebuilt calendar is the saved one (an entry
-    retired since shows as a broken lock).
+    retired since shows as a broken lock); the regions of its rollout start at the same
+    flights, so no cell is filled that the saved rotation left dark.
     """
     import geopandas as gpd
 
@@ -124,6 +132,16 @@ def rotation_inputs(payload: Mapping[str, Any]) -> dict[str, Any]:
         "locked": pd.DataFrame(payload["cells"], columns=["site_id", "flight", "item_id"]),
         **{k: payload[k] for k in ROTATION_PARAMS if k != "solver"},
         "solver": "greedy",
+        "region_starts": _region_starts(payload.get("region_starts")),
+    }
+
+
+def _region_starts(saved: Mapping[str, Any] | None) -> dict[str, date | int] | None:
+    """Return the saved first flight of each region (a day, or a step number), or None."""
+    if not saved:
+        return None
+    return {
+        str(u): s if isinstance(s, int) else date.fromisoformat(str(s)) for u, s in saved.items()
     }
 
 
