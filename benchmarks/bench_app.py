@@ -4,7 +4,8 @@ Starts ``streamlit run app.py`` on a free local port with a temporary data folde
 with Playwright in Debian's Chromium (``/usr/bin/chromium``, every outside host blocked) and
 prints seconds from the user's action to the answer on screen, the app idle again:
 
-- first page: the sign-in page of a fresh server (registry created) and a second visit;
+- first page: the sign-in page of a freshly started server (it creates the registry at
+  start-up, before the first visitor) and a second visit;
 - Plan page with the scores cached: the built-in Almaty 2013 demo, banners, a visit after the
   first (scoring, not timed against a target);
 - marker click: a click on a site's dot until the "why this site" panel shows that site;

@@ -276,3 +276,17 @@ def test_plan_map_sites_show_escaped_tooltips_and_take_new_scores_in_place(
         )
         page.evaluate(maps.rescore_script(None))  # back to the scores the map was drawn with
         assert page.evaluate(_PIXEL, 0)["green"] > page.evaluate(_PIXEL, 0)["red"]
+
+
+def test_the_server_creates_the_registry_before_the_first_visitor(tmp_path: Path) -> None:
+    from nudge.registry import engine_from_url, schema_revision
+    from nudge.registry.db import MIGRATIONS_DIR
+
+    data = tmp_path / "geo"
+    with running_app(data):  # the server answers its health check; nobody has visited yet
+        database = data / "nudge.sqlite"
+        assert database.is_file()
+        engine = engine_from_url(f"sqlite:///{database}")
+        head = max(p.name[1:5] for p in (MIGRATIONS_DIR / "versions").glob("r0*.py"))
+        assert schema_revision(engine) == head
+        engine.dispose()

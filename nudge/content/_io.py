@@ -26,7 +26,8 @@ from nudge.io.tables import csv_frame, decode_text, xlsx_frame
 SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
 MAX_CONTENT_BYTES = 5 * 1024 * 1024
 """Largest content file read: some ten thousand entries (a YAML file this size takes seconds)."""
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when installed (about ten times faster), else PyYAML's."""
 
 
 def rows_from_file(
@@ -70,7 +71,7 @@ class _AliasRefused(yaml.YAMLError):
     pass
 
 
-class _NoAliasLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+class _NoAliasLoader(SafeLoader):  # type: ignore[misc, valid-type]
     """The safe YAML loader, refusing any node met twice: an alias (``*name``)."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:

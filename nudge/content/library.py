@@ -34,7 +34,7 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from nudge._errors import BatchValidationError, InputFileError, RecordError
-from nudge.content._io import rows_from_file, write_rows, write_yaml_atomic
+from nudge.content._io import SafeLoader, rows_from_file, write_rows, write_yaml_atomic
 from nudge.content.campaign import CampaignSettings
 from nudge.content.schema import (
     COLLECTIONS,
@@ -339,7 +339,7 @@ def _shipped_entries(collection: str) -> list[dict[str, Any]]:
 
 def _yaml_list(path: Path) -> list[dict[str, Any]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         raise InputFileError(
             code="content_library_bad_yaml", path=str(path), reason=str(exc)

@@ -121,7 +121,9 @@ def _content_dir() -> Path:
 
 def _yaml_list(path: Path) -> list[dict[str, Any]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when present: ten times faster on the shipped library
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     except yaml.YAMLError as exc:
         msg = f"The library file {path} is not valid YAML: {exc}"
         raise InputFileError(
