@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from nudge import registry
 from nudge._errors import InputFileError, RecordError
-from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._common import JsonOption, comma_list, emit, emit_estimates, get_settings
 from nudge.cli._rollout import LangOption, db_engine, design_command, rollout_app
 from nudge.content import load_library
 from nudge.evaluation.analysis import (
@@ -50,15 +50,18 @@ evaluate_app = typer.Typer(
 
 evaluate_app.command("design")(design_command)
 
+DataOption = Annotated[
+    list[Path] | None, typer.Option("--data", help="Respondent file (CSV, XLSX, .sav, .dta).")
+]
+MapOption = Annotated[
+    Path | None, typer.Option("--map", help="Questionnaire map TOML (default: the example).")
+]
+
 
 @evaluate_app.command("survey")
 def survey_command(
-    data: Annotated[
-        list[Path] | None, typer.Option("--data", help="Respondent file (CSV, XLSX, .sav, .dta).")
-    ] = None,
-    questionnaire: Annotated[
-        Path | None, typer.Option("--map", help="Questionnaire map TOML (default: the example).")
-    ] = None,
+    data: DataOption = None,
+    questionnaire: MapOption = None,
     aggregates: Annotated[
         Path | None, typer.Option(help="Published region-level estimates instead of --data.")
     ] = None,
@@ -82,22 +85,8 @@ def survey_command(
         table = estimates_from_aggregates(aggregates, min_n=min_n, lang=t.lang)
     else:
         survey = survey_from_files(data or [], questionnaire_from_file(questionnaire), year=year)
-        keys = [k.strip() for k in by.split(",") if k.strip()]
-        table = estimate_indices(survey, by=keys, min_n=min_n, lang=t.lang)
-    result: dict[str, Any] = {
-        "rows": len(table),
-        "suppressed": int(table["suppressed"].sum()),
-        "estimates": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
-    }
-    if out is not None:
-        out.write_bytes(csv_bytes(table, encoding="utf-8-sig"))
-        result["out"] = str(out)
-    human = (
-        table.to_string(index=False)
-        + "\n"
-        + t("evaluation.cli_survey", rows=result["rows"], suppressed=result["suppressed"])
-    )
-    emit(result, as_json=as_json, human=human)
+        table = estimate_indices(survey, by=comma_list(by), min_n=min_n, lang=t.lang)
+    emit_estimates(table, t, out=out, as_json=as_json)
 
 
 def _rotation(path: Path | None, work_id: int | None, region: str | None) -> pd.DataFrame | None:
@@ -198,12 +187,8 @@ def effect_command(
     rollout: Annotated[
         int | None, typer.Option(help="Id of a saved rollout (rollout list), instead.")
     ] = None,
-    data: Annotated[
-        list[Path] | None, typer.Option("--data", help="Respondent file (CSV, XLSX, .sav, .dta).")
-    ] = None,
-    questionnaire: Annotated[
-        Path | None, typer.Option("--map", help="Questionnaire map TOML (default: the example).")
-    ] = None,
+    data: DataOption = None,
+    questionnaire: MapOption = None,
     estimates: Annotated[
         Path | None, typer.Option(help="Region-period estimates (CSV/XLSX) instead of --data.")
     ] = None,
