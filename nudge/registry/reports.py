@@ -26,7 +26,7 @@ from nudge._errors import InputFileError
 from nudge.geo.regions import REGION_BY_CODE
 from nudge.i18n import Translator, region_name, translator
 from nudge.io.sheets import csv_bytes, xlsx_bytes
-from nudge.registry.events import event_indicator
+from nudge.registry.events import INDICATOR_COLUMNS, event_indicator
 from nudge.registry.indicators import (
     BREAKDOWNS,
     POPULATION_SOURCE,
@@ -221,23 +221,6 @@ def report_bytes(
     return csv_bytes(_localise(long[cols], tr), encoding="utf-8-sig")
 
 
-EVENT_SHEET_COLUMNS = (
-    "region",
-    "region_name",
-    "year",
-    "has_plan",
-    "planned",
-    "held",
-    "held_with_evidence",
-    "cancelled",
-    "pending",
-    "planned_ids",
-    "held_ids",
-    "cancelled_ids",
-    "evidence_publication_ids",
-)
-
-
 def _yes_no(value: object, tr: Translator) -> object:
     if isinstance(value, bool | np.bool_):
         return tr("report.yes") if value else tr("report.no")
@@ -246,7 +229,7 @@ def _yes_no(value: object, tr: Translator) -> object:
 
 def _events_sheet(events: pd.DataFrame, tr: Translator) -> pd.DataFrame:
     """Return indicator 1 as a sheet: the republic first, ids as text, yes/no for a plan."""
-    out = events.reindex(columns=[c for c in EVENT_SHEET_COLUMNS if c != "region_name"]).copy()
+    out = events.reindex(columns=list(INDICATOR_COLUMNS)).copy()
     republic = out["region"].isna()
     out["region"] = out["region"].where(~republic, "")
     out.insert(1, "region_name", out["region"])

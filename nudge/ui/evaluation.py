@@ -28,20 +28,12 @@ from nudge.evaluation.survey import MIN_RESPONDENTS, estimate_indices, survey_fr
 from nudge.geo.regions import REGIONS
 from nudge.i18n import Translator, format_number, region_name
 from nudge.registry import build_report, event_indicator, list_event_items, report_bytes
+from nudge.registry.events import INDICATOR_COLUMNS as EVENT_INDICATOR_COLUMNS
 from nudge.ui.files import save_uploads
 from nudge.ui.tables import localised, say
 
 SECTION = "evaluation_page"
-INDICATOR_COLUMNS = (
-    "region",
-    "year",
-    "has_plan",
-    "planned",
-    "held",
-    "held_with_evidence",
-    "cancelled",
-    "pending",
-)
+INDICATOR_COLUMNS = EVENT_INDICATOR_COLUMNS[:8]  # the counts; the lists of ids stay out
 EVENT_COLUMNS = (
     "id",
     "region",
