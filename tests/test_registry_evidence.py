@@ -163,7 +163,7 @@ def test_other_regions_cannot_attach(
 
 
 def test_pixel_limit_guards_against_decompression_bombs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nudge.registry.evidence.MAX_PIXELS", 1_000)
+    monkeypatch.setattr("nudge.registry._photos.MAX_PIXELS", 1_000)
     with pytest.raises(InputFileError, match=r"^The photo has 64×48 pixels, more than 0\.001 "):
         inspect_photo(jpeg_bytes())
 
@@ -187,7 +187,7 @@ def test_photo_refusals_are_said_in_kazakh(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(InputFileError, match="GIF") as info:
         inspect_photo(gif.getvalue())
     assert error_text(info.value, "ru").startswith("Фото в формате GIF не принимается")
-    monkeypatch.setattr("nudge.registry.evidence.MAX_PIXELS", 1_000_000)
+    monkeypatch.setattr("nudge.registry._photos.MAX_PIXELS", 1_000_000)
     with pytest.raises(InputFileError, match="pixels") as info:
         inspect_photo(jpeg_bytes(size=(1100, 1000)))
     assert error_text(info.value, "kk") == (

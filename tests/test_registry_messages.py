@@ -30,8 +30,8 @@ from nudge.registry import (
     import_installations,
     import_plan,
     import_publications,
-    imports,
     log_installation,
+    plan_imports,
 )
 
 pytest_plugins = ["registry_support"]
@@ -60,14 +60,14 @@ def test_an_import_that_collides_with_another_is_refused_in_words(
     if what == "installations":
         row = f"{ALMATY[0]},{ALMATY[1]},banner,2025-03-01\n"
         file = write_csv(tmp_path / "batch.csv", "lat,lon,kind,installed_on\n" + row)
-        run = import_installations
+        run, module = import_installations, "nudge.registry.imports"
     else:
         file = write_csv(
             tmp_path / "batch.csv", "kind,title,date,region\ntv,Еңбек,2025-03-02,ALA\n"
         )
-        run = import_publications
+        run, module = import_publications, "nudge.registry.publication_imports"
     assert run(engine, file, user=users.almaty).stored == 1
-    _as_if_nothing_were_stored(monkeypatch, "nudge.registry.imports")
+    _as_if_nothing_were_stored(monkeypatch, module)
     with pytest.raises(RecordError) as info:
         run(engine, file, user=users.almaty)
     assert info.value.code == "import_concurrent"
@@ -104,7 +104,7 @@ def test_one_plan_imported_twice_at_once_is_stored_once_without_internals(
 ) -> None:
     file = _plan_file(tmp_path / "plan.geojson")
     barrier = threading.Barrier(2)
-    batch = imports._batch
+    batch = plan_imports._batch
 
     def batch_then_meet(*args: Any, **kwargs: Any) -> Any:  # both past "stored yet?" on PostgreSQL
         out = batch(*args, **kwargs)
@@ -112,7 +112,7 @@ def test_one_plan_imported_twice_at_once_is_stored_once_without_internals(
             barrier.wait(timeout=2)
         return out
 
-    monkeypatch.setattr(imports, "_batch", batch_then_meet)
+    monkeypatch.setattr(plan_imports, "_batch", batch_then_meet)
     with ThreadPoolExecutor(2) as pool:
         futures = [
             pool.submit(import_plan, engine, file, user=users.planner, plan_name="spring")

@@ -13,10 +13,11 @@ from registry_support import ALMATY
 from nudge._errors import RowProblem
 from nudge.geo.regions import district_layer_from_file
 from nudge.i18n import load_details, placeholders, problem_text
-from nudge.registry._validate import Problems, SiteInfo, validate_installations
+from nudge.registry._cells import Problems
+from nudge.registry._validate import SiteInfo, validate_installations
 from nudge.registry._validate_one import checked_row
-from nudge.registry.imports import _check_plan
 from nudge.registry.installations import _single_row
+from nudge.registry.plan_imports import _check_plan
 
 LAT, LON = ALMATY
 OK = {"kind": "banner", "lat": LAT, "lon": LON, "installed_on": "2025-03-01"}

@@ -16,12 +16,12 @@ import pandas as pd
 
 from nudge._errors import RecordError, RowProblem
 from nudge.geo.regions import region_code
-from nudge.registry._validate import (
+from nudge.registry._batches import _raise_missing
+from nudge.registry._cells import (
     Cells,
     Columns,
     Problems,
     _choices,
-    canonical_columns,
     cells_of,
     column_key,
     dates_of,
@@ -30,7 +30,7 @@ from nudge.registry._validate import (
     take,
     texts_of,
 )
-from nudge.registry.imports import _raise_missing
+from nudge.registry._validate import canonical_columns
 from nudge.registry.publications import _URL
 
 

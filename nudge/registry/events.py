@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 from nudge._errors import AccessDeniedError, RecordError, RowProblem
 from nudge.geo.regions import REGIONS
 from nudge.io.tables import MAX_IMPORT_BYTES, read_table
+from nudge.registry._batches import (
+    ImportResult,
+    _batch,
+    _display_name,
+    _finish_batch,
+    _write_retrying,
+)
 from nudge.registry._bind import Bind, reading, writing
+from nudge.registry._cells import Columns, column_key, take
 from nudge.registry._event_rows import (
     EVENT_COLUMNS,
     EVENT_KIND_ALIASES,
@@ -35,7 +43,6 @@ from nudge.registry._event_rows import (
     event_table,
     one_evidence,
 )
-from nudge.registry._validate import Columns, column_key, take
 from nudge.registry.audit import (
     changed_values,
     jsonable,
@@ -45,13 +52,6 @@ from nudge.registry.audit import (
     utcnow,
 )
 from nudge.registry.auth import Actor, UserRef, actor_in, require
-from nudge.registry.imports import (
-    ImportResult,
-    _batch,
-    _display_name,
-    _finish_batch,
-    _write_retrying,
-)
 from nudge.registry.models import EVENT_KINDS, EVENT_STATUSES, EventPlanItem, Publication
 
 __all__ = [
