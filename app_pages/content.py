@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _content_parts as parts
+from app_pages import _rotation_parts
 from app_pages import _shared as ui
 from nudge.content import load_library
 from nudge.content.campaign import campaign_for_settings
@@ -34,4 +35,4 @@ if can_edit:
     with tabs["files"]:
         parts.import_export(library, campaign, tr, by=username)
 with tabs["rotation"]:
-    parts.rotation(library, campaign, plans, tr, owner=username or None, dataset=slug)
+    _rotation_parts.rotation(library, campaign, plans, tr, owner=username or None, dataset=slug)

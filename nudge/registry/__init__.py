@@ -115,13 +115,13 @@ if TYPE_CHECKING:
         upgrade_database,
         write_session,
     )
+    from nudge.registry.event_counts import event_indicator
     from nudge.registry.events import (
         EVENT_COLUMNS,
         EVENT_KINDS,
         EVENT_STATUSES,
         EventImportResult,
         EventPlanRecord,
-        event_indicator,
         import_event_plan,
         list_event_items,
         set_event_status,
@@ -217,13 +217,13 @@ else:
             "upgrade_database",
             "write_session",
         ),
+        "nudge.registry.event_counts": ("event_indicator",),
         "nudge.registry.events": (
             "EVENT_COLUMNS",
             "EVENT_KINDS",
             "EVENT_STATUSES",
             "EventImportResult",
             "EventPlanRecord",
-            "event_indicator",
             "import_event_plan",
             "list_event_items",
             "set_event_status",

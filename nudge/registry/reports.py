@@ -26,7 +26,7 @@ from nudge._errors import InputFileError
 from nudge.geo.regions import REGION_BY_CODE
 from nudge.i18n import Translator, region_name, translator
 from nudge.io.sheets import csv_bytes, xlsx_bytes
-from nudge.registry.events import INDICATOR_COLUMNS, event_indicator
+from nudge.registry.event_counts import INDICATOR_COLUMNS, event_indicator
 from nudge.registry.indicators import (
     BREAKDOWNS,
     POPULATION_SOURCE,

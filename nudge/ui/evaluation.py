@@ -28,7 +28,7 @@ from nudge.evaluation.survey import MIN_RESPONDENTS, estimate_indices, survey_fr
 from nudge.geo.regions import REGIONS
 from nudge.i18n import Translator, format_number, region_name
 from nudge.registry import build_report, event_indicator, list_event_items, report_bytes
-from nudge.registry.events import INDICATOR_COLUMNS as EVENT_INDICATOR_COLUMNS
+from nudge.registry.event_counts import INDICATOR_COLUMNS as EVENT_INDICATOR_COLUMNS
 from nudge.ui.files import save_uploads
 from nudge.ui.tables import localised, say
 
