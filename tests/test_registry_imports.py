@@ -462,7 +462,7 @@ def test_failed_publication_import_stores_nothing(
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("nudge.registry.publication_imports.record_many", broken)
+    monkeypatch.setattr("nudge.registry.audit.record_many", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         import_publications(engine, path, user=users.admin)
     assert table_counts(engine) == before

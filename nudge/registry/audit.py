@@ -103,6 +103,14 @@ def record_many(
     session.execute(sa.insert(AUDIT_LOG), rows)
 
 
+def add_created(session: Session, rows: Sequence[Any], *, actor: Who, table: str) -> None:
+    """Add new ORM rows, flush them for their ids, and audit each as created (one statement)."""
+    session.add_all(rows)
+    session.flush()
+    items = [(row.id, None, snapshot(row)) for row in rows]
+    record_many(session, actor=actor, action="create", table=table, items=items)
+
+
 def audit_row(
     actor: Who | None,
     action: str,

@@ -43,6 +43,7 @@ from nudge.registry._event_rows import (
     one_evidence,
 )
 from nudge.registry.audit import (
+    add_created,
     changed_values,
     jsonable,
     record_change,
@@ -230,15 +231,7 @@ def _store(
                 setattr(item, name, values[name])
             item.updated_by, item.updated_at = actor.id, now
             changes.append((item.id, old, new))
-    session.add_all(fresh)
-    session.flush()
-    record_many(
-        session,
-        actor=actor,
-        action="create",
-        table="event_plan_items",
-        items=[(item.id, None, snapshot(item)) for item in fresh],
-    )
+    add_created(session, fresh, actor=actor, table="event_plan_items")
     record_many(session, actor=actor, action="update", table="event_plan_items", items=changes)
     unchanged = len(rows["external_key"]) - len(fresh) - len(changes)
     return [item.id for item in fresh], len(changes), unchanged

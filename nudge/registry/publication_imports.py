@@ -28,7 +28,7 @@ from nudge.registry._bind import Bind, reading
 from nudge.registry._cells import Problems, cells_of, dates_of, numbers_of, present, texts_of
 from nudge.registry._store import existing_uids
 from nudge.registry._validate import COLUMN_ALIASES, canonical_columns
-from nudge.registry.audit import record_many, snapshot, utcnow
+from nudge.registry.audit import add_created, utcnow
 from nudge.registry.auth import UserRef, actor_in, require
 from nudge.registry.models import Publication
 from nudge.registry.publications import check_publication_row, new_publication
@@ -217,15 +217,7 @@ def import_publications(
         now = utcnow()
         for pub in fresh:
             pub.created_by, pub.created_at = actor.id, now
-        session.add_all(fresh)
-        session.flush()
-        record_many(
-            session,
-            actor=actor,
-            action="create",
-            table="publications",
-            items=[(pub.id, None, snapshot(pub)) for pub in fresh],
-        )
+        add_created(session, fresh, actor=actor, table="publications")
         errors = sorted(problems, key=lambda q: q.row)
         ids = [pub.id for pub in fresh]
         result = ImportResult(len(table), len(ids), skipped, errors, 0, ids, batch.id)
