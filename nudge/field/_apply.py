@@ -195,27 +195,39 @@ def _day(value: object) -> date | None:
         return None
 
 
-def _correct(run: _Run, inst: int, i: int) -> bool:
-    """Apply a corrected resubmission to its installation; return whether it is in the registry."""
-    row = run.rows.iloc[i]
+def _in_savepoint(
+    run: _Run, inst: int, i: int, step: Callable[[registry.InstallationRecord], bool], counter: str
+) -> bool:
+    """Run `step` on installation `inst` in a savepoint; return whether the row is kept.
+
+    A refused step leaves the other submissions stored and reports its error; a step that
+    changed something adds one to the result's `counter`, else to ``skipped_existing``.
+    """
     try:
-        with run.session.begin_nested():  # a refused correction leaves the others stored
-            record = registry.get_installation(run.session, inst)
-            changes = _changes(record, row)
-            if changes:
-                registry.update_installation(
-                    run.session, inst, changes, user=run.user, districts=run.districts
-                )
-            note = f"field {run.p.ids[i]}"
-            moved = _move(run.session, record, row, user=run.user, note=note)
+        with run.session.begin_nested():
+            changed = step(registry.get_installation(run.session, inst))
     except NudgeError as exc:
         run.p.add_error(i, exc)
         return False
-    if changes or moved:
-        run.result.updated += 1
-    else:
-        run.result.skipped_existing += 1
+    name = counter if changed else "skipped_existing"
+    setattr(run.result, name, getattr(run.result, name) + 1)
     return True
+
+
+def _correct(run: _Run, inst: int, i: int) -> bool:
+    """Apply a corrected resubmission to its installation; return whether it is in the registry."""
+    row = run.rows.iloc[i]
+
+    def step(record: registry.InstallationRecord) -> bool:
+        changes = _changes(record, row)
+        if changes:
+            registry.update_installation(
+                run.session, inst, changes, user=run.user, districts=run.districts
+            )
+        moved = _move(run.session, record, row, user=run.user, note=f"field {run.p.ids[i]}")
+        return bool(changes) or moved
+
+    return _in_savepoint(run, inst, i, step, "updated")
 
 
 def _move(
@@ -238,19 +250,12 @@ def _move(
 
 def _visit(run: _Run, inst: int, i: int) -> bool:
     """Record a visit of an installed site: its new status; return whether it is kept."""
-    try:
-        with run.session.begin_nested():
-            record = registry.get_installation(run.session, inst)
-            note = f"field {run.p.ids[i]}"
-            moved = _move(run.session, record, run.rows.iloc[i], user=run.user, note=note)
-    except NudgeError as exc:
-        run.p.add_error(i, exc)
-        return False
-    if moved:
-        run.result.status_changes += 1
-    else:
-        run.result.skipped_existing += 1
-    return True
+    row, note = run.rows.iloc[i], f"field {run.p.ids[i]}"
+
+    def step(record: registry.InstallationRecord) -> bool:
+        return _move(run.session, record, row, user=run.user, note=note)
+
+    return _in_savepoint(run, inst, i, step, "status_changes")
 
 
 def _attach_all(
