@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from nudge.geo.distance import EARTH_RADIUS_M
+from nudge.registry._driver import driver_errors, driver_sql
 from nudge.registry._insert import core_connection
 
 _CELL_DEG = 0.001  # grid of the place locks: about 111 m north-south, 81 m east-west at 43° N
@@ -104,18 +104,6 @@ def claim_places(session: Session, lat: np.ndarray, lon: np.ndarray, radius_m: f
     core_connection(session).execute(LOCK_CELLS_SQL, {"keys": [_ALL_PLACES, *keys]}).all()
 
 
-_COMPILED: dict[tuple[sa.ClauseElement, type, str], tuple[str, dict[str, Any]]] = {}
-
-
-def _driver_sql(statement: sa.ClauseElement, dialect: Dialect) -> tuple[str, dict[str, Any]]:
-    """Return `statement` as the driver's SQL and its fixed parameters, compiled once per driver."""
-    key = (statement, type(dialect), dialect.paramstyle)
-    if key not in _COMPILED:
-        compiled = statement.compile(dialect=dialect)
-        _COMPILED[key] = (compiled.string, dict(compiled.params))
-    return _COMPILED[key]
-
-
 def lock_then_search(
     session: Session, keys: list[int], search: sa.ClauseElement, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
@@ -125,15 +113,11 @@ def lock_then_search(
     A driver error is raised as SQLAlchemy raises it.
     """
     conn = core_connection(session)
-    sql, fixed = _driver_sql(search, conn.dialect)
-    lock_sql, _ = _driver_sql(LOCK_CELLS_SQL, conn.dialect)
+    sql, fixed = driver_sql(search, conn.dialect)
+    lock_sql, _ = driver_sql(LOCK_CELLS_SQL, conn.dialect)
     driver: Any = conn.connection.driver_connection
     values = {**fixed, **params}
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        with driver.pipeline():
-            driver.execute(lock_sql, {"keys": [_ALL_PLACES, *keys]})
-            cursor = driver.execute(sql, values)
-        return list(cursor.fetchall())
-    except dbapi_error as exc:
-        raise sa.exc.DBAPIError.instance(sql, values, exc, dbapi_error) from exc
+    with driver_errors(conn, sql, values), driver.pipeline():
+        driver.execute(lock_sql, {"keys": [_ALL_PLACES, *keys]})
+        cursor = driver.execute(sql, values)
+    return list(cursor.fetchall())
