@@ -294,7 +294,7 @@ def bench_concurrent(label: str, url: str, processes: int, per_process: int, bat
         f"{label}, {processes} writers x {per_process} rows {how}: {seconds:.1f} s, "
         f"{rate:,.0f} rows/s (target >= {target:,.0f}: {'OK' if rate >= target else 'MISSED'}); "
         f"lost {c['lost']}, doubled {c['doubled']}, missing duplicate flags {c['missing']} of "
-        f"{c['flags']:,}, audit and history {'complete' if sound else 'INCOMPLETE'}: "
+        f"{c['flags']:,}, audit and history {'complete' if sound else 'INCOMPLETE'}; every target "
         f"{'OK' if ok else 'MISSED'} (writers' CPU {cpu_ms:.1f} ms/row)"
     )
     for worker, message, _ in failed:
