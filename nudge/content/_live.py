@@ -81,8 +81,7 @@ def live_mask(
     ------
     InputFileError
         When a site has no region (none given and outside Kazakhstan) or one not in
-        `region_starts`, or an array `live` has
-        another shape.
+        `region_starts`, or an array `live` has another shape.
     """
     if region_starts is None and live is None:
         return None

@@ -7,9 +7,9 @@ raise the driver's errors as SQLAlchemy does, so callers keep catching `Integrit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -38,3 +38,28 @@ def driver_errors(conn: sa.Connection, sql: str, values: Mapping[str, Any]) -> I
         yield
     except dbapi_error as exc:
         raise sa.exc.DBAPIError.instance(sql, dict(values), exc, dbapi_error) from exc
+
+
+def fetch_rows(
+    conn: sa.Connection,
+    statement: sa.ClauseElement,
+    params: Mapping[str, Any],
+    *,
+    json: Iterable[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Run `statement` and return its rows as tuples: through psycopg itself on PostgreSQL.
+
+    `json` names the parameters bound to JSON columns: psycopg gets them wrapped as
+    SQLAlchemy would send them (None as JSON ``null``). Other drivers go through SQLAlchemy.
+    """
+    if conn.dialect.driver != "psycopg":
+        return [tuple(row) for row in conn.execute(cast(sa.Executable, statement), dict(params))]
+    from psycopg.types.json import Json
+
+    sql, fixed = driver_sql(statement, conn.dialect)
+    values = fixed | dict(params)
+    for name in json:
+        values[name] = Json(values[name])
+    driver: Any = conn.connection.driver_connection
+    with driver_errors(conn, sql, values):
+        return list(driver.execute(sql, values).fetchall())

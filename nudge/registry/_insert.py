@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from nudge.registry._driver import driver_errors, driver_sql
+from nudge.registry._driver import fetch_rows
 from nudge.registry.audit import AUDIT_LOG, audit_row
 from nudge.registry.auth import Actor
 from nudge.registry.models import Base, Flag, Installation, StatusChange
@@ -71,26 +71,11 @@ def insert_one(
     parts = (("i", record), ("s", status), ("a", audit), ("f", flag or {}))
     query = _one_row_query(*(tuple(values) for _, values in parts), flagged=flag is not None)
     params = {f"{p}_{name}": value for p, values in parts for name, value in values.items()}
-    new_id, *flag_id = _run_one(core_connection(session), query, params)
+    json = ("a_old_values", "a_new_values")
+    [(new_id, *flag_id)] = fetch_rows(core_connection(session), query, params, json=json)
     if flag is None:
         return [new_id], {}
     return [new_id], {new_id: [{**flag, "installation_id": new_id, "id": flag_id[0]}]}
-
-
-def _run_one(conn: sa.Connection, query: sa.Select, params: dict[str, Any]) -> tuple[Any, ...]:
-    """Run the one-row insert and return its row: through psycopg itself on PostgreSQL."""
-    if conn.dialect.driver != "psycopg":
-        return tuple(conn.execute(query, params).one())
-    from psycopg.types.json import Json
-
-    sql, fixed = driver_sql(query, conn.dialect)
-    values = fixed | params
-    for name in ("a_old_values", "a_new_values"):  # JSON, as SQLAlchemy sends it (None: 'null')
-        values[name] = Json(values[name])
-    driver: Any = conn.connection.driver_connection
-    with driver_errors(conn, sql, values):
-        row = driver.execute(sql, values).fetchone()
-    return tuple(row)
 
 
 @functools.cache

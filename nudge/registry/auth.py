@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from nudge._errors import AccessDeniedError, RecordError
 from nudge.geo.regions import region_code
 from nudge.registry._bind import Bind, reading, writing
-from nudge.registry._driver import driver_errors, driver_sql
+from nudge.registry._driver import fetch_rows
 from nudge.registry.audit import record_change, utcnow
 from nudge.registry.models import ROLES, User, UserRegion
 
@@ -117,25 +117,14 @@ def actor_in(session: Session, user: UserRef) -> Actor:
     if cached is not None and cached[0] is session.get_transaction() and cached[1] == name:
         return cached[2]
     session.flush()  # a user added or changed earlier in the transaction counts
-    rows = _actor_rows(session.connection(), name)
+    found_rows = fetch_rows(session.connection(), _ACTOR_QUERY, {"name": name})
+    rows = [_ActorRow(*row) for row in found_rows]
     if not rows or not rows[0].active:
         raise AccessDeniedError(code="user_unknown_or_inactive", user=name)
     regions = tuple(sorted(r.region_code for r in rows if r.region_code is not None))
     found = Actor(rows[0].id, rows[0].username, rows[0].role, regions)
     session.info[_ACTOR_KEY] = (session.get_transaction(), name, found)
     return found
-
-
-def _actor_rows(conn: sa.Connection, name: str) -> list[Any]:
-    """Return the rows of `_ACTOR_QUERY` (through psycopg itself on PostgreSQL: cheaper)."""
-    if conn.dialect.driver != "psycopg":
-        return list(conn.execute(_ACTOR_QUERY, {"name": name}).all())
-    sql, fixed = driver_sql(_ACTOR_QUERY, conn.dialect)
-    values = fixed | {"name": name}
-    driver: Any = conn.connection.driver_connection
-    with driver_errors(conn, sql, values):
-        rows = driver.execute(sql, values).fetchall()
-    return [_ActorRow(*row) for row in rows]
 
 
 def require(actor: Actor, action: str, region: str | None = None) -> None:
