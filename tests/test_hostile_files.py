@@ -389,6 +389,10 @@ TABLE_REFUSED: dict[str, tuple[Callable[[Path], Path], str]] = {
     "geojson-not-json": (lambda t: write(t / "b.geojson", '{"type": "Feat'), "geojson_invalid"),
     "geojson-nested-too-deep": (lambda t: write(t / "b.geojson", "[" * 100_000), "geojson_invalid"),
     "geojson-an-array": (lambda t: write(t / "b.geojson", "[1, 2]"), "geojson_not_collection"),
+    "geojson-binary-in-no-encoding": (  # 0x98 is no character of UTF-8 or Windows-1251
+        lambda t: write(t / "b.geojson", b'{"type": "\x98\xff"}'),
+        "geojson_invalid",
+    ),
     "geojson-features-not-a-list": (
         lambda t: write(t / "b.geojson", '{"type": "FeatureCollection", "features": 5}'),
         "geojson_not_collection",

@@ -285,8 +285,11 @@ def _read_geojson(data: bytes, name: str) -> pd.DataFrame:
         collection = isinstance(doc, dict) and doc.get("type") == "FeatureCollection"
         features = doc.get("features") if collection else None  # words below, never a TypeError
     except (ValueError, AttributeError, KeyError, RecursionError) as exc:
-        nested = isinstance(exc, RecursionError)
-        reason = Notice(code="geojson_reason_nested") if nested else str(exc)
+        reason: str = str(exc)
+        if isinstance(exc, RecursionError):
+            reason = Notice(code="geojson_reason_nested")
+        elif isinstance(exc, UnicodeDecodeError):  # bytes no text encoding reads
+            reason = Notice(code="csv_reason_encoding")
         raise InputFileError(code="geojson_invalid", name=name, reason=reason) from None
     if not isinstance(features, list):
         raise InputFileError(code="geojson_not_collection", name=name)
