@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_pages import _shared as ui
 from nudge.content.schema import THEMES
-from nudge.i18n import Translator, region_name
+from nudge.i18n import Translator, notice_text, region_name
 from nudge.registry import (
     INSTALLATION_KINDS,
     PUBLICATION_KINDS,
@@ -367,6 +367,8 @@ def _import_upload(
         counts = {"stored": result.stored, "skipped": result.skipped_existing}
         errors = {"errors": len(result.errors), "flagged": result.flagged_duplicates}
         st.success(tr(f"{texts}imported", **counts, **errors))
+        for warning in result.warnings:
+            st.warning(notice_text(warning, tr.lang))
         if result.errors:
             ui.show_problems(result.errors, tr)
 

@@ -20,6 +20,10 @@ hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("HYPOTHESIS_PROFILE"):
     hypothesis_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
+# The CLI says its messages in the language of NUDGE_LANG or the locale; the tests read English
+# whatever the machine's locale is (a test of another language sets its own).
+os.environ["NUDGE_LANG"] = "en"
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

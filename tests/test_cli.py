@@ -15,12 +15,14 @@ from nudge.cli import app
 runner = CliRunner()
 
 
-def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nudge", *args],
         capture_output=True,
         text=True,
-        env={"NUDGE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"},
+        env={"NUDGE_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", **(env or {})},
         check=False,
     )
 
@@ -69,11 +71,34 @@ def test_bad_file_exits_2_with_message_and_no_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("env", "start"),
+    [
+        ({"NUDGE_LANG": "kk"}, "error: broken.osm.pbf файлын PBF деректері ретінде оқу мүмкін"),
+        ({"LANG": "ru_RU.UTF-8"}, "error: Не удалось прочитать broken.osm.pbf как данные PBF"),
+        ({"NUDGE_LANG": "ru", "LANG": "kk_KZ.UTF-8"}, "error: Не удалось прочитать"),
+        ({"LANG": "C.UTF-8"}, "error: nudge could not read broken.osm.pbf"),
+        ({"NUDGE_LANG": "xx"}, "error: nudge could not read broken.osm.pbf"),
+    ],
+)
+def test_a_refusal_is_said_in_the_users_language(
+    env: dict[str, str], start: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.osm.pbf"
+    bad.write_bytes(b"\x00\x00\x00\x0d\x0a\x09OSMHeader\x18garbage")
+    proc = _run("load", "--file", str(bad), data_dir=tmp_path / "geo", env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(start), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
     ("args", "match"),
     [
         (["load"], "exactly one source"),
         (["load", "--bbox", "77,43,76,44"], "wrong order"),
         (["info", "nowhere"], "not a complete nudge dataset"),
+        (["report", "--lang", "xx"], "'xx' is not one of 'kk', 'ru', 'en'"),
+        (["plan", "almaty", "--lang", "de"], "'de' is not one of 'kk', 'ru', 'en'"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, args: list[str], match: str) -> None:

@@ -411,6 +411,7 @@ def test_rollout_export_to_the_registry_adds_each_region_once(
         "skipped_existing": 0,
         "errors": [],
         "updated": 0,
+        "warnings": [],
     }
     code, out = _invoke("rollout", "export", rollout, "--as", "planner", "--lang", "en")
     assert code == 0 and "0 new item(s), 0 changed, 20 unchanged" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -284,3 +285,19 @@ def test_the_main_cli_knows_the_new_commands() -> None:
     assert COMMANDS["survey"] == COMMANDS["plans"] == "_survey"
     result = CliRunner().invoke(build_app(["_survey"]), ["--help"])
     assert "survey" in result.stdout and "plans" in result.stdout
+
+
+def test_a_refused_file_is_said_in_kazakh_row_by_row(
+    app: typer.Typer,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("NUDGE_LANG", "kk")
+    err = _fails(app, monkeypatch, capsys, "survey", "import", str(_zero_weight(tmp_path)))
+    head, *rows = err.strip().splitlines()
+    assert head.startswith("error: bad.csv файлының 1 жолында қателер бар")
+    assert rows and rows[0].startswith("row 7: ") and "weight" not in rows[0].lower()
+    assert re.search("[әғқңөұүһі]", rows[0]), rows[0]
+    assert _counts(cli_env) == dict.fromkeys((*SURVEY_TABLES, "audit_log"), 0)

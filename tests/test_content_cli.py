@@ -39,7 +39,7 @@ def proverb_csv(path: Path) -> Path:
 
 
 def test_validate_file_json_shape(env: Path) -> None:
-    out = run("content", "validate", str(proverb_csv(env / "p.csv")))
+    out = run("content", "validate", str(proverb_csv(env / "p.csv")), code=1)  # an error: 1
     assert set(out) == {"items", "errors", "warnings"}
     assert out["items"] == 3
     assert [(e["row"], e["code"]) for e in out["errors"]] == [(3, "latin-lookalike")]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from nudge._errors import EmptyDataError
+from nudge._errors import EmptyDataError, InputFileError
 from nudge.geo.districts import (
     NAME_FIELDS,
     DistrictLayer,
@@ -115,3 +115,58 @@ def test_district_labels_map_stored_names_to_the_readers_language(tmp_path: Path
         "Almaly": "Алмалинский район",
     }
     assert district_labels(tmp_path / "none", lang="ru") == {}
+
+
+def _feature_collection(path: Path, geometries: list, **extra: object) -> Path:
+    features = [
+        {"type": "Feature", "properties": {"name": f"D{k}"}, "geometry": g}
+        for k, g in enumerate(geometries)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features, **extra}))
+    return path
+
+
+def test_a_district_file_in_metres_without_its_crs_is_refused(tmp_path: Path) -> None:
+    metres = json.loads(shapely.to_geojson(shapely.box(2_776_000, 8_437_000, 2_786_000, 8_447_000)))
+    path = _feature_collection(tmp_path / "metres.geojson", [metres])
+    with pytest.raises(InputFileError, match="not degrees") as info:
+        district_layer_from_file(path)
+    assert info.value.code == "coordinates_not_degrees"
+
+
+def test_a_district_file_names_its_crs_and_is_read_in_degrees(tmp_path: Path) -> None:
+    utm = _osm_districts().to_crs(32643)  # UTM zone 43N, as a city GIS office would save it
+    geoms = [json.loads(shapely.to_geojson(g)) for g in utm.geometry]
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32643"}}
+    layer = district_layer_from_file(_feature_collection(tmp_path / "utm.geojson", geoms, crs=crs))
+    # Medeu holds the point at 77.0 E 43.25 N, Almaly the one at 76.85 E
+    assert layer.districts_of_points([43.25, 43.25], [76.95, 76.85]).tolist() == ["D0", "D1"]
+
+
+@pytest.mark.parametrize(
+    ("geometries", "code"),
+    [
+        ([{"type": "Point", "coordinates": [76.9, 43.2]}], "district_layer_empty"),
+        (
+            [
+                json.loads(shapely.to_geojson(shapely.box(76.8, 43.2, 76.9, 43.3))),
+                {"type": "LineString", "coordinates": [[76.9, 43.2], [77.0, 43.3]]},
+            ],
+            "district_not_polygon",
+        ),
+        ([{"type": "Polygon", "coordinates": "not a ring"}], "district_layer_unreadable"),
+    ],
+)
+def test_a_district_file_of_other_geometries_is_refused(
+    geometries: list, code: str, tmp_path: Path
+) -> None:
+    with pytest.raises(InputFileError) as info:
+        district_layer_from_file(_feature_collection(tmp_path / "d.geojson", geometries))
+    assert info.value.code == code
+
+
+def test_a_district_file_with_an_unknown_crs_is_refused(tmp_path: Path) -> None:
+    box = json.loads(shapely.to_geojson(shapely.box(76.8, 43.2, 76.9, 43.3)))
+    crs = {"type": "name", "properties": {"name": "EPSG:99999999"}}
+    with pytest.raises(InputFileError, match="EPSG:99999999"):
+        district_layer_from_file(_feature_collection(tmp_path / "d.geojson", [box], crs=crs))

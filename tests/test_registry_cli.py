@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import shapely
 import typer
 from registry_support import ALMATY, ASTANA, jpeg_bytes, write_csv
 from typer.testing import CliRunner
@@ -82,7 +83,14 @@ def test_import_prints_exactly_the_documented_json(
         f"{ASTANA[0]};{ASTANA[1]};banner;2025-03-01\n",
     )
     out = _run(app, cli_env, "registry", "import", str(csv), "--as", "aigerim", "--json", code=1)
-    assert set(out) == {"rows", "stored", "skipped_existing", "errors", "flagged_duplicates"}
+    assert set(out) == {
+        "rows",
+        "stored",
+        "skipped_existing",
+        "errors",
+        "flagged_duplicates",
+        "warnings",
+    }
     assert (out["rows"], out["stored"], out["skipped_existing"]) == (3, 1, 0)
     assert out["flagged_duplicates"] == 0
     assert [set(e) for e in out["errors"]] == [{"row", "message"}] * 2
@@ -249,3 +257,66 @@ def test_a_district_layer_of_lists_is_named_in_words(
         "error: Cannot read the district layer districts.geojson: feature 1 is not a GeoJSON "
         "feature. Give a GeoJSON FeatureCollection.\n"
     )
+
+
+def _district_file(path: Path, box: tuple[float, float, float, float]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    outline = json.loads(shapely.to_geojson(shapely.box(*box)))
+    feature = {"type": "Feature", "properties": {"name": "D"}, "geometry": outline}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    return path
+
+
+def test_a_district_layer_in_metres_is_refused_and_nothing_is_stored(
+    app: typer.Typer,
+    tmp_path: Path,
+    fast_hashing: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = _sqlite_env(tmp_path)
+    _setup(app, env)
+    layer = _district_file(
+        tmp_path / "maps" / "m.geojson", (2_776_000, 8_437_000, 2_786_000, 8_447_000)
+    )
+    csv = write_csv(
+        tmp_path / "b.csv",
+        f"lat,lon,kind,installed_on\n{ALMATY[0]},{ALMATY[1]},banner,2025-03-01\n",
+    )
+    command = ["registry", "import", str(csv), "--as", "aigerim", "--districts", str(layer)]
+    _exits_with_2(app, env, command, monkeypatch)
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: The file m.geojson has coordinates such as (2.776e+06, 8.437e+06)"
+    )
+    assert "Traceback" not in err
+    assert _run(app, env, "report", "--json")["rows"] == []
+
+
+def test_a_district_layer_covering_no_row_is_a_warning(
+    app: typer.Typer, tmp_path: Path, fast_hashing: None
+) -> None:
+    env = _sqlite_env(tmp_path)
+    _setup(app, env)
+    astana = _district_file(tmp_path / "maps" / "astana.geojson", (71.3, 51.0, 71.6, 51.3))
+    csv = write_csv(
+        tmp_path / "b.csv",
+        f"lat,lon,kind,installed_on\n{ALMATY[0]},{ALMATY[1]},banner,2025-03-01\n",
+    )
+    command = ["registry", "import", str(csv), "--as", "aigerim", "--districts", str(astana)]
+    result = CliRunner().invoke(app, command, env=env)
+    assert result.exit_code == 0, result.output
+    assert "stored: 1," in result.stdout
+    assert result.stderr == (
+        "warning: None of the 1 rows lies in any of the 1 districts of the district layer, so "
+        "their district stays empty: the layer is probably of another city or in the wrong "
+        "coordinate system.\n"
+    )
+    almaty = _district_file(tmp_path / "maps" / "almaty.geojson", (76.7, 43.1, 77.2, 43.4))
+    csv = write_csv(
+        tmp_path / "c.csv",
+        f"lat,lon,kind,installed_on\n{ALMATY[0] + 0.01},{ALMATY[1]},banner,2025-03-01\n",
+    )
+    out = _run(app, env, "registry", "import", str(csv), "--as", "aigerim", "--districts",
+               str(almaty), "--json")  # fmt: skip
+    assert (out["stored"], out["warnings"]) == (1, [])

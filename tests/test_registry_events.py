@@ -274,7 +274,8 @@ def test_cli_imports_events_with_the_import_exit_codes(
                        env=env)  # fmt: skip
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout) == {
-        "rows": 4, "stored": 4, "skipped_existing": 0, "errors": [], "updated": 0
+        "rows": 4, "stored": 4, "skipped_existing": 0, "errors": [], "updated": 0,
+        "warnings": [],
     }  # fmt: skip
     again = runner.invoke(app, ["registry", "import-events", str(good), "--as", "planner"], env=env)
     assert again.exit_code == 0 and "unchanged (already stored): 4" in again.stdout

@@ -49,6 +49,7 @@ def test_csv_is_stored_with_regions_and_audit(engine: Engine, users: Users, tmp_
     result = import_installations(engine, path, user=users.almaty)
     assert result.as_dict() == {
         "rows": 3, "stored": 3, "skipped_existing": 0, "errors": [], "flagged_duplicates": 0,
+        "warnings": [],
     }  # fmt: skip
     recs = list_installations(engine)
     assert [r.kind for r in recs] == ["banner", "billboard", "city_light"]

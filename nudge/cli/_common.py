@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Mapping
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from nudge._errors import NudgeError
+from nudge._errors import BatchValidationError, NudgeError
 from nudge.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
@@ -28,6 +29,50 @@ AsUser = Annotated[str, typer.Option("--as", help="Registry user to act for.")]
 GroupsOption = Annotated[str, typer.Option(help="Groups: region, year, urban, age_group, sex.")]
 MinRespondentsOption = Annotated[int, typer.Option(help="Suppress cells with fewer respondents.")]
 EstimatesOutOption = Annotated[Path | None, typer.Option(help="Write the estimates to this CSV.")]
+
+
+LANGUAGE = Literal["kk", "ru", "en"]
+"""The type of every ``--lang`` option: an unknown language is a usage error, not English."""
+_LANGUAGE_VARIABLES = ("NUDGE_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def message_language(environ: Mapping[str, str] | None = None) -> str:
+    """Return the language of the CLI's messages: ``kk``, ``ru`` or ``en``.
+
+    The first of ``NUDGE_LANG``, ``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` that is
+    set decides (``kk_KZ.UTF-8`` means Kazakh); English when it names another
+    language or none is set. Errors, refused rows and warnings are said in it;
+    the labels of a command's output and its JSON stay English.
+    """
+    from nudge.i18n import LANGUAGES
+
+    env = os.environ if environ is None else environ
+    for name in _LANGUAGE_VARIABLES:
+        value = (env.get(name) or "").strip()
+        if value:
+            code = value.split(".")[0].split("_")[0].split("-")[0].lower()
+            return code if code in LANGUAGES else "en"
+    return "en"
+
+
+def said(item: object) -> str:
+    """Return an error, a refused row's problem or a warning in the CLI's message language.
+
+    An error about a whole batch says its headline, then each of its first 20
+    problems on a line of its own, as its English message does.
+    """
+    from nudge.i18n import coded_text
+
+    lang = message_language()
+    if lang == "en":  # the English every error, problem and warning carries
+        return str(item)
+    if isinstance(item, BatchValidationError):
+        head = coded_text(item, lang, str(item).split("\n", 1)[0])
+        lines = [f"row {p.row}: {coded_text(p, lang, p.message)}" for p in item.problems[:20]]
+        if len(item.problems) > len(lines):
+            lines.append(f"... +{len(item.problems) - len(lines)}")
+        return "\n".join([head, *lines])
+    return coded_text(item, lang, str(item))
 
 
 def get_settings() -> Settings:
@@ -204,7 +249,7 @@ def run_app(app: typer.Typer) -> None:
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back here
     except NudgeError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {said(exc)}\n")
         raise SystemExit(2) from None
     except typer.Abort:
         sys.stderr.write("aborted\n")

@@ -12,7 +12,7 @@ import pandas as pd
 import typer
 
 from nudge._errors import DatasetError, InputFileError
-from nudge.cli._common import JsonOption, dataset_folder, emit, finish_import, get_settings
+from nudge.cli._common import JsonOption, dataset_folder, emit, finish_import, get_settings, said
 from nudge.cli._rollout import db_engine
 from nudge.content import (
     COLLECTIONS,
@@ -88,7 +88,10 @@ def validate(
     campaign: CampaignOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check entries: fields, Kazakh and Russian text, length per format, duplicates."""
+    """Check entries: fields, Kazakh and Russian text, length per format, duplicates.
+
+    Ends with exit code 1 when an entry has an error (warnings alone end with 0).
+    """
     settings = _campaign(campaign)
     if file is None:
         library = load_library(get_settings())
@@ -106,9 +109,11 @@ def validate(
         f"items: {result['items']}, errors: {len(result['errors'])}, "
         f"warnings: {len(result['warnings'])}"
     )
-    lines = [f"{p.severity} row {p.row} ({p.id}) {p.column}: {p.message}" for p in report.problems]
+    lines = [f"{p.severity} row {p.row} ({p.id}) {p.column}: {said(p)}" for p in report.problems]
     human = "\n".join([counts, *lines])
     emit(result, as_json=as_json, human=human)
+    if result["errors"]:  # a check a script can act on, as a linter's
+        raise typer.Exit(1)
 
 
 @content_app.command("import")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from nudge._errors import InputFileError
-from nudge.cli._common import AsUser, JsonOption, emit, finish_import, get_settings
+from nudge.cli._common import AsUser, JsonOption, emit, finish_import, get_settings, said
 
 MaxAccuracy = Annotated[float, typer.Option(help="Worst GPS accuracy accepted, in metres.")]
 
@@ -102,7 +102,7 @@ def _import(
         f"{result.skipped_existing}, photos: {result.photos}, flagged: {result.flagged}, "
         f"errors: {len(result.errors)}"
     )
-    human += "".join(f"\n  {p.submission} (row {p.row}): {p.message}" for p in result.errors)
+    human += "".join(f"\n  {p.submission} (row {p.row}): {said(p)}" for p in result.errors)
     if extra:
         human = "".join(f"{k}: {v}\n" for k, v in extra.items()) + human
     emit({**(extra or {}), **result.as_dict()}, as_json=as_json, human=human)

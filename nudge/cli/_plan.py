@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 from nudge._errors import DatasetError, InputFileError
-from nudge.cli._common import JsonOption, dataset_folder, emit
+from nudge.cli._common import LANGUAGE, JsonOption, dataset_folder, emit
 from nudge.io.exports import write_geoframe
 from nudge.io.limits import in_degrees
 from nudge.osm.datasets import dataset_from_dir
@@ -64,7 +64,7 @@ OutOption = Annotated[
     Path | None, typer.Option(help="Plan file: .geojson .gpkg .csv .xlsx (default DIR/plans/).")
 ]
 LangOption = Annotated[
-    str | None,
+    LANGUAGE | None,
     typer.Option(
         help="Language of district names: kk, ru or en, where the layer has OSM name:kk, "
         "name:ru (default: its district, name_en or name column)."

@@ -18,7 +18,15 @@ import typer
 from sqlalchemy.engine import Engine
 
 from nudge import registry
-from nudge.cli._common import AsUser, JsonOption, emit, finish_import, get_settings, record_dict
+from nudge.cli._common import (
+    AsUser,
+    JsonOption,
+    emit,
+    finish_import,
+    get_settings,
+    record_dict,
+    said,
+)
 from nudge.registry.records import InstallationRecord
 
 DistrictsOption = Annotated[
@@ -207,8 +215,10 @@ def registry_import_plan(
 def _report(file: Path, result: registry.ImportResult, counts: str, *, as_json: bool) -> None:
     """Print an import's result (its counts, then every refused row) and end with its exit code."""
     human = f"rows: {result.rows}, {counts}, errors: {len(result.errors)}"
-    human += "".join(f"\n  row {p.row}: {p.message}" for p in result.errors)
+    human += "".join(f"\n  row {p.row}: {said(p)}" for p in result.errors)
     emit(result.as_dict(), as_json=as_json, human=human)
+    for warning in result.warnings:
+        sys.stderr.write(f"warning: {said(warning)}\n")
     _finish(file, result)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nudge import registry
-from nudge.cli._common import JsonOption, comma_list, emit
+from nudge.cli._common import LANGUAGE, JsonOption, comma_list, emit
 from nudge.cli._registry import ActiveOn, DateFrom, DateTo, _engine, dates
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ def report(
     ] = None,
     districts_csv: Annotated[Path | None, typer.Option(help="District populations (CSV).")] = None,
     lang: Annotated[
-        str, typer.Option(help="Language of the report file: kk (default), ru or en.")
+        LANGUAGE,
+        typer.Option(help="Language of the report file: kk (default), ru or en."),
     ] = "kk",
     survey_wave: Annotated[
         list[int] | None,

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from nudge import db
 from nudge._errors import InputFileError, RecordError
-from nudge.cli._common import JsonOption, emit, get_settings
+from nudge.cli._common import LANGUAGE, JsonOption, emit, get_settings
 from nudge.evaluation.power import PowerResult, design_power
 from nudge.evaluation.rollout import (
     DESIGNS,
@@ -48,7 +48,8 @@ rollout_app = typer.Typer(
 )
 
 LangOption = Annotated[
-    str, typer.Option("--lang", help="Language of the printed summary: kk (default), ru or en.")
+    LANGUAGE,
+    typer.Option("--lang", help="Language of the printed summary: kk (default), ru or en."),
 ]
 IccOption = Annotated[float | None, typer.Option(help="Intraclass correlation of the index.")]
 PerUnitOption = Annotated[int | None, typer.Option(help="Survey respondents per unit per wave.")]

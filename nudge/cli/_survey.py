@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from nudge._errors import InputFileError
 from nudge.cli._common import (
+    LANGUAGE,
     EstimatesOutOption,
     GroupsOption,
     JsonOption,
@@ -53,7 +54,8 @@ plans_app = typer.Typer(
 )
 
 LangOption = Annotated[
-    str, typer.Option("--lang", help="Language of the printed summary: kk (default), ru or en.")
+    LANGUAGE,
+    typer.Option("--lang", help="Language of the printed summary: kk (default), ru or en."),
 ]
 MapOption = Annotated[
     Path | None,

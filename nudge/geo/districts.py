@@ -19,10 +19,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from nudge._errors import EmptyDataError, InputFileError, Notice
+from nudge.io.limits import check_degrees
 
 NAME_FIELDS: tuple[str, ...] = ("district", "district_name", "name_en", "name", "NAME")
 """Properties that may hold a district's name, most preferred first (no language asked)."""
@@ -202,7 +204,8 @@ def district_layer_from_file(
     Parameters
     ----------
     path
-        GeoJSON (EPSG:4326) with one polygon per district.
+        GeoJSON with one polygon per district: EPSG:4326, or the coordinate
+        reference system its ``crs`` member names.
     name_field
         Property holding the district name; by default the first of
         `name_fields` that a district has.
@@ -216,13 +219,13 @@ def district_layer_from_file(
     Raises
     ------
     InputFileError
-        When the file is not a GeoJSON FeatureCollection, holds no polygons,
-        or a district has no name.
+        When the file is not a GeoJSON FeatureCollection, holds no polygons or
+        a feature of another geometry, a district has no name, or its
+        coordinates are not degrees (metres under a missing or wrong ``crs``).
     """
     path = Path(path)
-    numbered = [
-        (i, f) for i, f in enumerate(_district_features(path), start=1) if f.get("geometry")
-    ]
+    features, crs = _district_features(path)
+    numbered = [(i, f) for i, f in enumerate(features, start=1) if f.get("geometry")]
     if not numbered:
         raise InputFileError(code="district_layer_empty", path=path.name)
     fields = (name_field,) if name_field else name_fields(lang=lang)
@@ -233,12 +236,59 @@ def district_layer_from_file(
         raise InputFileError(
             code="district_unnamed", number=i, path=path.name, fields=", ".join(fields)
         )
-    geoms = [shapely.from_geojson(json.dumps(f["geometry"])) for _, f in numbered]
-    return DistrictLayer(tuple(names), tuple(shapely.make_valid(np.asarray(geoms))))
+    geoms = _district_polygons(path, numbered, crs)
+    return DistrictLayer(tuple(names), tuple(shapely.make_valid(geoms)))
 
 
-def _district_features(path: Path) -> list[dict]:
-    """Return the features of a district layer, or say in words why the file has none to read."""
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+def _district_polygons(
+    path: Path, numbered: list[tuple[int, dict]], crs: str | None
+) -> NDArray[np.object_]:
+    """Return the polygons of the numbered features in EPSG:4326, refusing any other geometry.
+
+    A layer in metres without its coordinate reference system would cover no
+    point of Kazakhstan and assign no district without a word: its coordinates
+    are refused (`nudge.io.limits.check_degrees`).
+    """
+    geoms = np.empty(len(numbered), dtype=object)
+    for k, (i, feature) in enumerate(numbered):
+        try:
+            geoms[k] = shapely.from_geojson(json.dumps(feature["geometry"]))
+        except (shapely.errors.GEOSException, ValueError, TypeError):
+            why = Notice(code="district_reason_bad_feature", number=i)
+            raise InputFileError(
+                code="district_layer_unreadable", path=path.name, reason=why
+            ) from None
+    polygonal = np.isin(shapely.get_type_id(geoms), [int(t) for t in _POLYGONAL])
+    if not polygonal.any():
+        raise InputFileError(code="district_layer_empty", path=path.name)
+    if not polygonal.all():
+        k = int(np.flatnonzero(~polygonal)[0])
+        raise InputFileError(
+            code="district_not_polygon",
+            number=numbered[k][0],
+            path=path.name,
+            kind=geoms[k].geom_type,
+        )
+    if crs is not None:
+        try:
+            geoms = gpd.GeoSeries(geoms, crs=crs).to_crs(4326).to_numpy()
+        except (pyproj.exceptions.CRSError, ValueError):
+            why = Notice(code="district_reason_bad_crs", crs=crs)
+            raise InputFileError(
+                code="district_layer_unreadable", path=path.name, reason=why
+            ) from None
+    check_degrees(geoms, name=path.name)
+    return geoms
+
+
+def _district_features(path: Path) -> tuple[list[dict], str | None]:
+    """Return the features of a district layer and its declared CRS (None: EPSG:4326).
+
+    A file that has no features to read is refused, with the reason in words.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
@@ -253,8 +303,15 @@ def _district_features(path: Path) -> list[dict]:
         elif bad:
             why = Notice(code="district_reason_bad_feature", number=bad[0])
         else:
-            return features
+            return features, _declared_crs(data)
     raise InputFileError(code="district_layer_unreadable", path=path.name, reason=why)
+
+
+def _declared_crs(data: dict) -> str | None:
+    """Return the name of a GeoJSON's ``crs`` member (the 2008 form GDAL writes), if any."""
+    crs = data.get("crs")
+    name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+    return str(name) if name else None
 
 
 def district_layer_from_dir(folder: Path | str, *, lang: str | None = None) -> DistrictLayer | None:

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nudge._errors import InputFileError, RecordError, RowProblem
+from nudge._errors import InputFileError, Notice, RecordError, RowProblem
 from nudge.registry._bind import Bind, owns_transaction, writing
 from nudge.registry._photos import sanitise_filename
 from nudge.registry.audit import record_change, utcnow
@@ -32,15 +32,17 @@ class ImportResult:
     flagged_duplicates: int = 0
     ids: list[int] = field(default_factory=list)
     batch_id: int | None = None
+    warnings: list[Notice] = field(default_factory=list)  # about the whole file, not a row
 
     def as_dict(self) -> dict[str, object]:
-        """Return ``{"rows", "stored", "skipped_existing", "errors", "flagged_duplicates"}``."""
+        """Return the counts, refused rows and warnings, as the CLI's JSON prints them."""
         return {
             "rows": self.rows,
             "stored": self.stored,
             "skipped_existing": self.skipped_existing,
             "errors": [{"row": p.row, "message": p.message} for p in self.errors],
             "flagged_duplicates": self.flagged_duplicates,
+            "warnings": [str(w) for w in self.warnings],
         }
 
 

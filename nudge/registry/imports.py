@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from nudge._errors import Notice
 from nudge.geo.regions import DistrictLayer
 from nudge.io.tables import MAX_IMPORT_BYTES, read_table
 from nudge.registry._batches import (
@@ -32,7 +33,7 @@ from nudge.registry._batches import (
     _write_retrying,
 )
 from nudge.registry._bind import Bind, reading
-from nudge.registry._cells import Columns, cells_of, take, texts_of
+from nudge.registry._cells import Columns, cells_of, present, take, texts_of
 from nudge.registry._places import claim_places
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
@@ -172,6 +173,7 @@ def import_installations(
         sites = sites_by_id(session, table.get("site_id", []))
     table = _fill_themes(table, themes_of)
     checked = validate_installations(table, sites=sites, districts=districts)
+    warnings = _covered_by(districts, checked.columns)
 
     def write(session: Session, _attempt: int) -> ImportResult:
         actor = actor_in(session, user)
@@ -191,9 +193,25 @@ def import_installations(
         )
         errors = sorted(checked.problems + outside, key=lambda p: p.row)
         result = ImportResult(
-            len(table), len(stored.ids), skipped, errors, stored.flagged, stored.ids, batch.id
+            len(table),
+            len(stored.ids),
+            skipped,
+            errors,
+            stored.flagged,
+            stored.ids,
+            batch.id,
+            warnings,
         )
         _finish_batch(session, actor, batch, result)
         return result
 
     return _write_retrying(engine, name, write)
+
+
+def _covered_by(districts: DistrictLayer | None, columns: Columns) -> list[Notice]:
+    """Warn when a district layer covers none of the rows: another city's, or in a wrong CRS."""
+    rows = len(columns["row"])
+    if districts is None or not districts.names or rows == 0 or present(columns["district"]).any():
+        return []
+    n = len(districts.names)
+    return [Notice(code="registry_districts_cover_no_rows", rows=rows, districts=n)]
