@@ -13,10 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-from scipy import sparse
-
 from nudge._errors import Problem, RowProblem
+from nudge.content._similar import similar_pairs
 from nudge.content.campaign import CampaignSettings, TextFormat
 from nudge.content.language import (
     WordLists,
@@ -296,7 +294,7 @@ def _duplicate_problems(
     texts += [normalise_text(str(item.get(kk_field) or "")) for _, item, _ in parsed]
     names += [str(item.get("id") or f"#{row}") for row, item, _ in parsed]
     offset = len(others)
-    for i, j, sim in _similar_pairs(texts, campaign.near_duplicate_threshold):
+    for i, j, sim in similar_pairs(texts, campaign.near_duplicate_threshold):
         if j < offset:
             continue
         row, item, _ = parsed[j - offset]
@@ -307,35 +305,4 @@ def _duplicate_problems(
         else:
             params = {"field": kk_field, "other": names[i], "percent": round(sim * 100)}
             out.append(replace(at, code="near-duplicate", params=params, severity="warning"))
-    return out
-
-
-def _similar_pairs(texts: Sequence[str], threshold: float) -> list[tuple[int, int, float]]:
-    """Return pairs (i, j, similarity), i < j, of texts at least `threshold` alike.
-
-    Each later text is paired with its most similar earlier text only.
-    """
-    vocab: dict[str, int] = {}
-    rows, cols = [], []
-    for r, text in enumerate(texts):
-        padded = f" {text} "
-        grams = {padded[k : k + 3] for k in range(len(padded) - 2)} if text else set()
-        for gram in grams:
-            rows.append(r)
-            cols.append(vocab.setdefault(gram, len(vocab)))
-    if not vocab:
-        return []
-    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocab)))
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    matrix = sparse.diags(1.0 / norms) @ matrix
-    sim = sparse.triu(matrix @ matrix.T, k=1).tocsc()
-    out = []
-    for j in range(sim.shape[1]):
-        start, end = sim.indptr[j], sim.indptr[j + 1]
-        if start == end:
-            continue
-        best = start + int(np.argmax(sim.data[start:end]))
-        if sim.data[best] >= threshold - 1e-9:
-            out.append((int(sim.indices[best]), j, float(sim.data[best])))
     return out
