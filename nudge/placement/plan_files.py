@@ -66,8 +66,16 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
         reason = exc.params["reason"]  # in words, with its own code
         raise InputFileError(code="plan_file_unreadable", file=path.name, reason=reason) from exc
     except Exception as exc:  # GDAL, Arrow and codecs raise errors of many kinds
-        reason = str(exc).replace(str(path), path.name)
+        reason = _reason_in_words(exc, path)
         raise InputFileError(code="plan_file_unreadable", file=path.name, reason=reason) from exc
+
+
+def _reason_in_words(exc: Exception, path: Path) -> str:
+    """Return why a reader failed, without GDAL's advice on driver prefixes a user cannot act on."""
+    text = str(exc).replace(str(path), path.name)
+    if "not recognized as being in a supported file format" in text:
+        return Notice(code="layer_reason_unknown_format")
+    return text.split("; It might help to specify the correct driver")[0]
 
 
 def site_ids_from_file(path: Path, *, what: str = "site list") -> list[str]:
