@@ -35,15 +35,18 @@ RATIO_FLOOR_BYTES = 4 * 1024 * 1024
 _CHUNK = 1 << 20
 
 
+_MB = 1024 * 1024  # a megabyte as file managers count it, so a limit of 20 MB reads "20 MB"
+
+
 def _mb(size: int) -> str:
     """Return `size` in megabytes for a message: ``5.2``, or ``0.012`` for a small file."""
-    mb = size / 1e6
+    mb = size / _MB
     return f"{mb:.1f}" if mb >= 0.1 else f"{max(mb, 0.001):.3f}"
 
 
 def too_large(name: str, size: int, max_bytes: int) -> InputFileError:
     """Return the error for a file of `size` bytes over the limit of `max_bytes`."""
-    size_mb, limit_mb = f"{size / 1e6:.1f}", f"{max_bytes / 1e6:.0f}"
+    size_mb, limit_mb = f"{size / _MB:.1f}", f"{max_bytes / _MB:.0f}"
     return InputFileError(code="table_too_large", name=name, size_mb=size_mb, limit_mb=limit_mb)
 
 
@@ -62,7 +65,7 @@ def check_size(path: Path, *, max_bytes: int = MAX_IMPORT_BYTES, name: str | Non
 
 
 def _bomb(name: str, packed: int, unpacked: int, max_unpacked: int) -> InputFileError:
-    packed_mb, unpacked_mb, limit_mb = _mb(packed), _mb(unpacked), f"{max_unpacked / 1e6:.0f}"
+    packed_mb, unpacked_mb, limit_mb = _mb(packed), _mb(unpacked), f"{max_unpacked / _MB:.0f}"
     return InputFileError(
         code="file_unpacks_too_large",
         name=name,
