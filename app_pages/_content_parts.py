@@ -238,6 +238,7 @@ def import_export(
                     "content.imported",
                     added=summary["added"],
                     updated=summary["updated"],
+                    unchanged=summary["unchanged"],
                     rejected=summary["rejected"],
                 )
             )

@@ -368,3 +368,20 @@ def test_search_finds_abais_quotations_by_author_in_any_script(query: str, tmp_p
     assert abai <= search_ids(library, query)
     assert search_ids(library, "Қара сөздер") & abai  # by the source's title
     assert search_ids(library, "") == {str(i["id"]) for _, i in library.iter_items()}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".yaml"])
+def test_an_unchanged_export_imports_back_as_unchanged(settings, tmp_path, suffix) -> None:
+    library = load_library(settings)
+    path = tmp_path / f"proverbs{suffix}"
+    n = export_items(library, path, collection="proverbs")
+    before = {p["id"]: library.version(p["id"]) for p in library.proverbs}
+    report = import_items(library, path, campaign=campaign_from_file(), by="designer")
+    assert (report.added, report.updated, len(report.unchanged)) == ([], [], n)
+    assert report.as_dict()["unchanged"] == n
+    again = load_library(settings)
+    assert {p["id"]: again.version(p["id"]) for p in again.proverbs} == before  # not saved
+    first = library.proverbs[0]
+    library.put("proverbs", {**first, "source": "Edited source"}, campaign=campaign_from_file())
+    report = import_items(load_library(settings), path, campaign=campaign_from_file())
+    assert (report.updated, len(report.unchanged)) == ([first["id"]], n - 1)  # the file's source

@@ -138,7 +138,11 @@ def import_command(
         by=_who(as_user),
     )
     emit(report.as_dict(), as_json=as_json)
-    finish_import(file.name, kept=len(report.added) + len(report.updated), refused=report.rejected)
+    finish_import(
+        file.name,
+        kept=len(report.added) + len(report.updated) + len(report.unchanged),
+        refused=report.rejected,
+    )
 
 
 @content_app.command("export")

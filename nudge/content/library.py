@@ -369,12 +369,13 @@ def collection_of_columns(columns: list[str], *, name: str = "") -> str:
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import did: entries added and updated, and every problem by row."""
+    """What an import did: entries added, updated and left unchanged, and every problem by row."""
 
     collection: str
     added: list[str]
     updated: list[str]
     validation: ValidationReport
+    unchanged: list[str] = field(default_factory=list)  # given exactly as stored: not saved again
 
     @property
     def rejected(self) -> int:
@@ -389,6 +390,7 @@ class ImportReport:
             "rows": base["items"],
             "added": len(self.added),
             "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
             "rejected": self.rejected,
             "errors": base["errors"],
             "warnings": base["warnings"],
@@ -452,13 +454,16 @@ def import_items(
         raise BatchValidationError(report.errors, what=f"import of {Path(path).name}")
     for item in report.items:
         library._check_id(collection, str(item["id"]))
-    changes = [(item, library.version(str(item["id"]))) for item in report.items]
+    stored = {str(e.get("id")): e for e in library.entries(collection)}
+    changed = [item for item in report.items if stored.get(str(item["id"])) != item]
+    unchanged = [item["id"] for item in report.items if stored.get(str(item["id"])) == item]
+    changes = [(item, library.version(str(item["id"]))) for item in changed]
     outcomes = library._save(collection, changes, by=by, action="import") if changes else []
-    added = [i["id"] for i, o in zip(report.items, outcomes, strict=True) if o == "added"]
-    updated = [i["id"] for i, o in zip(report.items, outcomes, strict=True) if o == "updated"]
-    if save and library.folder is not None and report.items:
+    added = [i["id"] for i, o in zip(changed, outcomes, strict=True) if o == "added"]
+    updated = [i["id"] for i, o in zip(changed, outcomes, strict=True) if o == "updated"]
+    if save and library.folder is not None and changed:
         library.save()
-    return ImportReport(collection, added, updated, report)
+    return ImportReport(collection, added, updated, report, unchanged)
 
 
 def export_items(
