@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime
 
 import pytest
+import streamlit as st
 import streamlit_js_eval
 from PIL import Image
 from test_app_pages import Env, _submit, assert_clean, env, open_page  # noqa: F401
@@ -106,3 +108,24 @@ def test_a_refused_location_is_said_in_words(env: Env, monkeypatch: pytest.Monke
     assert [e.value for e in at.exception] == []
     assert at.warning[0].value == translator("ru")("registry.locate_denied")
     assert at.session_state["registry_pin"] is None
+
+
+def test_an_import_no_district_covers_shows_the_warning(env: Env) -> None:
+    folder = env.settings.data_dir / "districts"
+    folder.mkdir(parents=True, exist_ok=True)
+    ring = [[71.3, 51.0], [71.6, 51.0], [71.6, 51.3], [71.3, 51.3], [71.3, 51.0]]
+    feature = {"type": "Feature", "properties": {"name": "Esil"},
+               "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
+    layer = folder / "astana.geojson"
+    layer.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    st.cache_data.clear()  # the pages keep the district layer for 10 minutes
+    try:
+        at = open_page("coordinator", "registry", "kk", env)
+        csv = b"lat,lon,kind,installed_on\n43.2571,76.9312,banner,2025-03-01\n"
+        at.file_uploader(key="reg_import").set_value([("batch.csv", csv, "text/csv")]).run()
+        at.button(key="reg_import_go").click().run()
+        assert_clean(at)
+        assert any("бірде-біреуі аудандар қабатындағы 1 ауданның" in w.value for w in at.warning)
+    finally:
+        layer.unlink()
+        st.cache_data.clear()
