@@ -23,7 +23,7 @@ Typical use::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -178,27 +178,43 @@ class ContentLibrary:
         return report
 
     def _check_id(self, collection: str, item_id: str) -> None:
-        for other in COLLECTIONS:
-            if other != collection and any(e.get("id") == item_id for e in self.entries(other)):
-                raise RecordError(code="content_id_taken", id=item_id, collection=other)
+        self._check_ids(collection, [item_id])
+
+    def _check_ids(self, collection: str, item_ids: Iterable[str]) -> None:
+        """Refuse an id another collection uses already (one pass over the library)."""
+        taken = {
+            e.get("id"): other
+            for other in COLLECTIONS
+            if other != collection
+            for e in self.entries(other)
+        }
+        for item_id in item_ids:
+            if item_id in taken:
+                raise RecordError(code="content_id_taken", id=item_id, collection=taken[item_id])
 
     def _save(self, collection: str, changes: list[_Change], *, by: str, action: str) -> list[str]:
         """Store changed entries (in the database when there is one); return added/updated."""
         if self.engine is not None:
             for stored in save_entries(self.engine, collection, changes, by=by, action=action):
                 self.versions[stored.id] = stored.version
-        return [self._store(collection, item) for item, _ in changes]
+        return self._store(collection, [item for item, _ in changes])
 
-    def _store(self, collection: str, item: dict[str, Any]) -> str:
-        """Put `item` in memory, replacing the entry with its id; return added or updated."""
+    def _store(self, collection: str, items: list[dict[str, Any]]) -> list[str]:
+        """Put `items` in memory, replacing the entries with their ids; return added or updated."""
         entries = self.entries(collection)
-        for index, old in enumerate(entries):
-            if old.get("id") == item["id"]:
+        self._check_ids(collection, [str(item["id"]) for item in items])
+        where = {old.get("id"): index for index, old in enumerate(entries)}
+        outcomes = []
+        for item in items:
+            index = where.get(item["id"])
+            if index is None:
+                where[item["id"]] = len(entries)
+                entries.append(item)
+                outcomes.append("added")
+            else:
                 entries[index] = item
-                return "updated"
-        self._check_id(collection, str(item["id"]))
-        entries.append(item)
-        return "added"
+                outcomes.append("updated")
+        return outcomes
 
     def retire(
         self, item_id: str, *, expected_version: int | None = None, by: str = SYSTEM
@@ -452,8 +468,7 @@ def import_items(
     )
     if rows and not report.items:
         raise BatchValidationError(report.errors, what=f"import of {Path(path).name}")
-    for item in report.items:
-        library._check_id(collection, str(item["id"]))
+    library._check_ids(collection, [str(item["id"]) for item in report.items])
     stored = {str(e.get("id")): e for e in library.entries(collection)}
     changed = [item for item in report.items if stored.get(str(item["id"])) != item]
     unchanged = [item["id"] for item in report.items if stored.get(str(item["id"])) == item]

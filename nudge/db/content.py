@@ -132,13 +132,14 @@ def _apply(
     query = sa.select(CONTENT_ENTRIES).where(CONTENT_ENTRIES.c.id.in_(ids))
     current = {row.id: _stored(row) for row in conn.execute(query)}
     position = conn.execute(sa.select(sa.func.max(CONTENT_ENTRIES.c.position))).scalar() or 0
-    now, stored, audit = utcnow(), [], list[AuditItem]()
+    now, stored, audit, new_rows = utcnow(), [], list[AuditItem](), []
     for entry, expected in changes:
         data = as_json(dict(entry))
         old = current.get(str(data["id"]))
         if old is None and expected is None:
             position += 1
-            stored.append(_insert(conn, collection, data, position, by=by, now=now))
+            new_rows.append(_new_row(collection, data, position, by=by, now=now))
+            stored.append(StoredEntry(str(data["id"]), collection, data, _status(data), 1, now, by))
             audit.append((None, {"collection": collection, "version": 1, **data}))
             continue
         if old is None:
@@ -149,6 +150,8 @@ def _apply(
         updated = StoredEntry(old.id, old.collection, data, _status(data), old.version + 1, now, by)
         stored.append(updated)
         audit.append(_changed(old, data))
+    if new_rows:  # one insert of many rows: an import of thousands of entries is one statement
+        conn.execute(sa.insert(CONTENT_ENTRIES), new_rows)
     write_audit(conn, username=by, action=action, table=TABLE, items=audit)
     return stored
 
@@ -157,30 +160,22 @@ def _status(entry: Mapping[str, Any]) -> str:
     return str(entry.get("status") or "active")
 
 
-def _insert(
-    conn: sa.Connection,
-    collection: str,
-    data: dict[str, Any],
-    position: int,
-    *,
-    by: str,
-    now: datetime,
-) -> StoredEntry:
-    conn.execute(
-        sa.insert(CONTENT_ENTRIES).values(
-            id=str(data["id"]),
-            collection=collection,
-            position=position,
-            entry=data,
-            status=_status(data),
-            version=1,
-            created_at=now,
-            created_by=by,
-            updated_at=now,
-            updated_by=by,
-        )
-    )
-    return StoredEntry(str(data["id"]), collection, data, _status(data), 1, now, by)
+def _new_row(
+    collection: str, data: dict[str, Any], position: int, *, by: str, now: datetime
+) -> dict[str, Any]:
+    """Return the columns of a new entry at version 1."""
+    return {
+        "id": str(data["id"]),
+        "collection": collection,
+        "position": position,
+        "entry": data,
+        "status": _status(data),
+        "version": 1,
+        "created_at": now,
+        "created_by": by,
+        "updated_at": now,
+        "updated_by": by,
+    }
 
 
 def _update(
