@@ -24,8 +24,9 @@ from nudge.io.sheets import rows_csv_bytes, rows_xlsx_bytes, unquote_cell
 from nudge.io.tables import csv_frame, decode_text, xlsx_frame
 
 SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
-MAX_CONTENT_BYTES = 5 * 1024 * 1024
-"""Largest content file read: some ten thousand entries (a YAML file this size takes seconds)."""
+MAX_CONTENT_BYTES = 2 * 1024 * 1024
+"""Largest content file read: some 8,000 proverbs or 1,000 dynasty stories, checked in a few
+seconds (`benchmarks/bench_content.py`); a campaign library holds hundreds."""
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when installed (about ten times faster), else PyYAML's."""
 
