@@ -149,7 +149,7 @@ def test_content_import(nudge: Nudge, tmp_path: Path) -> None:
     code, out, err = nudge("content", "import", str(_entries(tmp_path / "good.csv", good)))
     assert (code, out and out["added"], err) == (0, 1, "")
     code, out, _ = nudge("content", "import", str(_entries(tmp_path / "good.csv", good)))
-    assert (code, out and out["updated"]) == (0, 1)  # already there
+    assert (code, out["updated"], out["unchanged"]) == (0, 0, 1)  # already there, not saved
     code, out, err = nudge("content", "import", str(_entries(tmp_path / "some.csv", good, bad)))
     assert (code, out and out["rejected"]) == (1, 1)
     assert err.startswith("warning: 1 row(s) of some.csv were refused")
