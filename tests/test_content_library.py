@@ -14,6 +14,7 @@ from nudge.content import campaign_from_file, export_items, import_items, load_l
 from nudge.content.library import ContentLibrary, library_dir, shipped_data_path
 from nudge.content.schema import FIELDS, THEMES
 from nudge.content.validation import validate_items
+from nudge.db.content import StaleVersionError
 from nudge.i18n import error_text, problem_text
 
 
@@ -385,3 +386,18 @@ def test_an_unchanged_export_imports_back_as_unchanged(settings, tmp_path, suffi
     library.put("proverbs", {**first, "source": "Edited source"}, campaign=campaign_from_file())
     report = import_items(load_library(settings), path, campaign=campaign_from_file())
     assert (report.updated, len(report.unchanged)) == ([first["id"]], n - 1)  # the file's source
+
+
+def test_an_unchanged_entry_changed_meanwhile_by_someone_else_is_refused(
+    settings, tmp_path
+) -> None:
+    mine = load_library(settings)
+    path = tmp_path / "proverbs.csv"
+    export_items(mine, path, collection="proverbs")
+    first = mine.proverbs[0]["id"]
+    load_library(settings).retire(first, by="other")  # after I loaded the library
+    with pytest.raises(StaleVersionError):
+        import_items(mine, path, campaign=campaign_from_file(), by="designer")
+    again = load_library(settings)
+    assert again.get(first)[1]["status"] == "retired"  # the other change is kept
+    assert again.version(first) == 2

@@ -170,3 +170,10 @@ def test_a_district_file_with_an_unknown_crs_is_refused(tmp_path: Path) -> None:
     crs = {"type": "name", "properties": {"name": "EPSG:99999999"}}
     with pytest.raises(InputFileError, match="EPSG:99999999"):
         district_layer_from_file(_feature_collection(tmp_path / "d.geojson", [box], crs=crs))
+
+
+@pytest.mark.parametrize("crs", [{"type": "name", "properties": None}, "EPSG:4326", [1, 2]])
+def test_a_crs_member_of_another_shape_is_read_as_no_crs(crs: object, tmp_path: Path) -> None:
+    box = json.loads(shapely.to_geojson(shapely.box(76.8, 43.2, 76.9, 43.3)))
+    layer = district_layer_from_file(_feature_collection(tmp_path / "d.geojson", [box], crs=crs))
+    assert layer.districts_of_points([43.25], [76.85]).tolist() == ["D0"]

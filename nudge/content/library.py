@@ -45,7 +45,7 @@ from nudge.content.schema import (
     item_themes,
 )
 from nudge.content.validation import ValidationReport, text_length, validate_items
-from nudge.db.content import StoredEntry, read_entries, save_entries
+from nudge.db.content import StoredEntry, read_entries, save_entries, stored_versions
 from nudge.db.engine import engine_from_settings, upgrade_database
 from nudge.settings import Settings
 
@@ -469,9 +469,7 @@ def import_items(
     if rows and not report.items:
         raise BatchValidationError(report.errors, what=f"import of {Path(path).name}")
     library._check_ids(collection, [str(item["id"]) for item in report.items])
-    stored = {str(e.get("id")): e for e in library.entries(collection)}
-    changed = [item for item in report.items if stored.get(str(item["id"])) != item]
-    unchanged = [item["id"] for item in report.items if stored.get(str(item["id"])) == item]
+    changed, unchanged = _unchanged_split(library, collection, report.items)
     changes = [(item, library.version(str(item["id"]))) for item in changed]
     outcomes = library._save(collection, changes, by=by, action="import") if changes else []
     added = [i["id"] for i, o in zip(changed, outcomes, strict=True) if o == "added"]
@@ -479,6 +477,24 @@ def import_items(
     if save and library.folder is not None and changed:
         library.save()
     return ImportReport(collection, added, updated, report, unchanged)
+
+
+def _unchanged_split(
+    library: ContentLibrary, collection: str, items: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Split imported entries into those to save and the ids of those given exactly as stored.
+
+    An entry equal to the one loaded counts as unchanged only while the database still holds
+    the version loaded: one changed since then is saved like any other, so that the save is
+    refused as stale rather than the change being lost in silence.
+    """
+    loaded = {str(e.get("id")): e for e in library.entries(collection)}
+    same = [str(item["id"]) for item in items if loaded.get(str(item["id"])) == item]
+    if library.engine is not None and same:
+        now = stored_versions(library.engine, same)
+        same = [i for i in same if now.get(i) == library.version(i)]
+    unchanged = set(same)
+    return [item for item in items if str(item["id"]) not in unchanged], same
 
 
 def export_items(

@@ -69,6 +69,16 @@ def read_entries(engine: Engine) -> list[StoredEntry]:
         return [_stored(row) for row in conn.execute(query)]
 
 
+def stored_versions(engine: Engine, ids: Sequence[str]) -> dict[str, int]:
+    """Return the stored version of each of `ids` that is stored."""
+    if not ids:
+        return {}
+    table = CONTENT_ENTRIES
+    query = sa.select(table.c.id, table.c.version).where(table.c.id.in_(list(ids)))
+    with engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
+        return {row.id: row.version for row in conn.execute(query)}
+
+
 class _StaleError(Exception):
     def __init__(self, current: StoredEntry, entry: Mapping[str, Any], expected: int | None):
         super().__init__(current.id)

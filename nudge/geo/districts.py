@@ -221,7 +221,8 @@ def district_layer_from_file(
     InputFileError
         When the file is not a GeoJSON FeatureCollection, holds no polygons or
         a feature of another geometry, a district has no name, or its
-        coordinates are not degrees (metres under a missing or wrong ``crs``).
+        coordinates are not degrees (metres under a missing ``crs``, or one
+        naming a geographic system).
     """
     path = Path(path)
     features, crs = _district_features(path)
@@ -310,8 +311,9 @@ def _district_features(path: Path) -> tuple[list[dict], str | None]:
 def _declared_crs(data: dict) -> str | None:
     """Return the name of a GeoJSON's ``crs`` member (the 2008 form GDAL writes), if any."""
     crs = data.get("crs")
-    name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
-    return str(name) if name else None
+    properties = crs.get("properties") if isinstance(crs, dict) else None
+    name = properties.get("name") if isinstance(properties, dict) else None
+    return str(name) if name else None  # a member of another shape is read as no CRS
 
 
 def district_layer_from_dir(folder: Path | str, *, lang: str | None = None) -> DistrictLayer | None:

@@ -24,9 +24,9 @@ from nudge._errors import InputFileError
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 """Largest spreadsheet, CSV or GeoJSON an import reads."""
-MAX_UNPACKED_BYTES = 200_000_000
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 """Most an XLSX workbook (a zip of XML files) may unpack to."""
-MAX_OSM_XML_BYTES = 2_000_000_000
+MAX_OSM_XML_BYTES = 2 * 1024 * 1024 * 1024
 """Most an OSM XML file (or a zip of shapefiles) may hold, after unpacking."""
 MAX_PACK_RATIO = 100
 """Most times its own size a packed file may unpack to (real XLSX and OSM XML: 5-20)."""

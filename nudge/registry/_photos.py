@@ -48,7 +48,7 @@ def sanitise_filename(name: str | None) -> str | None:
 
 
 def _too_large(max_bytes: int) -> InputFileError:
-    mb = f"{max_bytes / 1e6:.0f}"
+    mb = f"{max_bytes / 2**20:.0f}"  # a megabyte of 1,024 x 1,024 bytes, as the limit is set
     return InputFileError(code="photo_too_large", mb=mb)
 
 
