@@ -320,3 +320,23 @@ def test_a_district_layer_covering_no_row_is_a_warning(
     out = _run(app, env, "registry", "import", str(csv), "--as", "aigerim", "--districts",
                str(almaty), "--json")  # fmt: skip
     assert (out["stored"], out["warnings"]) == (1, [])
+
+
+def test_publications_no_district_covers_get_the_warning(
+    app: typer.Typer, tmp_path: Path, fast_hashing: None
+) -> None:
+    env = _sqlite_env(tmp_path)
+    _setup(app, env)
+    astana = _district_file(tmp_path / "maps" / "astana.geojson", (71.3, 51.0, 71.6, 51.3))
+    csv = write_csv(
+        tmp_path / "p.csv",
+        "kind,title,date,region,lat,lon\n"
+        f"news_article,Еңбек,2025-03-01,,{ALMATY[0]},{ALMATY[1]}\n"
+        "podcast,Шебер,2025-03-02,ALA,,\n",
+    )
+    command = ["registry", "import-publications", str(csv), "--as", "aigerim"]
+    result = CliRunner().invoke(app, [*command, "--districts", str(astana), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["stored"] == 2
+    assert [w[:34] for w in out["warnings"]] == ["None of the 1 rows lies in any of "]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,9 @@ from nudge.registry._photos import sanitise_filename
 from nudge.registry.audit import record_change, utcnow
 from nudge.registry.auth import Actor
 from nudge.registry.models import ImportBatch
+
+if TYPE_CHECKING:
+    from nudge.geo.districts import DistrictLayer
 
 R = TypeVar("R")
 
@@ -126,3 +129,16 @@ def _finish_batch(session: Session, actor: Actor, batch: ImportBatch, result: Im
         record_id=batch.id,
         new={**result.as_dict(), "file": batch.file_name, "errors": len(result.errors)},
     )
+
+
+def uncovered_rows(districts: DistrictLayer | None, found: Sequence[object]) -> list[Notice]:
+    """Warn when a district layer covers none of the located rows (`found`: their districts).
+
+    The layer is then of another city, or in the wrong coordinate system; the rows are
+    kept, with no district.
+    """
+    rows = len(found)
+    if districts is None or not districts.names or rows == 0 or any(d for d in found):
+        return []
+    n = len(districts.names)
+    return [Notice(code="registry_districts_cover_no_rows", rows=rows, districts=n)]

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from nudge._errors import Notice
 from nudge.geo.regions import DistrictLayer
 from nudge.io.tables import MAX_IMPORT_BYTES, read_table
 from nudge.registry._batches import (
@@ -31,9 +30,10 @@ from nudge.registry._batches import (
     _finish_batch,
     _raise_missing,
     _write_retrying,
+    uncovered_rows,
 )
 from nudge.registry._bind import Bind, reading
-from nudge.registry._cells import Columns, cells_of, present, take, texts_of
+from nudge.registry._cells import Columns, cells_of, take, texts_of
 from nudge.registry._places import claim_places
 from nudge.registry._store import (
     DEFAULT_DUPLICATE_RADIUS_M,
@@ -173,7 +173,7 @@ def import_installations(
         sites = sites_by_id(session, table.get("site_id", []))
     table = _fill_themes(table, themes_of)
     checked = validate_installations(table, sites=sites, districts=districts)
-    warnings = _covered_by(districts, checked.columns)
+    warnings = uncovered_rows(districts, checked.columns["district"].tolist())
 
     def write(session: Session, _attempt: int) -> ImportResult:
         actor = actor_in(session, user)
@@ -206,12 +206,3 @@ def import_installations(
         return result
 
     return _write_retrying(engine, name, write)
-
-
-def _covered_by(districts: DistrictLayer | None, columns: Columns) -> list[Notice]:
-    """Warn when a district layer covers none of the rows: another city's, or in a wrong CRS."""
-    rows = len(columns["row"])
-    if districts is None or not districts.names or rows == 0 or present(columns["district"]).any():
-        return []
-    n = len(districts.names)
-    return [Notice(code="registry_districts_cover_no_rows", rows=rows, districts=n)]

@@ -23,6 +23,7 @@ from nudge.registry._batches import (
     _finish_batch,
     _raise_missing,
     _write_retrying,
+    uncovered_rows,
 )
 from nudge.registry._bind import Bind, reading
 from nudge.registry._cells import Problems, cells_of, dates_of, numbers_of, present, texts_of
@@ -199,6 +200,8 @@ def import_publications(
     with reading(engine) as session:
         require(actor_in(session, user), "log_publications")
     checked = _check_publications(table, districts)
+    located = [pub.district for pub in checked[0] if pub.lat is not None]
+    warnings = uncovered_rows(districts, located)
 
     def write(session: Session, attempt: int) -> ImportResult:
         # a new attempt gets new publication objects: the failed ones belonged to the old session
@@ -220,7 +223,7 @@ def import_publications(
         add_created(session, fresh, actor=actor, table="publications")
         errors = sorted(problems, key=lambda q: q.row)
         ids = [pub.id for pub in fresh]
-        result = ImportResult(len(table), len(ids), skipped, errors, 0, ids, batch.id)
+        result = ImportResult(len(table), len(ids), skipped, errors, 0, ids, batch.id, warnings)
         _finish_batch(session, actor, batch, result)
         return result
 
