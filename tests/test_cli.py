@@ -115,3 +115,12 @@ def test_command_map_is_complete() -> None:
         names |= {g.name for g in build_app([module]).registered_groups}
         for name in names:
             assert COMMANDS[name] == module, f"nudge {name} is missing from nudge.cli.COMMANDS"
+
+
+def test_the_lang_options_take_the_interface_languages() -> None:
+    from typing import get_args
+
+    from nudge.cli._common import LANGUAGE
+    from nudge.i18n import LANGUAGES
+
+    assert get_args(LANGUAGE) == LANGUAGES

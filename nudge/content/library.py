@@ -172,13 +172,10 @@ class ContentLibrary:
             problems = [replace(p, row=1) for p in report.errors]
             raise BatchValidationError(problems, what=f"entry {raw.get('id')!r}")
         item = report.items[0]
-        self._check_id(collection, str(item["id"]))
+        self._check_ids(collection, [str(item["id"])])
         expected = self.versions.get(item["id"]) if expected_version is None else expected_version
         self._save(collection, [(item, expected)], by=by, action="update" if expected else "create")
         return report
-
-    def _check_id(self, collection: str, item_id: str) -> None:
-        self._check_ids(collection, [item_id])
 
     def _check_ids(self, collection: str, item_ids: Iterable[str]) -> None:
         """Refuse an id another collection uses already (one pass over the library)."""
@@ -200,9 +197,11 @@ class ContentLibrary:
         return self._store(collection, [item for item, _ in changes])
 
     def _store(self, collection: str, items: list[dict[str, Any]]) -> list[str]:
-        """Put `items` in memory, replacing the entries with their ids; return added or updated."""
+        """Put `items` in memory, replacing the entries with their ids; return added or updated.
+
+        Their ids were checked against the other collections before they were saved.
+        """
         entries = self.entries(collection)
-        self._check_ids(collection, [str(item["id"]) for item in items])
         where = {old.get("id"): index for index, old in enumerate(entries)}
         outcomes = []
         for item in items:
